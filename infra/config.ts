@@ -1,0 +1,287 @@
+/**
+ * Stack configuration (`gecko-pg:*`) read into a typed, validated StackConfig.
+ *
+ * `validateStackConfig` is pure (a plain object in, no Pulumi runtime needed) so
+ * it can be tested as a table; `loadStackConfig` feeds it from `pulumi.Config`
+ * and wraps the passwords as Pulumi secrets. Every key is declared, with the
+ * same default, in Pulumi.yaml (test/stack.test.ts checks they agree).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { SslMode } from "../migration/postgres/connection";
+import { isPlainIdentifier } from "../migration/access/accessPlan";
+
+export const CONFIG_NAMESPACE = "gecko-pg";
+
+/** Defaults of the non-secret keys. `protect` is not here: it defaults to `stack !== "dev"`. */
+export const CONFIG_DEFAULTS = {
+    mode: "docker",
+    image: "postgres:17.6-bookworm",
+    hostPort: 5432,
+    containerName: "gecko-pg-postgres",
+    volumeName: "gecko-pg-data",
+    serverMemoryMb: 2048,
+    serverVersion: "17",
+    externalHost: "",
+    externalPort: 5432,
+    externalAdminUser: "postgres",
+    externalSslmode: "require",
+    externalSuperuser: false,
+    database: "gecko_terminal_collector",
+    appRole: "gecko_collector",
+    ownerRole: "gecko_owner",
+    collectorTimeZone: "UTC",
+    serverSettings: "{}",
+} as const;
+
+/** Keys holding passwords: required, no default, `secret: true` in Pulumi.yaml. */
+export const SECRET_KEYS = ["adminPassword", "appPassword"] as const;
+
+/** Every key the program reads. */
+export const CONFIG_KEYS = [...Object.keys(CONFIG_DEFAULTS), "protect", ...SECRET_KEYS] as readonly string[];
+
+/** Superuser of the docker image; the external mode's admin comes from config. */
+export const DOCKER_ADMIN_USER = "postgres";
+
+export type ServerMode = "docker" | "external";
+
+/** A PostgreSQL container this stack runs (local development, single host). */
+export interface DockerServerConfig {
+    readonly mode: "docker";
+    /** Pinned image tag, e.g. `postgres:17.6-bookworm`. */
+    readonly image: string;
+    /** Host port, published on 127.0.0.1 only. */
+    readonly hostPort: number;
+    readonly containerName: string;
+    /** Named volume holding the data directory; survives container replacement. */
+    readonly volumeName: string;
+}
+
+/** An existing server (managed included) this stack only configures. */
+export interface ExternalServerConfig {
+    readonly mode: "external";
+    readonly host: string;
+    readonly port: number;
+    readonly adminUser: string;
+    readonly sslmode: SslMode;
+    /** False on managed servers (RDS, Cloud SQL, Azure): the admin is then made a member of the owner role. */
+    readonly superuser: boolean;
+}
+
+/** The validated stack configuration; `Secret` is `pulumi.Output<string>` in the program, `string` when validating. */
+export interface StackConfig<Secret = pulumi.Output<string>> {
+    readonly stack: string;
+    readonly server: DockerServerConfig | ExternalServerConfig;
+    /** Docker: the superuser's password (POSTGRES_PASSWORD); external: the admin user's. */
+    readonly adminPassword: Secret;
+    /** Memory the server may use: the container limit in docker mode, and the settings validator's budget. */
+    readonly serverMemoryMb: number;
+    /** Version the postgresql provider assumes, so preview needs no connection (docker: from the image tag). */
+    readonly serverVersion: string;
+    readonly database: string;
+    readonly appRole: string;
+    readonly ownerRole: string;
+    /** Password of `appRole`; required, never defaulted. */
+    readonly appPassword: Secret;
+    readonly collectorTimeZone: string;
+    /** Protect the data volume and the database from `pulumi destroy`. */
+    readonly protect: boolean;
+    /** PostgreSQL setting -> value overrides on top of the settings component's defaults. */
+    readonly serverSettings: Readonly<Record<string, string>>;
+}
+
+/** A configuration error naming every field at fault (`gecko-pg:<key>`); never contains a secret value. */
+export class StackConfigError extends Error {
+    constructor(readonly fields: readonly string[], problems: readonly string[]) {
+        super(`invalid ${CONFIG_NAMESPACE} stack config:\n  - ${problems.join("\n  - ")}`);
+        this.name = "StackConfigError";
+    }
+}
+
+const SSL_MODES: readonly SslMode[] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
+/** A tag with at least major.minor (or a digest), so a re-pull cannot change the major version under the data. */
+const PINNED_IMAGE = /^[a-z0-9][a-z0-9._/-]*:(\d+)\.(\d+)[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?$|^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$/;
+
+/**
+ * Validates raw config (keys without the namespace; values as strings the way
+ * Pulumi passes them, or typed). The mode is checked first, then everything
+ * else; all problems are reported at once.
+ */
+export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stack: string): StackConfig<string> {
+    const r = new Reader(raw);
+    const mode = r.str("mode");
+    if (mode !== "docker" && mode !== "external") {
+        throw new StackConfigError([key("mode")], [`${key("mode")} must be 'docker' or 'external', got '${mode}'`]);
+    }
+    const host = r.str("externalHost");
+    if (mode === "external" && !host) {
+        throw new StackConfigError([key("externalHost")], [`mode 'external' needs ${key("externalHost")} (the existing server's address)`]);
+    }
+    if (mode === "docker" && host) {
+        throw new StackConfigError([key("mode"), key("externalHost")],
+            [`${key("externalHost")} is set but ${key("mode")} is 'docker': set mode to 'external' or remove externalHost`]);
+    }
+
+    const server: DockerServerConfig | ExternalServerConfig = mode === "docker"
+        ? { mode, image: r.image("image"), hostPort: r.int("hostPort", 1, 65535), containerName: r.str("containerName"), volumeName: r.str("volumeName") }
+        : {
+            mode, host, port: r.int("externalPort", 1, 65535), adminUser: r.str("externalAdminUser"),
+            sslmode: r.oneOf("externalSslmode", SSL_MODES), superuser: r.bool("externalSuperuser"),
+        };
+    const config: StackConfig<string> = {
+        stack,
+        server,
+        adminPassword: r.secret("adminPassword"),
+        serverMemoryMb: r.int("serverMemoryMb", 256, 4 * 1024 * 1024),
+        serverVersion: server.mode === "docker" ? imageVersion(server.image) ?? r.version("serverVersion") : r.version("serverVersion"),
+        database: r.ident("database"),
+        appRole: r.ident("appRole"),
+        ownerRole: r.ident("ownerRole"),
+        appPassword: r.secret("appPassword"),
+        collectorTimeZone: r.timezone("collectorTimeZone"),
+        protect: raw.protect === undefined ? stack !== "dev" : r.bool("protect"),
+        serverSettings: r.settings("serverSettings"),
+    };
+    const adminUser = server.mode === "docker" ? DOCKER_ADMIN_USER : server.adminUser;
+    if (config.appRole === config.ownerRole) r.fail("appRole", `${key("appRole")} and ${key("ownerRole")} must differ`);
+    if (adminUser === config.appRole || adminUser === config.ownerRole) {
+        r.fail("appRole", `the admin user '${adminUser}' cannot be ${key("appRole")} or ${key("ownerRole")}`);
+    }
+    r.throwIfFailed();
+    return config;
+}
+
+/** Reads `gecko-pg:*` from the running stack; passwords come back as Pulumi secrets. */
+export function loadStackConfig(): StackConfig {
+    const cfg = new pulumi.Config(CONFIG_NAMESPACE);
+    const raw: Record<string, unknown> = {};
+    for (const k of CONFIG_KEYS) {
+        // Plain `get` so presence can be validated; secrets are re-wrapped below before any use.
+        const v = cfg.get(k);
+        if (v !== undefined) raw[k] = v;
+    }
+    const c = validateStackConfig(raw, pulumi.getStack());
+    return { ...c, adminPassword: pulumi.secret(c.adminPassword), appPassword: pulumi.secret(c.appPassword) };
+}
+
+/** `postgres:17.6-bookworm` -> `17.6`. */
+export function imageVersion(image: string): string | undefined {
+    const m = /:(\d+)\.(\d+)/.exec(image);
+    return m ? `${m[1]}.${m[2]}` : undefined;
+}
+
+function key(k: string): string {
+    return `${CONFIG_NAMESPACE}:${k}`;
+}
+
+/** Collects problems field by field; values of secret keys never reach a message. */
+class Reader {
+    private readonly problems: string[] = [];
+    private readonly fields: string[] = [];
+
+    constructor(private readonly raw: Readonly<Record<string, unknown>>) {}
+
+    fail(k: string, problem: string): void {
+        this.fields.push(key(k));
+        this.problems.push(problem);
+    }
+
+    throwIfFailed(): void {
+        if (this.problems.length) throw new StackConfigError(this.fields, this.problems);
+    }
+
+    private value(k: string): unknown {
+        const v = this.raw[k];
+        return v === undefined ? (CONFIG_DEFAULTS as Record<string, unknown>)[k] : v;
+    }
+
+    str(k: string): string {
+        const v = this.value(k);
+        if (v === undefined || v === null) return "";
+        if (typeof v !== "string") this.fail(k, `${key(k)} must be a string`);
+        return String(v).trim();
+    }
+
+    secret(k: (typeof SECRET_KEYS)[number]): string {
+        const v = this.raw[k];
+        if (typeof v !== "string" || v === "") {
+            this.fail(k, `${key(k)} is required: pulumi config set --secret ${key(k)} <value>`);
+            return "";
+        }
+        return v;
+    }
+
+    int(k: string, min: number, max: number): number {
+        const v = this.value(k);
+        const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+        if (!Number.isInteger(n) || n < min || n > max) this.fail(k, `${key(k)} must be an integer in ${min}..${max}, got '${String(v)}'`);
+        return n;
+    }
+
+    bool(k: string): boolean {
+        const v = this.value(k);
+        if (v === true || v === "true") return true;
+        if (v === false || v === "false") return false;
+        this.fail(k, `${key(k)} must be true or false, got '${String(v)}'`);
+        return false;
+    }
+
+    oneOf<T extends string>(k: string, allowed: readonly T[]): T {
+        const v = this.str(k);
+        if (!(allowed as readonly string[]).includes(v)) this.fail(k, `${key(k)} must be one of ${allowed.join(", ")}, got '${v}'`);
+        return v as T;
+    }
+
+    ident(k: string): string {
+        const v = this.str(k);
+        if (!isPlainIdentifier(v)) this.fail(k, `${key(k)} must be a lower-case identifier (a-z, 0-9, _), got '${v}'`);
+        return v;
+    }
+
+    image(k: string): string {
+        const v = this.str(k);
+        if (!PINNED_IMAGE.test(v)) this.fail(k, `${key(k)} must be pinned to major.minor or a digest (e.g. postgres:17.6-bookworm), got '${v}'`);
+        return v;
+    }
+
+    version(k: string): string {
+        const v = this.str(k);
+        if (!/^\d+(\.\d+)?$/.test(v)) this.fail(k, `${key(k)} must look like 17 or 17.6, got '${v}'`);
+        return v;
+    }
+
+    timezone(k: string): string {
+        const v = this.str(k);
+        try {
+            new Intl.DateTimeFormat("en-US", { timeZone: v });
+        } catch {
+            this.fail(k, `${key(k)} must be an IANA time zone such as UTC or Europe/Berlin, got '${v}'`);
+        }
+        return v;
+    }
+
+    /** A JSON object (Pulumi passes structured config as JSON text) of setting -> scalar. */
+    settings(k: string): Record<string, string> {
+        let v = this.value(k);
+        if (typeof v === "string") {
+            try {
+                v = JSON.parse(v || "{}");
+            } catch {
+                this.fail(k, `${key(k)} must be a JSON object of setting -> value`);
+                return {};
+            }
+        }
+        if (typeof v !== "object" || v === null || Array.isArray(v)) {
+            this.fail(k, `${key(k)} must be an object of setting -> value`);
+            return {};
+        }
+        const out: Record<string, string> = {};
+        for (const [name, value] of Object.entries(v)) {
+            if (!/^[a-z_][a-z0-9_.]*$/.test(name) || !["string", "number", "boolean"].includes(typeof value)) {
+                this.fail(k, `${key(k)}.${name} must be a setting name with a string, number or boolean value`);
+                continue;
+            }
+            out[name] = String(value);
+        }
+        return out;
+    }
+}

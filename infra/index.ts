@@ -1,0 +1,85 @@
+/**
+ * The gecko-pg stack, in the order of the architecture:
+ * config -> PostgresServer -> DatabaseAccess -> ServerSettings -> outputs.
+ * Later stages (schema, migration) go after the settings and depend on
+ * `settings` plus `access.ready`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { planAccess } from "../migration/access/accessPlan";
+import { connectionUrl } from "../migration/postgres/connection";
+import { DatabaseAccess } from "./access";
+import { loadStackConfig } from "./config";
+import { PostgresServer } from "./server";
+import { ServerSettings, type RestartStrategy } from "./settings";
+
+const config = loadStackConfig();
+const s = config.server;
+
+const server = new PostgresServer("server", s.mode === "docker"
+    ? {
+        mode: "docker",
+        image: s.image,
+        hostPort: s.hostPort,
+        containerName: s.containerName,
+        volumeName: s.volumeName,
+        adminPassword: config.adminPassword,
+        memoryMb: config.serverMemoryMb,
+        protect: config.protect,
+    }
+    : { mode: "external", host: s.host, port: s.port, adminUser: s.adminUser, adminPassword: config.adminPassword, sslmode: s.sslmode });
+
+// The docker image's admin is the superuser; a managed server's admin usually is not.
+const adminIsSuperuser = s.mode === "docker" || s.superuser;
+// TimeZone of the app role and the database is not in here: @pulumi/postgresql's Role has no
+// per-role settings, so renderTimezoneSql(plan) has to run as SQL in a later (schema) stage.
+const plan = planAccess({
+    database: config.database,
+    ownerRole: config.ownerRole,
+    appRole: config.appRole,
+    timezone: config.collectorTimeZone,
+    nonSuperuserAdmin: s.mode === "external" && !s.superuser ? s.adminUser : undefined,
+});
+
+const access = new DatabaseAccess("access", {
+    admin: {
+        host: server.host,
+        port: server.port,
+        user: server.adminUser,
+        password: config.adminPassword,
+        sslmode: server.sslmode,
+        superuser: adminIsSuperuser,
+        expectedVersion: config.serverVersion,
+    },
+    plan,
+    appPassword: config.appPassword,
+    protect: config.protect,
+    serverReady: server.ready,
+});
+
+// Restart through the same Docker daemon the docker provider uses (DOCKER_HOST when unset).
+const dockerHost = new pulumi.Config("docker").get("host");
+const restart: pulumi.Input<RestartStrategy> = server.containerName
+    ? server.containerName.apply((containerName): RestartStrategy => ({ kind: "docker", containerName, ...(dockerHost ? { dockerHost } : {}) }))
+    : { kind: "none" };
+
+// After access: a docker restart for a setting must not cut the provider's connections mid-grant.
+const settings = new ServerSettings("settings", {
+    connection: server.adminConnection,
+    settings: config.serverSettings,
+    serverMemoryMb: config.serverMemoryMb,
+    restart,
+}, { dependsOn: [...server.ready, ...access.ready] });
+
+/** What the collector is configured with; secret (password inside, URL-encoded by connectionUrl). */
+export const collectorDatabaseUrl = pulumi.secret(
+    pulumi.all([server.host, server.port, access.appRole, config.appPassword, access.database])
+        .apply(([host, port, user, password, database]) => connectionUrl({ host, port, user, password, database })),
+);
+export const host = server.host;
+export const port = server.port;
+export const database = access.database;
+export const appRole = access.appRole;
+export const ownerRole = access.ownerRole;
+export const containerName = server.containerName;
+export const effectiveSettings = settings.effective;
+export const pendingRestart = settings.pendingRestart;

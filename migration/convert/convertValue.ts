@@ -1,0 +1,56 @@
+/**
+ * The dispatcher: one raw SQLite value + the target column type -> canonical
+ * text (COPY input and checksum form) or a rejection.
+ *
+ * NULL and empty-string rules, the same for every type:
+ * - NULL -> NULL; rejected for a NOT NULL column.
+ * - Blank string (only whitespace) in a non-text column (numeric, integer,
+ *   boolean, timestamptz, jsonb): hand-edited rows use it for "no value", so
+ *   a nullable column gets NULL with an `empty-as-null` warning (counted in
+ *   the report); a NOT NULL column rejects it. Text columns keep `''`.
+ */
+import type { TargetColumn, ColumnType } from "../schema/types";
+import { convertBoolean } from "./boolean";
+import { convertInteger } from "./integer";
+import { convertJson } from "./json";
+import { convertNumeric } from "./numeric";
+import { type ConvertResult, type RawValue, accept, describeRaw, isBlank, reject } from "./result";
+import { convertText } from "./text";
+import { convertTimestamp } from "./timestamp";
+import { type TimezonePolicy, zoneOf } from "./timezonePolicy";
+
+/** What a conversion needs to know about the column beyond its type. */
+export interface ConvertContext {
+    /** IANA zone naive timestamps are read in: `UTC` for utc-clock columns, the host zone for local ones. */
+    readonly timeZone: string;
+    /** Whether the target column accepts NULL. */
+    readonly nullable: boolean;
+}
+
+/** The context for one target column under a TimezonePolicy. */
+export function columnContext(policy: TimezonePolicy, table: string, column: TargetColumn): ConvertContext {
+    return { timeZone: zoneOf(policy, table, column.name), nullable: column.nullable };
+}
+
+/** Converts one raw value (as better-sqlite3 returns it with safeIntegers) for a column of `type`. */
+export function convertValue(raw: RawValue, type: ColumnType, context: ConvertContext): ConvertResult {
+    if (raw === null) return context.nullable ? accept(null) : reject("NULL in a NOT NULL column");
+    if (type.kind !== "text" && typeof raw === "string" && isBlank(raw)) {
+        return context.nullable ? accept(null, "empty-as-null") : reject(`${describeRaw(raw)} (empty) in a NOT NULL ${type.kind} column`);
+    }
+    switch (type.kind) {
+        case "text":
+            return convertText(raw, type.maxLength);
+        case "integer":
+        case "bigint":
+            return convertInteger(raw, type.kind);
+        case "numeric":
+            return convertNumeric(raw, type.precision, type.scale);
+        case "boolean":
+            return convertBoolean(raw);
+        case "timestamptz":
+            return convertTimestamp(raw, context.timeZone);
+        case "jsonb":
+            return convertJson(raw);
+    }
+}

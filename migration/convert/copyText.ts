@@ -1,0 +1,29 @@
+/**
+ * COPY text format and the SQL side of checksums: the two places canonical
+ * text meets PostgreSQL.
+ */
+import type { ColumnType } from "../schema/types";
+
+/**
+ * One field of a COPY ... FROM STDIN (FORMAT text) row: `\N` for NULL;
+ * backslash, newline, carriage return and tab escaped. Fields are joined
+ * with a tab and rows end with a newline by the caller.
+ */
+export function copyEscape(value: string | null): string {
+    if (value === null) return "\\N";
+    return value.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]!);
+}
+
+const COPY_ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * The SQL expression whose value equals the canonical text convertValue
+ * produced for the stored value (NULL stays NULL). `columnSqlName` is inserted
+ * verbatim: pass a quoted identifier or a qualified `alias."col"`.
+ */
+export function canonicalSql(columnSqlName: string, type: ColumnType): string {
+    if (type.kind === "timestamptz") {
+        return `to_char(${columnSqlName} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'`;
+    }
+    return `${columnSqlName}::text`;
+}

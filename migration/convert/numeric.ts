@@ -1,0 +1,56 @@
+/**
+ * SQLite value -> `numeric(p,s)` canonical text.
+ *
+ * Rules (each equals what PostgreSQL stores for the same input):
+ * - REAL: `$1::float8::numeric(p,s)`: the double is first written with 15
+ *   significant digits (`%.15g`, ties to even, as PostgreSQL's float8_numeric
+ *   does), then rounded to the scale. `379.28646677651693` -> `379.28646678`
+ *   in numeric(20,8). Float noise past the 15th digit is dropped, exactly as a
+ *   float8 parameter inserted by the collector on PostgreSQL would be.
+ * - INTEGER: exact.
+ * - TEXT: `$1::numeric(p,s)`: exact decimal string math, surrounding
+ *   whitespace ignored, `987.07`, `.5`, `5.`, `1.5e-7`, `3.04E-8` accepted;
+ *   `NaN`/`Infinity`, `1_000`, `0x1F` rejected (the last two are valid
+ *   PostgreSQL input but never collector data, so they get a human look).
+ * - Rounding to the scale is half away from zero (PostgreSQL's numeric
+ *   rounding); a zero result never prints as `-0`.
+ * - More than p-s integer digits after rounding is an overflow: rejected with
+ *   the value, never truncated or clamped.
+ * - BLOB is rejected. Empty strings are handled by convertValue (see there).
+ */
+import { type Decimal, float8ToPgDecimal, formatFixed, integerDigits, numericFormatLimit, parseDecimalText, roundHalfAwayFromZero } from "./decimal";
+import { type ConvertResult, type SqliteValue, accept, describeRaw, reject } from "./result";
+
+/** Converts a raw SQLite value for a `numeric(precision, scale)` column. */
+export function convertNumeric(raw: SqliteValue, precision: number, scale: number): ConvertResult {
+    if (!Number.isInteger(precision) || !Number.isInteger(scale) || precision < 1 || precision > 1000 || scale < 0 || scale > precision) {
+        throw new Error(`numeric(${precision},${scale}): precision must be 1..1000 and scale 0..precision`);
+    }
+    const type = `numeric(${precision},${scale})`;
+    const parsed = toDecimal(raw);
+    if (typeof parsed === "string") return reject(`${describeRaw(raw)} is not a ${type} value: ${parsed}`);
+    const maxIntegerDigits = precision - scale;
+    // Checked before rounding so a huge exponent never builds a huge digit string.
+    if (integerDigits(parsed) > maxIntegerDigits) return reject(overflow(raw, type, integerDigits(parsed), maxIntegerDigits));
+    const magnitude = roundHalfAwayFromZero(parsed, scale);
+    const roundedIntegerDigits = magnitude === 0n ? 0 : Math.max(0, magnitude.toString().length - scale);
+    if (roundedIntegerDigits > maxIntegerDigits) return reject(overflow(raw, type, roundedIntegerDigits, maxIntegerDigits));
+    return accept(formatFixed(parsed.negative, magnitude, scale));
+}
+
+function overflow(raw: SqliteValue, type: string, digits: number, max: number): string {
+    return `${describeRaw(raw)} overflows ${type}: needs ${digits} integer digits, at most ${max} allowed (values are never truncated)`;
+}
+
+/** The exact decimal a raw value stands for, or why it has none. */
+function toDecimal(raw: SqliteValue): Decimal | string {
+    if (typeof raw === "bigint") return parseDecimalText(raw.toString()) as Decimal;
+    if (typeof raw === "number") return Number.isFinite(raw) ? float8ToPgDecimal(raw) : "NaN and Infinity cannot be stored";
+    if (Buffer.isBuffer(raw)) return "a BLOB is not a number";
+    const text = raw.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, "");
+    if (/^[+-]?(nan|inf|infinity)$/i.test(text)) return "NaN and Infinity cannot be stored";
+    const parsed = parseDecimalText(text);
+    if (!parsed) return "not a decimal number";
+    const limit = numericFormatLimit(parsed);
+    return limit ? `value overflows numeric format (${limit})` : parsed;
+}

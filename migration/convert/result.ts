@@ -1,0 +1,63 @@
+/**
+ * The shapes every converter shares: the raw SQLite value, the outcome of a
+ * conversion, and how a raw value is named in a rejection reason.
+ */
+
+/** A non-NULL value as better-sqlite3 returns it with `safeIntegers(true)`. */
+export type SqliteValue = number | bigint | string | Buffer;
+
+/** A raw column value as better-sqlite3 returns it with `safeIntegers(true)`. */
+export type RawValue = SqliteValue | null;
+
+/**
+ * Something a conversion accepted but the report should count:
+ * - `empty-as-null`: an empty (blank) string in a nullable non-text column became NULL;
+ * - `fraction-rounded`: a timestamp had more than 6 fraction digits and was rounded to microseconds;
+ * - `dst-ambiguous`: a naive local time occurred twice (fall back); the later instant was taken;
+ * - `dst-nonexistent`: a naive local time fell in a spring-forward gap; it was shifted forward.
+ */
+export type ConvertWarning = "empty-as-null" | "fraction-rounded" | "dst-ambiguous" | "dst-nonexistent";
+
+/** Converted value in canonical text form (NULL as `null`), or why the value cannot be loaded. */
+export type ConvertResult =
+    | { readonly ok: true; readonly value: string | null; readonly warning?: ConvertWarning }
+    | { readonly ok: false; readonly reason: string };
+
+export function accept(value: string | null, warning?: ConvertWarning): ConvertResult {
+    return warning ? { ok: true, value, warning } : { ok: true, value };
+}
+
+export function reject(reason: string): ConvertResult {
+    return { ok: false, reason };
+}
+
+/** Names a raw value for an error message: its SQLite storage class and (truncated) content. */
+export function describeRaw(raw: RawValue): string {
+    if (raw === null) return "NULL";
+    if (typeof raw === "bigint") return `INTEGER ${raw}`;
+    if (typeof raw === "number") return `REAL ${raw}`;
+    if (Buffer.isBuffer(raw)) return `BLOB (${raw.length} bytes)`;
+    const shown = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+    return `TEXT ${JSON.stringify(shown)}`;
+}
+
+/** Blank for the empty-string rule: nothing but ASCII whitespace. */
+export function isBlank(text: string): boolean {
+    return /^[ \t\n\r\f\v]*$/.test(text);
+}
+
+/** Whether a JS string is valid UTF-16 (no lone surrogate), i.e. encodable as UTF-8 without loss. */
+export function isWellFormedText(text: string): boolean {
+    return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A BLOB's bytes as text when they are valid UTF-8, else undefined. */
+export function decodeUtf8(bytes: Buffer): string | undefined {
+    try {
+        return utf8.decode(bytes);
+    } catch {
+        return undefined;
+    }
+}

@@ -1,0 +1,131 @@
+/**
+ * SQLite DATETIME value -> `timestamptz` canonical text
+ * `YYYY-MM-DD HH:MM:SS.ffffff+00` (UTC, always 6 fraction digits).
+ *
+ * Accepted shapes (surrounding whitespace ignored):
+ * - `YYYY-MM-DD HH:MM:SS` with optional `.f` ... `.ffffff`, `T`/`t` or space
+ *   between date and time, seconds optional (`HH:MM`), date only
+ *   (`YYYY-MM-DD` = midnight);
+ * - optional offset after the time: `Z`, `±HH:MM`, `±HHMM`, `±HH` (an optional
+ *   space before it). With an offset the value is absolute; without one it is
+ *   naive and read in the column's zone (see TimezonePolicy), with
+ *   PostgreSQL's DST rules (timeZone.ts: gap -> shifted forward, overlap ->
+ *   later instant), reported by a `dst-*` warning;
+ * - more than 6 fraction digits are rounded to microseconds the way
+ *   PostgreSQL does (`rint(strtod(fraction) * 1e6)`, ties to even on the
+ *   double), with a `fraction-rounded` warning; up to 6 digits are exact
+ *   integer math, never a JS Date;
+ * - an epoch: INTEGER, REAL or numeric TEXT. |value| >= 1e11 is epoch
+ *   MILLISECONDS, below that SECONDS (1e11 s is year 5138, 1e11 ms is
+ *   1973-03-03: collector data, 2024 onward, is ~1.7e9 s or ~1.7e12 ms). The
+ *   fraction is rounded to microseconds half away from zero from the exact
+ *   decimal (REAL: the exact double). Epochs are UTC whatever the column clock.
+ * Rejected: invalid dates/times (Feb 30, 25:00, also 24:00:00 and leap second
+ * :60 which PostgreSQL would roll over), offsets beyond ±15:59, results
+ * outside 0001-01-01 .. 9999-12-31 UTC, BLOBs, anything else.
+ * Empty strings are handled by convertValue.
+ */
+import { civilFromDays, civilSeconds, daysInMonth } from "./civil";
+import { type Decimal, float64Exact, integerDigits, parseDecimalText, roundHalfAwayFromZero } from "./decimal";
+import { type ConvertResult, type ConvertWarning, type SqliteValue, accept, describeRaw, reject } from "./result";
+import { localToUtc } from "./timeZone";
+
+/** Epoch values with an absolute value at or above this are milliseconds, below it seconds. */
+export const EPOCH_MILLIS_THRESHOLD = 1e11;
+
+/** An instant with microsecond precision: epoch seconds (integer) + 0..999999 microseconds. */
+export interface Instant {
+    readonly epochSeconds: number;
+    readonly micros: number;
+}
+
+/** A DATETIME text or epoch, before the zone of naive values is applied. */
+export type ParsedTimestamp =
+    | { readonly kind: "naive"; readonly localSeconds: number; readonly micros: number; readonly fractionRounded: boolean }
+    | { readonly kind: "absolute"; readonly epochSeconds: number; readonly micros: number; readonly fractionRounded: boolean };
+
+const MIN_SECONDS = civilSeconds(1, 1, 1, 0, 0, 0);
+const MAX_SECONDS = civilSeconds(10000, 1, 1, 0, 0, 0) - 1;
+
+const DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)? ?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
+
+/** Converts a raw SQLite value for a `timestamptz` column; naive values are wall-clock time in `timeZone`. */
+export function convertTimestamp(raw: SqliteValue, timeZone: string): ConvertResult {
+    const parsed = parseTimestamp(raw);
+    if (typeof parsed === "string") return reject(`${describeRaw(raw)} is not a timestamp: ${parsed}`);
+    let instant: Instant;
+    let warning: ConvertWarning | undefined = parsed.fractionRounded ? "fraction-rounded" : undefined;
+    if (parsed.kind === "naive") {
+        const resolved = localToUtc(timeZone, parsed.localSeconds);
+        instant = { epochSeconds: resolved.epochSeconds, micros: parsed.micros };
+        if (resolved.kind !== "exact") warning = resolved.kind === "ambiguous" ? "dst-ambiguous" : "dst-nonexistent";
+    } else instant = parsed;
+    if (instant.epochSeconds < MIN_SECONDS || instant.epochSeconds > MAX_SECONDS) {
+        return reject(`${describeRaw(raw)} is outside 0001-01-01 .. 9999-12-31 UTC`);
+    }
+    return accept(formatTimestamp(instant), warning);
+}
+
+/** Parses a raw DATETIME value, or returns why it is not one. */
+export function parseTimestamp(raw: SqliteValue): ParsedTimestamp | string {
+    if (typeof raw === "bigint") return fromEpoch(parseDecimalText(raw.toString())!);
+    if (typeof raw === "number") return Number.isFinite(raw) ? fromEpoch(float64Exact(raw)) : "not a finite epoch";
+    if (Buffer.isBuffer(raw)) return "a BLOB is not a timestamp";
+    const text = raw.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, "");
+    if (text === "") return "empty string";
+    const epoch = parseDecimalText(text);
+    if (epoch) return fromEpoch(epoch);
+    return parseDatetimeText(text);
+}
+
+/** `YYYY-MM-DD HH:MM:SS.ffffff+00` for an instant. */
+export function formatTimestamp(instant: Instant): string {
+    const days = Math.floor(instant.epochSeconds / 86400);
+    const secondOfDay = instant.epochSeconds - days * 86400;
+    const { year, month, day } = civilFromDays(days);
+    const hh = Math.floor(secondOfDay / 3600);
+    const mi = Math.floor((secondOfDay % 3600) / 60);
+    const ss = secondOfDay % 60;
+    return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)} ${pad(hh, 2)}:${pad(mi, 2)}:${pad(ss, 2)}.${pad(instant.micros, 6)}+00`;
+}
+
+function parseDatetimeText(text: string): ParsedTimestamp | string {
+    const m = DATETIME.exec(text);
+    if (!m) return "expected YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|±HH[:MM]] or an epoch number";
+    const [, y, mo, d, h = "0", mi = "0", s = "0", fraction = "", zulu, sign, oh, om = "0"] = m;
+    const year = Number(y), month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
+    if (year < 1) return "year 0000 does not exist";
+    if (month < 1 || month > 12) return `month ${mo} out of range`;
+    if (day < 1 || day > daysInMonth(year, month)) return `day ${d} out of range for ${y}-${mo}`;
+    if (hour > 23 || minute > 59 || second > 59) return `time ${h}:${mi}:${s} out of range`;
+    if (oh !== undefined && (Number(oh) > 15 || Number(om) > 59)) return `UTC offset ${sign}${oh}:${om} out of range`;
+    const { micros, carry, rounded } = fractionToMicros(fraction);
+    const local = civilSeconds(year, month, day, hour, minute, second) + carry;
+    if (zulu === undefined && sign === undefined) return { kind: "naive", localSeconds: local, micros, fractionRounded: rounded };
+    const offset = sign === undefined ? 0 : (sign === "-" ? -1 : 1) * (Number(oh) * 3600 + Number(om) * 60);
+    return { kind: "absolute", epochSeconds: local - offset, micros, fractionRounded: rounded };
+}
+
+/** Fraction digits -> microseconds; beyond 6 digits rounded like PostgreSQL's ParseFractionalSecond. */
+function fractionToMicros(fraction: string): { micros: number; carry: number; rounded: boolean } {
+    if (fraction.length <= 6) return { micros: Number(fraction.padEnd(6, "0")), carry: 0, rounded: false };
+    // PostgreSQL: fsec = rint(strtod(".digits") * 1e6); JS numbers are the same IEEE doubles.
+    const x = Number(`0.${fraction}`) * 1e6;
+    let r = Math.round(x);
+    if (r - x === 0.5 && r % 2 !== 0) r -= 1; // rint: ties to even
+    const rounded = !/^0*$/.test(fraction.slice(6));
+    return r >= 1_000_000 ? { micros: r - 1_000_000, carry: 1, rounded } : { micros: r, carry: 0, rounded };
+}
+
+function fromEpoch(d: Decimal): ParsedTimestamp | string {
+    if (integerDigits(d) > 16) return "epoch value out of range";
+    const seconds: Decimal = integerDigits(d) >= 12 ? { ...d, exponent: d.exponent - 3 } : d; // >= 1e11: milliseconds
+    const totalMicros = (d.negative ? -1n : 1n) * roundHalfAwayFromZero(seconds, 6);
+    const epochSeconds = totalMicros >= 0n ? totalMicros / 1_000_000n : -((-totalMicros + 999_999n) / 1_000_000n);
+    const micros = Number(totalMicros - epochSeconds * 1_000_000n);
+    return { kind: "absolute", epochSeconds: Number(epochSeconds), micros, fractionRounded: false };
+}
+
+function pad(n: number, width: number): string {
+    return String(n).padStart(width, "0");
+}

@@ -1,0 +1,188 @@
+/**
+ * Copies one table, chunk by chunk: read a rowid range from the snapshot,
+ * convert, stream it through `COPY ... FROM STDIN`, and commit the rows, the
+ * chunk's quarantined rows and its checkpoint in one transaction. A crash at
+ * any point rolls back to the last committed chunk; a rerun skips done chunks.
+ */
+import type Database from "better-sqlite3";
+import type { ClientBase } from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Chunk } from "../plan/chunkPlan";
+import type { TableMapping } from "../plan/tableMapping";
+import { quoteIdent } from "../source/introspect";
+import { BucketSums } from "../validate/checksum";
+import { completeChunk, insertQuarantine, type ChunkOutcome, type QuarantineRecord } from "./checkpointStore";
+import { copyEscape } from "./copyText";
+import { describeKey, RowEncoder, type EncodedRow, type RawValue } from "./rowEncoder";
+
+export interface TableCopyResult {
+    readonly chunksCopied: number;
+    readonly chunksSkipped: number;
+    readonly rowsRead: number;
+    readonly rowsCopied: number;
+    readonly rowsQuarantined: number;
+    readonly rowsFilled: number;
+    readonly seconds: number;
+}
+
+export interface CopyTableInput {
+    readonly sqlite: Database.Database;
+    readonly pg: ClientBase;
+    readonly mapping: TableMapping;
+    readonly encoder: RowEncoder;
+    readonly chunks: readonly (Chunk & { readonly done: boolean })[];
+    /** Called after each chunk with rows done so far in this run. */
+    readonly onChunk?: (rowsDone: number) => void;
+    /** Test hook: called after a chunk's COPY, before its commit. */
+    readonly beforeCommit?: (chunk: Chunk) => void | Promise<void>;
+}
+
+const FLUSH_BYTES = 1 << 20;
+
+export async function copyTable(input: CopyTableInput): Promise<TableCopyResult> {
+    const { mapping, encoder } = input;
+    const table = mapping.target.name;
+    const started = Date.now();
+    const totals = { chunksCopied: 0, chunksSkipped: 0, rowsRead: 0, rowsCopied: 0, rowsQuarantined: 0, rowsFilled: 0 };
+    const srcCols = encoder.sourceColumns();
+    const select = input.sqlite
+        .prepare(`SELECT rowid, ${srcCols.map(quoteIdent).join(", ")} FROM ${quoteIdent(mapping.source!.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`)
+        .raw(true);
+    const copySql = `COPY ${quoteIdent(table)} (${mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ")}) FROM STDIN`;
+    for (const chunk of input.chunks) {
+        if (chunk.done) {
+            totals.chunksSkipped++;
+            continue;
+        }
+        let outcome: ChunkOutcome;
+        try {
+            outcome = await copyChunk(input, chunk, () => select.iterate(chunk.rowidLo, chunk.rowidHi) as IterableIterator<RawValue[]>, copySql);
+        } catch (cause) {
+            throw new Error(`copy ${table} chunk ${chunk.chunkNo} (rowid ${chunk.rowidLo}..${chunk.rowidHi}): ${(cause as Error).message}`, { cause });
+        }
+        totals.chunksCopied++;
+        totals.rowsRead += outcome.rowsRead;
+        totals.rowsCopied += outcome.rowsCopied;
+        totals.rowsQuarantined += outcome.rowsQuarantined;
+        totals.rowsFilled += outcome.rowsFilled;
+        input.onChunk?.(totals.rowsRead);
+    }
+    return { ...totals, seconds: (Date.now() - started) / 1000 };
+}
+
+async function copyChunk(input: CopyTableInput, chunk: Chunk, rows: () => IterableIterator<RawValue[]>, copySql: string): Promise<ChunkOutcome> {
+    const { pg } = input;
+    const t0 = Date.now();
+    await pg.query("BEGIN");
+    try {
+        let outcome = await streamChunk(input, rows, copySql).catch(async (err: unknown) => {
+            if (!isRowLevelError(err)) throw err;
+            // A row the converters accepted still broke a constraint (e.g. two source keys that
+            // are equal once converted): redo the chunk row by row to quarantine exactly those.
+            await pg.query("ROLLBACK");
+            await pg.query("BEGIN");
+            return insertRowByRow(input, rows);
+        });
+        outcome = { ...outcome, seconds: (Date.now() - t0) / 1000 };
+        await insertQuarantine(pg, chunk.table, chunk.chunkNo, outcome.quarantine);
+        await input.beforeCommit?.(chunk);
+        if (!(await completeChunk(pg, chunk, outcome))) throw new Error("chunk was completed by another run meanwhile");
+        await pg.query("COMMIT");
+        return outcome;
+    } catch (err) {
+        await pg.query("ROLLBACK").catch(() => undefined);
+        throw err;
+    }
+}
+
+type StreamOutcome = ChunkOutcome & { readonly quarantine: QuarantineRecord[] };
+
+async function streamChunk(input: CopyTableInput, rows: () => IterableIterator<RawValue[]>, copySql: string): Promise<StreamOutcome> {
+    const { encoder } = input;
+    const sums = new BucketSums();
+    const quarantine: QuarantineRecord[] = [];
+    const counts = { read: 0, copied: 0, filled: 0 };
+    function* lines(): Generator<string> {
+        let buf = "";
+        for (const raw of rows()) {
+            counts.read++;
+            const r = encoder.encode(raw);
+            if (!r.ok) {
+                quarantine.push({ stage: "convert", row: r });
+                continue;
+            }
+            counts.copied++;
+            if (r.filled.length) counts.filled++;
+            sums.add(r.bucket, r.hash);
+            buf += copyLine(r);
+            if (buf.length >= FLUSH_BYTES) {
+                yield buf;
+                buf = "";
+            }
+        }
+        if (buf) yield buf;
+    }
+    await pipeline(Readable.from(lines()), input.pg.query(copyFrom(copySql)));
+    return { rowsRead: counts.read, rowsCopied: counts.copied, rowsQuarantined: quarantine.length, rowsFilled: counts.filled, bucketSums: sums, seconds: 0, quarantine };
+}
+
+function copyLine(r: EncodedRow): string {
+    let line = "";
+    for (let i = 0; i < r.values.length; i++) line += (i ? "\t" : "") + copyEscape(r.values[i]);
+    return line + "\n";
+}
+
+/** Errors caused by one row's content (as opposed to a lost connection or a bug). */
+function isRowLevelError(err: unknown): boolean {
+    const code = (err as { code?: string }).code ?? "";
+    return code.startsWith("23") || code.startsWith("22");
+}
+
+async function insertRowByRow(input: CopyTableInput, rows: () => IterableIterator<RawValue[]>): Promise<StreamOutcome> {
+    const { pg, encoder, mapping } = input;
+    const table = mapping.target.name;
+    const sums = new BucketSums();
+    const quarantine: QuarantineRecord[] = [];
+    const counts = { read: 0, copied: 0, filled: 0 };
+    const cols = mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ");
+    const params = mapping.columns.map((_, i) => `$${i + 1}`).join(", ");
+    const insert = `INSERT INTO ${quoteIdent(table)} (${cols}) VALUES (${params})`;
+    // Buffer the chunk: better-sqlite3 iteration can't interleave with awaits on the same statement safely.
+    const buffered = [...rows()];
+    for (const raw of buffered) {
+        counts.read++;
+        const r = encoder.encode(raw);
+        if (!r.ok) {
+            quarantine.push({ stage: "convert", row: r });
+            continue;
+        }
+        await pg.query("SAVEPOINT row_insert");
+        try {
+            await pg.query(insert, r.values as (string | null)[]);
+            await pg.query("RELEASE SAVEPOINT row_insert");
+            counts.copied++;
+            if (r.filled.length) counts.filled++;
+            sums.add(r.bucket, r.hash);
+        } catch (err) {
+            await pg.query("ROLLBACK TO SAVEPOINT row_insert");
+            const e = err as { code?: string; message: string; column?: string; constraint?: string };
+            const key = encoder.rawKey(raw);
+            quarantine.push({
+                stage: "constraint",
+                row: {
+                    ok: false,
+                    rowid: BigInt(raw[0] as bigint),
+                    key,
+                    column: e.column ?? e.constraint ?? "",
+                    rawValue: null,
+                    rawType: "",
+                    reason: `${describeKey(table, key)}: ${e.message}${e.constraint ? ` (constraint ${e.constraint})` : ""}`,
+                    row: encoder.rawRow(raw),
+                },
+            });
+        }
+    }
+    return { rowsRead: counts.read, rowsCopied: counts.copied, rowsQuarantined: quarantine.length, rowsFilled: counts.filled, bucketSums: sums, seconds: 0, quarantine };
+}

@@ -1,0 +1,153 @@
+/**
+ * One source row in, one COPY line (plus its checksum contribution) or one
+ * quarantine record out. Pure apart from the injected converter.
+ */
+import type { ColumnMapping, TableMapping } from "../plan/tableMapping";
+import { bucketOf, canonicalRowText, rowHash } from "../validate/checksum";
+
+/** A value as better-sqlite3 returns it with safe integers on. */
+export type RawValue = null | number | bigint | string | Buffer;
+
+export type Conversion = { readonly ok: true; readonly value: string | null } | { readonly ok: false; readonly reason: string };
+
+/** Converts one raw source value for one mapped column (closes over the timezone policy). */
+export type ColumnConverter = (raw: RawValue, column: ColumnMapping) => Conversion;
+
+export interface EncodedRow {
+    readonly ok: true;
+    /** Canonical text per target column, in target column order. */
+    readonly values: readonly (string | null)[];
+    readonly bucket: number;
+    readonly hash: bigint;
+    /** Target columns filled with the application default because the source held NULL in a NOT NULL column. */
+    readonly filled: readonly string[];
+}
+
+export interface QuarantinedRow {
+    readonly ok: false;
+    readonly rowid: bigint;
+    /** The row key as raw source text, e.g. `{ "id": "solana_..." }`. */
+    readonly key: Record<string, string | null>;
+    /** First failing column; `reason` lists all of them. */
+    readonly column: string;
+    readonly rawValue: string | null;
+    readonly rawType: string;
+    readonly reason: string;
+    /** Every raw source value of the row, so nothing is lost. */
+    readonly row: Record<string, string | null>;
+}
+
+export type EncodeResult = EncodedRow | QuarantinedRow;
+
+/** Text form of a raw value for quarantine and error messages. */
+export function rawText(raw: RawValue): string | null {
+    if (raw === null) return null;
+    if (Buffer.isBuffer(raw)) return "x'" + raw.toString("hex") + "'";
+    // PostgreSQL text cannot hold NUL: keep such a value exactly, as hex of its UTF-8 bytes.
+    if (typeof raw === "string" && raw.includes("\u0000")) return "x'" + Buffer.from(raw, "utf8").toString("hex") + "'";
+    return String(raw);
+}
+
+export function rawType(raw: RawValue): string {
+    if (raw === null) return "null";
+    if (Buffer.isBuffer(raw)) return "blob";
+    if (typeof raw === "bigint") return "integer";
+    if (typeof raw === "number") return Number.isInteger(raw) ? "integer" : "real";
+    return "text";
+}
+
+export class RowEncoder {
+    /** Index into the raw select row (0 is rowid) per mapped column, or -1 for a fill. */
+    private readonly rawIndex: number[];
+    private readonly keyPositions: number[];
+
+    constructor(
+        readonly mapping: TableMapping,
+        private readonly convert: ColumnConverter,
+        readonly buckets: number,
+    ) {
+        let next = 1;
+        this.rawIndex = mapping.columns.map((c) => (c.source.kind === "column" ? next++ : -1));
+        const names = mapping.columns.map((c) => c.target.name);
+        this.keyPositions = mapping.target.rowKey.map((k) => {
+            const i = names.indexOf(k);
+            if (i < 0) throw new Error(`${mapping.target.name}: row key column ${k} is not mapped`);
+            return i;
+        });
+    }
+
+    /** The source columns to select after `rowid`, in order. */
+    sourceColumns(): string[] {
+        return this.mapping.columns.flatMap((c) => (c.source.kind === "column" ? [c.source.name] : []));
+    }
+
+    encode(raw: readonly RawValue[]): EncodeResult {
+        const cols = this.mapping.columns;
+        const values: (string | null)[] = new Array(cols.length);
+        const failures: { column: string; raw: RawValue; reason: string }[] = [];
+        const filled: string[] = [];
+        for (let i = 0; i < cols.length; i++) {
+            const col = cols[i];
+            if (col.source.kind === "fill") {
+                values[i] = col.source.value;
+                continue;
+            }
+            const r = raw[this.rawIndex[i]];
+            const c = this.convert(r, col);
+            if (!c.ok) {
+                failures.push({ column: col.target.name, raw: r, reason: c.reason });
+                continue;
+            }
+            let v = c.value;
+            if (v === null && !col.target.nullable) {
+                const fill = col.target.appDefault?.fill;
+                if (fill === undefined || fill === null) {
+                    failures.push({ column: col.target.name, raw: r, reason: "NULL in a NOT NULL column" });
+                    continue;
+                }
+                v = fill;
+                filled.push(col.target.name);
+            }
+            values[i] = v;
+        }
+        if (failures.length > 0) return this.quarantine(raw, failures);
+        const keyText = canonicalRowText(this.keyPositions.map((p) => values[p]));
+        return { ok: true, values, bucket: bucketOf(keyText, this.buckets), hash: rowHash(canonicalRowText(values)), filled };
+    }
+
+    rawKey(raw: readonly RawValue[]): Record<string, string | null> {
+        const key: Record<string, string | null> = {};
+        for (const p of this.keyPositions) {
+            const idx = this.rawIndex[p];
+            key[this.mapping.columns[p].target.name] = idx < 0 ? this.mapping.columns[p].source.kind === "fill" ? (this.mapping.columns[p].source as { value: string | null }).value : null : rawText(raw[idx]);
+        }
+        return key;
+    }
+
+    rawRow(raw: readonly RawValue[]): Record<string, string | null> {
+        const row: Record<string, string | null> = { rowid: rawText(raw[0]) };
+        this.mapping.columns.forEach((c, i) => {
+            if (c.source.kind === "column") row[c.source.name] = rawText(raw[this.rawIndex[i]]);
+        });
+        return row;
+    }
+
+    private quarantine(raw: readonly RawValue[], failures: { column: string; raw: RawValue; reason: string }[]): QuarantinedRow {
+        const first = failures[0];
+        return {
+            ok: false,
+            rowid: BigInt(raw[0] as bigint),
+            key: this.rawKey(raw),
+            column: first.column,
+            rawValue: rawText(first.raw),
+            rawType: rawType(first.raw),
+            reason: failures.map((f) => `${f.column}: ${f.reason}`).join("; "),
+            row: this.rawRow(raw),
+        };
+    }
+}
+
+/** `table key=value[, ...]` for error messages. */
+export function describeKey(table: string, key: Record<string, string | null>): string {
+    return `${table} ${Object.entries(key).map(([k, v]) => `${k}=${v === null ? "NULL" : JSON.stringify(v)}`).join(", ")}`;
+}

@@ -1,0 +1,132 @@
+/** The result of a run, as JSON (machine) and as text (people). */
+import type { OrphanOutcome } from "../copy/orphans";
+import type { TableValidation } from "../validate/tableChecks";
+
+export interface TableReport {
+    readonly table: string;
+    /** Rows in the source snapshot (0 when the source lacks the table). */
+    readonly sourceRows: number;
+    readonly inSource: boolean;
+    readonly extra: boolean;
+    readonly chunks: { readonly total: number; readonly copiedThisRun: number; readonly alreadyDone: number };
+    readonly rowsCopiedThisRun: number;
+    readonly rowsQuarantinedThisRun: number;
+    /** Rows where a NULL in a NOT NULL column was filled with the application default. */
+    readonly rowsFilledThisRun: number;
+    readonly copySeconds: number;
+    readonly missingColumns: readonly string[];
+    readonly renamedColumns: readonly { readonly from: string; readonly to: string }[];
+    readonly skippedColumns: readonly { readonly name: string; readonly declaredType: string }[];
+    readonly extraColumns: readonly string[];
+    readonly validation?: TableValidation;
+}
+
+export interface QuarantineSummary {
+    readonly total: number;
+    /** Where the rows are: schema-qualified table. */
+    readonly location: string;
+    readonly byTable: Readonly<Record<string, Readonly<Record<string, number>>>>;
+    readonly examples: readonly { readonly table: string; readonly key: string; readonly column: string | null; readonly rawValue: string | null; readonly reason: string }[];
+}
+
+export interface SchemaCheckSummary {
+    readonly ok: boolean;
+    readonly problems: readonly string[];
+}
+
+export interface MigrationReport {
+    readonly tool: "gecko-pg";
+    readonly reportVersion: 1;
+    readonly ok: boolean;
+    /** Why `ok` is false, one line each. */
+    readonly failures: readonly string[];
+    readonly warnings: readonly string[];
+    readonly startedAt: string;
+    readonly finishedAt: string;
+    readonly source: { readonly path: string; readonly fingerprint: string; readonly journalMode: string; readonly sqliteVersion: string };
+    readonly target: string;
+    readonly options: Readonly<Record<string, unknown>>;
+    readonly missingTables: readonly string[];
+    readonly skippedTables: readonly { readonly name: string; readonly reason: string }[];
+    readonly tables: readonly TableReport[];
+    readonly orphans: readonly OrphanOutcome[];
+    readonly quarantine: QuarantineSummary;
+    readonly schema: SchemaCheckSummary;
+    readonly clockChecks: readonly unknown[];
+    readonly timings: Readonly<Record<string, number>>;
+}
+
+/** Short one-object summary for the Pulumi resource's outputs. */
+export function summarize(report: MigrationReport) {
+    return {
+        ok: report.ok,
+        failures: report.failures,
+        warnings: report.warnings.length,
+        tables: report.tables.length,
+        rowsSource: report.tables.reduce((a, t) => a + t.sourceRows, 0),
+        rowsTarget: report.tables.reduce((a, t) => a + (t.validation?.targetRows ?? 0), 0),
+        rowsQuarantined: report.quarantine.total,
+        finishedAt: report.finishedAt,
+        seconds: report.timings.total ?? 0,
+    };
+}
+
+export function renderReport(r: MigrationReport): string {
+    const lines: string[] = [];
+    lines.push(`gecko-pg migration ${r.ok ? "OK" : "FAILED"}  (${r.startedAt} -> ${r.finishedAt})`);
+    lines.push(`source  ${r.source.path}  [journal ${r.source.journalMode}, fingerprint ${r.source.fingerprint}]`);
+    lines.push(`target  ${r.target}`);
+    lines.push("");
+    const header = ["table", "source", "target", "quarantined", "copied now", "chunks", "checksum", "sample", "copy s"];
+    const rows = r.tables.map((t) => {
+        const v = t.validation;
+        return [
+            t.table + (t.extra ? " (extra)" : t.inSource ? "" : " (absent)"),
+            String(t.sourceRows),
+            v ? String(v.targetRows) : "-",
+            v ? String(v.quarantinedRows) : "-",
+            String(t.rowsCopiedThisRun),
+            `${t.chunks.copiedThisRun}/${t.chunks.total}`,
+            v ? (v.mismatchedBuckets.length ? `MISMATCH ${v.mismatchedBuckets.length}/${v.buckets}` : `ok ${v.buckets}`) : "-",
+            v ? (v.sampleMismatches.length ? `MISMATCH ${v.sampleMismatches.length}` : `ok ${v.sampleCompared}`) : "-",
+            t.copySeconds.toFixed(1),
+        ];
+    });
+    lines.push(...table([header, ...rows]));
+    const drift = r.tables.filter((t) => t.missingColumns.length || t.renamedColumns.length || t.skippedColumns.length || t.extraColumns.length);
+    if (r.missingTables.length || r.skippedTables.length || drift.length) {
+        lines.push("", "schema drift:");
+        if (r.missingTables.length) lines.push(`  tables absent from the source (created empty): ${r.missingTables.join(", ")}`);
+        for (const s of r.skippedTables) lines.push(`  table ${s.name} not copied: ${s.reason}`);
+        for (const t of drift) {
+            if (t.missingColumns.length) lines.push(`  ${t.table}: columns absent in source, filled with NULL or the app default: ${t.missingColumns.join(", ")}`);
+            for (const c of t.renamedColumns) lines.push(`  ${t.table}: ${c.from} copied into ${c.to}`);
+            if (t.extraColumns.length) lines.push(`  ${t.table}: extra source columns copied: ${t.extraColumns.join(", ")}`);
+            for (const c of t.skippedColumns) lines.push(`  ${t.table}: column ${c.name} (${c.declaredType || "no type"}) not copied: no obvious PostgreSQL type`);
+        }
+    }
+    if (r.orphans.length) {
+        lines.push("", "orphans (foreign key without parent):");
+        for (const o of r.orphans) lines.push(`  ${o.table}.${o.foreignKey} -> ${o.parent}: ${o.rows} rows ${o.action === "quarantine" ? "quarantined" : o.action === "placeholder" ? "got placeholder parents" : "found"} (e.g. ${o.examples.slice(0, 2).join(", ")})`);
+    }
+    if (r.quarantine.total) {
+        lines.push("", `quarantine: ${r.quarantine.total} rows in ${r.quarantine.location}`);
+        for (const [t, stages] of Object.entries(r.quarantine.byTable)) lines.push(`  ${t}: ${Object.entries(stages).map(([s, n]) => `${n} ${s}`).join(", ")}`);
+        for (const e of r.quarantine.examples) lines.push(`  - ${e.table} ${e.key} ${e.column ?? ""}=${e.rawValue === null ? "NULL" : JSON.stringify(e.rawValue)}: ${e.reason}`);
+    }
+    for (const t of r.tables) {
+        for (const d of [...(t.validation?.differences ?? []), ...(t.validation?.sampleMismatches ?? [])]) {
+            lines.push(`  ${t.table} ${d.key}: ${d.issue}${d.chunkNo !== undefined ? ` (chunk ${d.chunkNo})` : ""}${d.columns ? " " + d.columns.map((c) => `${c.column}: ${c.source} != ${c.target}`).join("; ") : ""}`);
+        }
+    }
+    if (r.schema.problems.length) lines.push("", "schema checks:", ...r.schema.problems.map((p) => `  - ${p}`));
+    if (r.warnings.length) lines.push("", "warnings:", ...r.warnings.map((w) => `  - ${w}`));
+    if (r.failures.length) lines.push("", "FAILED:", ...r.failures.map((f) => `  - ${f}`));
+    lines.push("", `timings: ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(2)}s`).join(", ")}`);
+    return lines.join("\n");
+}
+
+function table(rows: string[][]): string[] {
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd());
+}

@@ -1,0 +1,219 @@
+/**
+ * The migration stage as one pipeline:
+ * snapshot -> introspect -> map -> plan -> schema (tables) -> copy -> orphans
+ * -> schema (post-load: indexes, foreign keys, sequences) -> validate -> report.
+ *
+ * Throws only for failures of the run itself (cannot connect, another run
+ * holds the lock, orphan policy `fail`); data problems end up in the report,
+ * whose `ok` says whether the run succeeded.
+ */
+import { Client } from "pg";
+import { ensureCheckpointSchema, loadOrSavePlan } from "./copy/checkpointStore";
+import { copyTable } from "./copy/copyTable";
+import { handleOrphans } from "./copy/orphans";
+import { RowEncoder } from "./copy/rowEncoder";
+import { DEFAULT_OPTIONS, silentLogger, type MigrationLogger, type MigrationOptions } from "./options";
+import { foreignKeyOrder, planChunks, type Chunk } from "./plan/chunkPlan";
+import { mapSourceToTarget, type TableMapping } from "./plan/tableMapping";
+import { clientConfig, describeConnection } from "./postgres/connection";
+import { renderReport, type MigrationReport, type TableReport } from "./report/report";
+import { openSourceSnapshot, type SourceSnapshot } from "./source/snapshot";
+import { introspectSource } from "./source/introspect";
+import { bucketCountFor } from "./validate/checksum";
+import { validateTable } from "./validate/tableChecks";
+import { ProgressMeter } from "./report/progress";
+import { conversionFor } from "./conversion";
+import { prepareTarget, finishTarget, checkTargetSchema } from "./targetSchema";
+import { TARGET_TABLES } from "./schema/tables";
+
+export interface RunHooks {
+    /** Test hook: called before each chunk commits (throw to simulate a crash). */
+    readonly beforeChunkCommit?: (chunk: Chunk) => void | Promise<void>;
+}
+
+export type Phase = "migrate" | "validate";
+
+/** The whole stage: schema, copy and validation. */
+export async function runMigration(options: MigrationOptions, logger: MigrationLogger = silentLogger, hooks: RunHooks = {}): Promise<MigrationReport> {
+    return run("migrate", options, logger, hooks);
+}
+
+/** Validation only, re-reading the source for the checksums. */
+export async function runValidation(options: MigrationOptions, logger: MigrationLogger = silentLogger): Promise<MigrationReport> {
+    return run("validate", options, logger, {});
+}
+
+async function run(phase: Phase, options: MigrationOptions, logger: MigrationLogger, hooks: RunHooks): Promise<MigrationReport> {
+    const startedAt = new Date();
+    const timings: Record<string, number> = {};
+    const time = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
+        const t0 = Date.now();
+        try {
+            return await fn();
+        } finally {
+            timings[name] = (timings[name] ?? 0) + (Date.now() - t0) / 1000;
+        }
+    };
+    const opts = { ...DEFAULT_OPTIONS, ...options };
+    const snapshot = openSourceSnapshot(opts.sqlitePath);
+    const pg = new Client(clientConfig(opts.target, { application_name: "gecko-pg migrate" }));
+    try {
+        const source = await time("introspect", () => introspectSource(snapshot.db));
+        const mapping = mapSourceToTarget(source, TARGET_TABLES);
+        const conversion = conversionFor(opts);
+        const warnings: string[] = [];
+        const clockChecks = await time("clockCheck", () => conversion.checkClocks(snapshot.db, warnings));
+        await pg.connect();
+        await lockRun(pg);
+        await pg.query(`SET ROLE ${ident(opts.ownerRole)}`);
+        await pg.query("SET TimeZone = 'UTC'");
+        // Safe: every chunk's checkpoint commits with its rows, so a lost commit is just redone.
+        await pg.query("SET synchronous_commit = off");
+        await ensureCheckpointSchema(pg);
+
+        const ordered = foreignKeyOrder(mapping.tables.map((m) => ({ ...m, name: m.target.name, foreignKeys: m.target.foreignKeys })));
+        if (phase === "migrate") await time("schema", () => prepareTarget(pg, snapshot, ordered, opts, logger));
+
+        const tableReports: TableReport[] = [];
+        const plans = new Map<string, { encoder: RowEncoder; chunks: readonly (Chunk & { done: boolean })[] }>();
+        for (const m of ordered) {
+            const encoder = new RowEncoder(m, conversion.convert(m.target.name), 1);
+            let chunks: readonly (Chunk & { done: boolean })[] = [];
+            let buckets = bucketCountFor(m.source?.rowCount ?? 0);
+            if (m.source) {
+                const planned = planChunks({ table: m.target.name, rowCount: m.source.rowCount, minRowid: m.source.minRowid, maxRowid: m.source.maxRowid, chunkRows: opts.chunkRows });
+                const persisted = await loadOrSavePlan(pg, m.target.name, planned.chunks, { buckets, rowCount: m.source.rowCount, minRowid: m.source.minRowid, maxRowid: m.source.maxRowid });
+                chunks = persisted.chunks;
+                buckets = persisted.buckets;
+            }
+            plans.set(m.target.name, { encoder: new RowEncoder(m, conversion.convert(m.target.name), buckets), chunks });
+            void encoder;
+        }
+
+        let orphans: Awaited<ReturnType<typeof handleOrphans>> = [];
+        for (const m of ordered) {
+            const plan = plans.get(m.target.name)!;
+            const base = baseTableReport(m, plan.chunks);
+            if (phase === "migrate" && m.source) {
+                const meter = new ProgressMeter(m.target.name, m.source.rowCount - 0, logger);
+                const res = await time("copy", () =>
+                    copyTable({ sqlite: snapshot.db, pg, mapping: m, encoder: plan.encoder, chunks: plan.chunks, onChunk: (n) => meter.update(n), beforeCommit: hooks.beforeChunkCommit }),
+                );
+                meter.finish();
+                tableReports.push({ ...base, chunks: { ...base.chunks, copiedThisRun: res.chunksCopied }, rowsCopiedThisRun: res.rowsCopied, rowsQuarantinedThisRun: res.rowsQuarantined, rowsFilledThisRun: res.rowsFilled, copySeconds: res.seconds });
+            } else tableReports.push(base);
+        }
+
+        if (phase === "migrate") {
+            const buckets = new Map([...plans].map(([t, p]) => [t, p.encoder.buckets]));
+            orphans = await time("orphans", () => handleOrphans(pg, ordered, opts.orphanPolicy, conversion.canonicalSql, buckets));
+            await time("postLoad", () => finishTarget(pg, ordered, opts, logger));
+        } else {
+            orphans = [];
+        }
+
+        const validated: TableReport[] = [];
+        for (const tr of tableReports) {
+            const m = ordered.find((x) => x.target.name === tr.table)!;
+            const plan = plans.get(tr.table)!;
+            logger.info(`validate ${tr.table}`);
+            const validation = await time("validate", () =>
+                validateTable({ sqlite: snapshot.db, pg, mapping: m, encoder: plan.encoder, chunks: plan.chunks, canonical: conversion.canonicalSql, rescanSource: phase === "validate", sampleRows: opts.sampleRows }),
+            );
+            validated.push({ ...tr, validation });
+        }
+        const schema = await time("validate", () => checkTargetSchema(pg, ordered, opts));
+        const quarantine = await quarantineSummary(pg);
+        const failures: string[] = [];
+        for (const t of validated) {
+            const v = t.validation!;
+            if (!v.countsMatch) failures.push(`${t.table}: source ${v.sourceRows} rows != target ${v.targetRows - v.placeholderRows} + quarantined ${v.quarantinedRows}`);
+            if (v.mismatchedBuckets.length) failures.push(`${t.table}: checksum mismatch in ${v.mismatchedBuckets.length} of ${v.buckets} buckets (${v.differences.length} rows listed)`);
+            if (v.sampleMismatches.length) failures.push(`${t.table}: ${v.sampleMismatches.length} sampled rows differ`);
+        }
+        failures.push(...schema.problems);
+        if (quarantine.total > 0 && !opts.allowQuarantine) failures.push(`${quarantine.total} rows quarantined in ${quarantine.location} (allow with --allow-quarantine)`);
+        timings.total = (Date.now() - startedAt.getTime()) / 1000;
+        const report: MigrationReport = {
+            tool: "gecko-pg",
+            reportVersion: 1,
+            ok: failures.length === 0,
+            failures,
+            warnings,
+            startedAt: startedAt.toISOString(),
+            finishedAt: new Date().toISOString(),
+            source: { path: snapshot.path, fingerprint: snapshot.fingerprint, journalMode: source.journalMode, sqliteVersion: source.sqliteVersion },
+            target: describeConnection(opts.target),
+            options: { phase, ownerRole: opts.ownerRole, appRole: opts.appRole, sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides ?? {}, orphanPolicy: opts.orphanPolicy, chunkRows: opts.chunkRows, allowQuarantine: opts.allowQuarantine, sampleRows: opts.sampleRows },
+            missingTables: mapping.missingTables,
+            skippedTables: mapping.skippedTables,
+            tables: validated,
+            orphans,
+            quarantine,
+            schema,
+            clockChecks,
+            timings,
+        };
+        await saveReport(pg, report);
+        return report;
+    } finally {
+        snapshot.close();
+        await pg.end().catch(() => undefined);
+    }
+}
+
+function baseTableReport(m: TableMapping, chunks: readonly (Chunk & { done: boolean })[]): TableReport {
+    const known = new Set(m.columns.filter((c) => c.source.kind === "column").map((c) => c.target.name));
+    return {
+        table: m.target.name,
+        sourceRows: m.source?.rowCount ?? 0,
+        inSource: Boolean(m.source),
+        extra: m.extra,
+        chunks: { total: chunks.length, copiedThisRun: 0, alreadyDone: chunks.filter((c) => c.done).length },
+        rowsCopiedThisRun: 0,
+        rowsQuarantinedThisRun: 0,
+        rowsFilledThisRun: 0,
+        copySeconds: 0,
+        missingColumns: m.missingColumns,
+        renamedColumns: m.renamedColumns,
+        skippedColumns: m.skippedColumns,
+        extraColumns: m.extra ? [] : m.target.columns.filter((c) => known.has(c.name) && !TARGET_TABLES.find((t) => t.name === m.target.name)?.columns.some((x) => x.name === c.name)).map((c) => c.name),
+    };
+}
+
+/** Fails fast when another run is copying into the same database. */
+async function lockRun(pg: Client): Promise<void> {
+    const r = await pg.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('gecko-pg migration')) AS ok");
+    if (!r.rows[0].ok) throw new Error("another gecko-pg migration is running against this database (advisory lock held)");
+}
+
+async function quarantineSummary(pg: Client): Promise<MigrationReport["quarantine"]> {
+    const by = await pg.query<{ table_name: string; stage: string; n: string }>("SELECT table_name, stage, count(*) AS n FROM gecko_quarantine.rows GROUP BY 1, 2 ORDER BY 1, 2");
+    const byTable: Record<string, Record<string, number>> = {};
+    let total = 0;
+    for (const r of by.rows) {
+        (byTable[r.table_name] ??= {})[r.stage] = Number(r.n);
+        total += Number(r.n);
+    }
+    const ex = await pg.query<{ table_name: string; k: string; column_name: string | null; raw_value: string | null; reason: string }>(
+        "SELECT table_name, row_key::text AS k, column_name, raw_value, reason FROM gecko_quarantine.rows ORDER BY id LIMIT 10",
+    );
+    return {
+        total,
+        location: "gecko_quarantine.rows",
+        byTable,
+        examples: ex.rows.map((r) => ({ table: r.table_name, key: r.k, column: r.column_name, rawValue: r.raw_value, reason: r.reason })),
+    };
+}
+
+async function saveReport(pg: Client, report: MigrationReport): Promise<void> {
+    await pg.query(`CREATE TABLE IF NOT EXISTS gecko_migration.runs (id bigserial PRIMARY KEY, finished_at timestamptz NOT NULL DEFAULT now(), ok boolean NOT NULL, report jsonb NOT NULL)`);
+    await pg.query("INSERT INTO gecko_migration.runs (ok, report) VALUES ($1, $2)", [report.ok, JSON.stringify(report)]);
+}
+
+function ident(name: string): string {
+    if (!/^[a-z_][a-z0-9_$]*$/i.test(name)) throw new Error(`invalid role name: ${JSON.stringify(name)}`);
+    return `"${name}"`;
+}
+
+export { renderReport };

@@ -1,0 +1,154 @@
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { convertNumeric } from "../migration/convert/numeric";
+import { type Decimal, float64Exact, float8ToPgDecimal, formatFixed, roundHalfAwayFromZero, roundSignificantHalfEven } from "../migration/convert/decimal";
+import type { ConvertResult } from "../migration/convert/result";
+import { createScratchDatabase, type ScratchDatabase } from "./support/db";
+import { installTry, mismatches, pgEach, prng } from "./convertOracle";
+
+const value = (r: ConvertResult) => (r.ok ? r.value : "ERROR");
+
+describe("convertNumeric: rules", () => {
+    it.each([
+        // REAL: 15 significant digits first (PostgreSQL's float8 -> numeric), then the scale
+        [379.28646677651693, 20, 8, "379.28646678"],
+        [0.1, 20, 8, "0.10000000"],
+        [1e-7, 20, 10, "0.0000001000"],
+        [1.5e-7, 30, 18, "0.000000150000000000"],
+        [0.12345678901234568, 30, 18, "0.123456789012346000"], // not ...345680: the 16th digit is float noise
+        [100000000000000.5, 20, 4, "100000000000000.0000"], // %.15g ties to even before numeric rounding
+        [-0.00001, 5, 2, "0.00"], // no -0
+        [-0, 5, 2, "0.00"],
+        [2.675, 5, 2, "2.68"], // exact double is 2.67499999..., but 15 digits give 2.675 -> half away
+        [-2.675, 5, 2, "-2.68"],
+        [866222.818, 10, 4, "866222.8180"], // at the precision limit (collector-facts defect 4)
+        [999999.99994, 10, 4, "999999.9999"],
+        // INTEGER: exact
+        [42n, 10, 3, "42.000"],
+        [-(2n ** 63n), 30, 0, "-9223372036854775808"],
+        [9007199254740993n, 20, 2, "9007199254740993.00"], // beyond 2^53: no float on the way
+        // TEXT: exact decimal math
+        ["987.07", 10, 4, "987.0700"],
+        ["1.5e-7", 20, 10, "0.0000001500"],
+        ["3.04E-8", 20, 8, "0.00000003"],
+        ["3.05E-8", 20, 8, "0.00000003"],
+        ["3.5E-8", 20, 8, "0.00000004"],
+        ["  1.23456789012345678901234567890  ", 30, 18, "1.234567890123456789"],
+        ["\t-12.5\n", 5, 0, "-13"], // half away from zero
+        ["12.5", 5, 0, "13"],
+        ["0.005", 5, 2, "0.01"],
+        ["-0.005", 5, 2, "-0.01"],
+        ["-0.0049", 5, 2, "0.00"],
+        [".5", 5, 2, "0.50"],
+        ["5.", 5, 2, "5.00"],
+        ["+7", 5, 2, "7.00"],
+        ["1e3", 10, 4, "1000.0000"],
+        ["1e-100000", 5, 2, "ERROR"], // PostgreSQL: value overflows numeric format
+        ["0.00000000000000000001e5", 10, 4, "0.0000"],
+        ["99.995", 4, 2, "ERROR"], // rounds to 100.00: 3 integer digits > 4-2
+        ["99.994", 4, 2, "99.99"],
+        ["999.995", 5, 2, "ERROR"],
+        ["999.994999", 5, 2, "999.99"],
+        ["1e5", 10, 6, "ERROR"],
+        ["1e99999999999", 10, 4, "ERROR"],
+    ] as const)("%s as numeric(%d,%d) -> %s", (raw, p, s, expected) => {
+        expect(value(convertNumeric(raw, p, s))).toBe(expected);
+    });
+
+    it.each([
+        ["NaN", "NaN and Infinity"], ["-Infinity", "NaN and Infinity"], ["inf", "NaN and Infinity"],
+        [Number.NaN, "NaN and Infinity"], [Number.POSITIVE_INFINITY, "NaN and Infinity"],
+        ["", "not a decimal number"], ["abc", "not a decimal number"], ["1_000", "not a decimal number"],
+        ["0x1F", "not a decimal number"], ["1.2.3", "not a decimal number"], ["e5", "not a decimal number"], [".", "not a decimal number"],
+        ["1 000", "not a decimal number"], [Buffer.from("12"), "BLOB"],
+    ] as const)("rejects %j naming why", (raw, why) => {
+        const r = convertNumeric(raw, 10, 4);
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.reason).toContain(why);
+    });
+
+    it("names the value and the limits on overflow", () => {
+        const r = convertNumeric("866222.818", 9, 4);
+        expect(r).toEqual({ ok: false, reason: 'TEXT "866222.818" overflows numeric(9,4): needs 6 integer digits, at most 5 allowed (values are never truncated)' });
+    });
+
+    it("rejects an impossible type definition as a programming error", () => {
+        expect(() => convertNumeric("1", 5, 6)).toThrow(/numeric\(5,6\)/);
+    });
+
+    it("expands doubles exactly and rounds to 15 digits ties-to-even", () => {
+        const exact = (d: Decimal) => formatFixed(d.negative, roundHalfAwayFromZero(d, Math.max(0, -d.exponent)), Math.max(0, -d.exponent)).replace(/\.?0+$/, "");
+        expect(exact(float64Exact(0.1))).toBe("0.1000000000000000055511151231257827021181583404541015625");
+        expect(exact(float64Exact(-1.5))).toBe("-1.5");
+        expect(float64Exact(-(2 ** 60))).toEqual({ negative: true, digits: String(2n ** 60n), exponent: 0 });
+        expect(float64Exact(5e-324).digits).toMatch(/^494065645841246544/);
+        expect(roundSignificantHalfEven({ negative: false, digits: "1234565", exponent: 0 }, 6)).toEqual({ negative: false, digits: "123456", exponent: 1 });
+        expect(roundSignificantHalfEven({ negative: false, digits: "1234575", exponent: 0 }, 6)).toEqual({ negative: false, digits: "123458", exponent: 1 });
+        expect(roundSignificantHalfEven({ negative: false, digits: "12345651", exponent: 0 }, 6)).toEqual({ negative: false, digits: "123457", exponent: 2 });
+        expect(float8ToPgDecimal(379.28646677651693)).toEqual({ negative: false, digits: "379286466776517", exponent: -12 });
+    });
+});
+
+const TYPES: readonly (readonly [number, number])[] = [[20, 8], [30, 18], [10, 4], [5, 2], [10, 3], [20, 10], [20, 4], [12, 0]];
+
+describe("convertNumeric: agrees with PostgreSQL", () => {
+    let db: ScratchDatabase;
+    let c: Client;
+    beforeAll(async () => {
+        db = await createScratchDatabase("conv_num");
+        c = new Client({ connectionString: db.url });
+        await c.connect();
+        await installTry(c);
+    });
+    afterAll(async () => {
+        await c?.end();
+        await db?.drop();
+    });
+
+    it("REAL inputs equal $1::float8::numeric(p,s), including overflow rejections", async () => {
+        const rnd = prng(20240601);
+        const inputs: number[] = [];
+        for (let i = 0; i < 3000; i++) {
+            const shape = rnd.int(0, 5);
+            const magnitude = 10 ** rnd.int(-14, 16);
+            let x: number;
+            if (shape === 0) x = rnd.next() * magnitude; // arbitrary double
+            else if (shape === 1) x = Number((rnd.next() * magnitude).toPrecision(rnd.int(1, 17))); // "API-like" decimals
+            else if (shape === 2) x = Number(`${rnd.int(0, 99999)}.${String(rnd.int(0, 9999)).padStart(4, "0")}5`) * 10 ** rnd.int(-8, 3); // near ties
+            else if (shape === 3) x = rnd.int(-1e9, 1e9);
+            else if (shape === 4) x = 10 ** rnd.int(1, 13) - rnd.next() * 10 ** rnd.int(-10, 0); // near the integer-digit limit
+            else x = rnd.next() * 2 ** rnd.int(-60, 60);
+            inputs.push(rnd.chance(0.3) ? -x : x);
+        }
+        for (const [p, s] of TYPES) {
+            const texts = inputs.map(String);
+            const theirs = await pgEach(c, `select $1::float8::numeric(${p},${s})::text`, texts);
+            const ours = inputs.map((x) => value(convertNumeric(x, p, s)));
+            expect(mismatches(texts, ours, theirs), `numeric(${p},${s})`).toEqual([]);
+            expect(theirs.filter((t) => t === "ERROR").length, `some overflow cases for numeric(${p},${s})`).toBeGreaterThan(0);
+        }
+    });
+
+    it("TEXT inputs equal $1::numeric(p,s), including overflow rejections", async () => {
+        const rnd = prng(7);
+        const digits = (n: number) => Array.from({ length: n }, () => rnd.int(0, 9)).join("");
+        const inputs: string[] = [];
+        for (let i = 0; i < 3000; i++) {
+            let int = digits(rnd.int(0, 14));
+            let frac = rnd.chance(0.8) ? digits(rnd.int(0, 22)) : "";
+            if (rnd.chance(0.2)) frac = `${frac.slice(0, rnd.int(0, frac.length))}5`; // exact ties
+            if (int === "" && frac === "") int = "0";
+            let text = frac === "" && rnd.chance(0.5) ? int : `${int}.${frac}`;
+            if (text === ".") text = "0";
+            if (rnd.chance(0.3)) text += `${rnd.pick(["e", "E"])}${rnd.pick(["", "+", "-"])}${rnd.int(0, 25)}`;
+            if (rnd.chance(0.3)) text = `${rnd.pick(["-", "+"])}${text}`;
+            if (rnd.chance(0.1)) text = ` ${text}\t`;
+            inputs.push(text);
+        }
+        for (const [p, s] of TYPES) {
+            const theirs = await pgEach(c, `select $1::numeric(${p},${s})::text`, inputs);
+            const ours = inputs.map((x) => value(convertNumeric(x, p, s)));
+            expect(mismatches(inputs, ours, theirs), `numeric(${p},${s})`).toEqual([]);
+        }
+    });
+});
