@@ -19,6 +19,8 @@ export interface MigrationOptions {
     /** Per-column clock overrides, `"table.column": "utc" | "local"`. */
     readonly clockOverrides?: Readonly<Record<string, "utc" | "local">>;
     readonly orphanPolicy: OrphanPolicy;
+    /** TimeZone set on the target database for new sessions (the collector never sets its own). */
+    readonly databaseTimeZone: string;
     /** Rows per COPY chunk (one transaction and one checkpoint each). */
     readonly chunkRows: number;
     /** Exit successfully even when rows were quarantined. */
@@ -27,11 +29,15 @@ export interface MigrationOptions {
     readonly sampleRows: number;
 }
 
+/** What a caller must give; everything else has a default (DEFAULT_OPTIONS). */
+export type MigrationInput = Pick<MigrationOptions, "sqlitePath" | "target"> & Partial<MigrationOptions>;
+
 export const DEFAULT_OPTIONS = {
     ownerRole: "gecko_owner",
     appRole: "gecko_collector",
     sourceTimeZone: "UTC",
     orphanPolicy: "quarantine",
+    databaseTimeZone: "UTC",
     chunkRows: 50_000,
     allowQuarantine: false,
     sampleRows: 200,

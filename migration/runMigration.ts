@@ -10,9 +10,9 @@
 import { Client } from "pg";
 import { ensureCheckpointSchema, loadOrSavePlan } from "./copy/checkpointStore";
 import { copyTable } from "./copy/copyTable";
-import { handleOrphans } from "./copy/orphans";
+import { handleOrphans, type OrphanOutcome } from "./copy/orphans";
 import { RowEncoder } from "./copy/rowEncoder";
-import { DEFAULT_OPTIONS, silentLogger, type MigrationLogger, type MigrationOptions } from "./options";
+import { DEFAULT_OPTIONS, silentLogger, type MigrationOptions, type MigrationInput, type MigrationLogger } from "./options";
 import { foreignKeyOrder, planChunks, type Chunk } from "./plan/chunkPlan";
 import { mapSourceToTarget, type TableMapping } from "./plan/tableMapping";
 import { clientConfig, describeConnection } from "./postgres/connection";
@@ -34,16 +34,16 @@ export interface RunHooks {
 export type Phase = "migrate" | "validate";
 
 /** The whole stage: schema, copy and validation. */
-export async function runMigration(options: MigrationOptions, logger: MigrationLogger = silentLogger, hooks: RunHooks = {}): Promise<MigrationReport> {
+export async function runMigration(options: MigrationInput, logger: MigrationLogger = silentLogger, hooks: RunHooks = {}): Promise<MigrationReport> {
     return run("migrate", options, logger, hooks);
 }
 
 /** Validation only, re-reading the source for the checksums. */
-export async function runValidation(options: MigrationOptions, logger: MigrationLogger = silentLogger): Promise<MigrationReport> {
+export async function runValidation(options: MigrationInput, logger: MigrationLogger = silentLogger): Promise<MigrationReport> {
     return run("validate", options, logger, {});
 }
 
-async function run(phase: Phase, options: MigrationOptions, logger: MigrationLogger, hooks: RunHooks): Promise<MigrationReport> {
+async function run(phase: Phase, options: MigrationInput, logger: MigrationLogger, hooks: RunHooks): Promise<MigrationReport> {
     const startedAt = new Date();
     const timings: Record<string, number> = {};
     const time = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
@@ -54,7 +54,7 @@ async function run(phase: Phase, options: MigrationOptions, logger: MigrationLog
             timings[name] = (timings[name] ?? 0) + (Date.now() - t0) / 1000;
         }
     };
-    const opts = { ...DEFAULT_OPTIONS, ...options };
+    const opts: MigrationOptions = { ...DEFAULT_OPTIONS, ...options };
     const snapshot = openSourceSnapshot(opts.sqlitePath);
     const pg = new Client(clientConfig(opts.target, { application_name: "gecko-pg migrate" }));
     try {
@@ -65,51 +65,60 @@ async function run(phase: Phase, options: MigrationOptions, logger: MigrationLog
         const clockChecks = await time("clockCheck", () => conversion.checkClocks(snapshot.db, warnings));
         await pg.connect();
         await lockRun(pg);
-        await pg.query(`SET ROLE ${ident(opts.ownerRole)}`);
         await pg.query("SET TimeZone = 'UTC'");
         // Safe: every chunk's checkpoint commits with its rows, so a lost commit is just redone.
         await pg.query("SET synchronous_commit = off");
-        await ensureCheckpointSchema(pg);
 
         const ordered = foreignKeyOrder(mapping.tables.map((m) => ({ ...m, name: m.target.name, foreignKeys: m.target.foreignKeys })));
-        if (phase === "migrate") await time("schema", () => prepareTarget(pg, snapshot, ordered, opts, logger));
+        const roles = { ownerRole: opts.ownerRole, appRole: opts.appRole, timeZone: opts.databaseTimeZone };
+        if (phase === "migrate") await time("schema", () => prepareTarget(pg, snapshot.db, ordered, roles, logger));
+        await ensureCheckpointSchema(pg, opts.ownerRole);
+        // Rows, quarantine and checkpoints are written as the owner role.
+        await pg.query(`SET ROLE ${ident(opts.ownerRole)}`);
 
-        const tableReports: TableReport[] = [];
         const plans = new Map<string, { encoder: RowEncoder; chunks: readonly (Chunk & { done: boolean })[] }>();
         for (const m of ordered) {
-            const encoder = new RowEncoder(m, conversion.convert(m.target.name), 1);
             let chunks: readonly (Chunk & { done: boolean })[] = [];
             let buckets = bucketCountFor(m.source?.rowCount ?? 0);
             if (m.source) {
-                const planned = planChunks({ table: m.target.name, rowCount: m.source.rowCount, minRowid: m.source.minRowid, maxRowid: m.source.maxRowid, chunkRows: opts.chunkRows });
-                const persisted = await loadOrSavePlan(pg, m.target.name, planned.chunks, { buckets, rowCount: m.source.rowCount, minRowid: m.source.minRowid, maxRowid: m.source.maxRowid });
+                const facts = { buckets, rowCount: m.source.rowCount, minRowid: m.source.minRowid, maxRowid: m.source.maxRowid };
+                const planned = planChunks({ table: m.target.name, ...facts, chunkRows: opts.chunkRows });
+                const persisted = await loadOrSavePlan(pg, m.target.name, planned.chunks, facts);
                 chunks = persisted.chunks;
                 buckets = persisted.buckets;
             }
-            plans.set(m.target.name, { encoder: new RowEncoder(m, conversion.convert(m.target.name), buckets), chunks });
-            void encoder;
+            plans.set(m.target.name, { encoder: new RowEncoder(m, conversion.converterFor(m.target.name), buckets), chunks });
         }
 
-        let orphans: Awaited<ReturnType<typeof handleOrphans>> = [];
+        const tableReports: TableReport[] = [];
         for (const m of ordered) {
             const plan = plans.get(m.target.name)!;
             const base = baseTableReport(m, plan.chunks);
             if (phase === "migrate" && m.source) {
-                const meter = new ProgressMeter(m.target.name, m.source.rowCount - 0, logger);
+                const meter = new ProgressMeter(m.target.name, m.source.rowCount, logger);
                 const res = await time("copy", () =>
                     copyTable({ sqlite: snapshot.db, pg, mapping: m, encoder: plan.encoder, chunks: plan.chunks, onChunk: (n) => meter.update(n), beforeCommit: hooks.beforeChunkCommit }),
                 );
-                meter.finish();
-                tableReports.push({ ...base, chunks: { ...base.chunks, copiedThisRun: res.chunksCopied }, rowsCopiedThisRun: res.rowsCopied, rowsQuarantinedThisRun: res.rowsQuarantined, rowsFilledThisRun: res.rowsFilled, copySeconds: res.seconds });
+                meter.finish(res.rowsRead);
+                tableReports.push({
+                    ...base,
+                    chunks: { ...base.chunks, copiedThisRun: res.chunksCopied },
+                    rowsCopiedThisRun: res.rowsCopied,
+                    rowsQuarantinedThisRun: res.rowsQuarantined,
+                    rowsFilledThisRun: res.rowsFilled,
+                    conversionWarnings: Object.fromEntries(plan.encoder.warnings),
+                    copySeconds: res.seconds,
+                });
             } else tableReports.push(base);
         }
 
+        let orphans: OrphanOutcome[] = [];
         if (phase === "migrate") {
             const buckets = new Map([...plans].map(([t, p]) => [t, p.encoder.buckets]));
             orphans = await time("orphans", () => handleOrphans(pg, ordered, opts.orphanPolicy, conversion.canonicalSql, buckets));
-            await time("postLoad", () => finishTarget(pg, ordered, opts, logger));
-        } else {
-            orphans = [];
+            await pg.query("RESET ROLE");
+            await time("postLoad", () => finishTarget(pg, roles, logger));
+            await pg.query(`SET ROLE ${ident(opts.ownerRole)}`);
         }
 
         const validated: TableReport[] = [];
@@ -122,7 +131,7 @@ async function run(phase: Phase, options: MigrationOptions, logger: MigrationLog
             );
             validated.push({ ...tr, validation });
         }
-        const schema = await time("validate", () => checkTargetSchema(pg, ordered, opts));
+        const schema = await time("validate", () => checkTargetSchema(pg, roles));
         const quarantine = await quarantineSummary(pg);
         const failures: string[] = [];
         for (const t of validated) {
@@ -207,7 +216,6 @@ async function quarantineSummary(pg: Client): Promise<MigrationReport["quarantin
 }
 
 async function saveReport(pg: Client, report: MigrationReport): Promise<void> {
-    await pg.query(`CREATE TABLE IF NOT EXISTS gecko_migration.runs (id bigserial PRIMARY KEY, finished_at timestamptz NOT NULL DEFAULT now(), ok boolean NOT NULL, report jsonb NOT NULL)`);
     await pg.query("INSERT INTO gecko_migration.runs (ok, report) VALUES ($1, $2)", [report.ok, JSON.stringify(report)]);
 }
 

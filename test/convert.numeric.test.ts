@@ -1,25 +1,25 @@
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertNumeric } from "../migration/convert/numeric";
-import { type Decimal, float64Exact, float8ToPgDecimal, formatFixed, roundHalfAwayFromZero, roundSignificantHalfEven } from "../migration/convert/decimal";
+import { type Decimal, float64Exact, formatFixed, roundHalfAwayFromZero } from "../migration/convert/decimal";
 import type { ConvertResult } from "../migration/convert/result";
 import { createScratchDatabase, type ScratchDatabase } from "./support/db";
 import { installTry, mismatches, pgEach, prng } from "./convertOracle";
 
-const value = (r: ConvertResult) => (r.ok ? r.value : "ERROR");
+const value = (r: ConvertResult) => (r.ok ? (r.value ?? "NULL") : "ERROR");
 
 describe("convertNumeric: rules", () => {
     it.each([
-        // REAL: 15 significant digits first (PostgreSQL's float8 -> numeric), then the scale
+        // REAL: the shortest round-trip decimal (Python's repr, what psycopg2 sends), then the scale
         [379.28646677651693, 20, 8, "379.28646678"],
         [0.1, 20, 8, "0.10000000"],
         [1e-7, 20, 10, "0.0000001000"],
         [1.5e-7, 30, 18, "0.000000150000000000"],
-        [0.12345678901234568, 30, 18, "0.123456789012346000"], // not ...345680: the 16th digit is float noise
-        [100000000000000.5, 20, 4, "100000000000000.0000"], // %.15g ties to even before numeric rounding
+        [0.12345678901234568, 30, 18, "0.123456789012345680"], // all 17 digits the double carries
+        [100000000000000.5, 20, 4, "100000000000000.5000"],
         [-0.00001, 5, 2, "0.00"], // no -0
         [-0, 5, 2, "0.00"],
-        [2.675, 5, 2, "2.68"], // exact double is 2.67499999..., but 15 digits give 2.675 -> half away
+        [2.675, 5, 2, "2.68"], // exact double is 2.67499999..., its shortest form 2.675 -> half away
         [-2.675, 5, 2, "-2.68"],
         [866222.818, 10, 4, "866222.8180"], // at the precision limit (collector-facts defect 4)
         [999999.99994, 10, 4, "999999.9999"],
@@ -76,16 +76,12 @@ describe("convertNumeric: rules", () => {
         expect(() => convertNumeric("1", 5, 6)).toThrow(/numeric\(5,6\)/);
     });
 
-    it("expands doubles exactly and rounds to 15 digits ties-to-even", () => {
+    it("expands doubles exactly", () => {
         const exact = (d: Decimal) => formatFixed(d.negative, roundHalfAwayFromZero(d, Math.max(0, -d.exponent)), Math.max(0, -d.exponent)).replace(/\.?0+$/, "");
         expect(exact(float64Exact(0.1))).toBe("0.1000000000000000055511151231257827021181583404541015625");
         expect(exact(float64Exact(-1.5))).toBe("-1.5");
         expect(float64Exact(-(2 ** 60))).toEqual({ negative: true, digits: String(2n ** 60n), exponent: 0 });
         expect(float64Exact(5e-324).digits).toMatch(/^494065645841246544/);
-        expect(roundSignificantHalfEven({ negative: false, digits: "1234565", exponent: 0 }, 6)).toEqual({ negative: false, digits: "123456", exponent: 1 });
-        expect(roundSignificantHalfEven({ negative: false, digits: "1234575", exponent: 0 }, 6)).toEqual({ negative: false, digits: "123458", exponent: 1 });
-        expect(roundSignificantHalfEven({ negative: false, digits: "12345651", exponent: 0 }, 6)).toEqual({ negative: false, digits: "123457", exponent: 2 });
-        expect(float8ToPgDecimal(379.28646677651693)).toEqual({ negative: false, digits: "379286466776517", exponent: -12 });
     });
 });
 
@@ -105,7 +101,7 @@ describe("convertNumeric: agrees with PostgreSQL", () => {
         await db?.drop();
     });
 
-    it("REAL inputs equal $1::float8::numeric(p,s), including overflow rejections", async () => {
+    it("REAL inputs equal $1::float8::text::numeric(p,s), including overflow rejections", async () => {
         const rnd = prng(20240601);
         const inputs: number[] = [];
         for (let i = 0; i < 3000; i++) {
@@ -122,7 +118,7 @@ describe("convertNumeric: agrees with PostgreSQL", () => {
         }
         for (const [p, s] of TYPES) {
             const texts = inputs.map(String);
-            const theirs = await pgEach(c, `select $1::float8::numeric(${p},${s})::text`, texts);
+            const theirs = await pgEach(c, `select $1::float8::text::numeric(${p},${s})::text`, texts);
             const ours = inputs.map((x) => value(convertNumeric(x, p, s)));
             expect(mismatches(texts, ours, theirs), `numeric(${p},${s})`).toEqual([]);
             expect(theirs.filter((t) => t === "ERROR").length, `some overflow cases for numeric(${p},${s})`).toBeGreaterThan(0);

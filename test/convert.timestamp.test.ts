@@ -5,7 +5,7 @@ import type { ConvertResult } from "../migration/convert/result";
 import { createScratchDatabase, type ScratchDatabase } from "./support/db";
 import { installTry, mismatches, pgEach, prng } from "./convertOracle";
 
-const value = (r: ConvertResult) => (r.ok ? r.value : "ERROR");
+const value = (r: ConvertResult) => (r.ok ? (r.value ?? "NULL") : "ERROR");
 const PG_CANONICAL = (expr: string) => `to_char((${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'`;
 
 describe("convertTimestamp: shapes (UTC column)", () => {
@@ -65,6 +65,7 @@ describe("convertTimestamp: shapes (UTC column)", () => {
         ["01/05/2024", "expected YYYY-MM-DD"],
         ["now", "expected YYYY-MM-DD"],
         ["2024-01-01 10:00:00.", "expected YYYY-MM-DD"],
+        ["2024-01-01 10:00.5", "expected YYYY-MM-DD"], // PostgreSQL would read MM:SS.f here: 00:10:00.5
         ["2024-01-01 10:00:00 UTC", "expected YYYY-MM-DD"],
         ["0000-01-01 00:00:00", "year 0000"],
         ["9999-12-31 23:59:59-01:00", "outside 0001-01-01"],
@@ -128,7 +129,7 @@ describe("convertTimestamp: agrees with PostgreSQL", () => {
     });
 
     it.each(["UTC", "America/Chicago", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe", "America/St_Johns"])(
-        "every text shape equals $1::timestamptz with TimeZone = %s",
+        "every text shape equals text::timestamptz with TimeZone = %s",
         async (zone) => {
             const rnd = prng(zone.length * 7919);
             const p2 = (n: number) => String(n).padStart(2, "0");
@@ -142,8 +143,10 @@ describe("convertTimestamp: agrees with PostgreSQL", () => {
                 let text = `${y}-${p2(month)}-${p2(d)}`;
                 if (!rnd.chance(0.05)) {
                     text += `${rnd.pick([" ", " ", "T"])}${p2(h)}:${p2(rnd.int(0, 59))}`;
-                    if (!rnd.chance(0.05)) text += `:${p2(rnd.int(0, 59))}`;
-                    if (rnd.chance(0.7)) text += `.${Array.from({ length: rnd.int(1, 9) }, () => rnd.int(0, 9)).join("")}`;
+                    if (!rnd.chance(0.05)) {
+                        text += `:${p2(rnd.int(0, 59))}`;
+                        if (rnd.chance(0.7)) text += `.${Array.from({ length: rnd.int(1, 9) }, () => rnd.int(0, 9)).join("")}`;
+                    }
                     const suffix = rnd.int(0, 9);
                     const oh = p2(rnd.int(0, 14)), om = rnd.pick(["00", "30", "45"]), sign = rnd.pick(["+", "-"]);
                     if (suffix === 0) text += "Z";
@@ -201,8 +204,8 @@ describe("convertTimestamp: agrees with PostgreSQL", () => {
         const rnd = prng(99);
         const inputs: string[] = [];
         for (let i = 0; i < 2000; i++) {
-            const seconds = rnd.int(-2_000_000_000, 4_000_000_000);
-            inputs.push(rnd.chance(0.5) ? String(seconds) : String(BigInt(seconds) * 1000n + BigInt(rnd.int(0, 999))));
+            if (rnd.chance(0.5)) inputs.push(String(rnd.int(-2_000_000_000, 4_000_000_000)));
+            else inputs.push(String(BigInt(rnd.int(100_000_000, 4_000_000_000)) * 1000n + BigInt(rnd.int(0, 999))));
         }
         inputs.push("99999999999", "100000000000");
         const theirs = await pgEach(c, `select ${PG_CANONICAL(`'epoch'::timestamptz + case when abs($1::bigint) >= 100000000000 then $1::bigint * interval '1 millisecond' else $1::bigint * interval '1 second' end`)}`, inputs);

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySchema, type ApplySchemaOptions } from "../migration/schema/applySchema";
+import { schemaChecksum } from "../migration/schema/ddl";
 import { inspectSchema } from "../migration/schema/inspect";
 import { addFuturePartitions, ensurePartitions } from "../migration/schema/partitionMaintenance";
+import { renderSchemaSql } from "../migration/schema/render";
 import { TARGET_TABLES } from "../migration/schema/tables";
 import type { TargetTable } from "../migration/schema/types";
 import { createSchemaFixture, utcEpoch, type SchemaFixture } from "./schemaFixtures";
@@ -238,5 +240,29 @@ describe("post-load with orphan rows", () => {
         expect(after.constraints.every((c) => c.present && c.validated)).toBe(true);
         const tz = await f.admin.query(`SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0`);
         expect(tz.rows[0].setconfig).toEqual(["TimeZone=Europe/Berlin"]);
+    });
+});
+
+describe("renderSchemaSql", () => {
+    let f: SchemaFixture;
+    beforeAll(async () => {
+        f = await createSchemaFixture("schema_render");
+    });
+    afterAll(() => f?.cleanup());
+
+    it("is a runnable script building what applySchema builds (applySchema then finds nothing to do)", async () => {
+        const script = renderSchemaSql({ ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN });
+        const statements = script.split(/;\n/).map((s) => s.replace(/^(--.*\n|\n)*/, "").trim()).filter(Boolean);
+        for (const s of statements) await f.admin.query(s); // autocommit, one statement at a time, like psql
+        const s = await inspectSchema(f.admin, { ownerRole: f.ownerRole });
+        expect(s.partitions.map((p) => p.name)).toEqual(["ohlcv_data_default", "ohlcv_data_p202312", "ohlcv_data_p202401"]);
+        for (const i of s.indexes) expect(i.present && i.valid && i.partitions.every((p) => p.valid), i.name).toBe(true);
+        expect(s.constraints.every((c) => c.present && c.validated)).toBe(true);
+        expect(s.foreignOwned).toEqual([]);
+        expect(s.versions.map((v) => [v.version, v.checksum, v.postLoadAt instanceof Date])).toEqual([[1, schemaChecksum(TARGET_TABLES), true]]);
+
+        const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW };
+        expect((await applySchema(f.admin, "tables", opts)).changes).toEqual([]);
+        expect((await applySchema(f.admin, "post-load", opts)).changes).toEqual([]);
     });
 });

@@ -242,6 +242,8 @@ describe("renderSchemaSql", () => {
             `DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), 'UTC'); END$$;`,
             'CREATE SCHEMA IF NOT EXISTS "gecko_migration" AUTHORIZATION "gecko_owner";',
             'SET ROLE "gecko_owner";',
+            `DO $$BEGIN IF EXISTS (SELECT 1 FROM "gecko_migration"."schema_version" WHERE version = 1 AND checksum <> '${schemaChecksum(TARGET_TABLES)}') ` +
+                "THEN RAISE EXCEPTION 'schema version 1 was applied with another DDL'; END IF; END$$;",
             'CREATE TABLE IF NOT EXISTS "public"."dexes" (',
             'CREATE TABLE IF NOT EXISTS "public"."watchlist" (',
             'CREATE TABLE IF NOT EXISTS "public"."ohlcv_data_p202312" PARTITION OF "public"."ohlcv_data" FOR VALUES FROM (1701388800) TO (1704067200);',

@@ -107,25 +107,6 @@ export function float64Exact(n: number): Decimal {
     return { negative, digits: stripLeadingZeros((mantissa * 5n ** BigInt(-exp2)).toString()), exponent: exp2 };
 }
 
-/** `d` rounded to `significant` digits, ties to even (what C's printf does with the exact binary value). */
-export function roundSignificantHalfEven(d: Decimal, significant: number): Decimal {
-    if (isZero(d) || d.digits.length <= significant) return d;
-    const drop = d.digits.length - significant;
-    let head = BigInt(d.digits.slice(0, significant));
-    const first = d.digits.charCodeAt(significant) - 48;
-    const restZero = /^0*$/.test(d.digits.slice(significant + 1));
-    if (first > 5 || (first === 5 && (!restZero || head % 2n === 1n))) head += 1n;
-    return { negative: d.negative, digits: head.toString(), exponent: d.exponent + drop };
-}
-
-/**
- * The decimal PostgreSQL's `float8::numeric` starts from: `%.15g` of the
- * double (DBL_DIG significant digits), not the shortest round-trip form.
- */
-export function float8ToPgDecimal(n: number): Decimal {
-    return roundSignificantHalfEven(float64Exact(n), 15);
-}
-
 function stripLeadingZeros(digits: string): string {
     const s = digits.replace(/^0+/, "");
     return s === "" ? "0" : s;

@@ -2,11 +2,12 @@
  * SQLite value -> `numeric(p,s)` canonical text.
  *
  * Rules (each equals what PostgreSQL stores for the same input):
- * - REAL: `$1::float8::numeric(p,s)`: the double is first written with 15
- *   significant digits (`%.15g`, ties to even, as PostgreSQL's float8_numeric
- *   does), then rounded to the scale. `379.28646677651693` -> `379.28646678`
- *   in numeric(20,8). Float noise past the 15th digit is dropped, exactly as a
- *   float8 parameter inserted by the collector on PostgreSQL would be.
+ * - REAL: the double's shortest round-trip decimal (what Python's repr, and
+ *   so psycopg2, sends for a float: the value the collector would store on
+ *   PostgreSQL), then rounded to the scale; equal to PostgreSQL's
+ *   `$1::float8::text::numeric(p,s)`. `379.28646677651693` -> `379.28646678`
+ *   in numeric(20,8). Not `float8::numeric`, which first cuts to 15
+ *   significant digits and so drops digits the double really carries.
  * - INTEGER: exact.
  * - TEXT: `$1::numeric(p,s)`: exact decimal string math, surrounding
  *   whitespace ignored, `987.07`, `.5`, `5.`, `1.5e-7`, `3.04E-8` accepted;
@@ -18,7 +19,7 @@
  *   the value, never truncated or clamped.
  * - BLOB is rejected. Empty strings are handled by convertValue (see there).
  */
-import { type Decimal, float8ToPgDecimal, formatFixed, integerDigits, numericFormatLimit, parseDecimalText, roundHalfAwayFromZero } from "./decimal";
+import { type Decimal, formatFixed, integerDigits, numericFormatLimit, parseDecimalText, roundHalfAwayFromZero } from "./decimal";
 import { type ConvertResult, type SqliteValue, accept, describeRaw, reject } from "./result";
 
 /** Converts a raw SQLite value for a `numeric(precision, scale)` column. */
@@ -45,7 +46,7 @@ function overflow(raw: SqliteValue, type: string, digits: number, max: number): 
 /** The exact decimal a raw value stands for, or why it has none. */
 function toDecimal(raw: SqliteValue): Decimal | string {
     if (typeof raw === "bigint") return parseDecimalText(raw.toString()) as Decimal;
-    if (typeof raw === "number") return Number.isFinite(raw) ? float8ToPgDecimal(raw) : "NaN and Infinity cannot be stored";
+    if (typeof raw === "number") return Number.isFinite(raw) ? (parseDecimalText(String(raw)) as Decimal) : "NaN and Infinity cannot be stored";
     if (Buffer.isBuffer(raw)) return "a BLOB is not a number";
     const text = raw.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, "");
     if (/^[+-]?(nan|inf|infinity)$/i.test(text)) return "NaN and Infinity cannot be stored";

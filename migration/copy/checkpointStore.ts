@@ -13,8 +13,6 @@ import type { BucketSums } from "../validate/checksum";
 import type { QuarantinedRow } from "./rowEncoder";
 
 export const CHECKPOINT_DDL = `
-CREATE SCHEMA IF NOT EXISTS gecko_migration;
-CREATE SCHEMA IF NOT EXISTS gecko_quarantine;
 CREATE TABLE IF NOT EXISTS gecko_migration.tables (
     table_name     text PRIMARY KEY,
     buckets        integer NOT NULL,
@@ -44,6 +42,12 @@ CREATE TABLE IF NOT EXISTS gecko_migration.placeholders (
     reason     text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (table_name, row_key)
+);
+CREATE TABLE IF NOT EXISTS gecko_migration.runs (
+    id          bigserial PRIMARY KEY,
+    finished_at timestamptz NOT NULL DEFAULT now(),
+    ok          boolean NOT NULL,
+    report      jsonb NOT NULL
 );
 CREATE TABLE IF NOT EXISTS gecko_quarantine.rows (
     id             bigserial PRIMARY KEY,
@@ -79,8 +83,20 @@ export interface PersistedTablePlan {
     readonly chunks: readonly (Chunk & { readonly done: boolean })[];
 }
 
-export async function ensureCheckpointSchema(client: ClientBase): Promise<void> {
-    await client.query(CHECKPOINT_DDL);
+/** Creates the bookkeeping schemas (owned by `ownerRole`) and tables; idempotent. */
+export async function ensureCheckpointSchema(client: ClientBase, ownerRole: string): Promise<void> {
+    const owner = `"${ownerRole.replace(/"/g, '""')}"`;
+    await client.query("BEGIN");
+    try {
+        // CREATE SCHEMA needs CREATE on the database, which the session user has and the owner role may not.
+        for (const schema of ["gecko_migration", "gecko_quarantine"]) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${owner}`);
+        await client.query(`SET LOCAL ROLE ${owner}`);
+        await client.query(CHECKPOINT_DDL);
+        await client.query("COMMIT");
+    } catch (err) {
+        await client.query("ROLLBACK");
+        throw err;
+    }
 }
 
 /**

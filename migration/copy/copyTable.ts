@@ -14,7 +14,7 @@ import type { TableMapping } from "../plan/tableMapping";
 import { quoteIdent } from "../source/introspect";
 import { BucketSums } from "../validate/checksum";
 import { completeChunk, insertQuarantine, type ChunkOutcome, type QuarantineRecord } from "./checkpointStore";
-import { copyEscape } from "./copyText";
+import { copyEscape } from "../convert/copyText";
 import { describeKey, RowEncoder, type EncodedRow, type RawValue } from "./rowEncoder";
 
 export interface TableCopyResult {

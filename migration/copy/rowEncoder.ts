@@ -8,7 +8,9 @@ import { bucketOf, canonicalRowText, rowHash } from "../validate/checksum";
 /** A value as better-sqlite3 returns it with safe integers on. */
 export type RawValue = null | number | bigint | string | Buffer;
 
-export type Conversion = { readonly ok: true; readonly value: string | null } | { readonly ok: false; readonly reason: string };
+export type Conversion =
+    | { readonly ok: true; readonly value: string | null; readonly warning?: string }
+    | { readonly ok: false; readonly reason: string };
 
 /** Converts one raw source value for one mapped column (closes over the timezone policy). */
 export type ColumnConverter = (raw: RawValue, column: ColumnMapping) => Conversion;
@@ -60,6 +62,8 @@ export class RowEncoder {
     /** Index into the raw select row (0 is rowid) per mapped column, or -1 for a fill. */
     private readonly rawIndex: number[];
     private readonly keyPositions: number[];
+    /** Accepted-with-a-warning conversions, keyed `column: warning` (e.g. `created_at: empty-as-null`). */
+    readonly warnings = new Map<string, number>();
 
     constructor(
         readonly mapping: TableMapping,
@@ -97,6 +101,10 @@ export class RowEncoder {
             if (!c.ok) {
                 failures.push({ column: col.target.name, raw: r, reason: c.reason });
                 continue;
+            }
+            if (c.warning) {
+                const k = `${col.target.name}: ${c.warning}`;
+                this.warnings.set(k, (this.warnings.get(k) ?? 0) + 1);
             }
             let v = c.value;
             if (v === null && !col.target.nullable) {

@@ -13,6 +13,8 @@ export interface TableReport {
     readonly rowsQuarantinedThisRun: number;
     /** Rows where a NULL in a NOT NULL column was filled with the application default. */
     readonly rowsFilledThisRun: number;
+    /** Values accepted with a warning, `column: warning` -> count (e.g. `created_at: empty-as-null`). */
+    readonly conversionWarnings?: Readonly<Record<string, number>>;
     readonly copySeconds: number;
     readonly missingColumns: readonly string[];
     readonly renamedColumns: readonly { readonly from: string; readonly to: string }[];

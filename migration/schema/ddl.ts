@@ -55,7 +55,8 @@ const list = (columns: readonly string[]) => columns.map(ident).join(", ");
 export function createTableSql(table: TargetTable): string {
     const lines = [
         ...table.columns.map(columnSql),
-        `CONSTRAINT ${ident(`${table.name}_pkey`)} PRIMARY KEY (${list(table.primaryKey)})`,
+        // Extra tables copied from a source may have no primary key.
+        ...(table.primaryKey.length ? [`CONSTRAINT ${ident(`${table.name}_pkey`)} PRIMARY KEY (${list(table.primaryKey)})`] : []),
         ...table.uniques.map((u) => `CONSTRAINT ${ident(u.name)} UNIQUE (${list(u.columns)})`),
     ];
     const partition = table.partitioning ? ` PARTITION BY RANGE (${ident(table.partitioning.column)})` : "";
@@ -176,6 +177,14 @@ export function schemaVersionSql(ownerRole: string): string[] {
             `    "applied_at" timestamptz NOT NULL DEFAULT now(),\n` +
             `    "post_load_at" timestamptz\n)`,
     ];
+}
+
+/** Fails a script run when `version` was recorded with another checksum (applySchema checks this in code). */
+export function versionGuardSql(version: number, checksum: string): string {
+    return (
+        `DO $$BEGIN IF EXISTS (SELECT 1 FROM ${qualified("schema_version", MIGRATION_SCHEMA)} WHERE version = ${version} AND checksum <> ${literal(checksum)}) ` +
+        `THEN RAISE EXCEPTION 'schema version ${version} was applied with another DDL'; END IF; END$$`
+    );
 }
 
 /**

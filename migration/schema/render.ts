@@ -21,6 +21,7 @@ import {
     setDatabaseTimeZoneSql,
     TARGET_SCHEMA,
     validateConstraintSql,
+    versionGuardSql,
 } from "./ddl";
 import { createDefaultPartitionSql, createPartitionSql, defaultPartitionName, planMonthlyPartitions } from "./partitions";
 import { SCHEMA_VERSION, TARGET_TABLES } from "./tables";
@@ -51,6 +52,7 @@ export function tablesPhaseSql(o: RenderSchemaOptions): string[] {
         schemaSql,
         `SET ROLE ${ident(o.ownerRole)}`,
         versionTableSql,
+        versionGuardSql(SCHEMA_VERSION, schemaChecksum(tables)),
         ...tables.map(createTableSql),
         `INSERT INTO ${qualified("schema_version", MIGRATION_SCHEMA)} (version, checksum, description) ` +
             `VALUES (${SCHEMA_VERSION}, ${literal(schemaChecksum(tables))}, 'initial collector schema') ON CONFLICT (version) DO NOTHING`,

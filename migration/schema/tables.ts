@@ -108,7 +108,7 @@ const discoveryMetadata: TargetTable = {
         col("pools_discovered", integer, true, ZERO_INT),
         col("pools_filtered", integer, true, ZERO_INT),
         col("discovery_time", timestamptz, false),
-        col("execution_time_seconds", numeric(10, 3), true, zeroNumeric(3)),
+        col("execution_time_seconds", numeric(10, 3)),
         col("api_calls_made", integer, true, ZERO_INT),
         col("errors_encountered", integer, true, ZERO_INT),
         col("created_at", timestamptz, true, NOW),

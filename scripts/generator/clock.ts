@@ -10,26 +10,40 @@
 
 const pad2 = (n: number) => (n < 10 ? "0" : "") + n;
 
-function datePart(d: Date): string {
-    return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+// Millions of rows each format two datetimes: date text is cached per day, the time computed by arithmetic.
+const days = new Map<number, string>();
+
+function dayText(day: number): string {
+    let text = days.get(day);
+    if (text === undefined) {
+        const d = new Date(day * 86_400_000);
+        text = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+        if (days.size > 100_000) days.clear();
+        days.set(day, text);
+    }
+    return text;
 }
 
-function timePart(d: Date): string {
-    return `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+function secondsText(sec: number): string {
+    const day = Math.floor(sec / 86_400);
+    let s = sec - day * 86_400;
+    const h = Math.floor(s / 3600);
+    s -= h * 3600;
+    const m = Math.floor(s / 60);
+    s -= m * 60;
+    return `${dayText(day)} ${pad2(h)}:${pad2(m)}:${pad2(s)}`;
 }
 
 /** `YYYY-MM-DD HH:MM:SS.ffffff`: how SQLAlchemy stores a Python datetime (always 6 fraction digits, offset dropped). */
 export function pythonText(wallUs: number): string {
-    const ms = Math.floor(wallUs / 1000);
-    const micro = wallUs - Math.floor(wallUs / 1e6) * 1e6;
-    const d = new Date(ms);
-    return `${datePart(d)} ${timePart(d)}.${String(micro).padStart(6, "0")}`;
+    const sec = Math.floor(wallUs / 1e6);
+    const micro = wallUs - sec * 1e6;
+    return `${secondsText(sec)}.${micro < 100_000 ? String(micro).padStart(6, "0") : micro}`;
 }
 
 /** `YYYY-MM-DD HH:MM:SS`: how SQLite's CURRENT_TIMESTAMP is stored (UTC, no fraction). */
 export function sqliteText(wallUs: number): string {
-    const d = new Date(Math.floor(wallUs / 1000));
-    return `${datePart(d)} ${timePart(d)}`;
+    return secondsText(Math.floor(wallUs / 1e6));
 }
 
 /** ISO-8601 variants found in hand-edited rows. */
@@ -63,6 +77,8 @@ export function assertTimeZone(zone: string): void {
 export class LocalClock {
     private readonly format: Intl.DateTimeFormat | null;
     private readonly offsets = new Map<number, number>();
+    private lastBucket = NaN;
+    private lastOffset = 0;
 
     constructor(readonly zone: string) {
         assertTimeZone(zone);
@@ -85,6 +101,7 @@ export class LocalClock {
     offsetMs(epochMs: number): number {
         if (!this.format) return 0;
         const bucket = Math.floor(epochMs / 900_000);
+        if (bucket === this.lastBucket) return this.lastOffset;
         let offset = this.offsets.get(bucket);
         if (offset === undefined) {
             const at = bucket * 900_000;
@@ -95,6 +112,8 @@ export class LocalClock {
             offset = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) - at;
             this.offsets.set(bucket, offset);
         }
+        this.lastBucket = bucket;
+        this.lastOffset = offset;
         return offset;
     }
 

@@ -108,7 +108,7 @@ export function generateCollectorDb(options: CollectorDbOptions): GenerationMani
         db.pragma("journal_mode = OFF");
         db.pragma("synchronous = OFF");
         db.pragma("locking_mode = EXCLUSIVE");
-        db.pragma("cache_size = -262144");
+        if (process.env.GP) for (const p of process.env.GP.split(";")) db.pragma(p);
         db.pragma("temp_store = MEMORY");
         for (const table of layout.tables) db.exec(renderCreateTable(table.name, table.createItems));
 

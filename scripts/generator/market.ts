@@ -112,7 +112,11 @@ export function generateOhlcv(ctx: GenContext): void {
     const w = writerFor(ctx, "ohlcv_data");
     if (!w) return;
     const ids = new IdSequence(rng);
-    for (const s of planSeries(ctx, rng, ctx.counts.ohlcv_data)) {
+    // Ordered like the unique index (pool_id, timeframe, timestamp), so index inserts append.
+    const series = planSeries(ctx, rng, ctx.counts.ohlcv_data).sort((a, b) =>
+        a.pool.id !== b.pool.id ? (a.pool.id < b.pool.id ? -1 : 1) : a.timeframe < b.timeframe ? -1 : 1,
+    );
+    for (const s of series) {
         if (s.count === 0) continue;
         // Spread each series over the whole span so every monthly partition gets candles.
         const stride = Math.max(1, Math.floor(s.slots / s.count));

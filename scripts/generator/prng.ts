@@ -4,7 +4,8 @@
  * database on every machine and Node version.
  */
 
-const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+const BASE58 = Buffer.from("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", "latin1");
+const scratch = Buffer.allocUnsafe(256);
 
 function splitmix32(state: number): () => number {
     let s = state >>> 0;
@@ -85,17 +86,17 @@ export class Rng {
         return Math.exp(Math.log(min) + this.next() * (Math.log(max) - Math.log(min)));
     }
 
-    /** A base58 string of `length` characters (five characters per 32-bit draw, for speed). */
+    /** A base58 string of `length` (<= 256) characters; five characters per 32-bit draw, built in a byte buffer for speed. */
     base58(length: number): string {
-        let out = "";
-        while (out.length < length) {
+        let i = 0;
+        while (i < length) {
             let r = this.u32();
-            for (let i = 0; i < 5 && out.length < length; i++) {
-                out += BASE58[r % 58];
-                r = Math.floor(r / 58);
+            for (let k = 0; k < 5 && i < length; k++) {
+                scratch[i++] = BASE58[r % 58];
+                r = (r / 58) >>> 0;
             }
         }
-        return out;
+        return scratch.toString("latin1", 0, length);
     }
 
     /** Lowercase hex string of `length` characters. */

@@ -1,5 +1,5 @@
 /** Terminal rendering shared by the scripts: progress lines and a logger. */
-import { chalk } from "zx";
+import { chalk } from "./zx";
 import type { MigrationLogger, ProgressEvent } from "../../migration/options";
 
 function fmtDuration(s: number | undefined): string {

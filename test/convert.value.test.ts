@@ -1,0 +1,113 @@
+import { Client } from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { canonicalSql, columnContext, convertValue, copyEscape, createTimezonePolicy, type RawValue } from "../migration/convert";
+import type { ColumnType } from "../migration/schema/types";
+import { createScratchDatabase } from "./support/db";
+
+const utc = { timeZone: "UTC", nullable: true };
+const notNull = { timeZone: "UTC", nullable: false };
+const N = (precision: number, scale: number): ColumnType => ({ kind: "numeric", precision, scale });
+
+describe("convertValue: NULL and empty-string rules", () => {
+    const nonText: ColumnType[] = [{ kind: "integer" }, { kind: "bigint" }, N(10, 4), { kind: "boolean" }, { kind: "timestamptz" }, { kind: "jsonb" }];
+
+    it.each(nonText)("blank string in a nullable %j column -> NULL with a warning", (type) => {
+        expect(convertValue("", type, utc)).toEqual({ ok: true, value: null, warning: "empty-as-null" });
+        expect(convertValue(" \t", type, utc)).toEqual({ ok: true, value: null, warning: "empty-as-null" });
+    });
+
+    it.each(nonText)("blank string in a NOT NULL %j column is rejected", (type) => {
+        expect(convertValue("", type, notNull)).toEqual({ ok: false, reason: `TEXT "" (empty) in a NOT NULL ${type.kind} column` });
+    });
+
+    it("keeps empty strings in text columns, and NULL as NULL unless NOT NULL", () => {
+        expect(convertValue("", { kind: "text" }, notNull)).toEqual({ ok: true, value: "" });
+        expect(convertValue(null, { kind: "text" }, utc)).toEqual({ ok: true, value: null });
+        expect(convertValue(null, N(5, 2), notNull)).toEqual({ ok: false, reason: "NULL in a NOT NULL column" });
+    });
+
+    it("dispatches by type and applies the column's zone to naive timestamps", () => {
+        expect(convertValue(379.28646677651693, N(20, 8), utc)).toEqual({ ok: true, value: "379.28646678" });
+        expect(convertValue("2024-07-01 12:00:00", { kind: "timestamptz" }, { timeZone: "America/Chicago", nullable: true })).toEqual({ ok: true, value: "2024-07-01 17:00:00.000000+00" });
+        expect(convertValue("2024-07-01 12:00:00", { kind: "timestamptz" }, utc)).toEqual({ ok: true, value: "2024-07-01 12:00:00.000000+00" });
+        expect(convertValue(1n, { kind: "boolean" }, utc)).toEqual({ ok: true, value: "true" });
+        expect(convertValue('{"b":1,"a":2}', { kind: "jsonb" }, utc)).toEqual({ ok: true, value: '{"a": 2, "b": 1}' });
+        expect(convertValue("x".repeat(11), { kind: "text", maxLength: 10 }, utc).ok).toBe(false);
+        expect(convertValue(7n, { kind: "bigint" }, utc)).toEqual({ ok: true, value: "7" });
+    });
+
+    it("builds the context of a column from the policy", () => {
+        const policy = createTimezonePolicy({ hostZone: "America/Chicago" });
+        expect(columnContext(policy, "ohlcv_data", { name: "datetime", type: { kind: "timestamptz" }, nullable: false })).toEqual({ timeZone: "America/Chicago", nullable: false });
+        expect(columnContext(policy, "trades", { name: "block_timestamp", type: { kind: "timestamptz" }, nullable: true })).toEqual({ timeZone: "UTC", nullable: true });
+    });
+});
+
+describe("copyEscape and canonicalSql", () => {
+    it.each([
+        [null, "\\N"],
+        ["", ""],
+        ["plain", "plain"],
+        ["a\\b", "a\\\\b"],
+        ["tab\there", "tab\\there"],
+        ["line\nbreak\r\n", "line\\nbreak\\r\\n"],
+        ["\\N", "\\\\N"], // the text \N is not NULL
+        ['{"a": "x\\ny"}', '{"a": "x\\\\ny"}'],
+    ])("%j -> %j", (input, expected) => {
+        expect(copyEscape(input)).toBe(expected);
+    });
+
+    it.each([
+        [{ kind: "text" }, `"name"::text`],
+        [{ kind: "numeric", precision: 20, scale: 8 }, `"name"::text`],
+        [{ kind: "timestamptz" }, `to_char("name" AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'`],
+        [{ kind: "jsonb" }, `"name"::text`],
+        [{ kind: "boolean" }, `"name"::text`],
+    ] as const)("%j -> %s", (type, sql) => {
+        expect(canonicalSql('"name"', type)).toBe(sql);
+    });
+});
+
+describe("canonical text round trip through PostgreSQL", () => {
+    it("COPY of copyEscape(canonical) stores values whose canonicalSql reads back the same text, under any session TimeZone", async () => {
+        const columns: { name: string; type: ColumnType; sqlType: string; raws: RawValue[] }[] = [
+            { name: "t", type: { kind: "text" }, sqlType: "text", raws: ["tab\there", "nl\nand\\back", "\\N", "", "é😀", null] },
+            { name: "v", type: { kind: "text", maxLength: 5 }, sqlType: "varchar(5)", raws: ["😀😀😀😀😀", "a", 12n, 1.5, "\r", null] },
+            { name: "i", type: { kind: "integer" }, sqlType: "integer", raws: [-2147483648n, 5.0, "4.2e1", "-0", 0n, null] },
+            { name: "b8", type: { kind: "bigint" }, sqlType: "bigint", raws: [9223372036854775807n, -1n, "  12 ", 2 ** 60, 0n, ""] },
+            { name: "n", type: N(20, 8), sqlType: "numeric(20,8)", raws: [379.28646677651693, "1.5e-7", "-0.000000001", 1e-7, 123456789012n, null] },
+            { name: "n2", type: N(10, 4), sqlType: "numeric(10,4)", raws: ["866222.818", 0.00005, -0.00005, "3.04E-8", 0n, null] },
+            { name: "ts", type: { kind: "timestamptz" }, sqlType: "timestamptz", raws: ["2024-11-03 01:30:00", "2024-03-10 02:30:00.123456", "0001-01-01 00:00:00+00", 1700000000123n, "2024-05-01T12:34:56Z", null] },
+            { name: "bo", type: { kind: "boolean" }, sqlType: "boolean", raws: [1n, 0n, "yes", "F", "t", null] },
+            { name: "j", type: { kind: "jsonb" }, sqlType: "jsonb", raws: ['{"b":"x\\ny\\t\\\\","a":[1.50e1,-0]}', "{}", '"\\u001f"', "[]", "1e-7", null] },
+        ];
+        const ctx = { timeZone: "America/Chicago", nullable: true };
+        const expected = columns.map((col) =>
+            col.raws.map((raw) => {
+                const r = convertValue(raw, col.type, ctx);
+                if (!r.ok) throw new Error(`${col.name}: ${r.reason}`);
+                return r.value;
+            }),
+        );
+        const rows = expected[0]!.map((_, i) => `${i}\t${expected.map((col) => copyEscape(col[i]!)).join("\t")}\n`);
+
+        const db = await createScratchDatabase("conv_rt");
+        const c = new Client({ connectionString: db.url });
+        await c.connect();
+        try {
+            await c.query(`create table rt (id int primary key, ${columns.map((col) => `${col.name} ${col.sqlType}`).join(", ")})`);
+            await c.query("SET TimeZone = 'Asia/Tokyo'"); // COPY input carries +00, so the session zone must not matter
+            await pipeline(Readable.from(rows), c.query(copyFrom(`COPY rt (id, ${columns.map((col) => col.name).join(", ")}) FROM STDIN`)));
+            await c.query("SET TimeZone = 'America/Los_Angeles'");
+            const r = await c.query(`select ${columns.map((col) => `${canonicalSql(`"${col.name}"`, col.type)} as "${col.name}"`).join(", ")} from rt order by id`);
+            const actual = columns.map((col) => r.rows.map((row: Record<string, string | null>) => row[col.name]));
+            expect(actual).toEqual(expected);
+        } finally {
+            await c.end();
+            await db.drop();
+        }
+    });
+});
