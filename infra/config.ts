@@ -6,8 +6,11 @@
  * and wraps the passwords as Pulumi secrets. Every key is declared, with the
  * same default, in Pulumi.yaml (test/stack.test.ts checks they agree).
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { SslMode } from "../migration/postgres/connection";
+import type { OrphanPolicy } from "../migration/options";
 import { isPlainIdentifier } from "../migration/access/accessPlan";
 
 export const CONFIG_NAMESPACE = "gecko-pg";
@@ -31,6 +34,13 @@ export const CONFIG_DEFAULTS = {
     ownerRole: "gecko_owner",
     collectorTimeZone: "UTC",
     serverSettings: "{}",
+    sqlitePath: "",
+    sourceTimeZone: "UTC",
+    clockOverrides: "{}",
+    orphanPolicy: "quarantine",
+    chunkRows: 50000,
+    allowQuarantine: false,
+    dropDataOnDelete: false,
 } as const;
 
 /** Keys holding passwords: required, no default, `secret: true` in Pulumi.yaml. */
@@ -67,6 +77,17 @@ export interface ExternalServerConfig {
     readonly superuser: boolean;
 }
 
+/** The migration stage; present only when `sqlitePath` is set. */
+export interface MigrationConfig {
+    /** The collector's SQLite file; loadStackConfig makes it absolute (against the project directory) and checks it exists. */
+    readonly sqlitePath: string;
+    readonly sourceTimeZone: string;
+    readonly clockOverrides: Readonly<Record<string, "utc" | "local">>;
+    readonly orphanPolicy: OrphanPolicy;
+    readonly chunkRows: number;
+    readonly allowQuarantine: boolean;
+}
+
 /** The validated stack configuration; `Secret` is `pulumi.Output<string>` in the program, `string` when validating. */
 export interface StackConfig<Secret = pulumi.Output<string>> {
     readonly stack: string;
@@ -87,6 +108,10 @@ export interface StackConfig<Secret = pulumi.Output<string>> {
     readonly protect: boolean;
     /** PostgreSQL setting -> value overrides on top of the settings component's defaults. */
     readonly serverSettings: Readonly<Record<string, string>>;
+    /** Undefined without `sqlitePath`: no Migration resource, and the Schema applies both phases. */
+    readonly migration?: MigrationConfig;
+    /** Deleting the Schema/Migration resources drops the tables/data. Never with `protect`. */
+    readonly dropDataOnDelete: boolean;
 }
 
 /** A configuration error naming every field at fault (`gecko-pg:<key>`); never contains a secret value. */
@@ -98,6 +123,7 @@ export class StackConfigError extends Error {
 }
 
 const SSL_MODES: readonly SslMode[] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
+const ORPHAN_POLICIES: readonly OrphanPolicy[] = ["quarantine", "placeholder", "fail"];
 /** A tag with at least major.minor (or a digest), so a re-pull cannot change the major version under the data. */
 const PINNED_IMAGE = /^[a-z0-9][a-z0-9._/-]*:(\d+)\.(\d+)[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?$|^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$/;
 
@@ -140,14 +166,27 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
         collectorTimeZone: r.timezone("collectorTimeZone"),
         protect: raw.protect === undefined ? stack !== "dev" : r.bool("protect"),
         serverSettings: r.settings("serverSettings"),
+        dropDataOnDelete: r.bool("dropDataOnDelete"),
     };
+    // Validated whether or not sqlitePath is set, so a typo surfaces before the key is needed.
+    const migration: MigrationConfig = {
+        sqlitePath: r.str("sqlitePath"),
+        sourceTimeZone: r.timezone("sourceTimeZone"),
+        clockOverrides: r.clockOverrides("clockOverrides"),
+        orphanPolicy: r.oneOf("orphanPolicy", ORPHAN_POLICIES),
+        chunkRows: r.int("chunkRows", 1, 10_000_000),
+        allowQuarantine: r.bool("allowQuarantine"),
+    };
+    if (config.dropDataOnDelete && config.protect) {
+        r.fail("dropDataOnDelete", `${key("dropDataOnDelete")} is true but ${key("protect")} is on: a protected stack keeps its data; set protect false (dev only) or dropDataOnDelete false`);
+    }
     const adminUser = server.mode === "docker" ? DOCKER_ADMIN_USER : server.adminUser;
     if (config.appRole === config.ownerRole) r.fail("appRole", `${key("appRole")} and ${key("ownerRole")} must differ`);
     if (adminUser === config.appRole || adminUser === config.ownerRole) {
         r.fail("appRole", `the admin user '${adminUser}' cannot be ${key("appRole")} or ${key("ownerRole")}`);
     }
     r.throwIfFailed();
-    return config;
+    return migration.sqlitePath ? { ...config, migration } : config;
 }
 
 /** Reads `gecko-pg:*` from the running stack; passwords come back as Pulumi secrets. */
@@ -160,7 +199,29 @@ export function loadStackConfig(): StackConfig {
         if (v !== undefined) raw[k] = v;
     }
     const c = validateStackConfig(raw, pulumi.getStack());
-    return { ...c, adminPassword: pulumi.secret(c.adminPassword), appPassword: pulumi.secret(c.appPassword) };
+    // Checked here, at preview, not when the provider first opens it halfway through `up`.
+    const migration = c.migration && { ...c.migration, sqlitePath: resolveSqliteSource(c.migration.sqlitePath) };
+    return { ...c, migration, adminPassword: pulumi.secret(c.adminPassword), appPassword: pulumi.secret(c.appPassword) };
+}
+
+/**
+ * The source file the Migration resource reads, resolved against `baseDir` (the
+ * project directory), checked at preview time: a missing file is a config error.
+ */
+export function resolveSqliteSource(sqlitePath: string, baseDir: string = process.cwd()): string {
+    const file = path.resolve(baseDir, sqlitePath);
+    let isFile = false;
+    try {
+        isFile = fs.statSync(file).isFile();
+    } catch {
+        isFile = false;
+    }
+    if (!isFile) {
+        throw new StackConfigError([key("sqlitePath")], [
+            `${key("sqlitePath")} is '${sqlitePath}' but ${file} does not exist or is not a file: point it at the collector's gecko_data.db, or unset it to skip the migration`,
+        ]);
+    }
+    return file;
 }
 
 /** `postgres:17.6-bookworm` -> `17.6`. */
@@ -257,6 +318,38 @@ class Reader {
             this.fail(k, `${key(k)} must be an IANA time zone such as UTC or Europe/Berlin, got '${v}'`);
         }
         return v;
+    }
+
+    /** A JSON object of `"table.column"` -> `"utc"` | `"local"`. */
+    clockOverrides(k: string): Record<string, "utc" | "local"> {
+        const v = this.json(k, `${key(k)} must be a JSON object of "table.column" -> "utc" | "local"`);
+        const out: Record<string, "utc" | "local"> = {};
+        for (const [column, clock] of Object.entries(v)) {
+            if (!/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/.test(column) || (clock !== "utc" && clock !== "local")) {
+                this.fail(k, `${key(k)}.${column} must be "table.column": "utc" | "local", got ${JSON.stringify(clock)}`);
+                continue;
+            }
+            out[column] = clock;
+        }
+        return out;
+    }
+
+    /** A JSON object (Pulumi passes structured config as JSON text); `{}` after a failure. */
+    private json(k: string, problem: string): Record<string, unknown> {
+        let v = this.value(k);
+        if (typeof v === "string") {
+            try {
+                v = JSON.parse(v || "{}");
+            } catch {
+                this.fail(k, problem);
+                return {};
+            }
+        }
+        if (typeof v !== "object" || v === null || Array.isArray(v)) {
+            this.fail(k, problem);
+            return {};
+        }
+        return v as Record<string, unknown>;
     }
 
     /** A JSON object (Pulumi passes structured config as JSON text) of setting -> scalar. */

@@ -1,14 +1,17 @@
 /**
  * The gecko-pg stack, in the order of the architecture:
- * config -> PostgresServer -> DatabaseAccess -> ServerSettings -> outputs.
- * Later stages (schema, migration) go after the settings and depend on
- * `settings` plus `access.ready`.
+ * config -> PostgresServer -> DatabaseAccess -> ServerSettings -> Schema -> Migration -> outputs.
+ * The Migration exists only when `gecko-pg:sqlitePath` is set; the Schema then leaves
+ * indexes and foreign keys to it (built after the bulk load).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { planAccess } from "../migration/access/accessPlan";
 import { connectionUrl } from "../migration/postgres/connection";
 import { DatabaseAccess } from "./access";
+import { sourceFingerprint } from "../migration/source/snapshot";
 import { loadStackConfig } from "./config";
+import { Migration } from "./migration";
+import { Schema } from "./schema";
 import { PostgresServer } from "./server";
 import { ServerSettings, type RestartStrategy } from "./settings";
 
@@ -70,6 +73,38 @@ const settings = new ServerSettings("settings", {
     restart,
 }, { dependsOn: [...server.ready, ...access.ready] });
 
+// The admin session inside the collector database: applySchema and runMigration SET ROLE to the owner.
+const collectorDbAdmin = pulumi.secret(
+    pulumi.all([server.adminConnection, access.database]).apply(([admin, database]) => ({ ...admin, database })),
+);
+
+// After the settings: a restart for a setting must not cut the DDL or the COPY.
+const schema = new Schema("schema", {
+    connection: collectorDbAdmin,
+    ownerRole: access.ownerRole,
+    appRole: access.appRole,
+    timeZone: config.collectorTimeZone,
+    deferPostLoad: config.migration !== undefined,
+    dropOnDelete: config.dropDataOnDelete,
+}, { dependsOn: [settings, ...access.ready] });
+
+const m = config.migration;
+const migrationRun = m && new Migration("migration", {
+    connection: collectorDbAdmin,
+    sqlitePath: m.sqlitePath,
+    // Computed on every preview/up: a grown or rewritten source file is an update (a rerun copying the new rows).
+    sourceFingerprint: sourceFingerprint(m.sqlitePath),
+    ownerRole: access.ownerRole,
+    appRole: access.appRole,
+    sourceTimeZone: m.sourceTimeZone,
+    clockOverrides: m.clockOverrides,
+    orphanPolicy: m.orphanPolicy,
+    chunkRows: m.chunkRows,
+    allowQuarantine: m.allowQuarantine,
+    databaseTimeZone: config.collectorTimeZone,
+    dropOnDelete: config.dropDataOnDelete,
+}, { dependsOn: [schema, settings, ...access.ready] });
+
 /** What the collector is configured with; secret (password inside, URL-encoded by connectionUrl). */
 export const collectorDatabaseUrl = pulumi.secret(
     pulumi.all([server.host, server.port, access.appRole, config.appPassword, access.database])
@@ -83,3 +118,6 @@ export const ownerRole = access.ownerRole;
 export const containerName = server.containerName;
 export const effectiveSettings = settings.effective;
 export const pendingRestart = settings.pendingRestart;
+export const schemaVersion = schema.version;
+/** The last run's summary (ok, failures, row counts); undefined without gecko-pg:sqlitePath. Contains no password. */
+export const migration = migrationRun?.summary;

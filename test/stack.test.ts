@@ -57,7 +57,8 @@ async function runProgram(stack: string, config: Record<string, string>): Promis
     return { mock, program };
 }
 
-const settingsOf = (mock: MockRun) => mock.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"));
+// Exactly the settings: the schema (and migration) are dynamic resources too (test/stack.migration.test.ts).
+const settingsOf = (mock: MockRun) => mock.ofType("pulumi-nodejs:dynamic/gecko:ServerSettings");
 
 /** Each secret must appear nowhere in the inputs of any resource except inside a secret envelope. */
 function expectNoPlaintextSecrets(mock: MockRun) {

@@ -43,8 +43,12 @@ export class DefectKit {
     /** `count` random unclaimed rows matching `where` (fewer if the table has fewer). */
     pick(table: GeneratedTable, count: number, where = "1"): PickedRow[] {
         if (!this.has(table)) return [];
-        const { lo, hi } = this.db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${table}`).get() as { lo: number | null; hi: number | null };
-        if (lo === null || hi === null) return [];
+        // Two queries: min() and max() together defeat SQLite's min/max optimisation (full scan).
+        const first = this.db.prepare(`SELECT rowid AS r FROM ${table} ORDER BY rowid LIMIT 1`).get() as { r: number } | undefined;
+        const last = this.db.prepare(`SELECT rowid AS r FROM ${table} ORDER BY rowid DESC LIMIT 1`).get() as { r: number } | undefined;
+        if (!first || !last) return [];
+        const lo = first.r;
+        const hi = last.r;
         const next = this.db.prepare(`SELECT rowid AS _rowid, * FROM ${table} WHERE rowid >= ? AND (${where}) ORDER BY rowid LIMIT 1`);
         const taken = this.claimedSet(table);
         const out: PickedRow[] = [];

@@ -48,7 +48,7 @@ export function plantPrecisionLimit(kit: DefectKit): void {
     ];
     for (const [table, column, fits, overflows] of cases) {
         if (!kit.has(table, column)) continue;
-        const rows = kit.pick(table, 1 + overflows.length);
+        const rows = kit.pick(table, 1 + overflows.length, `${column} IS NOT NULL`);
         if (rows[0]) kit.update("precision-limit", "near-limit", table, rows[0], { [column]: fits });
         overflows.forEach((value, i) => rows[i + 1] && kit.update("precision-limit", "overflow", table, rows[i + 1], { [column]: value }));
     }

@@ -54,7 +54,7 @@ export function describeDrift(layout: VariantLayout, counts: Record<GeneratedTab
         }
         if (!table.late) continue;
         const columns = table.late.items.map((i) => itemColumn(i)!);
-        const known = layoutFor("current").tables.find((t) => t.name === table.name)!.createItems.map(itemColumn);
+        const known = current.get(table.name)!.createItems.map(itemColumn);
         notes.push({
             kind: columns.every((c) => known.includes(c)) ? "columns-added-by-alter" : "extra-columns",
             table: table.name,

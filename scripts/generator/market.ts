@@ -47,7 +47,8 @@ export function generateTrades(ctx: GenContext): void {
         while (eligible < ctx.pools.length && ctx.pools[eligible].createdUs <= us) eligible++;
         const pool = pickActivePool(ctx, rng, Math.max(1, eligible));
         const price = priceAt(pool, us) * (1 + (rng.next() - 0.5) * 0.01);
-        const volume = rng.logRange(0.5, 25_000);
+        // numeric(30,18) holds < 10^12 tokens: keep clean data inside it (the precision-limit defect plants overflows).
+        const volume = Math.min(rng.logRange(0.5, 25_000), price * 9e11, pool.quote.priceUsd * 9e11);
         const baseAmount = volume / price;
         const quoteAmount = volume / pool.quote.priceUsd;
         const buy = rng.chance(0.55);

@@ -26,12 +26,12 @@ export function generateCollectionMetadata(ctx: GenContext): void {
         const runs = rng.int(50, 20_000);
         const errors = rng.int(0, Math.floor(runs / 8));
         const total = runs * rng.range(0.4, 45);
-        const lastRunUs = ctx.endUs - rng.int(30, 3600) * 1e6;
+        const lastRunUs = ctx.endUs - rng.int(30, 3600) * 1e6 - rng.int(0, 999_999);
         w.add({
             collector_type: COLLECTOR_TYPES[i],
             // The scheduler stamps these with datetime.now(): host local time.
             last_run: localPython(ctx, lastRunUs),
-            last_success: localPython(ctx, lastRunUs - (rng.chance(0.8) ? 0 : rng.int(60, 86_400) * 1e6)),
+            last_success: localPython(ctx, rng.chance(0.8) ? lastRunUs : lastRunUs - rng.int(60, 86_400) * 1e6),
             run_count: runs,
             error_count: errors,
             last_error: errors > 0 ? rng.pick(ERRORS) : null,
@@ -40,7 +40,7 @@ export function generateCollectionMetadata(ctx: GenContext): void {
             average_execution_time: total / runs,
             success_rate: ((runs - errors) / runs) * 100,
             health_score: ((runs - errors) / runs) * rng.range(85, 100),
-            last_updated: utcSqlite(lastRunUs + 2e6),
+            last_updated: utcSqlite(lastRunUs + 2_000_000),
         });
     }
     w.finish();

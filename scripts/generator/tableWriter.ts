@@ -74,7 +74,7 @@ export class TableWriter {
     private flush(): void {
         if (this.buffered === 0) return;
         if (this.buffered === this.batchRows) {
-            const t0 = performance.now(); if (!process.env.NOSQL) this.batch!.run(this.buffer); ((globalThis as any).T ??= {})[this.table.name] = (((globalThis as any).T[this.table.name]) ?? 0) + performance.now() - t0;
+            this.batch!.run(this.buffer);
         } else {
             const width = this.columns.length;
             for (let r = 0; r < this.buffered; r++) this.single!.run(this.buffer.slice(r * width, (r + 1) * width));

@@ -1,0 +1,83 @@
+/**
+ * Migration: the SQLite -> PostgreSQL stage (`runMigration`, as the CLI runs it)
+ * during `pulumi up`, as a thin dynamic resource. Running, diffing and the
+ * failure rules live in migration/migrationResource.ts; each provider method
+ * loads that library at call time and calls one function.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { OrphanPolicy } from "../migration/options";
+import type { ConnectionSpec } from "../migration/postgres/connection";
+import { loadLibrary } from "./dynamic/loadLibrary";
+
+import type { MigrationSummary } from "../migration/migrationResource";
+
+type MigrationLibrary = typeof import("../migration/migrationResource");
+export type { MigrationSummary };
+
+export interface MigrationArgs {
+    /** Admin connection to the collector database (able to SET ROLE ownerRole); stored as a secret. */
+    readonly connection: pulumi.Input<ConnectionSpec>;
+    /** Absolute path of the collector's SQLite file (opened read-only). */
+    readonly sqlitePath: pulumi.Input<string>;
+    /** `sourceFingerprint(sqlitePath)` computed by the program: a changed file triggers an update. */
+    readonly sourceFingerprint: pulumi.Input<string>;
+    readonly ownerRole?: pulumi.Input<string>;
+    readonly appRole?: pulumi.Input<string>;
+    /** IANA zone of the host that wrote the source's local-clock columns. Default UTC. */
+    readonly sourceTimeZone?: pulumi.Input<string>;
+    /** `"table.column": "utc" | "local"`. */
+    readonly clockOverrides?: pulumi.Input<Record<string, "utc" | "local">>;
+    readonly orphanPolicy?: pulumi.Input<OrphanPolicy>;
+    readonly chunkRows?: pulumi.Input<number>;
+    /** Succeed even when rows were quarantined. Default false: quarantined rows fail the update. */
+    readonly allowQuarantine?: pulumi.Input<boolean>;
+    readonly sampleRows?: pulumi.Input<number>;
+    /** TimeZone of the target database (the Schema resource's `timeZone`). */
+    readonly databaseTimeZone?: pulumi.Input<string>;
+    /** Empty the migrated tables on delete. Default false; dev only. */
+    readonly dropOnDelete?: pulumi.Input<boolean>;
+    /** Also write each run's full JSON report to this file. */
+    readonly reportPath?: pulumi.Input<string>;
+}
+
+/** The dynamic provider; exported so tests can call its methods directly. */
+export const migrationProvider: pulumi.dynamic.ResourceProvider = {
+    async check(olds, news) {
+        return loadLibrary<MigrationLibrary>("migration/migrationResource").checkMigration(olds, news);
+    },
+    async diff(_id, olds, news) {
+        return loadLibrary<MigrationLibrary>("migration/migrationResource").diffMigration(olds, news);
+    },
+    async create(inputs) {
+        return loadLibrary<MigrationLibrary>("migration/migrationResource").createMigration(inputs);
+    },
+    async update(_id, olds, news) {
+        return loadLibrary<MigrationLibrary>("migration/migrationResource").updateMigration(olds, news);
+    },
+    async delete(_id, props) {
+        return loadLibrary<MigrationLibrary>("migration/migrationResource").deleteMigration(props);
+    },
+};
+
+export class Migration extends pulumi.dynamic.Resource {
+    /** `summarize(report)` of the last run: ok, failures, row counts, seconds. No credentials. */
+    declare readonly summary: pulumi.Output<MigrationSummary>;
+    /** Row id in gecko_migration.runs with the last run's full JSON report. */
+    declare readonly reportRunId: pulumi.Output<number>;
+    /** Where the last report was written, when `reportPath` is set. */
+    declare readonly reportFile: pulumi.Output<string | undefined>;
+    /** Extra (non-collector) tables the migration created from the source. */
+    declare readonly extraTables: pulumi.Output<string[]>;
+
+    constructor(name: string, args: MigrationArgs, opts: pulumi.CustomResourceOptions = {}) {
+        super(migrationProvider, name, {
+            ...args,
+            // The state keeps the connection for delete: always a secret.
+            connection: pulumi.secret(args.connection),
+            summary: undefined,
+            reportRunId: undefined,
+            reportFile: undefined,
+            extraTables: undefined,
+        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"] }, "gecko", "Migration");
+    }
+}

@@ -1,0 +1,99 @@
+/**
+ * Flags and environment -> library options, shared by the scripts.
+ * Passwords are taken from the environment only: a password on a command
+ * line is visible to every user of the machine (ps) and lands in shell history.
+ */
+import { parseConnectionUrl, type ConnectionSpec, type SslMode } from "../../migration/postgres/connection";
+import type { MigrationInput, OrphanPolicy } from "../../migration/options";
+
+export class UsageError extends Error {}
+
+export type Flags = Record<string, unknown> & { _: string[] };
+
+export function str(flags: Flags, name: string, env?: string): string | undefined {
+    const v = flags[name] ?? (env ? process.env[env] : undefined);
+    if (v === undefined || v === false) return undefined;
+    if (typeof v !== "string" && typeof v !== "number") throw new UsageError(`--${name} takes one value`);
+    return String(v);
+}
+
+export function int(flags: Flags, name: string, fallback: number): number {
+    const v = str(flags, name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`);
+    return n;
+}
+
+export function list(flags: Flags, name: string): string[] {
+    const v = flags[name];
+    if (v === undefined) return [];
+    return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+/**
+ * The target: GECKO_TARGET_URL (or DATABASE_URL) from the environment, or
+ * --host/--port/--user/--database/--sslmode with PGPASSWORD.
+ */
+export function targetFrom(flags: Flags): ConnectionSpec {
+    const flagUrl = str(flags, "target");
+    if (flagUrl) {
+        const spec = parseConnectionUrl(flagUrl);
+        if (spec.password) throw new UsageError("--target must not contain a password (it would show in ps and shell history): set GECKO_TARGET_URL or PGPASSWORD instead");
+        return withFlagOverrides({ ...spec, password: process.env.PGPASSWORD ?? "" }, flags);
+    }
+    const envUrl = process.env.GECKO_TARGET_URL ?? process.env.DATABASE_URL;
+    if (envUrl) return withFlagOverrides(parseConnectionUrl(envUrl), flags);
+    const host = str(flags, "host", "PGHOST");
+    if (!host) throw new UsageError("no target: set GECKO_TARGET_URL=postgresql://user:password@host:port/db, or --host/--user/--database with PGPASSWORD");
+    return withFlagOverrides({ host, port: 5432, user: process.env.PGUSER ?? "postgres", password: process.env.PGPASSWORD ?? "", database: "gecko_terminal_collector" }, flags);
+}
+
+function withFlagOverrides(spec: ConnectionSpec, flags: Flags): ConnectionSpec {
+    const sslmode = str(flags, "sslmode") as SslMode | undefined;
+    return {
+        ...spec,
+        host: str(flags, "host") ?? spec.host,
+        port: Number(str(flags, "port") ?? spec.port),
+        user: str(flags, "user") ?? spec.user,
+        database: str(flags, "database") ?? spec.database,
+        ...(sslmode ? { sslmode } : {}),
+    };
+}
+
+export function sqlitePathFrom(flags: Flags): string {
+    const p = str(flags, "sqlite", "GECKO_SQLITE_PATH");
+    if (!p) throw new UsageError("no source: pass --sqlite PATH (or set GECKO_SQLITE_PATH) to the collector's gecko_data.db");
+    return p;
+}
+
+/** `--clock table.column=local` (repeatable). */
+export function clockOverridesFrom(flags: Flags): Record<string, "utc" | "local"> {
+    const out: Record<string, "utc" | "local"> = {};
+    for (const item of list(flags, "clock")) {
+        const m = /^([A-Za-z_]\w*\.[A-Za-z_]\w*)=(utc|local)$/.exec(item);
+        if (!m) throw new UsageError(`--clock expects table.column=utc|local, got '${item}'`);
+        out[m[1]] = m[2] as "utc" | "local";
+    }
+    return out;
+}
+
+export function migrationInputFrom(flags: Flags): MigrationInput {
+    const orphans = (str(flags, "orphans") ?? "quarantine") as OrphanPolicy;
+    if (!["quarantine", "placeholder", "fail"].includes(orphans)) throw new UsageError(`--orphans must be quarantine, placeholder or fail, got '${orphans}'`);
+    const chunkRows = int(flags, "chunk-rows", 50_000);
+    if (chunkRows < 1) throw new UsageError("--chunk-rows must be at least 1");
+    return {
+        sqlitePath: sqlitePathFrom(flags),
+        target: targetFrom(flags),
+        ownerRole: str(flags, "owner-role") ?? "gecko_owner",
+        appRole: str(flags, "app-role") ?? "gecko_collector",
+        sourceTimeZone: str(flags, "source-time-zone", "GECKO_SOURCE_TIME_ZONE") ?? "UTC",
+        clockOverrides: clockOverridesFrom(flags),
+        orphanPolicy: orphans,
+        chunkRows,
+        allowQuarantine: Boolean(flags["allow-quarantine"]),
+        sampleRows: int(flags, "sample-rows", 200),
+        databaseTimeZone: str(flags, "database-time-zone") ?? "UTC",
+    };
+}

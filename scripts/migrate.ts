@@ -1,0 +1,145 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * gecko-pg migration CLI: `migrate`, `validate`, `plan`, `partitions`, `schema-sql`.
+ * Orchestration only; the work is in migration/.
+ */
+import { Client } from "pg";
+import * as path from "node:path";
+import { clientConfig, describeConnection } from "../migration/postgres/connection";
+import { planMigration, renderPlan } from "../migration/planMigration";
+import { renderReport, runMigration, runValidation } from "../migration/runMigration";
+import type { MigrationReport } from "../migration/report/report";
+import { addFuturePartitions } from "../migration/schema/partitionMaintenance";
+import { renderSchemaSql } from "../migration/schema/render";
+import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
+import { terminalLogger } from "./lib/terminal";
+import { chalk, fs, minimist } from "./lib/zx";
+
+const HELP = `Usage: npx tsx scripts/migrate.ts <command> [options]    (or: npm run migrate -- <command> ...)
+
+Commands
+  migrate      create the schema, copy the SQLite file in chunks, build indexes and foreign keys, validate
+               (resumable: a rerun after a crash finishes the job; after success it copies nothing)
+  validate     validate only: re-read the whole source and compare checksums, counts, samples, schema
+  plan         show what would be copied (tables, rows, chunks, drift, partitions, clock check); no writes
+  partitions   create ohlcv_data partitions from this month to --months ahead (run monthly, e.g. from cron)
+  schema-sql   print the target schema SQL for --from/--to (epoch seconds) without connecting
+
+Source
+  --sqlite PATH              the collector's gecko_data.db (env GECKO_SQLITE_PATH); opened read-only
+  --source-time-zone ZONE    IANA zone of the collector host, for its local-clock columns (default UTC)
+  --clock table.col=utc|local  override a column's clock (repeatable)
+
+Target (passwords only from the environment)
+  env GECKO_TARGET_URL       postgresql://user:password@host:port/gecko_terminal_collector (or DATABASE_URL)
+  --host/--port/--user/--database/--sslmode with env PGPASSWORD
+  --owner-role NAME          role owning the tables (default gecko_owner); the user must be able to SET ROLE to it
+  --app-role NAME            the collector's role (default gecko_collector)
+  --database-time-zone ZONE  TimeZone set on the database (default UTC)
+
+Copy and validation
+  --chunk-rows N             rows per chunk / transaction / checkpoint (default 50000)
+  --orphans POLICY           rows whose foreign key has no parent: quarantine (default) | placeholder | fail
+  --allow-quarantine         exit 0 even when rows were quarantined
+  --sample-rows N            rows per table compared field by field (default 200)
+  --months N                 partitions: months ahead (default 3)
+
+Output
+  --report PATH              write the JSON report there (default reports/<command>-<time>.json)
+  --json                     print the JSON report on stdout instead of the text one
+  --quiet                    no progress
+  -h, --help                 this help
+
+Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quarantine), 2 usage error, 3 run error.
+`;
+
+async function main(argv: string[]): Promise<number> {
+    const flags = minimist(argv, {
+        boolean: ["help", "json", "quiet", "allow-quarantine"],
+        string: ["sqlite", "target", "host", "port", "user", "database", "sslmode", "owner-role", "app-role", "source-time-zone", "database-time-zone", "clock", "orphans", "chunk-rows", "sample-rows", "months", "report", "from", "to"],
+        alias: { h: "help" },
+        unknown: (a: string) => {
+            if (a.startsWith("-")) throw new UsageError(`unknown option ${a} (see --help)`);
+            return true;
+        },
+    }) as Flags;
+    const command = flags._[0];
+    if (flags.help || !command) {
+        process.stdout.write(HELP);
+        return command || flags.help ? 0 : 2;
+    }
+    const logger = terminalLogger({ quiet: Boolean(flags.quiet) });
+    switch (command) {
+        case "migrate":
+        case "validate": {
+            const input = migrationInputFrom(flags);
+            await preflight(input.sqlitePath, input.target);
+            logger.info(`${command}: ${input.sqlitePath} -> ${describeConnection(input.target)}`);
+            const report = command === "migrate" ? await runMigration(input, logger) : await runValidation(input, logger);
+            return finish(command, report, flags);
+        }
+        case "plan": {
+            const plan = planMigration({ sqlitePath: sqlitePathFrom(flags), chunkRows: int(flags, "chunk-rows", 50_000), sourceTimeZone: str(flags, "source-time-zone", "GECKO_SOURCE_TIME_ZONE"), clockOverrides: clockOverridesFrom(flags) });
+            process.stdout.write((flags.json ? JSON.stringify(plan, null, 2) : renderPlan(plan)) + "\n");
+            return 0;
+        }
+        case "partitions": {
+            const target = targetFrom(flags);
+            const client = new Client(clientConfig(target));
+            await client.connect();
+            try {
+                const changes = await addFuturePartitions(client, int(flags, "months", 3), { ownerRole: str(flags, "owner-role") ?? "gecko_owner" });
+                process.stdout.write(flags.json ? JSON.stringify(changes, null, 2) + "\n" : changes.length ? changes.map((c) => `${JSON.stringify(c)}`).join("\n") + "\n" : "partitions up to date\n");
+            } finally {
+                await client.end();
+            }
+            return 0;
+        }
+        case "schema-sql": {
+            const from = Number(str(flags, "from") ?? Math.floor(Date.now() / 1000));
+            const to = Number(str(flags, "to") ?? from);
+            process.stdout.write(renderSchemaSql({ ownerRole: str(flags, "owner-role") ?? "gecko_owner", appRole: str(flags, "app-role") ?? "gecko_collector", timeZone: str(flags, "database-time-zone") ?? "UTC", partitionSpan: { fromEpoch: from, toEpoch: to } }) + "\n");
+            return 0;
+        }
+        default:
+            throw new UsageError(`unknown command '${command}' (see --help)`);
+    }
+}
+
+/** The source is readable and the target answers, before anything is written. */
+async function preflight(sqlitePath: string, target: ReturnType<typeof targetFrom>): Promise<void> {
+    if (!(await fs.pathExists(sqlitePath))) throw new UsageError(`source not found: ${sqlitePath}`);
+    const client = new Client(clientConfig(target, { connectionTimeoutMillis: 10_000 }));
+    try {
+        await client.connect();
+        await client.query("SELECT 1");
+    } catch (cause) {
+        throw new Error(`cannot connect to ${describeConnection(target)}: ${(cause as Error).message}`, { cause });
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+async function finish(command: string, report: MigrationReport, flags: Flags): Promise<number> {
+    const file = str(flags, "report") ?? path.join("reports", `${command}-${report.finishedAt.replace(/[:.]/g, "-")}.json`);
+    await fs.ensureDir(path.dirname(file));
+    await fs.writeFile(file, JSON.stringify(report, null, 2));
+    process.stdout.write((flags.json ? JSON.stringify(report, null, 2) : renderReport(report)) + "\n");
+    const failed = report.tables.filter((t) => !t.validation || !t.validation.countsMatch || t.validation.mismatchedBuckets.length || t.validation.sampleMismatches.length).length;
+    process.stderr.write(`${report.ok ? chalk.green("OK") : chalk.red("FAILED")}: ${report.tables.length - failed} tables ok, ${failed} failed; report: ${file}\n`);
+    return report.ok ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+        const usage = err instanceof UsageError;
+        process.stderr.write(chalk.red(`error: ${(err as Error).message}`) + "\n");
+        let cause = (err as Error).cause as Error | undefined;
+        while (cause && !usage) {
+            process.stderr.write(chalk.dim(`  caused by: ${cause.message}`) + "\n");
+            cause = cause.cause as Error | undefined;
+        }
+        process.exit(usage ? 2 : 3);
+    },
+);
