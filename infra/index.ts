@@ -119,5 +119,9 @@ export const containerName = server.containerName;
 export const effectiveSettings = settings.effective;
 export const pendingRestart = settings.pendingRestart;
 export const schemaVersion = schema.version;
-/** The last run's summary (ok, failures, row counts); undefined without gecko-pg:sqlitePath. Contains no password. */
-export const migration = migrationRun?.summary;
+/**
+ * The last run's summary (ok, failures, row counts) and the gecko_migration.runs row holding
+ * its full report; undefined without gecko-pg:sqlitePath. Contains no password.
+ */
+export const migration = migrationRun && pulumi.all([migrationRun.summary, migrationRun.reportRunId])
+    .apply(([summary, reportRunId]) => ({ ...summary, reportRunId }));

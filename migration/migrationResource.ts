@@ -27,7 +27,7 @@ import { runMigration } from "./runMigration";
 import { ident, MIGRATION_SCHEMA, qualified } from "./schema/ddl";
 import {
     asRoleInTransaction, checkBoolean, checkConnection, checkIdentifier, checkTimeZone, diffConnection, diffValues, isUnknown,
-    presentTables, QUARANTINE_SCHEMA, resourceDiff, resourceId, withSession,
+    pgMessage, presentTables, QUARANTINE_SCHEMA, resourceDiff, resourceId, withSession,
     type CheckFailure, type CheckResult, type PropertyDiff, type ResourceDiff,
 } from "./schema/schemaResource";
 
@@ -157,7 +157,7 @@ export async function deleteMigration(props: MigrationResourceState): Promise<vo
         try {
             await removeMigratedData(client, props.ownerRole, props.extraTables ?? []);
         } catch (cause) {
-            throw new Error(`migration delete: removing the migrated data in ${describeConnection(props.connection)} failed: ${(cause as Error).message}`, { cause });
+            throw new Error(`migration delete: removing the migrated data in ${describeConnection(props.connection)} failed: ${pgMessage(cause)}`, { cause });
         }
     });
 }

@@ -141,7 +141,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             if (v.sampleMismatches.length) failures.push(`${t.table}: ${v.sampleMismatches.length} sampled rows differ`);
         }
         failures.push(...schema.problems);
-        if (quarantine.total > 0 && !opts.allowQuarantine) failures.push(`${quarantine.total} rows quarantined in ${quarantine.location} (allow with --allow-quarantine)`);
+        if (quarantine.total > 0 && !opts.allowQuarantine) failures.push(`${quarantine.total} rows quarantined in ${quarantine.location} (accept with allowQuarantine / --allow-quarantine after review)`);
         timings.total = (Date.now() - startedAt.getTime()) / 1000;
         const report: MigrationReport = {
             tool: "gecko-pg",

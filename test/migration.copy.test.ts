@@ -38,6 +38,12 @@ describe("migration of a current collector database", () => {
         expect(report.quarantine.total).toBe(0);
         expect(report.schema).toEqual({ ok: true, problems: [] });
         expect(report.missingTables).toEqual([]);
+        // The clocks measured in the data agree with the policy (host zone for local columns).
+        expect(report.warnings).toEqual([]);
+        expect(report.clockChecks).toMatchObject([
+            { column: "ohlcv_data.datetime", status: "ok", policyAgrees: true, policyZone: HOST_ZONE },
+            { column: "trades.block_timestamp", status: "ok", policyAgrees: true, policyZone: "UTC" },
+        ]);
         expect(report.tables.map((t) => t.table).sort()).toEqual(Object.keys(sourceCounts).sort());
         for (const t of report.tables) {
             const v = t.validation!;

@@ -42,7 +42,7 @@ async function runProgram(stack: string, config: Record<string, string>): Promis
         outputs: (type) => {
             if (type === T.settings) return { effective: {}, pendingRestart: [] };
             if (type === T.schema) return { version: 1, tables: ["dexes", "pools"], changes: 0, postLoad: "deferred" };
-            if (type === T.migration) return { summary: SUMMARY, reportRunId: 1, extraTables: [] };
+            if (type === T.migration) return { summary: SUMMARY, reportRunId: 7, extraTables: [] };
             return {};
         },
     });
@@ -153,7 +153,7 @@ describe("with gecko-pg:sqlitePath (stack prod)", () => {
 
     it("exports the schema version and the migration summary, neither secret nor carrying a password", async () => {
         expect(await resolve(program.schemaVersion)).toEqual({ value: 1, secret: false });
-        expect(await resolve(program.migration!)).toEqual({ value: SUMMARY, secret: false });
+        expect(await resolve(program.migration!)).toEqual({ value: { ...SUMMARY, reportRunId: 7 }, secret: false });
         await expectOutputsSafe(program);
     });
 

@@ -18,6 +18,7 @@ export interface OrphanOutcome {
     readonly table: string;
     readonly foreignKey: string;
     readonly parent: string;
+    /** Child rows without a parent row (under every policy; not the number of placeholders created). */
     readonly rows: number;
     readonly action: OrphanPolicy;
     /** A few example keys. */
@@ -35,6 +36,9 @@ export async function handleOrphans(
 ): Promise<OrphanOutcome[]> {
     const present = new Map(mappings.filter((m) => m.source).map((m) => [m.target.name, m.target]));
     const out: OrphanOutcome[] = [];
+    // Placeholders are created once every foreign key has been counted: created right away, a
+    // parent invented for one child table would hide the orphans of the next table referencing it.
+    const placeholders: (() => Promise<unknown>)[] = [];
     for (const m of mappings) {
         if (!m.source) continue;
         for (const fk of m.target.foreignKeys) {
@@ -52,11 +56,14 @@ export async function handleOrphans(
             } else if (policy === "quarantine" || !parent) {
                 rows = await quarantineOrphans(client, m.target, fk, orphanWhere, reason, canonical, buckets.get(m.target.name) ?? 1);
             } else {
-                rows = await createPlaceholders(client, m.target, fk, parent, present);
+                const n = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(m.target.name)} c WHERE ${orphanWhere}`);
+                rows = Number(n.rows[0].n);
+                placeholders.push(() => createPlaceholders(client, m.target, fk, parent, present));
             }
             out.push({ table: m.target.name, foreignKey: fk.name, parent: fk.references.table, rows, action: policy === "placeholder" && !parent ? "quarantine" : policy, examples: examples.rows.map((r) => r.k) });
         }
     }
+    for (const create of placeholders) await create();
     return out;
 }
 

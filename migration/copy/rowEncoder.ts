@@ -108,7 +108,7 @@ export class RowEncoder {
             }
             let v = c.value;
             if (v === null && !col.target.nullable) {
-                const fill = col.target.appDefault?.fill;
+                const fill = col.target.appDefault?.nullFill ?? col.target.appDefault?.fill;
                 if (fill === undefined || fill === null) {
                     failures.push({ column: col.target.name, raw: r, reason: "NULL in a NOT NULL column" });
                     continue;

@@ -170,6 +170,12 @@ export async function withSession<T>(what: string, spec: ConnectionSpec, fn: (c:
     }
 }
 
+/** A pg error's message plus its detail (e.g. which view depends on a table). */
+export function pgMessage(error: unknown): string {
+    const e = error as { message?: string; detail?: string };
+    return `${e.message ?? String(error)}${e.detail ? ` (${e.detail.replace(/\n/g, "; ")})` : ""}`;
+}
+
 /** Runs `fn` in a transaction as `role` (SET LOCAL ROLE), all or nothing. */
 export async function asRoleInTransaction<T>(client: Client, role: string, fn: () => Promise<T>): Promise<T> {
     await client.query("BEGIN");
@@ -233,7 +239,7 @@ export async function deleteSchema(props: SchemaState): Promise<void> {
         try {
             await dropCollectorSchema(client, props.ownerRole);
         } catch (cause) {
-            throw new Error(`schema delete: dropping the collector tables in ${describeConnection(props.connection)} failed: ${(cause as Error).message}`, { cause });
+            throw new Error(`schema delete: dropping the collector tables in ${describeConnection(props.connection)} failed: ${pgMessage(cause)}`, { cause });
         }
     });
 }

@@ -356,7 +356,9 @@ const watchlist: TargetTable = {
         col("token_symbol", varchar(50)),
         col("token_name", varchar(200)),
         col("network_address", varchar(100)),
-        col("is_active", boolean, false, bool(true)),
+        // Old databases allow NULL here; SQLite's `is_active = 1` never matched those rows, so they
+        // become false (not the app's default true): the collector keeps not watching them.
+        col("is_active", boolean, false, { ...bool(true), nullFill: "false" }),
         col("created_at", timestamptz, true, NOW),
         col("updated_at", timestamptz, true, NOW),
         col("metadata_json", jsonb, true, EMPTY_JSON),

@@ -23,6 +23,11 @@ export interface AppDefault {
      * in canonical text form (see migration/convert); null fills NULL.
      */
     readonly fill: string | null;
+    /**
+     * Value for a NULL the source holds in this NOT NULL column, when it must differ from
+     * `fill` to keep the collector's behaviour; defaults to `fill`.
+     */
+    readonly nullFill?: string;
 }
 
 export interface TargetColumn {

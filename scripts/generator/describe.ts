@@ -13,8 +13,6 @@ const LOCAL_COLUMNS = new Set([
     "new_pools_history.collected_at",
     "collection_metadata.last_run",
     "collection_metadata.last_success",
-    "execution_history.start_time",
-    "execution_history.end_time",
 ]);
 
 /** Mostly UTC, sometimes local: the pool upsert is inconsistent. */

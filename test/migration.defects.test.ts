@@ -1,0 +1,371 @@
+/**
+ * Every defect the generator can plant, checked against what the migration
+ * report (and the quarantine it points to) says about the planted keys:
+ * what is quarantined (with table, key, column, raw value and reason), what is
+ * converted and how, what is copied as it is, and how orphans are handled
+ * under each orphan policy. Uncheckpointed WAL rows come from a live writer
+ * kept open during the run.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MigrationReport } from "../migration/report/report";
+import { openLiveWriter, type GenerationManifest, type LiveWriter, type PlantedDefect } from "../scripts/generator/collectorDb";
+import { createMigrationFixture, fitGeneratorOverflows, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
+
+/** Key columns of the generated tables (the manifest's `key`, the report's row key). */
+const KEY: Record<string, string> = { collection_metadata: "collector_type" };
+const keyCol = (table: string) => KEY[table] ?? "id";
+const keyOf = (d: PlantedDefect) => String(d.key[keyCol(d.table)]);
+const tk = (table: string, key: string) => `${table} ${key}`;
+
+/** Defect kinds whose rows cannot be loaded and must be quarantined at conversion. */
+const CONVERT_QUARANTINE = new Set(["overflow", "invalid-json", "unparseable-boolean"]);
+
+interface QuarantineRow {
+    table_name: string;
+    stage: string;
+    key: string;
+    column_name: string | null;
+    raw_value: string | null;
+    raw_type: string | null;
+    reason: string;
+}
+
+describe("defects of a collector database (quarantine policy)", () => {
+    let fx: MigrationFixture;
+    let source: string;
+    let manifest: GenerationManifest;
+    let live: LiveWriter;
+    let report: MigrationReport;
+    let quarantine: QuarantineRow[];
+
+    /** Where a source row ended up: the target table, or quarantined as an orphan (its parent was quarantined); value of `column` as text. */
+    async function landed(table: string, key: string, column: string): Promise<{ where: string; value: string | null }> {
+        const rows = await fx.query<{ w: string; v: string | null }>(
+            `SELECT w, r->>$3 AS v FROM (
+                 SELECT 'target' AS w, to_jsonb(t) AS r FROM "${table}" t WHERE t."${keyCol(table)}"::text = $1
+                 UNION ALL
+                 SELECT 'orphan', row_data FROM gecko_quarantine.rows WHERE table_name = $2 AND stage = 'orphan' AND row_key->>$4 = $1
+             ) x`,
+            [key, table, column, keyCol(table)],
+        );
+        expect(rows.length, `${table} ${key} is in the target or quarantined as an orphan, exactly once`).toBe(1);
+        return { where: rows[0].w, value: rows[0].v };
+    }
+    const planted = (pred: (d: PlantedDefect) => boolean) => manifest.defects.filter(pred);
+
+    beforeAll(async () => {
+        fx = await createMigrationFixture("defects");
+        ({ path: source, manifest } = fx.generate("defects", { rows: 3000, seed: 11, defects: "all", counts: { system_alerts: 12, watchlist: 12 } }));
+        fitGeneratorOverflows(source);
+        live = openLiveWriter(source, { rows: 60, seed: 5 });
+        report = await fx.migrate(source);
+        quarantine = await fx.query<QuarantineRow>(
+            "SELECT table_name, stage, row_key->>(CASE table_name WHEN 'collection_metadata' THEN 'collector_type' ELSE 'id' END) AS key, column_name, raw_value, raw_type, reason FROM gecko_quarantine.rows ORDER BY id",
+        );
+    });
+    afterAll(async () => {
+        live?.close();
+        await fx?.dispose();
+    });
+
+    it("plants every defect the generator knows", () => {
+        const names = new Set(manifest.defects.map((d) => d.defect));
+        for (const d of manifest.defectsRequested.filter((x) => x !== "uncheckpointed-wal")) expect(names.has(d), d).toBe(true);
+        expect(live.inserted).toHaveLength(60);
+    });
+
+    it("fails the run because rows were quarantined, and says where they are", () => {
+        expect(report.ok).toBe(false);
+        expect(report.quarantine.total).toBe(quarantine.length);
+        // One failure: how many rows, where they are, and how to accept them.
+        expect(report.failures).toHaveLength(1);
+        expect(report.failures[0]).toMatch(new RegExp(`^${quarantine.length} rows quarantined in gecko_quarantine\\.rows \\(.*allow-quarantine.*\\)$`));
+        // Everything else holds: counts and checksums agree for every table.
+        for (const t of report.tables) {
+            expect(t.validation!.countsMatch, t.table).toBe(true);
+            expect(t.validation!.mismatchedBuckets, t.table).toEqual([]);
+            expect(t.validation!.sampleMismatches, t.table).toEqual([]);
+        }
+        expect(report.schema.ok).toBe(true);
+    });
+
+    it("quarantines exactly the unloadable planted rows at conversion, with key, column, raw value and reason", () => {
+        const expected = planted((d) => CONVERT_QUARANTINE.has(d.kind));
+        expect(expected.length).toBe(6 + 6 + 1); // overflows, invalid JSON, 'maybe'
+        const converted = quarantine.filter((q) => q.stage === "convert");
+        expect(converted.map((q) => tk(q.table_name, q.key)).sort()).toEqual(expected.map((d) => tk(d.table, keyOf(d))).sort());
+        for (const d of expected) {
+            const q = converted.find((x) => x.table_name === d.table && x.key === keyOf(d))!;
+            expect(q.column_name, tk(d.table, keyOf(d))).toBe(d.columns[0]);
+            expect(q.raw_value).toBe(String(d.value));
+            expect(q.raw_type).toBe(typeof d.value === "number" ? "real" : "text");
+            if (d.kind === "overflow") expect(q.reason).toMatch(new RegExp(`^${d.columns[0]}: REAL ${String(d.value).replace(".", "\\.")} overflows numeric\\(\\d+,\\d+\\): .*never truncated`));
+            if (d.kind === "invalid-json") expect(q.reason).toMatch(new RegExp(`^${d.columns[0]}: TEXT .* is not valid jsonb: .* at character \\d+`));
+            if (d.kind === "unparseable-boolean") expect(q.reason).toBe(`${d.columns[0]}: TEXT "maybe" is not a boolean: expected true/false/t/f/yes/no/1/0`);
+        }
+        // Per table, the report counts the same rows.
+        const perTable = new Map<string, number>();
+        for (const d of expected) perTable.set(d.table, (perTable.get(d.table) ?? 0) + 1);
+        for (const [table, n] of perTable) {
+            expect(tableReport(report, table).rowsQuarantinedThisRun, table).toBe(n);
+            expect(report.quarantine.byTable[table]?.convert, table).toBe(n);
+        }
+        // The report's examples are real quarantine rows.
+        expect(report.quarantine.examples.length).toBe(Math.min(10, quarantine.length));
+        for (const e of report.quarantine.examples) {
+            expect(quarantine.some((q) => q.table_name === e.table && q.column_name === e.column && q.raw_value === e.rawValue && q.reason === e.reason)).toBe(true);
+        }
+    });
+
+    it("never truncates an overflowing value: the row is absent from the target, its raw row kept in quarantine", async () => {
+        for (const d of planted((x) => x.kind === "overflow")) {
+            const rows = await fx.query(`SELECT 1 FROM "${d.table}" WHERE "${keyCol(d.table)}"::text = $1`, [keyOf(d)]);
+            expect(rows, tk(d.table, keyOf(d))).toHaveLength(0);
+            const [q] = await fx.query<{ v: string }>(
+                "SELECT row_data->>$3 AS v FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'convert' AND row_key->>$4 = $2",
+                [d.table, keyOf(d), d.columns[0], keyCol(d.table)],
+            );
+            expect(q.v).toBe(String(d.value));
+        }
+    });
+
+    it("stores values at the precision limit exactly", async () => {
+        const near = planted((d) => d.kind === "near-limit");
+        expect(near.length).toBe(5);
+        for (const d of near) {
+            const got = await landed(d.table, keyOf(d), d.columns[0]);
+            const [o] = await fx.query<{ v: string }>(
+                `SELECT $1::float8::text::numeric(${numericType(d.table, d.columns[0])})::text AS v`,
+                [String(d.value)],
+            );
+            expect(got.value, tk(d.table, keyOf(d))).toBe(o.v);
+        }
+        const ms = near.find((d) => d.table === "collection_metadata")!;
+        expect((await landed("collection_metadata", keyOf(ms), "total_execution_time")).value).toBe("8765432.125");
+    });
+
+    it("loads NaN (stored as NULL) as NULL and numbers stored as TEXT, exponents included, exactly", async () => {
+        for (const d of planted((x) => x.kind === "nan")) {
+            const got = await landed(d.table, keyOf(d), d.columns[0]);
+            expect(got.value, tk(d.table, keyOf(d))).toBeNull();
+        }
+        const text = planted((x) => x.kind === "text-number");
+        expect(text.map((d) => d.value).sort()).toEqual(["1.5e-7", "1.5e-7", "3.04E-8", "3.04E-8", "3.04E-8", "987.07", "987.07"]);
+        for (const d of text) {
+            const got = await landed(d.table, keyOf(d), d.columns[0]);
+            const [o] = await fx.query<{ v: string }>(`SELECT $1::numeric(${numericType(d.table, d.columns[0])})::text AS v`, [String(d.value)]);
+            expect(got.value, tk(d.table, keyOf(d))).toBe(o.v);
+        }
+        const exp = text.find((d) => d.table === "ohlcv_data" && d.value === "1.5e-7")!;
+        expect((await landed("ohlcv_data", keyOf(exp), "close_price")).value).toBe("0.000000150000000000");
+    });
+
+    it("converts odd datetimes (T, Z, offsets, epoch seconds and milliseconds) to the right instant", async () => {
+        const odd = planted((d) => d.defect === "odd-datetimes" && d.kind !== "empty-string");
+        expect(new Set(odd.map((d) => d.kind))).toEqual(new Set(["iso-z", "epoch-seconds", "offset-suffix", "epoch-milliseconds", "iso-t"]));
+        for (const d of odd) {
+            const column = d.columns[0];
+            const got = await landed(d.table, keyOf(d), column);
+            // PostgreSQL is the oracle: an instant as the planted value states it, naive text in the column's clock.
+            const clock = d.table === "new_pools_history" && column === "collected_at" ? HOST_ZONE : "UTC";
+            const oracle =
+                d.kind === "epoch-seconds" ? "to_timestamp($2::bigint)"
+                : d.kind === "epoch-milliseconds" ? "to_timestamp($2::bigint / 1000.0)"
+                : d.kind === "iso-t" ? `($2::timestamp AT TIME ZONE '${clock}')`
+                : "$2::timestamptz";
+            const [r] = await fx.query<{ ok: boolean; got: string }>(`SELECT $1::timestamptz = ${oracle} AS ok, $1 AS got`, [got.value, String(d.value)]);
+            expect(r.ok, `${tk(d.table, keyOf(d))} ${column}=${String(d.value)} -> ${r.got}`).toBe(true);
+            if (d.table === "trades") {
+                // The trade id's epoch suffix is the same instant.
+                const [s] = await fx.query<{ ok: boolean }>("SELECT extract(epoch FROM $1::timestamptz) = $2::numeric AS ok", [got.value, keyOf(d).split("_").pop()]);
+                expect(s.ok, keyOf(d)).toBe(true);
+            }
+        }
+    });
+
+    it("loads empty datetime strings as NULL and counts them as empty-as-null conversion warnings", async () => {
+        const empty = planted((d) => d.kind === "empty-string");
+        expect(empty.length).toBe(5);
+        const expected = new Map<string, number>();
+        for (const d of empty) {
+            expect((await landed(d.table, keyOf(d), d.columns[0])).value, tk(d.table, keyOf(d))).toBeNull();
+            const k = `${d.table}|${d.columns[0]}: empty-as-null`;
+            expected.set(k, (expected.get(k) ?? 0) + 1);
+        }
+        for (const [k, n] of expected) {
+            const [table, warning] = k.split("|");
+            expect(tableReport(report, table).conversionWarnings?.[warning], k).toBe(n);
+        }
+    });
+
+    it("accepts text booleans it can read (yes/true/false) and converts them", async () => {
+        const text = planted((d) => d.kind === "text-boolean");
+        expect(text.length).toBe(4);
+        for (const d of text) {
+            const got = await landed(d.table, keyOf(d), d.columns[0]);
+            expect(got.value, tk(d.table, keyOf(d))).toBe(d.value === "false" ? "false" : "true");
+        }
+    });
+
+    it("copies blank pools, placeholder tokens, explicit NULLs over app defaults and test rows as they are", async () => {
+        for (const d of planted((x) => x.kind === "blank-pool")) {
+            const [p] = await fx.query<Record<string, string | null>>("SELECT name, address, base_token_id, quote_token_id, reserve_usd FROM pools WHERE id = $1", [keyOf(d)]);
+            expect(p, keyOf(d)).toEqual({ name: "", address: keyOf(d), base_token_id: null, quote_token_id: null, reserve_usd: null });
+        }
+        for (const d of planted((x) => x.kind === "placeholder-token")) {
+            const [s] = sqliteAll<{ name: string; symbol: string }>(source, "SELECT name, symbol FROM tokens WHERE id = ?", keyOf(d));
+            const [t] = await fx.query<Record<string, unknown>>("SELECT name, symbol, decimals FROM tokens WHERE id = $1", [keyOf(d)]);
+            expect(t).toEqual({ name: s.name, symbol: s.symbol, decimals: null });
+            expect(s.name).toMatch(/^Token \w{8}\.\.\.$/);
+        }
+        const nulls = planted((x) => x.defect === "null-defaults");
+        expect(nulls.length).toBe(6);
+        for (const d of nulls) expect((await landed("pools", keyOf(d), d.columns[0])).value, keyOf(d)).toBeNull();
+
+        const tests = planted((x) => x.kind === "test-row");
+        expect(tests.length).toBe(11);
+        for (const d of tests) expect((await landed(d.table, keyOf(d), keyCol(d.table))).where, tk(d.table, keyOf(d))).toBe("target");
+        const [dex] = await fx.query("SELECT id, name, network FROM dexes WHERE id = 'test_dex'");
+        expect(dex).toEqual({ id: "test_dex", name: "Test DEX", network: "solana" });
+        const [trade] = await fx.query<{ pool_id: string; volume_usd: string }>("SELECT pool_id, volume_usd::text FROM trades WHERE id = 'test_trade_1'");
+        expect(trade).toEqual({ pool_id: "test_pool_1", volume_usd: "150.00000000" });
+    });
+
+    it("copies foreign-key-less dangling references (pool tokens, history pools) unchanged", async () => {
+        for (const d of planted((x) => x.defect === "orphans" && x.columns.length === 1)) {
+            const got = await landed(d.table, keyOf(d), d.columns[0]);
+            expect(got, tk(d.table, keyOf(d))).toEqual({ where: "target", value: d.value });
+        }
+    });
+
+    it("quarantines rows whose pool is missing (deleted pools, and pools quarantined themselves) as orphans", async () => {
+        const quarantinedPools = new Set(quarantine.filter((q) => q.table_name === "pools").map((q) => q.key));
+        const livePools = new Set(sqliteAll<{ id: string }>(source, "SELECT id FROM pools").map((p) => p.id).filter((id) => !quarantinedPools.has(id)));
+        const convertKeys = new Set(quarantine.filter((q) => q.stage === "convert").map((q) => tk(q.table_name, q.key)));
+        const expected: string[] = [];
+        const byTable: Record<string, number> = {};
+        for (const table of ["ohlcv_data", "trades", "watchlist"]) {
+            for (const r of sqliteAll<{ k: string | number; pool_id: string }>(source, `SELECT id AS k, pool_id FROM ${table}`)) {
+                if (livePools.has(r.pool_id) || convertKeys.has(tk(table, String(r.k)))) continue;
+                expected.push(tk(table, String(r.k)));
+                byTable[table] = (byTable[table] ?? 0) + 1;
+            }
+        }
+        const orphans = quarantine.filter((q) => q.stage === "orphan");
+        expect(orphans.map((q) => tk(q.table_name, q.key)).sort()).toEqual(expected.sort());
+        // The planted ones are among them, with the reason naming the foreign key.
+        for (const d of planted((x) => x.kind === "trade-deleted-pool" || x.kind === "ohlcv-deleted-pool")) {
+            const q = orphans.find((x) => x.table_name === d.table && x.key === keyOf(d));
+            expect(q, tk(d.table, keyOf(d))).toMatchObject({ column_name: "pool_id", reason: "pool_id has no parent row in pools(id)" });
+        }
+        // The report's orphan summary adds up to the same rows.
+        for (const [table, n] of Object.entries(byTable)) {
+            const o = report.orphans.find((x) => x.table === table)!;
+            expect(o, table).toMatchObject({ parent: "pools", action: "quarantine", rows: n });
+            expect(report.quarantine.byTable[table]?.orphan, table).toBe(n);
+        }
+        expect(report.orphans.reduce((a, o) => a + o.rows, 0)).toBe(orphans.length);
+    });
+
+    it("migrates rows that exist only in the uncheckpointed -wal file", async () => {
+        expect(report.source.journalMode).toBe("wal");
+        const ids = live.inserted.map((d) => String(d.key.id));
+        const rows = sqliteAll<{ id: string }>(source, `SELECT id FROM trades WHERE id IN (${ids.map(() => "?").join(",")})`, ...ids);
+        expect(rows).toHaveLength(60); // visible to readers, not yet in the main file
+        const where: string[] = [];
+        for (const id of ids) where.push((await landed("trades", id, "id")).where);
+        expect(where.filter((w) => w === "target").length).toBeGreaterThan(50);
+        expect(where.every((w) => w === "target" || w === "orphan")).toBe(true);
+        expect(tableReport(report, "trades").sourceRows).toBe(manifest.tables.trades! + 60);
+    });
+
+    it("is ok when quarantine is allowed (a rerun copies nothing and reports the same quarantine)", async () => {
+        const allowed = await fx.migrate(source, { allowQuarantine: true });
+        expect(allowed.failures).toEqual([]);
+        expect(allowed.ok).toBe(true);
+        expect(allowed.quarantine.total).toBe(quarantine.length);
+        expect(allowed.tables.reduce((a, t) => a + t.rowsCopiedThisRun, 0)).toBe(0);
+    });
+});
+
+describe("orphan policies", () => {
+    let fx: MigrationFixture;
+    let source: string;
+    let orphans: PlantedDefect[];
+    let deletedPool: string;
+
+    beforeAll(async () => {
+        fx = await createMigrationFixture("orphans");
+        const g = fx.generate("orphans", { rows: 2000, seed: 11, defects: ["orphans"] });
+        source = g.path;
+        fitGeneratorOverflows(source);
+        orphans = g.manifest.defects.filter((d) => d.kind === "trade-deleted-pool" || d.kind === "ohlcv-deleted-pool");
+        expect(orphans).toHaveLength(6);
+        [{ pool_id: deletedPool }] = sqliteAll<{ pool_id: string }>(source, "SELECT pool_id FROM trades WHERE id = ?", keyOf(orphans[0]));
+    });
+    afterAll(async () => fx?.dispose());
+
+    it("fail: the run throws naming the table, the foreign key and the orphan keys", async () => {
+        const ohlcv = orphans.filter((d) => d.table === "ohlcv_data").map(keyOf);
+        const err = await fx.migrate(source, { orphanPolicy: "fail" }).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        expect(err).toBeInstanceOf(Error);
+        expect(err!.message).toMatch(/^3 orphan rows in ohlcv_data: pool_id has no parent row in pools\(id\); e\.g\. .* \(orphan policy: fail\)$/);
+        for (const k of ohlcv) expect(err!.message).toContain(`{"id": "${k}"}`);
+        const [fk] = await fx.query<{ n: string }>("SELECT count(*) AS n FROM pg_constraint WHERE conname = 'ohlcv_data_pool_id_fkey'");
+        expect(Number(fk.n)).toBe(0);
+    });
+
+    it("placeholder: invents the missing parents (recorded), keeps every child, and the counts add up", async () => {
+        // Same target: the copy is done already, the rerun only handles orphans and finishes.
+        const r = await fx.migrate(source, { orphanPolicy: "placeholder" });
+        expect(r.failures).toEqual([]);
+        expect(r.ok).toBe(true);
+        expect(r.quarantine.total).toBe(0);
+        const placeholders = await fx.query<{ table_name: string; key: string }>("SELECT table_name, row_key->>'id' AS key FROM gecko_migration.placeholders ORDER BY 1");
+        expect(placeholders).toEqual([
+            { table_name: "dexes", key: "gecko_pg_placeholder" },
+            { table_name: "pools", key: deletedPool },
+        ]);
+        const [pool] = await fx.query("SELECT id, dex_id FROM pools WHERE id = $1", [deletedPool]);
+        expect(pool).toEqual({ id: deletedPool, dex_id: "gecko_pg_placeholder" });
+        // Every orphan child is in the target, pointing at the placeholder.
+        for (const d of orphans) {
+            const [c] = await fx.query<{ pool_id: string }>(`SELECT pool_id FROM ${d.table} WHERE id::text = $1`, [keyOf(d)]);
+            expect(c?.pool_id, tk(d.table, keyOf(d))).toBe(deletedPool);
+        }
+        // Report: each foreign key with orphans, by child rows; validation discounts the placeholders.
+        const byTable = Object.fromEntries(r.orphans.map((o) => [o.table, o]));
+        expect(byTable.ohlcv_data).toMatchObject({ foreignKey: "ohlcv_data_pool_id_fkey", parent: "pools", action: "placeholder", rows: 3 });
+        expect(byTable.trades).toMatchObject({ foreignKey: "trades_pool_id_fkey", parent: "pools", action: "placeholder", rows: 3 });
+        for (const table of ["pools", "dexes"]) {
+            const v = tableReport(r, table).validation!;
+            expect(v.placeholderRows, table).toBe(1);
+            expect(v.targetRows, table).toBe(v.sourceRows + 1);
+            expect(v.countsMatch, table).toBe(true);
+            expect(v.mismatchedBuckets, table).toEqual([]);
+        }
+        for (const table of ["trades", "ohlcv_data"]) expect(tableReport(r, table).validation!.targetRows, table).toBe(tableReport(r, table).sourceRows);
+    });
+});
+
+/** `p,s` of a generated numeric column, from the target's catalog. */
+const NUMERIC_TYPES: Record<string, string> = {
+    "trades.price_usd": "30,18",
+    "trades.volume_usd": "20,8",
+    "ohlcv_data.close_price": "30,18",
+    "pools.reserve_usd": "20,8",
+    "pools.activity_score": "5,2",
+    "new_pools_history.base_token_price_usd": "20,10",
+    "new_pools_history.base_token_price_native_currency": "20,10",
+    "new_pools_history.price_change_percentage_h24": "10,4",
+    "new_pools_history.fdv_usd": "20,4",
+    "collection_metadata.total_execution_time": "10,3",
+};
+function numericType(table: string, column: string): string {
+    const t = NUMERIC_TYPES[`${table}.${column}`];
+    if (!t) throw new Error(`no numeric type listed for ${table}.${column}`);
+    return t;
+}

@@ -1,0 +1,352 @@
+/**
+ * The Migration dynamic provider's methods called directly, as the Pulumi
+ * engine would during `pulumi up`: a generated collector SQLite file, a
+ * collector database and roles provisioned like the stack does, the Schema
+ * resource first (deferPostLoad), then the migration; a source that grows; a
+ * source with quarantined rows; delete with and without dropOnDelete.
+ */
+import Database from "better-sqlite3";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { planAccess } from "../migration/access/accessPlan";
+import { applyAccess } from "../migration/access/applyAccess";
+import type { MigrationResourceState } from "../migration/migrationResource";
+import { parseConnectionUrl, type ConnectionSpec } from "../migration/postgres/connection";
+import type { MigrationReport } from "../migration/report/report";
+import { TARGET_TABLES } from "../migration/schema/tables";
+import { sourceFingerprint } from "../migration/source/snapshot";
+import { Migration, migrationProvider as provider } from "../infra/migration";
+import { schemaProvider } from "../infra/schema";
+import { generateCollectorDb, type GenerationManifest } from "../scripts/generator/collectorDb";
+import { adminUrl, withClient } from "./support/db";
+import { installMocks, plaintextPaths, settle } from "./support/pulumiMocks";
+
+const root = path.resolve(__dirname, "..");
+const COLLECTOR_TABLES = TARGET_TABLES.map((t) => t.name);
+/** A table beyond the collector schema, so the migration creates (and a dropOnDelete delete drops) an extra table. */
+const EXTRA_TABLE = "collector_notes";
+
+interface Target {
+    readonly connection: ConnectionSpec;
+    readonly ownerRole: string;
+    readonly appRole: string;
+    readonly url: string;
+    drop(): Promise<void>;
+}
+
+/** A collector database with its owner and app roles, as the access stage leaves it (unique names: roles are cluster-wide). */
+async function provisionTarget(prefix: string): Promise<Target> {
+    const id = randomBytes(4).toString("hex");
+    const plan = planAccess({ database: `${prefix}_${id}`, ownerRole: `${prefix}_owner_${id}`, appRole: `${prefix}_app_${id}`, timezone: "UTC" });
+    const admin = parseConnectionUrl(adminUrl());
+    await applyAccess({ ...admin, database: "postgres" }, plan, randomBytes(12).toString("hex"));
+    const u = new URL(adminUrl());
+    u.pathname = `/${plan.database}`;
+    return {
+        connection: { ...admin, database: plan.database },
+        ownerRole: plan.ownerRole,
+        appRole: plan.appRole,
+        url: u.toString(),
+        drop: () => withClient(adminUrl(), async (c) => {
+            await c.query(`DROP DATABASE IF EXISTS ${plan.database} WITH (FORCE)`);
+            await c.query(`DROP ROLE IF EXISTS ${plan.appRole}`);
+            await c.query(`DROP ROLE IF EXISTS ${plan.ownerRole}`);
+        }),
+    };
+}
+
+const rows = <T extends Record<string, unknown>>(t: Target, text: string, params: unknown[] = []) =>
+    withClient(t.url, (c) => c.query<T>(text, params).then((r) => r.rows));
+
+/** Rows per table in the target, and quarantined rows per table. */
+async function targetCounts(t: Target, tables: readonly string[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const table of tables) out[table] = (await rows<{ n: number }>(t, `SELECT count(*)::int AS n FROM public."${table}"`))[0].n;
+    return out;
+}
+async function quarantinedCounts(t: Target): Promise<Record<string, number>> {
+    const r = await rows<{ table_name: string; n: number }>(t, "SELECT table_name, count(*)::int AS n FROM gecko_quarantine.rows GROUP BY 1");
+    return Object.fromEntries(r.map((x) => [x.table_name, x.n]));
+}
+
+/** Schema resource create, as the stack runs it before the migration. */
+async function createSchema(t: Target): Promise<void> {
+    const { inputs, failures } = await schemaProvider.check!({}, { connection: t.connection, ownerRole: t.ownerRole, appRole: t.appRole, deferPostLoad: true });
+    expect(failures ?? []).toEqual([]);
+    const created = await schemaProvider.create(inputs);
+    expect(created.outs.postLoad).toBe("deferred");
+}
+
+function generateSource(dir: string, name: string, seed: number): { file: string; manifest: GenerationManifest } {
+    const file = path.join(dir, name);
+    const manifest = generateCollectorDb({ path: file, rows: 3000, seed });
+    const db = new Database(file);
+    try {
+        db.exec(`CREATE TABLE ${EXTRA_TABLE} (id INTEGER PRIMARY KEY, note TEXT NOT NULL)`);
+        db.prepare(`INSERT INTO ${EXTRA_TABLE} (id, note) VALUES (?, ?)`).run(1, "started collecting solana");
+        db.prepare(`INSERT INTO ${EXTRA_TABLE} (id, note) VALUES (?, ?)`).run(2, "added the ohlcv job");
+    } finally {
+        db.close();
+    }
+    return { file, manifest: { ...manifest, tables: { ...manifest.tables }, totalRows: manifest.totalRows + 2 } };
+}
+
+async function checked(news: Record<string, unknown>, olds: Record<string, unknown> = {}) {
+    const result = await provider.check!(olds, news);
+    expect(result.failures ?? []).toEqual([]);
+    return result.inputs;
+}
+
+let dir: string;
+beforeAll(() => {
+    process.env.GECKO_PG_ROOT = root;
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "migration-provider-"));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe("Migration provider on a real PostgreSQL", () => {
+    let t: Target;
+    let source: { file: string; manifest: GenerationManifest };
+    let created: { id: string; outs: MigrationResourceState };
+    let inputs: Record<string, unknown>;
+    beforeAll(async () => {
+        source = generateSource(dir, "gecko_data.db", 20250601);
+        t = await provisionTarget("migr_prov");
+        await createSchema(t);
+    });
+    afterAll(() => t?.drop());
+
+    it("check fills in the defaults and names every bad input, including a missing source", async () => {
+        const base = { connection: t.connection, sqlitePath: source.file, sourceFingerprint: sourceFingerprint(source.file), ownerRole: t.ownerRole, appRole: t.appRole };
+        expect(await checked(base)).toMatchObject({
+            sourceTimeZone: "UTC", clockOverrides: {}, orphanPolicy: "quarantine", chunkRows: 50000, allowQuarantine: false, sampleRows: 200, databaseTimeZone: "UTC", dropOnDelete: false,
+        });
+        const bad = await provider.check!({}, {
+            ...base, sqlitePath: path.join(dir, "missing.db"), orphanPolicy: "ignore", chunkRows: 0, sourceTimeZone: "Mars/Olympus", clockOverrides: { "pools.last_updated": "cet" }, allowQuarantine: "no",
+        });
+        expect(bad.failures).toEqual([
+            { property: "sqlitePath", reason: `SQLite source not found: ${path.join(dir, "missing.db")}` },
+            { property: "sourceTimeZone", reason: "must be an IANA time zone such as UTC or Europe/Berlin, got 'Mars/Olympus'" },
+            { property: "clockOverrides.pools.last_updated", reason: `must be "table.column": "utc" | "local", got "cet"` },
+            { property: "orphanPolicy", reason: "must be one of quarantine, placeholder, fail, got 'ignore'" },
+            { property: "chunkRows", reason: "must be an integer >= 1, got '0'" },
+            { property: "allowQuarantine", reason: "must be true or false, got 'no'" },
+        ]);
+    });
+
+    it("create migrates every source row, builds the post-load schema, validates and reports where the full report is", async () => {
+        // allowQuarantine: the generator can plant values beyond a column's precision even without defects;
+        // this test is about the copy, so quarantined rows are accepted and counted against the source.
+        inputs = await checked({
+            connection: t.connection, sqlitePath: source.file, sourceFingerprint: sourceFingerprint(source.file), ownerRole: t.ownerRole, appRole: t.appRole,
+            chunkRows: 500, allowQuarantine: true, reportPath: path.join(dir, "reports", "migration.json"),
+        });
+        created = (await provider.create(inputs)) as { id: string; outs: MigrationResourceState };
+        const { summary } = created.outs;
+        expect(created.id).toBe(`${t.connection.host}:${t.connection.port}/${t.connection.database}`);
+        expect(summary.ok).toBe(true);
+        expect(summary.failures).toEqual([]);
+        expect(summary.rowsSource).toBe(source.manifest.totalRows);
+        expect(summary.rowsTarget + summary.rowsQuarantined).toBe(summary.rowsSource);
+        expect(created.outs.extraTables).toEqual([EXTRA_TABLE]);
+
+        const counts = await targetCounts(t, [...COLLECTOR_TABLES, EXTRA_TABLE]);
+        const quarantined = await quarantinedCounts(t);
+        for (const [table, n] of Object.entries(source.manifest.tables)) expect(counts[table] + (quarantined[table] ?? 0), table).toBe(n);
+        expect(counts[EXTRA_TABLE]).toBe(2);
+        expect(Object.values(quarantined).reduce((a, b) => a + b, 0)).toBe(summary.rowsQuarantined);
+
+        // The migration ran the post-load phase the schema deferred.
+        const fks = await rows<{ n: number }>(t, "SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND connamespace = 'public'::regnamespace");
+        expect(fks[0].n).toBe(TARGET_TABLES.reduce((n, x) => n + x.foreignKeys.length, 0));
+
+        const stored = await rows<{ ok: boolean; report: MigrationReport }>(t, "SELECT ok, report FROM gecko_migration.runs WHERE id = $1", [created.outs.reportRunId]);
+        expect(stored).toHaveLength(1);
+        expect(stored[0].ok).toBe(true);
+        expect(stored[0].report.finishedAt).toBe(summary.finishedAt);
+        expect(created.outs.reportFile).toBe(path.join(dir, "reports", "migration.json"));
+        const file = fs.readFileSync(created.outs.reportFile!, "utf8");
+        expect(JSON.parse(file).finishedAt).toBe(summary.finishedAt);
+        for (const text of [file, JSON.stringify({ ...created.outs, connection: undefined })]) expect(text).not.toContain(t.connection.password);
+    });
+
+    it("diff: nothing for the same source or new credentials; an update for the fingerprint, each option and the target; never a replacement", async () => {
+        const olds = created.outs as unknown as Record<string, unknown>;
+        const diff = (news: Record<string, unknown>) => provider.diff!(created.id, olds, news);
+        expect(await diff(inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false, detailedDiff: {} });
+        expect(await diff({ ...inputs, connection: { ...t.connection, password: "rotated" } })).toMatchObject({ changes: false });
+        expect(await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })).toMatchObject({ changes: false });
+        const cases: Array<[Record<string, unknown>, string]> = [
+            [{ sourceFingerprint: "0123456789abcdef" }, "sourceFingerprint"],
+            [{ sqlitePath: path.join(dir, "other.db") }, "sqlitePath"],
+            [{ ownerRole: "other_owner" }, "ownerRole"],
+            [{ appRole: "other_app" }, "appRole"],
+            [{ sourceTimeZone: "Europe/Berlin" }, "sourceTimeZone"],
+            [{ clockOverrides: { "pools.last_updated": "local" } }, "clockOverrides"],
+            [{ orphanPolicy: "placeholder" }, "orphanPolicy"],
+            [{ chunkRows: 1000 }, "chunkRows"],
+            [{ allowQuarantine: false }, "allowQuarantine"],
+            [{ sampleRows: 10 }, "sampleRows"],
+            [{ databaseTimeZone: "Asia/Tokyo" }, "databaseTimeZone"],
+            [{ dropOnDelete: true }, "dropOnDelete"],
+            [{ reportPath: path.join(dir, "elsewhere.json") }, "reportPath"],
+            [{ connection: { ...t.connection, database: "another_db" } }, "connection.database"],
+        ];
+        for (const [change, key] of cases) {
+            const d = (await diff({ ...inputs, ...change })) as { changes: boolean; replaces: string[]; detailedDiff: Record<string, { kind: string }> };
+            expect(Object.keys(d.detailedDiff), key).toEqual([key]);
+            expect(d).toMatchObject({ changes: true, replaces: [] });
+            expect(d.detailedDiff[key].kind).toBe("update");
+        }
+    });
+
+    it("an update of dropOnDelete alone stores it without rerunning the migration", async () => {
+        const news = await checked({ ...inputs, dropOnDelete: true }, created.outs as unknown as Record<string, unknown>);
+        const updated = (await provider.update!(created.id, created.outs, news)).outs as MigrationResourceState;
+        expect(updated).toMatchObject({ dropOnDelete: true, reportRunId: created.outs.reportRunId, summary: created.outs.summary });
+        expect(await rows(t, "SELECT id FROM gecko_migration.runs")).toHaveLength(1);
+    });
+
+    it("copies rows appended to the source: the fingerprint changes, diff says update, update copies and validates", async () => {
+        // Trades for a pool that was migrated, shaped like a migrated trade (so they convert cleanly).
+        const [{ id: modelId }] = await rows<{ id: string }>(t, "SELECT id FROM trades ORDER BY id LIMIT 1");
+        const db = new Database(source.file);
+        const added = [1, 2, 3, 4, 5].map((i) => `${modelId}_appended_${i}`);
+        try {
+            const model = db.prepare("SELECT * FROM trades WHERE id = ?").get(modelId) as Record<string, unknown>;
+            const columns = Object.keys(model);
+            const insert = db.prepare(`INSERT INTO trades (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")})`);
+            for (const id of added) insert.run({ ...model, id });
+        } finally {
+            db.close();
+        }
+        const fingerprint = sourceFingerprint(source.file);
+        expect(fingerprint).not.toBe(inputs.sourceFingerprint);
+
+        const news = await checked({ ...inputs, sourceFingerprint: fingerprint }, created.outs as unknown as Record<string, unknown>);
+        const d = (await provider.diff!(created.id, created.outs, news)) as { changes: boolean; detailedDiff: Record<string, unknown> };
+        expect(d.changes).toBe(true);
+        expect(Object.keys(d.detailedDiff)).toEqual(["sourceFingerprint"]);
+
+        const before = await targetCounts(t, ["trades"]);
+        const updated = (await provider.update!(created.id, created.outs, news)).outs as MigrationResourceState;
+        expect(updated.summary.ok).toBe(true);
+        expect(updated.summary.rowsSource).toBe(created.outs.summary.rowsSource + added.length);
+        expect(updated.summary.rowsTarget).toBe(created.outs.summary.rowsTarget + added.length);
+        expect(updated.reportRunId).toBeGreaterThan(created.outs.reportRunId);
+        expect(updated.sourceFingerprint).toBe(fingerprint);
+        expect((await targetCounts(t, ["trades"])).trades).toBe(before.trades + added.length);
+        expect((await rows<{ id: string }>(t, "SELECT id FROM trades WHERE id = ANY($1) ORDER BY id", [added])).map((r) => r.id)).toEqual([...added].sort());
+        const [last] = await rows<{ report: MigrationReport }>(t, "SELECT report FROM gecko_migration.runs WHERE id = $1", [updated.reportRunId]);
+        expect(last.report.tables.find((x) => x.table === "trades")?.rowsCopiedThisRun).toBe(added.length);
+        created = { id: created.id, outs: updated };
+        inputs = news;
+    });
+
+    it("delete leaves the migrated data by default; with dropOnDelete it empties the tables and clears the checkpoints, so a new create starts over", async () => {
+        const tables = [...COLLECTOR_TABLES, EXTRA_TABLE];
+        const before = await targetCounts(t, tables);
+        await provider.delete!(created.id, { ...created.outs, dropOnDelete: false });
+        expect(await targetCounts(t, tables)).toEqual(before);
+
+        const error = await provider.delete!(created.id, { ...created.outs, dropOnDelete: true, connection: { ...t.connection, password: "wrong password" } }).then(() => undefined, (e: Error) => e);
+        expect(error?.message).toMatch(/^migration delete: cannot connect to .*\/migr_prov_/);
+        expect(error?.message).not.toContain("wrong password");
+        expect(await targetCounts(t, tables)).toEqual(before);
+
+        await provider.delete!(created.id, { ...created.outs, dropOnDelete: true });
+        expect(Object.values(await targetCounts(t, COLLECTOR_TABLES)).every((n) => n === 0)).toBe(true);
+        expect(await rows(t, `SELECT to_regclass('public.${EXTRA_TABLE}') AS t`)).toEqual([{ t: null }]);
+        expect(await rows(t, "SELECT * FROM gecko_migration.chunks")).toEqual([]);
+        expect(await rows(t, "SELECT * FROM gecko_quarantine.rows")).toEqual([]);
+        // The schema (the Schema resource's) and the run history stay.
+        expect(await rows(t, "SELECT version FROM gecko_migration.schema_version")).toHaveLength(1);
+        expect((await rows(t, "SELECT id FROM gecko_migration.runs")).length).toBe(2);
+
+        const again = (await provider.create(inputs)) as { outs: MigrationResourceState };
+        expect(again.outs.summary).toMatchObject({ ok: true, rowsSource: created.outs.summary.rowsSource, rowsTarget: created.outs.summary.rowsTarget });
+        expect(await targetCounts(t, tables)).toEqual(before);
+    });
+});
+
+describe("Migration provider: failures fail the create", () => {
+    let t: Target;
+    let file: string;
+    const plantedId = "planted_overflow_trade";
+    beforeAll(async () => {
+        ({ file } = generateSource(dir, "quarantine.db", 7));
+        // A trade amount beyond numeric(30,18): never truncated, always quarantined.
+        const db = new Database(file);
+        try {
+            const model = db.prepare("SELECT * FROM trades ORDER BY rowid LIMIT 1").get() as Record<string, unknown>;
+            const columns = Object.keys(model);
+            db.prepare(`INSERT INTO trades (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")})`)
+                .run({ ...model, id: plantedId, from_token_amount: 123456789012345678901.5 });
+        } finally {
+            db.close();
+        }
+        t = await provisionTarget("migr_fail");
+        await createSchema(t);
+    });
+    afterAll(() => t?.drop());
+
+    it("throws naming the quarantine when rows are quarantined and allowQuarantine is false; allowing them then succeeds", async () => {
+        const inputs = await checked({ connection: t.connection, sqlitePath: file, sourceFingerprint: sourceFingerprint(file), ownerRole: t.ownerRole, appRole: t.appRole });
+        const error = await provider.create(inputs).then(() => undefined, (e: Error) => e);
+        expect(error?.name).toBe("MigrationFailedError");
+        expect(error?.message).toMatch(new RegExp(`^migration of ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} into postgres@127\\.0\\.0\\.1:\\d+/migr_fail_\\w+ failed:\n`));
+        expect(error?.message).toMatch(/^ {2}- \d+ rows quarantined in gecko_quarantine\.rows/m);
+        expect(error?.message).toContain("set allowQuarantine (stack config gecko-pg:allowQuarantine true)");
+        expect(error?.message).toMatch(/full report: gecko_migration\.runs id \d+$/);
+        expect(error?.message).not.toContain(t.connection.password);
+        const [run] = await rows<{ ok: boolean }>(t, "SELECT ok FROM gecko_migration.runs WHERE id = $1", [(error as unknown as { reportRunId: number }).reportRunId]);
+        expect(run.ok).toBe(false);
+        const planted = await rows<{ column_name: string; reason: string }>(t, "SELECT column_name, reason FROM gecko_quarantine.rows WHERE row_key->>'id' = $1", [plantedId]);
+        expect(planted).toEqual([{ column_name: "from_token_amount", reason: expect.stringContaining("overflows numeric(30,18)") }]);
+
+        // The next `pulumi up` with the quarantine accepted resumes from the checkpoints and succeeds.
+        const accepted = (await provider.create({ ...inputs, allowQuarantine: true })) as { outs: MigrationResourceState };
+        expect(accepted.outs.summary.ok).toBe(true);
+        expect(accepted.outs.summary.rowsQuarantined).toBeGreaterThanOrEqual(1);
+        expect(accepted.outs.summary.rowsTarget + accepted.outs.summary.rowsQuarantined).toBe(accepted.outs.summary.rowsSource);
+    });
+
+    it("a run that cannot start throws with its cause and no password", async () => {
+        const inputs = await checked({ connection: { ...t.connection, password: "not the password" }, sqlitePath: file, sourceFingerprint: sourceFingerprint(file), ownerRole: t.ownerRole, appRole: t.appRole });
+        const error = await provider.create(inputs).then(() => undefined, (e: Error) => e);
+        expect(error?.message).toMatch(/^migration of .* into postgres@127\.0\.0\.1:\d+\/migr_fail_\w+: /);
+        expect(error?.message).not.toContain("not the password");
+        expect(error?.cause).toBeInstanceOf(Error);
+    });
+});
+
+describe("Migration resource", () => {
+    it("keeps the connection secret and its serialised provider loads the library in plain Node", async () => {
+        const connection = { host: "db.example", port: 5432, user: "postgres", password: "s3cret pw", database: "gecko" };
+        const run = await installMocks({ project: "gecko-pg", stack: "test", config: {} });
+        new Migration("migration", { connection, sqlitePath: "/nonexistent/gecko_data.db", sourceFingerprint: "-" });
+        await settle();
+        const res = run.one("pulumi-nodejs:dynamic/gecko:Migration", "migration");
+        expect(res.additionalSecretOutputs).toContain("connection");
+        expect(plaintextPaths(res.wireInputs, connection.password)).toEqual([]);
+
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "migration-provider-js-"));
+        try {
+            fs.writeFileSync(path.join(tmp, "provider.js"), String(res.inputs.__provider));
+            const script = `require(${JSON.stringify(path.join(tmp, "provider.js"))}).handler()`
+                + `.check({}, { connection: ${JSON.stringify(connection)}, sqlitePath: "/nonexistent/gecko_data.db", sourceFingerprint: "-", orphanPolicy: "skip" })`
+                + `.then((r) => console.log(JSON.stringify(r)))`;
+            const out = JSON.parse(execFileSync(process.execPath, ["-e", script], { cwd: tmp, env: { ...process.env, GECKO_PG_ROOT: root }, encoding: "utf8" }));
+            expect(out.failures).toEqual([
+                { property: "sqlitePath", reason: "SQLite source not found: /nonexistent/gecko_data.db" },
+                { property: "orphanPolicy", reason: "must be one of quarantine, placeholder, fail, got 'skip'" },
+            ]);
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+    });
+});
