@@ -23,6 +23,8 @@ export interface MigrationOptions {
     readonly databaseTimeZone: string;
     /** Rows per COPY chunk (one transaction and one checkpoint each). */
     readonly chunkRows: number;
+    /** PostgreSQL connections copying chunks at once (client conversion overlaps server ingestion). */
+    readonly copyLanes: number;
     /** Exit successfully even when rows were quarantined. */
     readonly allowQuarantine: boolean;
     /** Rows compared field by field per table, on top of the full checksums. */
@@ -39,6 +41,7 @@ export const DEFAULT_OPTIONS = {
     orphanPolicy: "quarantine",
     databaseTimeZone: "UTC",
     chunkRows: 50_000,
+    copyLanes: 2,
     allowQuarantine: false,
     sampleRows: 200,
 } as const satisfies Partial<MigrationOptions>;

@@ -57,6 +57,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
     const opts: MigrationOptions = { ...DEFAULT_OPTIONS, ...options };
     const snapshot = openSourceSnapshot(opts.sqlitePath);
     const pg = new Client(clientConfig(opts.target, { application_name: "gecko-pg migrate" }));
+    const lanes: Client[] = [];
     try {
         const source = await time("introspect", () => introspectSource(snapshot.db));
         const mapping = mapSourceToTarget(source, TARGET_TABLES);
@@ -90,6 +91,14 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             plans.set(m.target.name, { encoder: new RowEncoder(m, conversion.converterFor(m.target.name), buckets), chunks });
         }
 
+        // Extra connections for the copy lanes, set up like the main one.
+        for (let i = 1; i < opts.copyLanes; i++) {
+            const lane = new Client(clientConfig(opts.target, { application_name: `gecko-pg migrate lane ${i}` }));
+            lanes.push(lane);
+            await lane.connect();
+            await lane.query(`SET TimeZone = 'UTC'; SET synchronous_commit = off; SET ROLE ${ident(opts.ownerRole)}`);
+        }
+
         const tableReports: TableReport[] = [];
         for (const m of ordered) {
             const plan = plans.get(m.target.name)!;
@@ -97,7 +106,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             if (phase === "migrate" && m.source) {
                 const meter = new ProgressMeter(m.target.name, m.source.rowCount, logger);
                 const res = await time("copy", () =>
-                    copyTable({ sqlite: snapshot.db, pg, mapping: m, encoder: plan.encoder, chunks: plan.chunks, onChunk: (n) => meter.update(n), beforeCommit: hooks.beforeChunkCommit }),
+                    copyTable({ sqlite: snapshot.db, lanes: [pg, ...lanes], mapping: m, encoder: plan.encoder, chunks: plan.chunks, onChunk: (n) => meter.update(n), beforeCommit: hooks.beforeChunkCommit }),
                 );
                 meter.finish(res.rowsRead);
                 tableReports.push({
@@ -167,7 +176,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         return report;
     } finally {
         snapshot.close();
-        await pg.end().catch(() => undefined);
+        for (const c of [pg, ...lanes]) await c.end().catch(() => undefined);
     }
 }
 

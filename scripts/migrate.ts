@@ -39,6 +39,7 @@ Target (passwords only from the environment)
 
 Copy and validation
   --chunk-rows N             rows per chunk / transaction / checkpoint (default 50000)
+  --copy-lanes N             connections copying chunks at once (default 2)
   --orphans POLICY           rows whose foreign key has no parent: quarantine (default) | placeholder | fail
   --allow-quarantine         exit 0 even when rows were quarantined
   --sample-rows N            rows per table compared field by field (default 200)
@@ -56,7 +57,7 @@ Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quar
 async function main(argv: string[]): Promise<number> {
     const flags = minimist(argv, {
         boolean: ["help", "json", "quiet", "allow-quarantine"],
-        string: ["sqlite", "target", "host", "port", "user", "database", "sslmode", "owner-role", "app-role", "source-time-zone", "database-time-zone", "clock", "orphans", "chunk-rows", "sample-rows", "months", "report", "from", "to"],
+        string: ["sqlite", "target", "host", "port", "user", "database", "sslmode", "owner-role", "app-role", "source-time-zone", "database-time-zone", "clock", "orphans", "chunk-rows", "copy-lanes", "sample-rows", "months", "report", "from", "to"],
         alias: { h: "help" },
         unknown: (a: string) => {
             if (a.startsWith("-")) throw new UsageError(`unknown option ${a} (see --help)`);

@@ -29,7 +29,12 @@ export interface TableCopyResult {
 
 export interface CopyTableInput {
     readonly sqlite: Database.Database;
-    readonly pg: ClientBase;
+    /**
+     * One connection per lane. Lanes copy different chunks at once, so while one
+     * waits for PostgreSQL to ingest and commit, another converts: client and
+     * server work overlap. Each lane must be set up like the others (role, TimeZone).
+     */
+    readonly lanes: readonly ClientBase[];
     readonly mapping: TableMapping;
     readonly encoder: RowEncoder;
     readonly chunks: readonly (Chunk & { readonly done: boolean })[];
@@ -51,39 +56,45 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
         .prepare(`SELECT rowid, ${srcCols.map(quoteIdent).join(", ")} FROM ${quoteIdent(mapping.source!.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`)
         .raw(true);
     const copySql = `COPY ${quoteIdent(table)} (${mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ")}) FROM STDIN`;
-    for (const chunk of input.chunks) {
-        if (chunk.done) {
-            totals.chunksSkipped++;
-            continue;
+    totals.chunksSkipped = input.chunks.filter((c) => c.done).length;
+    const queue = input.chunks.filter((c) => !c.done);
+    let next = 0;
+    let failure: Error | undefined;
+    const lane = async (pg: ClientBase) => {
+        while (!failure && next < queue.length) {
+            const chunk = queue[next++];
+            try {
+                // Read the whole chunk now: better-sqlite3 allows one active statement per
+                // connection, and lanes interleave. Memory stays bounded by chunkRows per lane.
+                const rows = select.all(chunk.rowidLo, chunk.rowidHi) as RawValue[][];
+                const outcome = await copyChunk(input, pg, chunk, rows, copySql);
+                totals.chunksCopied++;
+                totals.rowsRead += outcome.rowsRead;
+                totals.rowsCopied += outcome.rowsCopied;
+                totals.rowsQuarantined += outcome.rowsQuarantined;
+                totals.rowsFilled += outcome.rowsFilled;
+                input.onChunk?.(totals.rowsRead);
+            } catch (cause) {
+                failure ??= new Error(`copy ${table} chunk ${chunk.chunkNo} (rowid ${chunk.rowidLo}..${chunk.rowidHi}): ${(cause as Error).message}`, { cause });
+            }
         }
-        let outcome: ChunkOutcome;
-        try {
-            outcome = await copyChunk(input, chunk, () => select.iterate(chunk.rowidLo, chunk.rowidHi) as IterableIterator<RawValue[]>, copySql);
-        } catch (cause) {
-            throw new Error(`copy ${table} chunk ${chunk.chunkNo} (rowid ${chunk.rowidLo}..${chunk.rowidHi}): ${(cause as Error).message}`, { cause });
-        }
-        totals.chunksCopied++;
-        totals.rowsRead += outcome.rowsRead;
-        totals.rowsCopied += outcome.rowsCopied;
-        totals.rowsQuarantined += outcome.rowsQuarantined;
-        totals.rowsFilled += outcome.rowsFilled;
-        input.onChunk?.(totals.rowsRead);
-    }
+    };
+    await Promise.all(input.lanes.map(lane));
+    if (failure) throw failure;
     return { ...totals, seconds: (Date.now() - started) / 1000 };
 }
 
-async function copyChunk(input: CopyTableInput, chunk: Chunk, rows: () => IterableIterator<RawValue[]>, copySql: string): Promise<ChunkOutcome> {
-    const { pg } = input;
+async function copyChunk(input: CopyTableInput, pg: ClientBase, chunk: Chunk, rows: readonly RawValue[][], copySql: string): Promise<ChunkOutcome> {
     const t0 = Date.now();
     await pg.query("BEGIN");
     try {
-        let outcome = await streamChunk(input, rows, copySql).catch(async (err: unknown) => {
+        let outcome = await streamChunk(input, pg, rows, copySql).catch(async (err: unknown) => {
             if (!isRowLevelError(err)) throw err;
             // A row the converters accepted still broke a constraint (e.g. two source keys that
             // are equal once converted): redo the chunk row by row to quarantine exactly those.
             await pg.query("ROLLBACK");
             await pg.query("BEGIN");
-            return insertRowByRow(input, rows);
+            return insertRowByRow(input, pg, rows);
         });
         outcome = { ...outcome, seconds: (Date.now() - t0) / 1000 };
         await insertQuarantine(pg, chunk.table, chunk.chunkNo, outcome.quarantine);
@@ -99,14 +110,14 @@ async function copyChunk(input: CopyTableInput, chunk: Chunk, rows: () => Iterab
 
 type StreamOutcome = ChunkOutcome & { readonly quarantine: QuarantineRecord[] };
 
-async function streamChunk(input: CopyTableInput, rows: () => IterableIterator<RawValue[]>, copySql: string): Promise<StreamOutcome> {
+async function streamChunk(input: CopyTableInput, pg: ClientBase, rows: readonly RawValue[][], copySql: string): Promise<StreamOutcome> {
     const { encoder } = input;
     const sums = new BucketSums();
     const quarantine: QuarantineRecord[] = [];
     const counts = { read: 0, copied: 0, filled: 0 };
     function* lines(): Generator<string> {
         let buf = "";
-        for (const raw of rows()) {
+        for (const raw of rows) {
             counts.read++;
             const r = encoder.encode(raw);
             if (!r.ok) {
@@ -124,7 +135,7 @@ async function streamChunk(input: CopyTableInput, rows: () => IterableIterator<R
         }
         if (buf) yield buf;
     }
-    await pipeline(Readable.from(lines()), input.pg.query(copyFrom(copySql)));
+    await pipeline(Readable.from(lines()), pg.query(copyFrom(copySql)));
     return { rowsRead: counts.read, rowsCopied: counts.copied, rowsQuarantined: quarantine.length, rowsFilled: counts.filled, bucketSums: sums, seconds: 0, quarantine };
 }
 
@@ -140,8 +151,8 @@ function isRowLevelError(err: unknown): boolean {
     return code.startsWith("23") || code.startsWith("22");
 }
 
-async function insertRowByRow(input: CopyTableInput, rows: () => IterableIterator<RawValue[]>): Promise<StreamOutcome> {
-    const { pg, encoder, mapping } = input;
+async function insertRowByRow(input: CopyTableInput, pg: ClientBase, rows: readonly RawValue[][]): Promise<StreamOutcome> {
+    const { encoder, mapping } = input;
     const table = mapping.target.name;
     const sums = new BucketSums();
     const quarantine: QuarantineRecord[] = [];
@@ -149,9 +160,7 @@ async function insertRowByRow(input: CopyTableInput, rows: () => IterableIterato
     const cols = mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ");
     const params = mapping.columns.map((_, i) => `$${i + 1}`).join(", ");
     const insert = `INSERT INTO ${quoteIdent(table)} (${cols}) VALUES (${params})`;
-    // Buffer the chunk: better-sqlite3 iteration can't interleave with awaits on the same statement safely.
-    const buffered = [...rows()];
-    for (const raw of buffered) {
+    for (const raw of rows) {
         counts.read++;
         const r = encoder.encode(raw);
         if (!r.ok) {

@@ -92,6 +92,7 @@ export function migrationInputFrom(flags: Flags): MigrationInput {
         clockOverrides: clockOverridesFrom(flags),
         orphanPolicy: orphans,
         chunkRows,
+        copyLanes: Math.max(1, int(flags, "copy-lanes", 2)),
         allowQuarantine: Boolean(flags["allow-quarantine"]),
         sampleRows: int(flags, "sample-rows", 200),
         databaseTimeZone: str(flags, "database-time-zone") ?? "UTC",
