@@ -1,0 +1,523 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * SQLite vs the migrated PostgreSQL under the collector's load (issue 4, part 2).
+ * Orchestration only: the operations are in load/, the statistics in lib/.
+ *
+ * Setup: generate a collector SQLite file, start a throwaway PostgreSQL with the stack's
+ * roles and settings, migrate the file into it. Then reads (both stores hold the same
+ * data), then writes: N separate writer processes per store (SQLite on a copy of the file).
+ */
+import Database from "better-sqlite3";
+import { randomBytes } from "node:crypto";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Client } from "pg";
+import { planAccess } from "../../migration/access/accessPlan";
+import { applyAccess } from "../../migration/access/applyAccess";
+import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
+import { startLocalPostgres } from "../../migration/postgres/localServer";
+import { runMigration } from "../../migration/runMigration";
+import { applySettings } from "../../migration/settings/applySettings";
+import { DEFAULT_SETTINGS } from "../../migration/settings/settingsPlan";
+import { generateCollectorDb } from "../generator/collectorDb";
+import { int, str, UsageError, type Flags } from "../lib/options";
+import { terminalLogger } from "../lib/terminal";
+import { chalk, fs, minimist } from "../lib/zx";
+import { renderTable, formatNumber } from "./lib/table";
+import { DEFAULT_MIX, OP_NAMES, type MixOptions, type Workload } from "./load/ops";
+import type { StoreTarget, WriterConfig } from "./load/protocol";
+import { explainPostgres, explainSqlite, postgresRunner, readQueries, sqliteRunner, timeQuery, type PostgresPlan, type Timing } from "./load/reads";
+import { runWriters, type WriteRunFigures } from "./load/runWriters";
+import { pickWorkload, type ReadParams } from "./load/workload";
+
+const HELP = `Usage: npx tsx scripts/bench/concurrency.ts [options]
+
+Benchmarks the collector's workload on its SQLite file and on the migrated PostgreSQL:
+  reads   the collector's read queries (facts items 1, 2, 3, 7, 8, 9, 11), median of --runs,
+          PostgreSQL/SQLite ratio, EXPLAIN (ANALYZE, BUFFERS) with the indexes and partitions used
+  writes  N concurrent collectors (separate processes, one connection each) doing the write mix:
+          trade ingest (SELECT id IN (...) + multi-row INSERT ... ON CONFLICT DO NOTHING),
+          OHLCV upsert (one row per commit), UPDATE pools ... last_updated (the hot spot)
+
+Starts its own throwaway PostgreSQL (embedded 17; GECKO_PG_ENGINE=debian for Debian's 15; DATABASE_URL
+is ignored: the run needs a fresh server with the stack's settings), on 127.0.0.1 only.
+
+  --rows N            rows to generate (default 2000000; 200000 for a quick run)
+  --sqlite PATH       benchmark this collector database instead of a generated one (copied, never written)
+  --source-time-zone  zone of the collector host for --sqlite's local-clock columns (default UTC)
+  --writers LIST      concurrent writers per run (default 1,4,8,16)
+  --seconds S         duration of each write run (default 20)
+  --runs K            timed runs per read query, after one warm-up (default 5)
+  --trade-batch N     trades per ingest batch (default ${DEFAULT_MIX.tradeBatch}; the collector sends up to 500)
+  --ohlcv-per-commit N  OHLCV upserts per transaction (default 1: the collector commits row by row)
+  --hot-pools N       pools the writers update (the watchlist's first N active pools; default 50)
+  --slow-ms MS        an operation slower than this counts as "waited" (default 1000)
+  --busy-timeout MS   SQLite busy_timeout of the bounded run (default: min(30000, --seconds * 1000))
+  --no-collector-timeout  skip the extra SQLite run with the collector's real busy_timeout of 30000 ms
+  --no-reads, --no-writes  skip a phase
+  --plans             print every PostgreSQL plan (items 2 and 2ts are always printed)
+  --json PATH         write all figures as JSON
+  --seed N            seed of the generated data and the write mix (default 1)
+  --quiet             no progress on stderr
+  -h, --help          this help
+
+Exit status: 0 when the benchmark ran (targets are informational), 2 usage error, 3 run error.
+`;
+
+const COLLECTOR_BUSY_TIMEOUT_MS = 30_000;
+const DATABASE = "gecko_terminal_collector";
+
+interface Config {
+    readonly rows: number;
+    readonly sqlite?: string;
+    readonly sourceTimeZone: string;
+    readonly writers: readonly number[];
+    readonly seconds: number;
+    readonly runs: number;
+    readonly hotPools: number;
+    readonly slowMs: number;
+    readonly busyTimeoutMs: number;
+    readonly collectorTimeoutRun: boolean;
+    readonly reads: boolean;
+    readonly writes: boolean;
+    readonly plans: boolean;
+    readonly json?: string;
+    readonly seed: number;
+    readonly mix: MixOptions;
+}
+
+function parseConfig(flags: Flags): Config {
+    const writers = (str(flags, "writers") ?? "1,4,8,16").split(",").map((s) => Number(s.trim()));
+    if (!writers.length || writers.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new UsageError(`--writers expects a list of integers 1..64, got '${str(flags, "writers")}'`);
+    const seconds = Number(str(flags, "seconds") ?? 20);
+    if (!(seconds > 0 && seconds <= 600)) throw new UsageError(`--seconds must be in (0, 600], got ${seconds}`);
+    const runs = int(flags, "runs", 5);
+    if (runs < 1 || runs > 100) throw new UsageError("--runs must be 1..100");
+    const tradeBatch = int(flags, "trade-batch", DEFAULT_MIX.tradeBatch);
+    if (tradeBatch < 1 || tradeBatch > 500) throw new UsageError("--trade-batch must be 1..500");
+    const ohlcvPerCommit = int(flags, "ohlcv-per-commit", DEFAULT_MIX.ohlcvPerCommit);
+    if (ohlcvPerCommit < 1 || ohlcvPerCommit > 1000) throw new UsageError("--ohlcv-per-commit must be 1..1000");
+    const busyTimeoutMs = int(flags, "busy-timeout", Math.min(COLLECTOR_BUSY_TIMEOUT_MS, Math.round(seconds * 1000)));
+    return {
+        rows: int(flags, "rows", 2_000_000),
+        sqlite: str(flags, "sqlite"),
+        sourceTimeZone: str(flags, "source-time-zone") ?? "UTC",
+        writers: [...new Set(writers)].sort((a, b) => a - b),
+        seconds,
+        runs,
+        hotPools: Math.max(1, int(flags, "hot-pools", 50)),
+        slowMs: int(flags, "slow-ms", 1000),
+        busyTimeoutMs,
+        collectorTimeoutRun: flags["collector-timeout"] !== false && busyTimeoutMs !== COLLECTOR_BUSY_TIMEOUT_MS,
+        reads: flags.reads !== false,
+        writes: flags.writes !== false,
+        plans: Boolean(flags.plans),
+        json: str(flags, "json"),
+        seed: int(flags, "seed", 1),
+        mix: { ...DEFAULT_MIX, tradeBatch, ohlcvPerCommit },
+    };
+}
+
+interface ReadResult {
+    readonly id: string;
+    readonly title: string;
+    readonly sqlite: Timing & { readonly plan: string };
+    readonly postgres: Timing & { readonly plan: PostgresPlan; readonly planUsesPlannedIndex: boolean | null; readonly partitionsScanned?: number; readonly partitionsTotal?: number };
+    /** PostgreSQL median / SQLite median. */
+    readonly ratio: number;
+    readonly rowsMatch: boolean;
+}
+
+interface WriteResult extends WriteRunFigures {
+    readonly store: "sqlite" | "postgres";
+    /** e.g. "busy_timeout 20000 ms" */
+    readonly variant: string;
+    readonly seconds: number;
+    readonly timeoutMs: number;
+    /** 1-minute load average when the run started (the machine is shared). */
+    readonly loadAverage: number;
+}
+
+/** A write run that could not produce figures (a writer crashed or overran). */
+interface FailedRun {
+    readonly store: "sqlite" | "postgres";
+    readonly variant: string;
+    readonly writers: number;
+    readonly error: string;
+}
+
+interface Target {
+    readonly id: string;
+    readonly description: string;
+    /** null: not measured in this run. */
+    readonly pass: boolean | null;
+    readonly detail: string;
+}
+
+async function main(argv: string[]): Promise<number> {
+    const flags = minimist(argv, {
+        boolean: ["help", "quiet", "plans", "reads", "writes", "collector-timeout"],
+        string: ["rows", "sqlite", "source-time-zone", "writers", "seconds", "runs", "trade-batch", "ohlcv-per-commit", "hot-pools", "slow-ms", "busy-timeout", "json", "seed"],
+        default: { reads: true, writes: true, "collector-timeout": true },
+        alias: { h: "help" },
+        unknown: (a: string) => {
+            if (a.startsWith("-")) throw new UsageError(`unknown option ${a} (see --help)`);
+            return true;
+        },
+    }) as Flags;
+    if (flags.help) {
+        process.stdout.write(HELP);
+        return 0;
+    }
+    const config = parseConfig(flags);
+    const logger = terminalLogger({ quiet: Boolean(flags.quiet) });
+    if (config.sqlite && !(await fs.pathExists(config.sqlite))) throw new UsageError(`--sqlite: ${config.sqlite} not found`);
+    if (!(await fs.pathExists(path.join(__dirname, "load", "writer.ts")))) throw new Error("scripts/bench/load/writer.ts is missing");
+    const startedAt = new Date();
+    const loadBefore = os.loadavg();
+    if (loadBefore[0] > os.cpus().length * 0.5) logger.warn(`load average ${loadBefore[0].toFixed(1)} on ${os.cpus().length} cores before the run: other work on this machine skews the figures`);
+
+    const workDir = await fs.mkdtemp(path.join(os.tmpdir(), "gecko-bench-"));
+    logger.info("starting PostgreSQL ...");
+    const server = await startLocalPostgres({ ignoreDatabaseUrl: true });
+    try {
+        // ---- setup ----
+        const admin = parseConnectionUrl(server.url);
+        const appPassword = randomBytes(18).toString("base64url");
+        await applyAccess(admin, planAccess({ database: DATABASE, ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC" }), appPassword);
+        const settings = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
+        if (settings.pendingRestart.length) await server.restart();
+        const target: ConnectionSpec = { ...admin, database: DATABASE };
+        const app: ConnectionSpec = { ...target, user: "gecko_collector", password: appPassword };
+        logger.info(`PostgreSQL ${server.engine} ${server.major} on 127.0.0.1:${server.port}, database ${DATABASE}, stack settings applied`);
+
+        const sourcePath = path.join(workDir, "gecko_data.db");
+        const t0 = Date.now();
+        let generated: Record<string, number> | undefined;
+        if (config.sqlite) {
+            // The backup API takes the -wal file's pages too (copying the .db alone loses them).
+            const src = new Database(config.sqlite, { readonly: true, fileMustExist: true });
+            try {
+                await src.backup(sourcePath);
+            } finally {
+                src.close();
+            }
+            const db = new Database(sourcePath);
+            db.pragma("journal_mode = WAL");
+            db.close();
+            logger.info(`copied ${config.sqlite} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        } else {
+            logger.info(`generating a collector database of ~${config.rows.toLocaleString("en-US")} rows ...`);
+            // Host zone UTC: every clock agrees, so a time window selects the same rows in both stores.
+            const m = generateCollectorDb({ path: sourcePath, rows: config.rows, seed: config.seed, variant: "extended", hostTimeZone: "UTC" });
+            generated = m.tables as Record<string, number>;
+            logger.info(`generated ${m.totalRows.toLocaleString("en-US")} rows (${m.variant}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        }
+        const generateSeconds = (Date.now() - t0) / 1000;
+        const t1 = Date.now();
+        logger.info("migrating into PostgreSQL ...");
+        const report = await runMigration({ sqlitePath: sourcePath, target, sourceTimeZone: config.sqlite ? config.sourceTimeZone : "UTC" }, flags.quiet ? undefined : logger);
+        const migrateSeconds = (Date.now() - t1) / 1000;
+        if (!report.ok) throw new Error(`migration failed: ${report.failures.join("; ")}`);
+        logger.info(`migrated ${report.tables.reduce((a, t) => a + t.sourceRows, 0).toLocaleString("en-US")} rows in ${migrateSeconds.toFixed(1)}s`);
+
+        const picked = pickWorkload(sourcePath, config.hotPools);
+        const postgresVersion = await withClient(app, async (c) => (await c.query("SELECT version() AS v")).rows[0].v as string);
+
+        // ---- reads (before any write: both stores hold the same data) ----
+        const reads = config.reads ? await benchReads(sourcePath, app, picked.reads, config, logger) : [];
+
+        // ---- writes ----
+        const { results: writes, failures: failedRuns } = config.writes
+            ? await benchWrites(sourcePath, workDir, admin, app, picked.workload, config, logger)
+            : { results: [], failures: [] };
+
+        const targets = evaluateTargets(reads, writes, config);
+        const output = {
+            tool: "gecko-pg bench/concurrency",
+            version: 1,
+            startedAt: startedAt.toISOString(),
+            finishedAt: new Date().toISOString(),
+            config: { ...config, json: undefined },
+            environment: {
+                node: process.version,
+                cpus: os.cpus().length,
+                memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+                loadAverageBefore: loadBefore,
+                loadAverageAfter: os.loadavg(),
+                sqliteVersion: sqliteVersion(),
+                postgres: postgresVersion,
+                postgresEngine: server.engine,
+                postgresSettings: DEFAULT_SETTINGS,
+            },
+            setup: { sourceTables: generated, generateSeconds, migrateSeconds, migrationOk: report.ok, migrationWarnings: report.warnings.length },
+            sqliteConfig: { journalMode: "WAL", busyTimeoutMs: [config.busyTimeoutMs, ...(config.collectorTimeoutRun ? [COLLECTOR_BUSY_TIMEOUT_MS] : [])], synchronous: "FULL", foreignKeys: false },
+            workload: { hotPools: picked.workload.hotPools.length, ohlcvSeries: picked.workload.ohlcvSeries.length, knownTradeIds: picked.workload.knownTradeIds.length, mix: config.mix },
+            readParams: picked.reads,
+            reads,
+            writes,
+            failedRuns,
+            targets,
+        };
+        process.stdout.write(renderAll(output.environment, reads, writes, targets, config) + "\n");
+        if (config.json) {
+            await fs.ensureDir(path.dirname(path.resolve(config.json)));
+            await fs.writeFile(config.json, JSON.stringify(output, null, 2));
+            logger.info(`figures written to ${config.json}`);
+        }
+        const passed = targets.filter((t) => t.pass === true).length;
+        const failed = targets.filter((t) => t.pass === false).length;
+        process.stderr.write(`${passed} targets passed, ${failed} failed, ${targets.length - passed - failed} not measured\n`);
+        if (failedRuns.length) {
+            process.stderr.write(chalk.red(`${failedRuns.length} write runs failed: ${failedRuns.map((f) => `${f.store} N=${f.writers}`).join(", ")}`) + "\n");
+            return 3;
+        }
+        return 0;
+    } finally {
+        await server.stop();
+        await fs.remove(workDir);
+    }
+}
+
+function sqliteVersion(): string {
+    const db = new Database(":memory:");
+    try {
+        return db.prepare("SELECT sqlite_version()").pluck().get() as string;
+    } finally {
+        db.close();
+    }
+}
+
+async function withClient<T>(spec: ConnectionSpec, fn: (c: Client) => Promise<T>): Promise<T> {
+    const c = new Client(clientConfig(spec, { application_name: "gecko-bench" }));
+    await c.connect();
+    try {
+        return await fn(c);
+    } finally {
+        await c.end();
+    }
+}
+
+/** SQLite opened as the collector opens it: WAL, busy_timeout 30 s, foreign keys off. */
+function openCollectorSqlite(file: string): Database.Database {
+    const db = new Database(file, { timeout: COLLECTOR_BUSY_TIMEOUT_MS });
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = OFF");
+    return db;
+}
+
+async function benchReads(sourcePath: string, app: ConnectionSpec, params: ReadParams, config: Config, logger: ReturnType<typeof terminalLogger>): Promise<ReadResult[]> {
+    const queries = readQueries(params);
+    const db = openCollectorSqlite(sourcePath);
+    const results: ReadResult[] = [];
+    try {
+        await withClient(app, async (pg) => {
+            const partitionsTotal = Number((await pg.query("SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'ohlcv_data'::regclass")).rows[0].n);
+            const sqlite = sqliteRunner(db);
+            const postgres = postgresRunner(pg);
+            for (const q of queries) {
+                logger.info(`read ${q.id}: ${q.title}`);
+                const s = await timeQuery(sqlite, q, config.runs);
+                const p = await timeQuery(postgres, q, config.runs);
+                const plan = await explainPostgres(pg, q);
+                const partitions = plan.relations.filter((r) => r.startsWith("ohlcv_data_"));
+                results.push({
+                    id: q.id,
+                    title: q.title,
+                    sqlite: { ...s, plan: explainSqlite(db, q) },
+                    postgres: {
+                        ...p,
+                        plan,
+                        planUsesPlannedIndex: q.plannedIndexes ? q.plannedIndexes.every((re) => plan.indexes.some((i) => new RegExp(re).test(i))) : null,
+                        ...(partitions.length ? { partitionsScanned: partitions.length, partitionsTotal } : {}),
+                    },
+                    ratio: p.medianMs / s.medianMs,
+                    rowsMatch: s.rows === p.rows,
+                });
+            }
+        });
+    } finally {
+        db.close();
+    }
+    return results;
+}
+
+async function benchWrites(
+    sourcePath: string,
+    workDir: string,
+    admin: ConnectionSpec,
+    app: ConnectionSpec,
+    workload: Workload,
+    config: Config,
+    logger: ReturnType<typeof terminalLogger>,
+): Promise<{ results: WriteResult[]; failures: FailedRun[] }> {
+    const writePath = path.join(workDir, "write.db");
+    await fs.copyFile(sourcePath, writePath);
+    const sqliteVariants = [config.busyTimeoutMs, ...(config.collectorTimeoutRun ? [COLLECTOR_BUSY_TIMEOUT_MS] : [])];
+    const results: WriteResult[] = [];
+    const failures: FailedRun[] = [];
+    const run = async (target: StoreTarget, timeoutMs: number, writers: number, variant: string, tag: string) => {
+        const configs: WriterConfig[] = Array.from({ length: writers }, (_, worker) => ({
+            target,
+            workload,
+            mix: config.mix,
+            tag,
+            worker,
+            seed: config.seed,
+            slowMs: config.slowMs,
+            maxOps: 5_000_000,
+        }));
+        logger.info(`write ${target.store} N=${writers} (${variant}): ${config.seconds}s ...`);
+        const loadAverage = os.loadavg()[0];
+        try {
+            const figures = await runWriters(configs, { seconds: config.seconds, graceMs: timeoutMs + 30_000 });
+            logger.info(`  ${formatNumber(figures.opsPerSecond)} ops/s, ${figures.errorCount} errors, ${figures.slow} waited > ${config.slowMs} ms`);
+            results.push({ ...figures, store: target.store, variant, seconds: config.seconds, timeoutMs, loadAverage });
+        } catch (err) {
+            // One broken run must not throw away the others' figures; the exit status says it.
+            logger.warn(`write ${target.store} N=${writers} (${variant}) failed: ${(err as Error).message}`);
+            failures.push({ store: target.store, variant, writers, error: (err as Error).message });
+        }
+    };
+    for (const n of config.writers) {
+        for (const busy of sqliteVariants) {
+            checkpointSqlite(writePath);
+            const label = busy === COLLECTOR_BUSY_TIMEOUT_MS ? `busy_timeout ${busy} ms (collector)` : `busy_timeout ${busy} ms`;
+            await run({ store: "sqlite", path: writePath, busyTimeoutMs: busy, synchronous: "FULL" }, busy, n, label, `s${busy}n${n}`);
+        }
+        await withClient(admin, (c) => c.query("CHECKPOINT"));
+        // lock_timeout: the same bound on a lock wait as the bounded SQLite run's busy_timeout.
+        await run({ store: "postgres", connection: app, lockTimeoutMs: config.busyTimeoutMs }, config.busyTimeoutMs, n, `lock_timeout ${config.busyTimeoutMs} ms`, `pgn${n}`);
+    }
+    return { results, failures };
+}
+
+/** Same start for every run: the WAL folded back into the file. */
+function checkpointSqlite(file: string): void {
+    const db = openCollectorSqlite(file);
+    try {
+        db.pragma("wal_checkpoint(TRUNCATE)");
+    } finally {
+        db.close();
+    }
+}
+
+function evaluateTargets(reads: readonly ReadResult[], writes: readonly WriteResult[], config: Config): Target[] {
+    const targets: Target[] = [];
+    const pgAt = (n: number) => writes.find((w) => w.store === "postgres" && w.writers === n);
+    const maxN = Math.max(...config.writers);
+    const lockN = config.writers.includes(16) ? 16 : maxN;
+    const pg16 = pgAt(lockN);
+    targets.push({
+        id: "pg-zero-lock-errors",
+        description: `PostgreSQL zero lock errors at N=${lockN}${lockN !== 16 ? " (16 not run)" : ""}`,
+        pass: pg16 ? pg16.errorCount === 0 : null,
+        detail: pg16 ? `${pg16.errorCount} errors (${describeErrors(pg16.errors)}), ${pg16.slow} ops waited > ${config.slowMs} ms` : "no PostgreSQL write run",
+    });
+    const tputN = config.writers.includes(8) ? 8 : maxN;
+    const pg8 = pgAt(tputN);
+    const sqlite8 = writes.filter((w) => w.store === "sqlite" && w.writers === tputN).sort((a, b) => b.opsPerSecond - a.opsPerSecond)[0];
+    const ratio = pg8 && sqlite8 ? pg8.opsPerSecond / sqlite8.opsPerSecond : Number.NaN;
+    targets.push({
+        id: "pg-write-throughput-5x",
+        description: `PostgreSQL write throughput at N=${tputN}${tputN !== 8 ? " (8 not run)" : ""} >= 5x SQLite's`,
+        pass: Number.isFinite(ratio) ? ratio >= 5 : null,
+        detail: Number.isFinite(ratio)
+            ? `${formatNumber(pg8!.opsPerSecond)} vs ${formatNumber(sqlite8!.opsPerSecond)} ops/s (best SQLite run) = ${ratio.toFixed(2)}x; rows/s ${(pg8!.rowsPerSecond / sqlite8!.rowsPerSecond).toFixed(2)}x`
+            : "not measured",
+    });
+    const slower = reads.filter((r) => !(r.ratio <= 1));
+    targets.push({
+        id: "pg-reads-not-slower",
+        description: "every read query no slower on PostgreSQL (ratio <= 1.0)",
+        pass: reads.length ? slower.length === 0 : null,
+        detail: reads.length ? (slower.length ? `slower: ${slower.map((r) => `${r.id} (${r.ratio.toFixed(2)}x)`).join(", ")}` : `all ${reads.length} queries <= 1.0`) : "reads not run",
+    });
+    return targets;
+}
+
+function describeErrors(errors: Partial<Record<string, number>>): string {
+    const parts = Object.entries(errors).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`);
+    return parts.length ? parts.join(", ") : "none";
+}
+
+const ms = (v: number) => (Number.isFinite(v) ? formatNumber(v) : "-");
+const pct = (s: { p50: number; p95: number; p99: number }) => `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}`;
+
+function renderAll(env: Record<string, unknown>, reads: readonly ReadResult[], writes: readonly WriteResult[], targets: readonly Target[], config: Config): string {
+    const out: string[] = [];
+    out.push(chalk.bold(`Environment: ${env.cpus} cores, ${env.memoryGiB} GiB, Node ${env.node}, SQLite ${env.sqliteVersion}, ${String(env.postgres).split(" on ")[0]} (${env.postgresEngine})`));
+    if (reads.length) {
+        out.push("", chalk.bold(`Reads: median of ${config.runs} runs (ms, client side, after 1 warm-up)`));
+        out.push(
+            renderTable(
+                ["query", "what", "SQLite ms", "PG ms", "PG/SQLite", "rows", "PG exec ms", "PG plan: indexes (partitions)"],
+                reads.map((r) => [
+                    r.id,
+                    r.title,
+                    r.sqlite.medianMs,
+                    r.postgres.medianMs,
+                    r.ratio.toFixed(2) + (r.ratio <= 1 ? "" : " !"),
+                    r.rowsMatch ? r.sqlite.rows : `${r.sqlite.rows} vs ${r.postgres.rows}`,
+                    r.postgres.plan.executionMs,
+                    `${[...new Set(r.postgres.plan.indexes.map(shortIndex))].join(", ") || r.postgres.plan.nodes.filter((n) => /Scan/.test(n)).join(", ")}` +
+                        (r.postgres.partitionsScanned !== undefined ? ` (${r.postgres.partitionsScanned}/${r.postgres.partitionsTotal} partitions)` : "") +
+                        (r.postgres.planUsesPlannedIndex === false ? " [planned index NOT used]" : ""),
+                ]),
+            ),
+        );
+        out.push("", chalk.bold("SQLite plans (EXPLAIN QUERY PLAN)"));
+        out.push(renderTable(["query", "plan"], reads.map((r) => [r.id, r.sqlite.plan])));
+        for (const r of reads.filter((x) => config.plans || x.id === "2" || x.id === "2ts")) {
+            out.push("", chalk.bold(`PostgreSQL EXPLAIN (ANALYZE, BUFFERS) of ${r.id}: ${r.title}`), r.postgres.plan.text);
+        }
+    }
+    if (writes.length) {
+        out.push("", chalk.bold(`Writes: ${config.seconds}s per run; mix trade_ingest:ohlcv_upsert:pool_update = ${OP_NAMES.map((n) => config.mix.weights[n]).join(":")}, ${config.mix.tradeBatch} trades per batch (${Math.round(config.mix.knownShare * 100)}% already stored), OHLCV ${config.mix.ohlcvPerCommit === 1 ? "one row per commit" : `${config.mix.ohlcvPerCommit} rows per commit`}`));
+        out.push(
+            renderTable(
+                ["store", "config", "N", "ops/s", "rows/s", "ops", "p50 ms", "p99 ms", "max ms", `>${config.slowMs}ms`, "lock/timeout errors", "other errors", "load avg"],
+                writes.map((w) => {
+                    const lockish = (w.errors.locked ?? 0) + (w.errors.lock_timeout ?? 0) + (w.errors.statement_timeout ?? 0) + (w.errors.deadlock ?? 0) + (w.errors.serialization ?? 0);
+                    return [w.store, w.variant, w.writers, w.opsPerSecond, w.rowsPerSecond, w.ops, w.all.p50, w.all.p99, w.all.max, w.slow, lockish, w.errors.other ?? 0, w.loadAverage.toFixed(1)];
+                }),
+            ),
+        );
+        out.push("", chalk.bold("Write latency per operation type: p50 / p95 / p99 ms (count)"));
+        out.push(
+            renderTable(
+                ["store", "config", "N", ...OP_NAMES],
+                writes.map((w) => [w.store, w.variant, w.writers, ...OP_NAMES.map((n) => `${pct(w.perOp[n])} (${w.perOp[n].count}${errorsSuffix(w.perOp[n].errors)})`)]),
+            ),
+        );
+        const samples = [...new Set(writes.flatMap((w) => w.errorSamples.map((s) => `${w.store} N=${w.writers}: ${s}`)))].slice(0, 10);
+        if (samples.length) out.push("", chalk.bold("Error samples"), ...samples);
+    }
+    out.push("", chalk.bold("Targets (informational)"));
+    out.push(renderTable(["", "target", "detail"], targets.map((t) => [t.pass === null ? "n/a" : t.pass ? chalk.green("PASS") : chalk.red("FAIL"), t.description, t.detail])));
+    return out.join("\n");
+}
+
+function errorsSuffix(errors: Partial<Record<string, number>>): string {
+    const n = Object.values(errors).reduce((a: number, b) => a + (b ?? 0), 0);
+    return n ? `, ${n} failed` : "";
+}
+
+/** Partition-level index names shortened to the parent's pattern (ohlcv_data_p202405_pool_..._idx -> ohlcv_data_p*_pool_..._idx). */
+function shortIndex(name: string): string {
+    return name.replace(/^ohlcv_data_(p\d{6}|default)_/, "ohlcv_data_<part>_");
+}
+
+main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+        process.stderr.write(chalk.red(`error: ${(err as Error).message}`) + "\n");
+        let cause = (err as Error).cause as Error | undefined;
+        while (cause) {
+            process.stderr.write(chalk.dim(`  caused by: ${cause.message}`) + "\n");
+            cause = cause.cause as Error | undefined;
+        }
+        process.exit(err instanceof UsageError ? 2 : 3);
+    },
+);

@@ -1,0 +1,286 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * Migration throughput benchmark (issue 4): this project's runMigration vs
+ * pgloader vs the sqlite3 | psql \copy ceiling, on the same generated SQLite
+ * file, each into a fresh database of one PostgreSQL server, side by side in
+ * one run. Orchestration only: contenders in scripts/bench/contenders, shared
+ * measuring and printing in scripts/bench/lib.
+ */
+import { readdirSync, statSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { Client } from "pg";
+import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
+import { redactUrl, startLocalPostgres, type LocalPostgres } from "../../migration/postgres/localServer";
+import { applySettings } from "../../migration/settings/applySettings";
+import { DEFAULT_SETTINGS } from "../../migration/settings/settingsPlan";
+import { generateCollectorDb } from "../generator/collectorDb";
+import { int, str, UsageError, type Flags } from "../lib/options";
+import { $, chalk, fs, minimist, which } from "../lib/zx";
+import { runCeiling } from "./contenders/ceiling";
+import { runGeckoPg, type GeckoPgOptions } from "./contenders/geckoPg";
+import { runPgloader } from "./contenders/pgloader";
+import { renderProfileSummary, summarizeCpuProfile, type ProfileSummary } from "./lib/cpuProfile";
+import { GNU_TIME } from "./lib/measure";
+import { findPostmasterPid } from "./lib/serverCpu";
+import { evaluateTargets, fmtRows, renderResults, renderTargets } from "./lib/summary";
+import { createDatabase, dropDatabase, withClient } from "./lib/targetDb";
+import type { ContenderContext, ContenderResult } from "./lib/types";
+
+const HELP = `Usage: npx tsx scripts/bench/throughput.ts [options]
+
+Generates a collector SQLite database and loads the SAME file, each into a fresh database
+on ONE PostgreSQL server (embedded PostgreSQL 17, or DATABASE_URL), with:
+  gecko-pg      runMigration (roles/database provisioned as scripts/demo.ts does), in a child process
+  pgloader      Debian's pgloader, SQLite defaults (drop, create tables, create indexes, reset sequences)
+  ceiling-seq   sqlite3 -csv | psql \\copy per table into bare typed tables, then PK/UNIQUE + the same
+                indexes, foreign keys and ANALYZE; ceiling-par2: the same with two load lanes
+then runs gecko-pg again at each --scales size for its peak RSS, and prints the issue-4 targets.
+Peak RSS covers each contender's own process tree (node / pgloader / sqlite3 + psql), never the
+PostgreSQL server's memory; "server CPU s" is what the server's processes spent meanwhile.
+
+  --rows N              rows of the main comparison (default 2000000)
+  --scales LIST         gecko-pg RSS scales, comma-separated (default 500000,1000000,2000000)
+  --skip-pgloader       do not run pgloader (required when it is not installed)
+  --no-ceiling-par      skip the two-lane ceiling variant
+  --seed N              generator seed (default 1)
+  --host-time-zone Z    zone of the generated collector host (default America/Chicago)
+  --cpu-prof DIR        one extra gecko-pg run at --rows with node --cpu-prof into DIR (not in the table);
+                        prints the top self-time functions
+  --json PATH           write every figure as JSON
+  --keep                keep the work directory and the databases (DATABASE_URL servers only)
+  -h, --help            this help
+
+Human table on stdout, progress on stderr. The targets' PASS/FAIL is informational: the exit
+status is 0 unless a contender failed or gecko-pg's report was not ok (1); 2 usage or missing
+tools; 3 run error.
+`;
+
+async function main(argv: string[]): Promise<number> {
+    const flags = minimist(argv, {
+        boolean: ["help", "skip-pgloader", "ceiling-par", "keep"],
+        string: ["rows", "scales", "seed", "host-time-zone", "cpu-prof", "json"],
+        default: { "ceiling-par": true },
+        alias: { h: "help" },
+        unknown: (a: string) => {
+            if (a.startsWith("-")) throw new UsageError(`unknown option ${a} (see --help)`);
+            return true;
+        },
+    }) as Flags;
+    if (flags.help) {
+        process.stdout.write(HELP);
+        return 0;
+    }
+    const rows = int(flags, "rows", 2_000_000);
+    const scales = (str(flags, "scales") ?? "500000,1000000,2000000").split(",").map((s) => {
+        const n = Number(s.trim());
+        if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--scales takes positive integers, got '${s}'`);
+        return n;
+    });
+    const seed = int(flags, "seed", 1);
+    const hostZone = str(flags, "host-time-zone") ?? "America/Chicago";
+    const skipPgloader = Boolean(flags["skip-pgloader"]);
+    const cpuProfDir = str(flags, "cpu-prof");
+    const jsonPath = str(flags, "json");
+    const t0 = Date.now();
+    const log = (line: string) => process.stderr.write(chalk.dim(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}`) + "\n");
+
+    const tools = await preflight(skipPgloader);
+    const workDir = await fs.mkdtemp(path.join(os.tmpdir(), "gecko-pg-bench-"));
+    await fs.chmod(workDir, 0o755); // pgloader and psql read files here; the server never does
+    log(`work dir ${workDir}`);
+    let server: LocalPostgres | undefined;
+    const suffix = randomBytes(3).toString("hex");
+    const roles: GeckoPgOptions = { ownerRole: `gecko_owner_b${suffix}`, appRole: `gecko_collector_b${suffix}`, sourceTimeZone: hostZone };
+    const databases: string[] = [];
+    let admin: ConnectionSpec | undefined;
+    try {
+        log("starting PostgreSQL ...");
+        server = await startLocalPostgres();
+        admin = parseConnectionUrl(server.url);
+        log(`PostgreSQL ${server.engine} at ${redactUrl(server.url)}`);
+        let settingsNote = "server settings left as they are (DATABASE_URL)";
+        if (server.engine !== "external") {
+            const s = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
+            if (s.pendingRestart.length) await server.restart();
+            settingsNote = `DEFAULT_SETTINGS applied (as the stack does): ${Object.entries(DEFAULT_SETTINGS).map(([k, v]) => `${k}=${v}`).join(", ")}`;
+            log(settingsNote);
+        }
+        const serverInfo = await withClient(admin, async (c) => ({
+            version: (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v,
+            postmasterPid: await findPostmasterPid(c as Client),
+            maintenanceWorkMem: (await c.query<{ v: string }>("SELECT current_setting('maintenance_work_mem') AS v")).rows[0].v,
+            maxParallelMaintenanceWorkers: (await c.query<{ v: string }>("SELECT current_setting('max_parallel_maintenance_workers') AS v")).rows[0].v,
+        }));
+
+        const sources = new Map<number, { path: string; totalRows: number; tables: Record<string, number>; seconds: number }>();
+        for (const scale of [...new Set([rows, ...scales])].sort((a, b) => a - b)) {
+            const file = path.join(workDir, `collector-${scale}.db`);
+            const g0 = Date.now();
+            log(`generating ${fmtRows(scale)} rows -> ${file}`);
+            const m = generateCollectorDb({ path: file, rows: scale, seed, hostTimeZone: hostZone });
+            sources.set(scale, { path: file, totalRows: m.totalRows, tables: m.tables as Record<string, number>, seconds: (Date.now() - g0) / 1000 });
+            log(`generated ${m.totalRows.toLocaleString("en-US")} rows in ${((Date.now() - g0) / 1000).toFixed(1)}s`);
+        }
+
+        const adminSpec = admin;
+        const contender = async (name: string, scale: number, fn: (ctx: ContenderContext) => Promise<ContenderResult>): Promise<ContenderResult> => {
+            const database = `bench_${suffix}_${name.replace(/[^a-z0-9]/g, "_")}_${scale}`;
+            await settle(adminSpec, log);
+            await createDatabase(adminSpec, database);
+            databases.push(database);
+            const ctx: ContenderContext = { admin: adminSpec, sqlitePath: sources.get(scale)!.path, scale, database, workDir, log, postmasterPid: serverInfo.postmasterPid };
+            const loadBefore = os.loadavg()[0];
+            if (loadBefore > os.cpus().length) log(chalk.yellow(`warning: load average ${loadBefore.toFixed(1)} on ${os.cpus().length} CPUs before ${name}: other work on this machine skews the figures`));
+            let result: ContenderResult;
+            try {
+                result = await fn(ctx);
+            } catch (err) {
+                const cause = (err as Error).cause ? ` (caused by: ${((err as Error).cause as Error).message})` : "";
+                result = { contender: name, scale, database, ok: false, error: (err as Error).message + cause, sourceRows: 0, loadedRows: 0, phases: {}, totalSeconds: 0, loadRowsPerSecond: 0, totalRowsPerSecond: 0, notes: [] };
+            }
+            result = { ...result, hostLoadAvg: { before: loadBefore, after: os.loadavg()[0] } };
+            log(`${name} @ ${fmtRows(scale)}: ${result.ok ? chalk.green("ok") : chalk.red(`FAILED: ${result.error}`)} in ${result.totalSeconds.toFixed(1)}s`);
+            if (!flags.keep) await dropDatabase(adminSpec, database); // no autovacuum of finished contenders during the next one
+            return result;
+        };
+
+        const main: ContenderResult[] = [];
+        main.push(await contender("gecko-pg", rows, (ctx) => runGeckoPg(ctx, roles)));
+        if (!skipPgloader) main.push(await contender("pgloader", rows, runPgloader));
+        main.push(await contender("ceiling-seq", rows, (ctx) => runCeiling(ctx, "seq")));
+        if (flags["ceiling-par"]) main.push(await contender("ceiling-par2", rows, (ctx) => runCeiling(ctx, "par2")));
+
+        const byScale: ContenderResult[] = [];
+        for (const scale of [...new Set(scales)].sort((a, b) => a - b)) {
+            const reuse = scale === rows ? main[0] : undefined;
+            byScale.push(reuse ?? (await contender("gecko-pg", scale, (ctx) => runGeckoPg(ctx, roles))));
+        }
+
+        let profile: ProfileSummary | undefined;
+        if (cpuProfDir) {
+            await fs.ensureDir(cpuProfDir);
+            const before = new Set(readdirSync(cpuProfDir));
+            const r = await contender("gecko-pg-profiled", rows, (ctx) => runGeckoPg(ctx, { ...roles, cpuProfDir: path.resolve(cpuProfDir), label: "gecko-pg-profiled" }));
+            // `--import tsx` runs its loader on a second thread, which writes its own (small) profile: take the main thread's.
+            const file = readdirSync(cpuProfDir)
+                .filter((f) => f.endsWith(".cpuprofile") && !before.has(f))
+                .sort((a, b) => statSync(path.join(cpuProfDir, b)).size - statSync(path.join(cpuProfDir, a)).size)[0];
+            if (r.ok && file) profile = summarizeCpuProfile(path.join(cpuProfDir, file));
+            else log(`cpu profile not produced (${r.error ?? "no .cpuprofile written"})`);
+        }
+
+        const targets = evaluateTargets(main, byScale);
+        const out = [
+            "",
+            `Migration throughput, ${fmtRows(rows)} generated rows (seed ${seed}), PostgreSQL ${serverInfo.version} (${server.engine}), ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+            "load = copy (gecko-pg: convert + checksum + COPY, PK/UNIQUE maintained; pgloader: its COPY phase; ceiling: sqlite3|psql \\copy into bare tables)",
+            "index = gecko-pg: postLoad (indexes CONCURRENTLY, FKs, sequences, ANALYZE); pgloader: index/PK/FK steps; ceiling: PK/UNIQUE + indexes + FKs + ANALYZE",
+            "peak RSS = contender's process tree (PostgreSQL server not counted); max proc = largest single process (GNU time)",
+            "",
+            renderResults(main),
+            "",
+            `gecko-pg at ${scales.length} scales (RSS):`,
+            renderResults(byScale),
+            "",
+            "Targets (informational):",
+            renderTargets(targets),
+        ];
+        if (profile) out.push("", renderProfileSummary(profile));
+        process.stdout.write(out.join("\n") + "\n");
+
+        const ourFailures = [...main, ...byScale].filter((r) => r.contender.startsWith("gecko-pg") && !r.ok);
+        const failures = [...main, ...byScale].filter((r) => !r.ok);
+        const exitCode = failures.length ? 1 : 0;
+        if (jsonPath) {
+            const strip = (r: ContenderResult) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== "report"));
+            await fs.ensureDir(path.dirname(path.resolve(jsonPath)));
+            await fs.writeFile(
+                jsonPath,
+                JSON.stringify(
+                    {
+                        tool: "gecko-pg throughput benchmark",
+                        startedAt: new Date(t0).toISOString(),
+                        finishedAt: new Date().toISOString(),
+                        machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+                        server: { engine: server.engine, version: serverInfo.version, settings: settingsNote, maintenanceWorkMem: serverInfo.maintenanceWorkMem, maxParallelMaintenanceWorkers: serverInfo.maxParallelMaintenanceWorkers, memoryCounted: false },
+                        tools,
+                        options: { rows, scales, seed, hostTimeZone: hostZone, skipPgloader, ceilingPar: Boolean(flags["ceiling-par"]) },
+                        sources: Object.fromEntries([...sources].map(([k, v]) => [String(k), v])),
+                        results: main.map(strip),
+                        rssScales: byScale.map(strip),
+                        targets,
+                        ...(profile ? { profile } : {}),
+                        ourReportsOk: ourFailures.length === 0,
+                        exitCode,
+                    },
+                    null,
+                    2,
+                ),
+            );
+            log(`JSON written to ${jsonPath}`);
+        }
+        const n = main.length + byScale.filter((r) => !main.includes(r)).length;
+        process.stderr.write(`${failures.length ? chalk.red("FAILED") : chalk.green("OK")}: ${n - failures.length} runs ok, ${failures.length} failed${ourFailures.length ? " (gecko-pg report not ok)" : ""}\n`);
+        return exitCode;
+    } finally {
+        if (server?.engine === "external" && admin && !flags.keep) await cleanupExternal(admin, databases, roles).catch((e: Error) => log(`cleanup: ${e.message}`));
+        await server?.stop();
+        if (!flags.keep) await fs.remove(workDir);
+    }
+}
+
+/** Tools on PATH and their versions; says how to install what is missing. */
+async function preflight(skipPgloader: boolean): Promise<Record<string, string>> {
+    const need: [string, string][] = [
+        [GNU_TIME, "apt-get install -y time"],
+        ["sqlite3", "apt-get install -y sqlite3"],
+        ["psql", "apt-get install -y postgresql-client"],
+        ["bash", "apt-get install -y bash"],
+    ];
+    if (!skipPgloader) need.push(["pgloader", "apt-get update && apt-get install -y pgloader   (or pass --skip-pgloader)"]);
+    const missing = [];
+    for (const [tool, install] of need) if (!(await which(tool, { nothrow: true }))) missing.push(`  ${tool}: ${install}`);
+    if (missing.length) throw new UsageError(`missing tools:\n${missing.join("\n")}`);
+    const version = async (cmd: string, args: string[]) => (await $({ quiet: true, nothrow: true })`${cmd} ${args}`).stdout.split("\n")[0].trim();
+    return {
+        sqlite3: await version("sqlite3", ["--version"]),
+        psql: await version("psql", ["--version"]),
+        ...(skipPgloader ? {} : { pgloader: await version("pgloader", ["--version"]) }),
+    };
+}
+
+/** Between contenders: flush dirty buffers and let autovacuum finish, so nobody inherits another's work. */
+async function settle(admin: ConnectionSpec, log: (l: string) => void): Promise<void> {
+    await withClient(admin, async (c) => {
+        await c.query("CHECKPOINT");
+        for (let i = 0; i < 240; i++) {
+            const r = await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'");
+            if (Number(r.rows[0].n) === 0) return;
+            if (i === 0) log("waiting for autovacuum to finish ...");
+            await new Promise((res) => setTimeout(res, 500));
+        }
+    });
+}
+
+async function cleanupExternal(admin: ConnectionSpec, databases: readonly string[], roles: GeckoPgOptions): Promise<void> {
+    for (const db of databases) await dropDatabase(admin, db);
+    const c = new Client(clientConfig(admin));
+    await c.connect();
+    try {
+        for (const role of [roles.appRole, roles.ownerRole]) await c.query(`DROP ROLE IF EXISTS "${role}"`);
+    } finally {
+        await c.end();
+    }
+}
+
+main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+        const usage = err instanceof UsageError;
+        process.stderr.write(chalk.red(`error: ${(err as Error).message}`) + "\n");
+        for (let c = (err as Error).cause as Error | undefined; c && !usage; c = c.cause as Error | undefined) process.stderr.write(chalk.dim(`  caused by: ${c.message}`) + "\n");
+        process.exit(usage ? 2 : 3);
+    },
+);

@@ -1,0 +1,93 @@
+/**
+ * Smoke test of scripts/bench/concurrency.ts at a tiny scale: it runs end to end
+ * (generate, migrate, reads, concurrent writer processes on both stores) and its
+ * JSON has figures for both stores, every N and every read query. No timing
+ * assertions: the machine is shared and 2 cores are slow; only PostgreSQL's
+ * error count is a correctness property (row locks wait, they never fail here).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const SCRIPT = path.join(__dirname, "..", "scripts", "bench", "concurrency.ts");
+const TSX = path.join(__dirname, "..", "node_modules", ".bin", "tsx");
+const WRITERS = [1, 4];
+const READ_IDS = ["1", "2", "2ts", "2all", "3", "3all", "7a", "7b", "8a", "8b", "8c", "9a", "9b", "11a", "11b"];
+
+interface WriteFigures {
+    store: string;
+    writers: number;
+    ops: number;
+    opsPerSecond: number;
+    errorCount: number;
+    perOp: Record<string, { count: number; p50: number; p95: number; p99: number }>;
+}
+
+describe("scripts/bench/concurrency.ts --rows 20000 --writers 1,4 --seconds 2", () => {
+    let dir: string;
+    let run: ReturnType<typeof spawnSync>;
+    let out: {
+        reads: { id: string; sqlite: { medianMs: number; rows: number }; postgres: { medianMs: number; rows: number; plan: { text: string } }; ratio: number }[];
+        writes: WriteFigures[];
+        targets: { id: string; pass: boolean | null }[];
+    };
+
+    beforeAll(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "gecko-bench-test-"));
+        const json = path.join(dir, "out.json");
+        // Its own throwaway server: the script ignores DATABASE_URL (it provisions cluster-wide roles).
+        const env = { ...process.env };
+        delete env.DATABASE_URL;
+        run = spawnSync(TSX, [SCRIPT, "--rows", "20000", "--writers", WRITERS.join(","), "--seconds", "2", "--runs", "1", "--no-collector-timeout", "--quiet", "--json", json], {
+            encoding: "utf8",
+            env,
+            timeout: 110_000,
+        });
+        if (run.status === 0) out = JSON.parse(fs.readFileSync(json, "utf8"));
+    }, 120_000);
+
+    afterAll(() => {
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("exits 0 and prints the tables and targets", () => {
+        expect(run.stderr, String(run.stderr)).not.toMatch(/^error:/m);
+        expect(run.status).toBe(0);
+        expect(run.stdout).toMatch(/Reads: median/);
+        expect(run.stdout).toMatch(/Writes: 2s per run/);
+        expect(run.stdout).toMatch(/Targets \(informational\)/);
+    });
+
+    it("has figures for both stores at every N", () => {
+        for (const store of ["sqlite", "postgres"]) {
+            for (const n of WRITERS) {
+                const w = out.writes.find((x) => x.store === store && x.writers === n);
+                expect(w, `${store} N=${n}`).toBeDefined();
+                expect(w!.ops).toBeGreaterThan(0);
+                expect(w!.opsPerSecond).toBeGreaterThan(0);
+                for (const op of ["trade_ingest", "ohlcv_upsert", "pool_update"]) expect(w!.perOp[op]).toHaveProperty("p99");
+            }
+        }
+    });
+
+    it("PostgreSQL had zero errors", () => {
+        for (const w of out.writes.filter((x) => x.store === "postgres")) expect(w.errorCount, `N=${w.writers}`).toBe(0);
+    });
+
+    it("times every read query on both stores, with a PostgreSQL plan, on identical data", () => {
+        expect(out.reads.map((r) => r.id)).toEqual(READ_IDS);
+        for (const r of out.reads) {
+            expect(r.sqlite.medianMs).toBeGreaterThan(0);
+            expect(r.postgres.medianMs).toBeGreaterThan(0);
+            expect(r.ratio).toBeGreaterThan(0);
+            expect(r.postgres.rows, r.id).toBe(r.sqlite.rows);
+            expect(r.postgres.plan.text).toMatch(/actual time=/);
+        }
+    });
+
+    it("evaluates the three targets", () => {
+        expect(out.targets.map((t) => t.id)).toEqual(["pg-zero-lock-errors", "pg-write-throughput-5x", "pg-reads-not-slower"]);
+    });
+});
