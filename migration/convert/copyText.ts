@@ -11,9 +11,11 @@ import type { ColumnType } from "../schema/types";
  */
 export function copyEscape(value: string | null): string {
     if (value === null) return "\\N";
-    return value.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]!);
+    // Most values need no escaping: test first, replace (and allocate) only when needed.
+    return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]!) : value;
 }
 
+const NEEDS_ESCAPE = /[\\\n\r\t]/;
 const COPY_ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /**

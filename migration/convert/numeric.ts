@@ -27,6 +27,10 @@ export function convertNumeric(raw: SqliteValue, precision: number, scale: numbe
     if (!Number.isInteger(precision) || !Number.isInteger(scale) || precision < 1 || precision > 1000 || scale < 0 || scale > precision) {
         throw new Error(`numeric(${precision},${scale}): precision must be 1..1000 and scale 0..precision`);
     }
+    if (typeof raw === "number") {
+        const fast = roundReal(raw, precision, scale);
+        if (fast !== undefined) return accept(fast);
+    }
     const type = `numeric(${precision},${scale})`;
     const parsed = toDecimal(raw);
     if (typeof parsed === "string") return reject(`${describeRaw(raw)} is not a ${type} value: ${parsed}`);
@@ -37,6 +41,44 @@ export function convertNumeric(raw: SqliteValue, precision: number, scale: numbe
     const roundedIntegerDigits = magnitude === 0n ? 0 : Math.max(0, magnitude.toString().length - scale);
     if (roundedIntegerDigits > maxIntegerDigits) return reject(overflow(raw, type, roundedIntegerDigits, maxIntegerDigits));
     return accept(formatFixed(parsed.negative, magnitude, scale));
+}
+
+/**
+ * The common case on the copy's hot path, by string arithmetic alone: a REAL
+ * whose shortest form has no exponent, within the precision. Same result as
+ * the general path; undefined sends everything else (exponents, overflow,
+ * NaN) there.
+ */
+function roundReal(n: number, precision: number, scale: number): string | undefined {
+    const text = String(n);
+    if (text.includes("e") || text.includes("N") || text.includes("I")) return undefined;
+    let negative = text.charCodeAt(0) === 45;
+    const body = negative ? text.slice(1) : text;
+    const dot = body.indexOf(".");
+    let int = dot < 0 ? body : body.slice(0, dot);
+    let frac = dot < 0 ? "" : body.slice(dot + 1);
+    if (frac.length > scale) {
+        const roundUp = frac.charCodeAt(scale) >= 53; // '5': half away from zero
+        frac = frac.slice(0, scale);
+        if (roundUp) {
+            const digits = incrementDigits(int + frac);
+            int = digits.slice(0, digits.length - scale);
+            frac = digits.slice(digits.length - scale);
+        }
+    } else if (frac.length < scale) frac = frac.padEnd(scale, "0");
+    if (int.length > 1 && int.charCodeAt(0) === 48) int = int.replace(/^0+(?=\d)/, "");
+    const integerDigitCount = int === "0" ? 0 : int.length;
+    if (integerDigitCount > precision - scale) return undefined;
+    if (negative && integerDigitCount === 0 && !/[1-9]/.test(frac)) negative = false; // no -0
+    return (negative ? "-" : "") + int + (scale > 0 ? "." + frac : "");
+}
+
+/** "129" -> "130", "99" -> "100". */
+function incrementDigits(digits: string): string {
+    let i = digits.length - 1;
+    while (i >= 0 && digits.charCodeAt(i) === 57) i--;
+    if (i < 0) return "1" + "0".repeat(digits.length);
+    return digits.slice(0, i) + String.fromCharCode(digits.charCodeAt(i) + 1) + "0".repeat(digits.length - i - 1);
 }
 
 function overflow(raw: SqliteValue, type: string, digits: number, max: number): string {

@@ -3,7 +3,9 @@
  * quarantine record out. Pure apart from the injected converter.
  */
 import type { ColumnMapping, TableMapping } from "../plan/tableMapping";
-import { bucketOf, canonicalRowText, rowHash } from "../validate/checksum";
+import { bucketOf, canonicalRowText, quoteNullable, rowHash } from "../validate/checksum";
+
+const NONE: readonly string[] = Object.freeze([]);
 
 /** A value as better-sqlite3 returns it with safe integers on. */
 export type RawValue = null | number | bigint | string | Buffer;
@@ -88,8 +90,9 @@ export class RowEncoder {
     encode(raw: readonly RawValue[]): EncodeResult {
         const cols = this.mapping.columns;
         const values: (string | null)[] = new Array(cols.length);
-        const failures: { column: string; raw: RawValue; reason: string }[] = [];
-        const filled: string[] = [];
+        // Allocated only when needed: this runs once per source row.
+        let failures: { column: string; raw: RawValue; reason: string }[] | undefined;
+        let filled: string[] | undefined;
         for (let i = 0; i < cols.length; i++) {
             const col = cols[i];
             if (col.source.kind === "fill") {
@@ -99,7 +102,7 @@ export class RowEncoder {
             const r = raw[this.rawIndex[i]];
             const c = this.convert(r, col);
             if (!c.ok) {
-                failures.push({ column: col.target.name, raw: r, reason: c.reason });
+                (failures ??= []).push({ column: col.target.name, raw: r, reason: c.reason });
                 continue;
             }
             if (c.warning) {
@@ -110,17 +113,18 @@ export class RowEncoder {
             if (v === null && !col.target.nullable) {
                 const fill = col.target.appDefault?.nullFill ?? col.target.appDefault?.fill;
                 if (fill === undefined || fill === null) {
-                    failures.push({ column: col.target.name, raw: r, reason: "NULL in a NOT NULL column" });
+                    (failures ??= []).push({ column: col.target.name, raw: r, reason: "NULL in a NOT NULL column" });
                     continue;
                 }
                 v = fill;
-                filled.push(col.target.name);
+                (filled ??= []).push(col.target.name);
             }
             values[i] = v;
         }
-        if (failures.length > 0) return this.quarantine(raw, failures);
-        const keyText = canonicalRowText(this.keyPositions.map((p) => values[p]));
-        return { ok: true, values, bucket: bucketOf(keyText, this.buckets), hash: rowHash(canonicalRowText(values)), filled };
+        if (failures) return this.quarantine(raw, failures);
+        const keys = this.keyPositions;
+        const keyText = keys.length === 1 ? quoteNullable(values[keys[0]]) : canonicalRowText(keys.map((p) => values[p]));
+        return { ok: true, values, bucket: bucketOf(keyText, this.buckets), hash: rowHash(canonicalRowText(values)), filled: filled ?? NONE };
     }
 
     rawKey(raw: readonly RawValue[]): Record<string, string | null> {
