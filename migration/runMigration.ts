@@ -17,7 +17,7 @@ import { foreignKeyOrder, planChunks, type Chunk } from "./plan/chunkPlan";
 import { mapSourceToTarget, type TableMapping } from "./plan/tableMapping";
 import { clientConfig, describeConnection } from "./postgres/connection";
 import { renderReport, type MigrationReport, type TableReport } from "./report/report";
-import { openSourceSnapshot, type SourceSnapshot } from "./source/snapshot";
+import { openSourceSnapshot } from "./source/snapshot";
 import { introspectSource } from "./source/introspect";
 import { bucketCountFor } from "./validate/checksum";
 import { validateTable } from "./validate/tableChecks";

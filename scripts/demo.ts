@@ -16,9 +16,10 @@ import { renderReport, runMigration } from "../migration/runMigration";
 import { applySettings } from "../migration/settings/applySettings";
 import { DEFAULT_SETTINGS } from "../migration/settings/settingsPlan";
 import { DEFECT_NAMES, generateCollectorDb, type DefectName } from "./generator/collectorDb";
-import { int, str, UsageError, type Flags } from "./lib/options";
+import { int, str } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
-import { chalk, fs, minimist } from "./lib/zx";
+import { chalk, fs } from "./lib/zx";
+import { parseFlags, runMain } from "./lib/cli";
 
 const HELP = `Usage: npm run demo -- [options]      (npx tsx scripts/demo.ts)
 
@@ -41,15 +42,7 @@ as the Pulumi stack does, then migrates a collector SQLite database into it and 
 `;
 
 async function main(argv: string[]): Promise<number> {
-    const flags = minimist(argv, {
-        boolean: ["help", "keep", "quiet", "allow-quarantine"],
-        string: ["sqlite", "rows", "defects", "host-time-zone", "source-time-zone", "report"],
-        alias: { h: "help" },
-        unknown: (a: string) => {
-            if (a.startsWith("-")) throw new UsageError(`unknown option ${a} (see --help)`);
-            return true;
-        },
-    }) as Flags;
+    const flags = parseFlags(argv, { boolean: ["keep", "quiet", "allow-quarantine"], string: ["sqlite", "rows", "defects", "host-time-zone", "source-time-zone", "report"] });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -110,15 +103,4 @@ async function main(argv: string[]): Promise<number> {
     }
 }
 
-main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-        process.stderr.write(chalk.red(`error: ${(err as Error).message}`) + "\n");
-        let cause = (err as Error).cause as Error | undefined;
-        while (cause) {
-            process.stderr.write(chalk.dim(`  caused by: ${cause.message}`) + "\n");
-            cause = cause.cause as Error | undefined;
-        }
-        process.exit(err instanceof UsageError ? 2 : 3);
-    },
-);
+runMain(main);

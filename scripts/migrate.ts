@@ -13,7 +13,8 @@ import { addFuturePartitions } from "../migration/schema/partitionMaintenance";
 import { renderSchemaSql } from "../migration/schema/render";
 import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
-import { chalk, fs, minimist } from "./lib/zx";
+import { chalk, fs } from "./lib/zx";
+import { parseFlags, runMain } from "./lib/cli";
 
 const HELP = `Usage: npx tsx scripts/migrate.ts <command> [options]    (or: npm run migrate -- <command> ...)
 
@@ -55,15 +56,7 @@ Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quar
 `;
 
 async function main(argv: string[]): Promise<number> {
-    const flags = minimist(argv, {
-        boolean: ["help", "json", "quiet", "allow-quarantine"],
-        string: ["sqlite", "target", "host", "port", "user", "database", "sslmode", "owner-role", "app-role", "source-time-zone", "database-time-zone", "clock", "orphans", "chunk-rows", "copy-lanes", "sample-rows", "months", "report", "from", "to"],
-        alias: { h: "help" },
-        unknown: (a: string) => {
-            if (a.startsWith("-")) throw new UsageError(`unknown option ${a} (see --help)`);
-            return true;
-        },
-    }) as Flags;
+    const flags = parseFlags(argv, { boolean: ["json", "quiet", "allow-quarantine"], string: ["sqlite", "target", "host", "port", "user", "database", "sslmode", "owner-role", "app-role", "source-time-zone", "database-time-zone", "clock", "orphans", "chunk-rows", "copy-lanes", "sample-rows", "months", "report", "from", "to"] });
     const command = flags._[0];
     if (flags.help || !command) {
         process.stdout.write(HELP);
@@ -131,16 +124,4 @@ async function finish(command: string, report: MigrationReport, flags: Flags): P
     return report.ok ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-        const usage = err instanceof UsageError;
-        process.stderr.write(chalk.red(`error: ${(err as Error).message}`) + "\n");
-        let cause = (err as Error).cause as Error | undefined;
-        while (cause && !usage) {
-            process.stderr.write(chalk.dim(`  caused by: ${cause.message}`) + "\n");
-            cause = cause.cause as Error | undefined;
-        }
-        process.exit(usage ? 2 : 3);
-    },
-);
+runMain(main);

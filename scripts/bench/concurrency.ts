@@ -22,13 +22,14 @@ import { DEFAULT_SETTINGS } from "../../migration/settings/settingsPlan";
 import { generateCollectorDb } from "../generator/collectorDb";
 import { int, str, UsageError, type Flags } from "../lib/options";
 import { terminalLogger } from "../lib/terminal";
-import { chalk, fs, minimist } from "../lib/zx";
+import { chalk, fs } from "../lib/zx";
 import { renderTable, formatNumber } from "./lib/table";
 import { DEFAULT_MIX, OP_NAMES, type MixOptions, type Workload } from "./load/ops";
 import type { StoreTarget, WriterConfig } from "./load/protocol";
 import { explainPostgres, explainSqlite, postgresRunner, readQueries, sqliteRunner, timeQuery, type PostgresPlan, type Timing } from "./load/reads";
 import { runWriters, type WriteRunFigures } from "./load/runWriters";
 import { pickWorkload, type ReadParams } from "./load/workload";
+import { parseFlags, runMain } from "../lib/cli";
 
 const HELP = `Usage: npx tsx scripts/bench/concurrency.ts [options]
 
@@ -155,16 +156,7 @@ interface Target {
 }
 
 async function main(argv: string[]): Promise<number> {
-    const flags = minimist(argv, {
-        boolean: ["help", "quiet", "plans", "reads", "writes", "collector-timeout"],
-        string: ["rows", "sqlite", "source-time-zone", "writers", "seconds", "runs", "trade-batch", "ohlcv-per-commit", "hot-pools", "slow-ms", "busy-timeout", "json", "seed"],
-        default: { reads: true, writes: true, "collector-timeout": true },
-        alias: { h: "help" },
-        unknown: (a: string) => {
-            if (a.startsWith("-")) throw new UsageError(`unknown option ${a} (see --help)`);
-            return true;
-        },
-    }) as Flags;
+    const flags = parseFlags(argv, { boolean: ["quiet", "plans", "reads", "writes", "collector-timeout"], string: ["rows", "sqlite", "source-time-zone", "writers", "seconds", "runs", "trade-batch", "ohlcv-per-commit", "hot-pools", "slow-ms", "busy-timeout", "json", "seed"], default: { reads: true, writes: true, "collector-timeout": true } });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -509,15 +501,4 @@ function shortIndex(name: string): string {
     return name.replace(/^ohlcv_data_(p\d{6}|default)_/, "ohlcv_data_<part>_");
 }
 
-main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-        process.stderr.write(chalk.red(`error: ${(err as Error).message}`) + "\n");
-        let cause = (err as Error).cause as Error | undefined;
-        while (cause) {
-            process.stderr.write(chalk.dim(`  caused by: ${cause.message}`) + "\n");
-            cause = cause.cause as Error | undefined;
-        }
-        process.exit(err instanceof UsageError ? 2 : 3);
-    },
-);
+runMain(main);

@@ -16,8 +16,8 @@ import { redactUrl, startLocalPostgres, type LocalPostgres } from "../../migrati
 import { applySettings } from "../../migration/settings/applySettings";
 import { DEFAULT_SETTINGS } from "../../migration/settings/settingsPlan";
 import { generateCollectorDb } from "../generator/collectorDb";
-import { int, str, UsageError, type Flags } from "../lib/options";
-import { $, chalk, fs, minimist, which } from "../lib/zx";
+import { int, str, UsageError } from "../lib/options";
+import { $, chalk, fs, which } from "../lib/zx";
 import { runCeiling } from "./contenders/ceiling";
 import { runGeckoPg, type GeckoPgOptions } from "./contenders/geckoPg";
 import { runPgloader } from "./contenders/pgloader";
@@ -27,6 +27,7 @@ import { findPostmasterPid } from "./lib/serverCpu";
 import { evaluateTargets, fmtRows, renderResults, renderTargets } from "./lib/summary";
 import { createDatabase, dropDatabase, withClient } from "./lib/targetDb";
 import type { ContenderContext, ContenderResult } from "./lib/types";
+import { parseFlags, runMain } from "../lib/cli";
 
 const HELP = `Usage: npx tsx scripts/bench/throughput.ts [options]
 
@@ -58,16 +59,7 @@ tools; 3 run error.
 `;
 
 async function main(argv: string[]): Promise<number> {
-    const flags = minimist(argv, {
-        boolean: ["help", "skip-pgloader", "ceiling-par", "keep"],
-        string: ["rows", "scales", "seed", "host-time-zone", "cpu-prof", "json"],
-        default: { "ceiling-par": true },
-        alias: { h: "help" },
-        unknown: (a: string) => {
-            if (a.startsWith("-")) throw new UsageError(`unknown option ${a} (see --help)`);
-            return true;
-        },
-    }) as Flags;
+    const flags = parseFlags(argv, { boolean: ["skip-pgloader", "ceiling-par", "keep"], string: ["rows", "scales", "seed", "host-time-zone", "cpu-prof", "json"], default: { "ceiling-par": true } });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -275,12 +267,4 @@ async function cleanupExternal(admin: ConnectionSpec, databases: readonly string
     }
 }
 
-main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-        const usage = err instanceof UsageError;
-        process.stderr.write(chalk.red(`error: ${(err as Error).message}`) + "\n");
-        for (let c = (err as Error).cause as Error | undefined; c && !usage; c = c.cause as Error | undefined) process.stderr.write(chalk.dim(`  caused by: ${c.message}`) + "\n");
-        process.exit(usage ? 2 : 3);
-    },
-);
+runMain(main);
