@@ -45,6 +45,7 @@ export interface CopyTableInput {
 }
 
 const FLUSH_BYTES = 1 << 20;
+const PAGE_ROWS = 2000;
 
 export async function copyTable(input: CopyTableInput): Promise<TableCopyResult> {
     const { mapping, encoder } = input;
@@ -52,9 +53,19 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
     const started = Date.now();
     const totals = { chunksCopied: 0, chunksSkipped: 0, rowsRead: 0, rowsCopied: 0, rowsQuarantined: 0, rowsFilled: 0 };
     const srcCols = encoder.sourceColumns();
-    const select = input.sqlite
-        .prepare(`SELECT rowid, ${srcCols.map(quoteIdent).join(", ")} FROM ${quoteIdent(mapping.source!.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`)
+    const page = input.sqlite
+        .prepare(`SELECT rowid, ${srcCols.map(quoteIdent).join(", ")} FROM ${quoteIdent(mapping.source!.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid LIMIT ${PAGE_ROWS}`)
         .raw(true);
+    // A chunk is read page by page, each page with one synchronous call: better-sqlite3 allows one
+    // open statement per connection and lanes interleave, and memory stays at a page per lane.
+    function* chunkRows(chunk: Chunk): Generator<RawValue[]> {
+        for (let from = chunk.rowidLo; ; ) {
+            const rows = page.all(from, chunk.rowidHi) as RawValue[][];
+            yield* rows;
+            if (rows.length < PAGE_ROWS) return;
+            from = (rows[rows.length - 1][0] as bigint) + 1n;
+        }
+    }
     const copySql = `COPY ${quoteIdent(table)} (${mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ")}) FROM STDIN`;
     totals.chunksSkipped = input.chunks.filter((c) => c.done).length;
     const queue = input.chunks.filter((c) => !c.done);
@@ -64,10 +75,7 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
         while (!failure && next < queue.length) {
             const chunk = queue[next++];
             try {
-                // Read the whole chunk now: better-sqlite3 allows one active statement per
-                // connection, and lanes interleave. Memory stays bounded by chunkRows per lane.
-                const rows = select.all(chunk.rowidLo, chunk.rowidHi) as RawValue[][];
-                const outcome = await copyChunk(input, pg, chunk, rows, copySql);
+                const outcome = await copyChunk(input, pg, chunk, () => chunkRows(chunk), copySql);
                 totals.chunksCopied++;
                 totals.rowsRead += outcome.rowsRead;
                 totals.rowsCopied += outcome.rowsCopied;
@@ -84,7 +92,7 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
     return { ...totals, seconds: (Date.now() - started) / 1000 };
 }
 
-async function copyChunk(input: CopyTableInput, pg: ClientBase, chunk: Chunk, rows: readonly RawValue[][], copySql: string): Promise<ChunkOutcome> {
+async function copyChunk(input: CopyTableInput, pg: ClientBase, chunk: Chunk, rows: () => Iterable<RawValue[]>, copySql: string): Promise<ChunkOutcome> {
     const t0 = Date.now();
     await pg.query("BEGIN");
     try {
@@ -110,14 +118,14 @@ async function copyChunk(input: CopyTableInput, pg: ClientBase, chunk: Chunk, ro
 
 type StreamOutcome = ChunkOutcome & { readonly quarantine: QuarantineRecord[] };
 
-async function streamChunk(input: CopyTableInput, pg: ClientBase, rows: readonly RawValue[][], copySql: string): Promise<StreamOutcome> {
+async function streamChunk(input: CopyTableInput, pg: ClientBase, rows: () => Iterable<RawValue[]>, copySql: string): Promise<StreamOutcome> {
     const { encoder } = input;
     const sums = new BucketSums();
     const quarantine: QuarantineRecord[] = [];
     const counts = { read: 0, copied: 0, filled: 0 };
     function* lines(): Generator<string> {
         let buf = "";
-        for (const raw of rows) {
+        for (const raw of rows()) {
             counts.read++;
             const r = encoder.encode(raw);
             if (!r.ok) {
@@ -151,7 +159,7 @@ function isRowLevelError(err: unknown): boolean {
     return code.startsWith("23") || code.startsWith("22");
 }
 
-async function insertRowByRow(input: CopyTableInput, pg: ClientBase, rows: readonly RawValue[][]): Promise<StreamOutcome> {
+async function insertRowByRow(input: CopyTableInput, pg: ClientBase, rows: () => Iterable<RawValue[]>): Promise<StreamOutcome> {
     const { encoder, mapping } = input;
     const table = mapping.target.name;
     const sums = new BucketSums();
@@ -160,7 +168,7 @@ async function insertRowByRow(input: CopyTableInput, pg: ClientBase, rows: reado
     const cols = mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ");
     const params = mapping.columns.map((_, i) => `$${i + 1}`).join(", ");
     const insert = `INSERT INTO ${quoteIdent(table)} (${cols}) VALUES (${params})`;
-    for (const raw of rows) {
+    for (const raw of rows()) {
         counts.read++;
         const r = encoder.encode(raw);
         if (!r.ok) {
