@@ -1,9 +1,7 @@
-import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { canonicalJsonb, convertJson } from "../migration/convert/json";
 import type { ConvertResult } from "../migration/convert/result";
-import { createScratchDatabase, type ScratchDatabase } from "./support/db";
-import { installTry, mismatches, pgEach, prng } from "./convertOracle";
+import { mismatches, oracleClient, pgEach, prng } from "./convertOracle";
 
 const value = (r: ConvertResult) => (r.ok ? (r.value ?? "NULL") : "ERROR");
 
@@ -116,18 +114,7 @@ function randomStringFrom(_rnd: ReturnType<typeof prng>, body: string): string {
 }
 
 describe("convertJson: agrees with PostgreSQL's jsonb", () => {
-    let db: ScratchDatabase;
-    let c: Client;
-    beforeAll(async () => {
-        db = await createScratchDatabase("conv_json");
-        c = new Client({ connectionString: db.url });
-        await c.connect();
-        await installTry(c);
-    });
-    afterAll(async () => {
-        await c?.end();
-        await db?.drop();
-    });
+    const pg = oracleClient("conv_json");
 
     it("random documents (and broken variants) print as text::jsonb::text or are rejected alike", async () => {
         const rnd = prng(4242);
@@ -143,7 +130,7 @@ describe("convertJson: agrees with PostgreSQL's jsonb", () => {
             }
             inputs.push(doc);
         }
-        const theirs = await pgEach(c, "select $1::jsonb::text", inputs);
+        const theirs = await pgEach(pg(), "select $1::jsonb::text", inputs);
         const ours = inputs.map((t) => value(convertJson(t)));
         expect(mismatches(inputs, ours, theirs)).toEqual([]);
         expect(theirs.filter((t) => t === "ERROR").length).toBeGreaterThan(50);
@@ -153,7 +140,7 @@ describe("convertJson: agrees with PostgreSQL's jsonb", () => {
     it("canonical text is a fixed point: jsonb reads it back unchanged", async () => {
         const rnd = prng(5);
         const docs = Array.from({ length: 300 }, () => canonicalJsonb(`[${randomJson(rnd, 1)}]`));
-        const theirs = await pgEach(c, "select $1::jsonb::text", docs);
+        const theirs = await pgEach(pg(), "select $1::jsonb::text", docs);
         expect(theirs).toEqual(docs);
         expect(docs.map(canonicalJsonb)).toEqual(docs);
     });

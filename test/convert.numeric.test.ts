@@ -1,10 +1,8 @@
-import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { convertNumeric } from "../migration/convert/numeric";
 import { type Decimal, float64Exact, formatFixed, roundHalfAwayFromZero } from "../migration/convert/decimal";
 import type { ConvertResult } from "../migration/convert/result";
-import { createScratchDatabase, type ScratchDatabase } from "./support/db";
-import { installTry, mismatches, pgEach, prng } from "./convertOracle";
+import { mismatches, oracleClient, pgEach, prng } from "./convertOracle";
 
 const value = (r: ConvertResult) => (r.ok ? (r.value ?? "NULL") : "ERROR");
 
@@ -88,18 +86,7 @@ describe("convertNumeric: rules", () => {
 const TYPES: readonly (readonly [number, number])[] = [[20, 8], [30, 18], [10, 4], [5, 2], [10, 3], [20, 10], [20, 4], [12, 0]];
 
 describe("convertNumeric: agrees with PostgreSQL", () => {
-    let db: ScratchDatabase;
-    let c: Client;
-    beforeAll(async () => {
-        db = await createScratchDatabase("conv_num");
-        c = new Client({ connectionString: db.url });
-        await c.connect();
-        await installTry(c);
-    });
-    afterAll(async () => {
-        await c?.end();
-        await db?.drop();
-    });
+    const pg = oracleClient("conv_num");
 
     it("REAL inputs equal $1::float8::text::numeric(p,s), including overflow rejections", async () => {
         const rnd = prng(20240601);
@@ -118,7 +105,7 @@ describe("convertNumeric: agrees with PostgreSQL", () => {
         }
         for (const [p, s] of TYPES) {
             const texts = inputs.map(String);
-            const theirs = await pgEach(c, `select $1::float8::text::numeric(${p},${s})::text`, texts);
+            const theirs = await pgEach(pg(), `select $1::float8::text::numeric(${p},${s})::text`, texts);
             const ours = inputs.map((x) => value(convertNumeric(x, p, s)));
             expect(mismatches(texts, ours, theirs), `numeric(${p},${s})`).toEqual([]);
             expect(theirs.filter((t) => t === "ERROR").length, `some overflow cases for numeric(${p},${s})`).toBeGreaterThan(0);
@@ -142,7 +129,7 @@ describe("convertNumeric: agrees with PostgreSQL", () => {
             inputs.push(text);
         }
         for (const [p, s] of TYPES) {
-            const theirs = await pgEach(c, `select $1::numeric(${p},${s})::text`, inputs);
+            const theirs = await pgEach(pg(), `select $1::numeric(${p},${s})::text`, inputs);
             const ours = inputs.map((x) => value(convertNumeric(x, p, s)));
             expect(mismatches(inputs, ours, theirs), `numeric(${p},${s})`).toEqual([]);
         }

@@ -1,9 +1,7 @@
-import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { convertTimestamp, formatTimestamp } from "../migration/convert/timestamp";
 import type { ConvertResult } from "../migration/convert/result";
-import { createScratchDatabase, type ScratchDatabase } from "./support/db";
-import { installTry, mismatches, pgEach, prng } from "./convertOracle";
+import { mismatches, oracleClient, pgEach, prng } from "./convertOracle";
 
 const value = (r: ConvertResult) => (r.ok ? (r.value ?? "NULL") : "ERROR");
 const PG_CANONICAL = (expr: string) => `to_char((${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'`;
@@ -115,18 +113,7 @@ describe("convertTimestamp: naive values in a local-clock column", () => {
 });
 
 describe("convertTimestamp: agrees with PostgreSQL", () => {
-    let db: ScratchDatabase;
-    let c: Client;
-    beforeAll(async () => {
-        db = await createScratchDatabase("conv_ts");
-        c = new Client({ connectionString: db.url });
-        await c.connect();
-        await installTry(c);
-    });
-    afterAll(async () => {
-        await c?.end();
-        await db?.drop();
-    });
+    const pg = oracleClient("conv_ts");
 
     it.each(["UTC", "America/Chicago", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe", "America/St_Johns"])(
         "every text shape equals text::timestamptz with TimeZone = %s",
@@ -157,8 +144,8 @@ describe("convertTimestamp: agrees with PostgreSQL", () => {
                 }
                 inputs.push(text);
             }
-            await c.query(`SET TimeZone = '${zone}'`);
-            const theirs = await pgEach(c, `select ${PG_CANONICAL("$1::timestamptz")}`, inputs);
+            await pg().query(`SET TimeZone = '${zone}'`);
+            const theirs = await pgEach(pg(), `select ${PG_CANONICAL("$1::timestamptz")}`, inputs);
             const ours = inputs.map((t) => value(convertTimestamp(t, zone)));
             expect(mismatches(inputs, ours, theirs)).toEqual([]);
         },
@@ -187,8 +174,8 @@ describe("convertTimestamp: agrees with PostgreSQL", () => {
                     when ((t - interval '30 minutes') AT TIME ZONE '${zone}') = l or ((t - interval '1 hour') AT TIME ZONE '${zone}') = l then 'dst-ambiguous'
                     else 'exact' end
                 from (select $1::timestamp as l, ($1::timestamp AT TIME ZONE '${zone}') as t) s`;
-            await c.query("SET TimeZone = 'UTC'");
-            const theirs = await pgEach(c, query, inputs);
+            await pg().query("SET TimeZone = 'UTC'");
+            const theirs = await pgEach(pg(), query, inputs);
             const ours = inputs.map((t) => {
                 const r = convertTimestamp(t, zone);
                 return r.ok ? `${r.value}|${r.warning ?? "exact"}` : "ERROR";
@@ -208,7 +195,7 @@ describe("convertTimestamp: agrees with PostgreSQL", () => {
             else inputs.push(String(BigInt(rnd.int(100_000_000, 4_000_000_000)) * 1000n + BigInt(rnd.int(0, 999))));
         }
         inputs.push("99999999999", "100000000000");
-        const theirs = await pgEach(c, `select ${PG_CANONICAL(`'epoch'::timestamptz + case when abs($1::bigint) >= 100000000000 then $1::bigint * interval '1 millisecond' else $1::bigint * interval '1 second' end`)}`, inputs);
+        const theirs = await pgEach(pg(), `select ${PG_CANONICAL(`'epoch'::timestamptz + case when abs($1::bigint) >= 100000000000 then $1::bigint * interval '1 millisecond' else $1::bigint * interval '1 second' end`)}`, inputs);
         const ours = inputs.map((t) => value(convertTimestamp(BigInt(t), "America/Chicago")));
         expect(mismatches(inputs, ours, theirs)).toEqual([]);
     });

@@ -2,7 +2,29 @@
  * Test helpers for the converter tests: a seeded PRNG and "ask real
  * PostgreSQL" in one round trip for a whole batch of inputs.
  */
-import type { Client } from "pg";
+import { Client } from "pg";
+import { afterAll, beforeAll } from "vitest";
+import { createScratchDatabase, type ScratchDatabase } from "./support/db";
+
+/**
+ * A client on a scratch database with `pg_try` installed, for the `describe`
+ * block it is called in; the returned function gives the connected client.
+ */
+export function oracleClient(prefix: string): () => Client {
+    let db: ScratchDatabase | undefined;
+    let c: Client | undefined;
+    beforeAll(async () => {
+        db = await createScratchDatabase(prefix);
+        c = new Client({ connectionString: db.url });
+        await c.connect();
+        await installTry(c);
+    });
+    afterAll(async () => {
+        await c?.end();
+        await db?.drop();
+    });
+    return () => c!;
+}
 
 /** mulberry32: small, fast, deterministic. */
 export function prng(seed: number): { next(): number; int(lo: number, hi: number): number; pick<T>(items: readonly T[]): T; chance(p: number): boolean } {

@@ -55,11 +55,13 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
     return engine === "embedded" ? startEmbedded(options) : startDebian(options);
 }
 
+const REDACTED = "****";
+
 /** A URL with its password replaced by `****`, safe to print. */
 export function redactUrl(url: string): string {
     try {
         const u = new URL(url);
-        if (u.password) u.password = "****";
+        if (u.password) u.password = REDACTED;
         return u.toString();
     } catch {
         return "<unparseable connection URL>";
