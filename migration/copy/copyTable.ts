@@ -118,23 +118,45 @@ async function copyChunk(input: CopyTableInput, pg: ClientBase, chunk: Chunk, ro
 
 type StreamOutcome = ChunkOutcome & { readonly quarantine: QuarantineRecord[] };
 
+/** What one chunk's rows came to: counts, source checksums and quarantined rows. */
+class ChunkTally {
+    readonly sums = new BucketSums();
+    readonly quarantine: QuarantineRecord[] = [];
+    private read = 0;
+    private copied = 0;
+    private filled = 0;
+
+    constructor(private readonly encoder: RowEncoder) {}
+
+    /** Converts a row; one the converters reject is quarantined here and undefined returned. */
+    encode(raw: readonly RawValue[]): EncodedRow | undefined {
+        this.read++;
+        const r = this.encoder.encode(raw);
+        if (r.ok) return r;
+        this.quarantine.push({ stage: "convert", row: r });
+        return undefined;
+    }
+
+    /** The row is in the target: count it into the source checksums. */
+    copiedRow(r: EncodedRow): void {
+        this.copied++;
+        if (r.filled.length) this.filled++;
+        this.sums.add(r.bucket, r.hash);
+    }
+
+    outcome(): StreamOutcome {
+        return { rowsRead: this.read, rowsCopied: this.copied, rowsQuarantined: this.quarantine.length, rowsFilled: this.filled, bucketSums: this.sums, seconds: 0, quarantine: this.quarantine };
+    }
+}
+
 async function streamChunk(input: CopyTableInput, pg: ClientBase, rows: () => Iterable<RawValue[]>, copySql: string): Promise<StreamOutcome> {
-    const { encoder } = input;
-    const sums = new BucketSums();
-    const quarantine: QuarantineRecord[] = [];
-    const counts = { read: 0, copied: 0, filled: 0 };
+    const tally = new ChunkTally(input.encoder);
     function* lines(): Generator<string> {
         let buf = "";
         for (const raw of rows()) {
-            counts.read++;
-            const r = encoder.encode(raw);
-            if (!r.ok) {
-                quarantine.push({ stage: "convert", row: r });
-                continue;
-            }
-            counts.copied++;
-            if (r.filled.length) counts.filled++;
-            sums.add(r.bucket, r.hash);
+            const r = tally.encode(raw);
+            if (!r) continue;
+            tally.copiedRow(r);
             buf += copyLine(r);
             if (buf.length >= FLUSH_BYTES) {
                 yield buf;
@@ -144,7 +166,7 @@ async function streamChunk(input: CopyTableInput, pg: ClientBase, rows: () => It
         if (buf) yield buf;
     }
     await pipeline(Readable.from(lines()), pg.query(copyFrom(copySql)));
-    return { rowsRead: counts.read, rowsCopied: counts.copied, rowsQuarantined: quarantine.length, rowsFilled: counts.filled, bucketSums: sums, seconds: 0, quarantine };
+    return tally.outcome();
 }
 
 function copyLine(r: EncodedRow): string {
@@ -162,31 +184,23 @@ function isRowLevelError(err: unknown): boolean {
 async function insertRowByRow(input: CopyTableInput, pg: ClientBase, rows: () => Iterable<RawValue[]>): Promise<StreamOutcome> {
     const { encoder, mapping } = input;
     const table = mapping.target.name;
-    const sums = new BucketSums();
-    const quarantine: QuarantineRecord[] = [];
-    const counts = { read: 0, copied: 0, filled: 0 };
+    const tally = new ChunkTally(encoder);
     const cols = mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ");
     const params = mapping.columns.map((_, i) => `$${i + 1}`).join(", ");
     const insert = `INSERT INTO ${quoteIdent(table)} (${cols}) VALUES (${params})`;
     for (const raw of rows()) {
-        counts.read++;
-        const r = encoder.encode(raw);
-        if (!r.ok) {
-            quarantine.push({ stage: "convert", row: r });
-            continue;
-        }
+        const r = tally.encode(raw);
+        if (!r) continue;
         await pg.query("SAVEPOINT row_insert");
         try {
             await pg.query(insert, r.values as (string | null)[]);
             await pg.query("RELEASE SAVEPOINT row_insert");
-            counts.copied++;
-            if (r.filled.length) counts.filled++;
-            sums.add(r.bucket, r.hash);
+            tally.copiedRow(r);
         } catch (err) {
             await pg.query("ROLLBACK TO SAVEPOINT row_insert");
             const e = err as { code?: string; message: string; column?: string; constraint?: string };
             const key = encoder.rawKey(raw);
-            quarantine.push({
+            tally.quarantine.push({
                 stage: "constraint",
                 row: {
                     ok: false,
@@ -201,5 +215,5 @@ async function insertRowByRow(input: CopyTableInput, pg: ClientBase, rows: () =>
             });
         }
     }
-    return { rowsRead: counts.read, rowsCopied: counts.copied, rowsQuarantined: quarantine.length, rowsFilled: counts.filled, bucketSums: sums, seconds: 0, quarantine };
+    return tally.outcome();
 }

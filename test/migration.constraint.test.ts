@@ -1,0 +1,57 @@
+/**
+ * Rows the converters accept but the target's constraints refuse: two source
+ * rows that SQLite keeps apart (different text) become the same key once
+ * converted. The chunk falls back to row-by-row inserts, exactly the refused
+ * row is quarantined (stage `constraint`), and validation still balances.
+ */
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMigrationFixture, fitGeneratorOverflows, tableReport, type MigrationFixture } from "./support/migrationFixture";
+
+describe("a unique key that only collides after conversion", () => {
+    let fx: MigrationFixture;
+    let source: string;
+    let twin: { id: number; pool_id: string; collected_at: string };
+
+    beforeAll(async () => {
+        fx = await createMigrationFixture("uniq");
+        ({ path: source } = fx.generate("uniq", { rows: 1500, seed: 11 }));
+        fitGeneratorOverflows(source);
+        const db = new Database(source);
+        const row = db.prepare("SELECT id, pool_id, collected_at FROM new_pools_history WHERE collected_at LIKE '% %' ORDER BY id LIMIT 1").get() as typeof twin;
+        // The same instant written with a T separator: a distinct string for SQLite's UNIQUE, equal as timestamptz.
+        const sameInstant = row.collected_at.replace(" ", "T");
+        const max = (db.prepare("SELECT max(id) AS m FROM new_pools_history").get() as { m: number }).m;
+        db.prepare("INSERT INTO new_pools_history (id, pool_id, collected_at) VALUES (?, ?, ?)").run(max + 1, row.pool_id, sameInstant);
+        db.close();
+        twin = { id: max + 1, pool_id: row.pool_id, collected_at: sameInstant };
+    });
+    afterAll(async () => fx?.dispose());
+
+    it("quarantines exactly the refused row with the constraint named, and the counts and checksums balance", async () => {
+        const report = await fx.migrate(source, { allowQuarantine: true });
+        const t = tableReport(report, "new_pools_history");
+        expect(t.validation!.countsMatch).toBe(true);
+        expect(t.validation!.mismatchedBuckets).toEqual([]);
+        expect(t.validation!.quarantinedRows).toBe(1);
+        expect(report.ok).toBe(true);
+        const q = await fx.query<{ stage: string; source_rowid: string; reason: string; row_data: Record<string, string> }>(
+            "SELECT stage, source_rowid::text, reason, row_data FROM gecko_quarantine.rows WHERE table_name = 'new_pools_history'",
+        );
+        expect(q).toHaveLength(1);
+        expect(q[0].stage).toBe("constraint");
+        expect(q[0].source_rowid).toBe(String(twin.id));
+        expect(q[0].reason).toContain("uq_new_pools_history_pool_collected");
+        expect(q[0].row_data.collected_at).toBe(twin.collected_at);
+        const kept = await fx.query<{ n: string }>("SELECT count(*) AS n FROM new_pools_history WHERE pool_id = $1 AND id = $2", [twin.pool_id, twin.id]);
+        expect(kept[0].n).toBe("0");
+    });
+
+    it("is refused (not ok) without allowQuarantine, and validation agrees after a rescan", async () => {
+        const v = await fx.validate(source);
+        expect(tableReport(v, "new_pools_history").validation!.countsMatch).toBe(true);
+        expect(tableReport(v, "new_pools_history").validation!.mismatchedBuckets).toEqual([]);
+        expect(v.ok).toBe(false);
+        expect(v.failures.join("\n")).toMatch(/1 rows quarantined/);
+    });
+});
