@@ -6,8 +6,8 @@
  */
 import { conversionFor } from "./conversion";
 import { DEFAULT_OPTIONS, type MigrationOptions } from "./options";
-import { foreignKeyOrder, planChunks } from "./plan/chunkPlan";
-import { mapSourceToTarget } from "./plan/tableMapping";
+import { planChunks } from "./plan/chunkPlan";
+import { inCopyOrder, mapSourceToTarget } from "./plan/tableMapping";
 import { planMonthlyPartitions } from "./schema/partitions";
 import { TARGET_TABLES } from "./schema/tables";
 import type { ClockCheckFinding } from "./source/clockCheck";
@@ -47,7 +47,7 @@ export function planMigration(input: PlanInput): MigrationPlanSummary {
         const mapping = mapSourceToTarget(source, TARGET_TABLES);
         const warnings: string[] = [];
         const clockChecks = conversionFor({ sourceTimeZone: input.sourceTimeZone ?? DEFAULT_OPTIONS.sourceTimeZone, clockOverrides: input.clockOverrides }).checkClocks(snapshot.db, warnings);
-        const ordered = foreignKeyOrder(mapping.tables.map((m) => ({ ...m, name: m.target.name, foreignKeys: m.target.foreignKeys })));
+        const ordered = inCopyOrder(mapping.tables);
         const known = new Map(TARGET_TABLES.map((t) => [t.name, new Set(t.columns.map((c) => c.name))]));
         const tables = ordered.map((m) => ({
             table: m.target.name,

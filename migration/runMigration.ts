@@ -13,8 +13,8 @@ import { copyTable } from "./copy/copyTable";
 import { handleOrphans, type OrphanOutcome } from "./copy/orphans";
 import { RowEncoder } from "./copy/rowEncoder";
 import { DEFAULT_OPTIONS, silentLogger, type MigrationOptions, type MigrationInput, type MigrationLogger } from "./options";
-import { foreignKeyOrder, planChunks, type Chunk } from "./plan/chunkPlan";
-import { mapSourceToTarget, type TableMapping } from "./plan/tableMapping";
+import { planChunks, type Chunk } from "./plan/chunkPlan";
+import { inCopyOrder, mapSourceToTarget, type TableMapping } from "./plan/tableMapping";
 import { clientConfig, describeConnection } from "./postgres/connection";
 import { renderReport, type MigrationReport, type TableReport } from "./report/report";
 import { openSourceSnapshot } from "./source/snapshot";
@@ -70,7 +70,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         // Safe: every chunk's checkpoint commits with its rows, so a lost commit is just redone.
         await pg.query("SET synchronous_commit = off");
 
-        const ordered = foreignKeyOrder(mapping.tables.map((m) => ({ ...m, name: m.target.name, foreignKeys: m.target.foreignKeys })));
+        const ordered = inCopyOrder(mapping.tables);
         const roles = { ownerRole: opts.ownerRole, appRole: opts.appRole, timeZone: opts.databaseTimeZone };
         if (phase === "migrate") await time("schema", () => prepareTarget(pg, snapshot.db, ordered, roles, logger));
         await ensureCheckpointSchema(pg, opts.ownerRole);

@@ -7,60 +7,27 @@
  */
 import Database from "better-sqlite3";
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planAccess } from "../migration/access/accessPlan";
-import { applyAccess } from "../migration/access/applyAccess";
 import type { MigrationResourceState } from "../migration/migrationResource";
-import { parseConnectionUrl, type ConnectionSpec } from "../migration/postgres/connection";
 import type { MigrationReport } from "../migration/report/report";
 import { TARGET_TABLES } from "../migration/schema/tables";
 import { sourceFingerprint } from "../migration/source/snapshot";
 import { Migration, migrationProvider as provider } from "../infra/migration";
 import { schemaProvider } from "../infra/schema";
 import { generateCollectorDb, type GenerationManifest } from "../scripts/generator/collectorDb";
-import { adminUrl, withClient } from "./support/db";
 import { installMocks, plaintextPaths, settle } from "./support/pulumiMocks";
+import { provisionTarget, targetRows, type Target } from "./support/provisionTarget";
 
 const root = path.resolve(__dirname, "..");
 const COLLECTOR_TABLES = TARGET_TABLES.map((t) => t.name);
 /** A table beyond the collector schema, so the migration creates (and a dropOnDelete delete drops) an extra table. */
 const EXTRA_TABLE = "collector_notes";
 
-interface Target {
-    readonly connection: ConnectionSpec;
-    readonly ownerRole: string;
-    readonly appRole: string;
-    readonly url: string;
-    drop(): Promise<void>;
-}
 
-/** A collector database with its owner and app roles, as the access stage leaves it (unique names: roles are cluster-wide). */
-async function provisionTarget(prefix: string): Promise<Target> {
-    const id = randomBytes(4).toString("hex");
-    const plan = planAccess({ database: `${prefix}_${id}`, ownerRole: `${prefix}_owner_${id}`, appRole: `${prefix}_app_${id}`, timezone: "UTC" });
-    const admin = parseConnectionUrl(adminUrl());
-    await applyAccess({ ...admin, database: "postgres" }, plan, randomBytes(12).toString("hex"));
-    const u = new URL(adminUrl());
-    u.pathname = `/${plan.database}`;
-    return {
-        connection: { ...admin, database: plan.database },
-        ownerRole: plan.ownerRole,
-        appRole: plan.appRole,
-        url: u.toString(),
-        drop: () => withClient(adminUrl(), async (c) => {
-            await c.query(`DROP DATABASE IF EXISTS ${plan.database} WITH (FORCE)`);
-            await c.query(`DROP ROLE IF EXISTS ${plan.appRole}`);
-            await c.query(`DROP ROLE IF EXISTS ${plan.ownerRole}`);
-        }),
-    };
-}
-
-const rows = <T extends Record<string, unknown>>(t: Target, text: string, params: unknown[] = []) =>
-    withClient(t.url, (c) => c.query<T>(text, params).then((r) => r.rows));
+const rows = targetRows;
 
 /** Rows per table in the target, and quarantined rows per table. */
 async function targetCounts(t: Target, tables: readonly string[]): Promise<Record<string, number>> {

@@ -5,57 +5,23 @@
  * roles are cluster-wide and other test files run at the same time.
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planAccess } from "../migration/access/accessPlan";
-import { applyAccess } from "../migration/access/applyAccess";
-import { parseConnectionUrl, type ConnectionSpec } from "../migration/postgres/connection";
 import { schemaChecksum } from "../migration/schema/ddl";
 import { inspectSchema } from "../migration/schema/inspect";
 import { SCHEMA_VERSION, TARGET_TABLES } from "../migration/schema/tables";
 import { Schema, schemaProvider as provider } from "../infra/schema";
-import { adminUrl, withClient } from "./support/db";
+import { withClient } from "./support/db";
 import { installMocks, plaintextPaths, settle } from "./support/pulumiMocks";
+import { provisionTarget, targetRows, type Target } from "./support/provisionTarget";
 
 const root = path.resolve(__dirname, "..");
 const TABLES = TARGET_TABLES.map((t) => t.name).sort();
 
-/** A collector database with its owner and app roles, as the access stage leaves it. */
-interface Target {
-    readonly connection: ConnectionSpec;
-    readonly ownerRole: string;
-    readonly appRole: string;
-    drop(): Promise<void>;
-}
 
-async function provisionTarget(prefix: string): Promise<Target> {
-    const id = randomBytes(4).toString("hex");
-    const plan = planAccess({ database: `${prefix}_${id}`, ownerRole: `${prefix}_owner_${id}`, appRole: `${prefix}_app_${id}`, timezone: "UTC" });
-    const admin = parseConnectionUrl(adminUrl());
-    await applyAccess({ ...admin, database: "postgres" }, plan, randomBytes(12).toString("hex"));
-    return {
-        connection: { ...admin, database: plan.database },
-        ownerRole: plan.ownerRole,
-        appRole: plan.appRole,
-        drop: () => withClient(adminUrl(), async (c) => {
-            await c.query(`DROP DATABASE IF EXISTS ${plan.database} WITH (FORCE)`);
-            await c.query(`DROP ROLE IF EXISTS ${plan.appRole}`);
-            await c.query(`DROP ROLE IF EXISTS ${plan.ownerRole}`);
-        }),
-    };
-}
-
-const query = <T extends Record<string, unknown>>(t: Target, text: string, params: unknown[] = []) =>
-    withClient(urlOf(t), (c) => c.query<T>(text, params).then((r) => r.rows));
-
-function urlOf(t: Target): string {
-    const u = new URL(adminUrl());
-    u.pathname = `/${t.connection.database}`;
-    return u.toString();
-}
+const query = targetRows;
 
 /** Public tables (not partitions) and who owns them. */
 const owners = (t: Target) => query<{ name: string; owner: string }>(t,
@@ -104,7 +70,7 @@ describe("Schema provider on a real PostgreSQL", () => {
 
         expect((await owners(t)).map((o) => o.name)).toEqual(TABLES);
         expect((await owners(t)).filter((o) => o.owner !== t.ownerRole)).toEqual([]);
-        const inspected = await withClient(urlOf(t), (c) => inspectSchema(c, { ownerRole: t.ownerRole }));
+        const inspected = await withClient(t.url, (c) => inspectSchema(c, { ownerRole: t.ownerRole }));
         expect(inspected.indexes.filter((i) => !i.present || !i.valid)).toEqual([]);
         expect(inspected.constraints.filter((c) => !c.present || !c.validated)).toEqual([]);
         expect(inspected.foreignOwned).toEqual([]);
@@ -156,7 +122,7 @@ describe("Schema provider on a real PostgreSQL", () => {
     it("delete leaves the tables by default; with dropOnDelete a failed delete throws and changes nothing, a good one drops everything", async () => {
         const inputs = await checked({ connection: t.connection, ownerRole: t.ownerRole, appRole: t.appRole, timeZone: "Asia/Tokyo", deferPostLoad: false });
         const { id, outs } = await provider.create(inputs);
-        await withClient(urlOf(t), (c) => c.query("INSERT INTO dexes (id, name, network) VALUES ('raydium', 'Raydium', 'solana')"));
+        await withClient(t.url, (c) => c.query("INSERT INTO dexes (id, name, network) VALUES ('raydium', 'Raydium', 'solana')"));
 
         await provider.delete!(id, outs);
         expect((await owners(t)).map((o) => o.name)).toEqual(TABLES);
@@ -170,12 +136,12 @@ describe("Schema provider on a real PostgreSQL", () => {
         expect((await owners(t)).map((o) => o.name)).toEqual(TABLES);
 
         // Someone else's view on a collector table: the drop refuses (no CASCADE) and rolls back.
-        await withClient(urlOf(t), (c) => c.query("CREATE VIEW dex_names AS SELECT name FROM dexes"));
+        await withClient(t.url, (c) => c.query("CREATE VIEW dex_names AS SELECT name FROM dexes"));
         const blocked = await provider.delete!(id, dropping).then(() => undefined, (e: Error) => e);
         expect(blocked?.message).toMatch(/^schema delete: dropping the collector tables in .* failed: cannot drop desired object\(s\) because other objects depend on them \(view dex_names depends on table dexes\)$/);
         expect((await owners(t)).map((o) => o.name)).toEqual(TABLES);
         expect(await schemas(t)).toEqual(["gecko_migration"]);
-        await withClient(urlOf(t), (c) => c.query("DROP VIEW dex_names"));
+        await withClient(t.url, (c) => c.query("DROP VIEW dex_names"));
 
         await provider.delete!(id, dropping);
         expect(await owners(t)).toEqual([]);

@@ -130,8 +130,8 @@ export class RowEncoder {
     rawKey(raw: readonly RawValue[]): Record<string, string | null> {
         const key: Record<string, string | null> = {};
         for (const p of this.keyPositions) {
-            const idx = this.rawIndex[p];
-            key[this.mapping.columns[p].target.name] = idx < 0 ? this.mapping.columns[p].source.kind === "fill" ? (this.mapping.columns[p].source as { value: string | null }).value : null : rawText(raw[idx]);
+            const { target, source } = this.mapping.columns[p];
+            key[target.name] = source.kind === "fill" ? source.value : rawText(raw[this.rawIndex[p]]);
         }
         return key;
     }

@@ -6,6 +6,7 @@
  */
 import type { SourceColumn, SourceSchema, SourceTable } from "../source/introspect";
 import type { ColumnType, TargetColumn, TargetTable } from "../schema/types";
+import { foreignKeyOrder } from "./chunkPlan";
 
 export type ColumnSource =
     | { readonly kind: "column"; readonly name: string; readonly declaredType: string }
@@ -155,4 +156,9 @@ export function obviousType(declared: string): ColumnType | undefined {
     if (t === "BOOLEAN" || t === "BOOL") return { kind: "boolean" };
     if (t === "DATETIME" || t === "TIMESTAMP") return { kind: "timestamptz" };
     return undefined;
+}
+
+/** The mapped tables in copy order: every parent before its children. */
+export function inCopyOrder(tables: readonly TableMapping[]): TableMapping[] {
+    return foreignKeyOrder(tables.map((m) => ({ ...m, name: m.target.name, foreignKeys: m.target.foreignKeys })));
 }

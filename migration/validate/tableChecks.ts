@@ -91,7 +91,7 @@ export async function validateTable(input: TableCheckInput): Promise<TableValida
 
     const sourceRows = mapping.source?.rowCount ?? 0;
     const mismatchedBuckets = BucketSums.differingBuckets(sourceSums, targetSums);
-    const differences = mismatchedBuckets.length ? await drillDown(input, mismatchedBuckets, keyText, rowText, notPlaceholder, excludedRowids) : [];
+    const differences = mismatchedBuckets.length ? await drillDown(input, mismatchedBuckets, keyText, notPlaceholder, excludedRowids) : [];
     const sample = await compareSample(input, notPlaceholder);
     return {
         table,
@@ -157,7 +157,6 @@ async function drillDown(
     input: TableCheckInput,
     buckets: readonly number[],
     keyText: string,
-    rowText: string,
     notPlaceholder: string,
     excluded: Set<bigint>,
 ): Promise<RowDifference[]> {
@@ -182,7 +181,6 @@ async function drillDown(
         `SELECT ${keyText} AS k, ${fields.join(", ")} FROM ${quoteIdent(mapping.target.name)} t WHERE ${notPlaceholder} AND ${bucketSql(keyText, encoder.buckets)} = ANY($1::int[])`,
         [buckets],
     );
-    void rowText;
     const diffs: RowDifference[] = [];
     const seen = new Set<string>();
     for (const row of target.rows) {
