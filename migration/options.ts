@@ -25,6 +25,12 @@ export interface MigrationOptions {
     readonly chunkRows: number;
     /** PostgreSQL connections copying chunks at once (client conversion overlaps server ingestion). */
     readonly copyLanes: number;
+    /**
+     * Worker threads reading and converting rows for the lanes (each on the run's one
+     * source snapshot). 0 converts in the main thread. Default: one per lane when the
+     * source is 16 MiB or more, else 0.
+     */
+    readonly convertWorkers?: number;
     /** Exit successfully even when rows were quarantined. */
     readonly allowQuarantine: boolean;
     /** Rows compared field by field per table, on top of the full checksums. */

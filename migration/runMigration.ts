@@ -10,6 +10,8 @@
 import { Client } from "pg";
 import { ensureCheckpointSchema, loadOrSavePlan } from "./copy/checkpointStore";
 import { copyTable } from "./copy/copyTable";
+import { ConvertWorkers, type PageSource } from "./copy/convertWorkers";
+import { localPageSource } from "./copy/pageEncoder";
 import { handleOrphans, type OrphanOutcome } from "./copy/orphans";
 import { RowEncoder } from "./copy/rowEncoder";
 import { DEFAULT_OPTIONS, silentLogger, type MigrationOptions, type MigrationInput, type MigrationLogger } from "./options";
@@ -17,7 +19,7 @@ import { planChunks, type Chunk } from "./plan/chunkPlan";
 import { inCopyOrder, mapSourceToTarget, type TableMapping } from "./plan/tableMapping";
 import { clientConfig, describeConnection } from "./postgres/connection";
 import { renderReport, type MigrationReport, type TableReport } from "./report/report";
-import { openSourceSnapshot } from "./source/snapshot";
+import { openSharedSnapshot, openSourceSnapshot, type SourceSnapshot } from "./source/snapshot";
 import { introspectSource } from "./source/introspect";
 import { bucketCountFor } from "./validate/checksum";
 import { validateTable } from "./validate/tableChecks";
@@ -25,6 +27,7 @@ import { ProgressMeter } from "./report/progress";
 import { conversionFor } from "./conversion";
 import { prepareTarget, finishTarget, checkTargetSchema } from "./targetSchema";
 import { TARGET_TABLES } from "./schema/tables";
+import * as fs from "node:fs";
 
 export interface RunHooks {
     /** Test hook: called before each chunk commits (throw to simulate a crash). */
@@ -55,7 +58,14 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         }
     };
     const opts: MigrationOptions = { ...DEFAULT_OPTIONS, ...options };
-    const snapshot = openSourceSnapshot(opts.sqlitePath);
+    const workers = phase === "migrate" ? await startConvertWorkers(opts, logger) : undefined;
+    let snapshot: SourceSnapshot;
+    try {
+        snapshot = workers ? await openSharedSnapshot(opts.sqlitePath, workers) : openSourceSnapshot(opts.sqlitePath);
+    } catch (err) {
+        await workers?.close();
+        throw err;
+    }
     const pg = new Client(clientConfig(opts.target, { application_name: "gecko-pg migrate" }));
     const lanes: Client[] = [];
     try {
@@ -89,7 +99,14 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
                 buckets = persisted.buckets;
             }
             plans.set(m.target.name, { encoder: new RowEncoder(m, conversion.converterFor(m.target.name), buckets), chunks });
+            if (workers && m.source) await workers.addTable(m, buckets);
         }
+        // Each lane converts in its own worker, or in this thread with encoders of its own (they count warnings per lane).
+        const pageSources: PageSource[] = Array.from({ length: opts.copyLanes }, (_, i) =>
+            workers
+                ? workers.pageSource(i)
+                : localPageSource(snapshot.db, new Map([...plans].map(([t, p]) => [t, new RowEncoder(p.encoder.mapping, conversion.converterFor(t), p.encoder.buckets)]))),
+        );
 
         // Extra connections for the copy lanes, set up like the main one.
         for (let i = 1; i < opts.copyLanes; i++) {
@@ -106,7 +123,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             if (phase === "migrate" && m.source) {
                 const meter = new ProgressMeter(m.target.name, m.source.rowCount, logger);
                 const res = await time("copy", () =>
-                    copyTable({ sqlite: snapshot.db, lanes: [pg, ...lanes], mapping: m, encoder: plan.encoder, chunks: plan.chunks, onChunk: (n) => meter.update(n), beforeCommit: hooks.beforeChunkCommit }),
+                    copyTable({ sqlite: snapshot.db, lanes: [pg, ...lanes], pageSources, mapping: m, encoder: plan.encoder, chunks: plan.chunks, onChunk: (n) => meter.update(n), beforeCommit: hooks.beforeChunkCommit }),
                 );
                 meter.finish(res.rowsRead);
                 tableReports.push({
@@ -175,9 +192,38 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         await saveReport(pg, report);
         return report;
     } finally {
+        await workers?.close();
         snapshot.close();
         for (const c of [pg, ...lanes]) await c.end().catch(() => undefined);
     }
+}
+
+/** Below this source size, starting worker threads costs more than it saves. */
+const WORKERS_FROM_BYTES = 16 * 2 ** 20;
+
+/** Convert workers for the copy (one per lane unless told otherwise), or undefined to convert in this thread. */
+async function startConvertWorkers(opts: MigrationOptions, logger: MigrationLogger): Promise<ConvertWorkers | undefined> {
+    const count = opts.convertWorkers ?? (sourceBytes(opts.sqlitePath) >= WORKERS_FROM_BYTES ? opts.copyLanes : 0);
+    if (count <= 0) return undefined;
+    try {
+        return await ConvertWorkers.start(count, { sqlitePath: opts.sqlitePath, conversion: { sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides } });
+    } catch (err) {
+        // Only speed is lost: the same conversion runs in this thread.
+        logger.warn(`convert workers could not start (${(err as Error).message}); converting in the main thread`);
+        return undefined;
+    }
+}
+
+function sourceBytes(path: string): number {
+    let total = 0;
+    for (const p of [path, `${path}-wal`]) {
+        try {
+            total += fs.statSync(p).size;
+        } catch {
+            // absent: counts as empty
+        }
+    }
+    return total;
 }
 
 function baseTableReport(m: TableMapping, chunks: readonly (Chunk & { done: boolean })[]): TableReport {

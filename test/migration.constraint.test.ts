@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMigrationFixture, fitGeneratorOverflows, tableReport, type MigrationFixture } from "./support/migrationFixture";
 
-describe("a unique key that only collides after conversion", () => {
+describe.each([0, 2])("a unique key that only collides after conversion (convert workers: %i)", (convertWorkers) => {
     let fx: MigrationFixture;
     let source: string;
     let twin: { id: number; pool_id: string; collected_at: string };
@@ -29,7 +29,7 @@ describe("a unique key that only collides after conversion", () => {
     afterAll(async () => fx?.dispose());
 
     it("quarantines exactly the refused row with the constraint named, and the counts and checksums balance", async () => {
-        const report = await fx.migrate(source, { allowQuarantine: true });
+        const report = await fx.migrate(source, { allowQuarantine: true, convertWorkers });
         const t = tableReport(report, "new_pools_history");
         expect(t.validation!.countsMatch).toBe(true);
         expect(t.validation!.mismatchedBuckets).toEqual([]);

@@ -12,7 +12,8 @@ import { clientConfig } from "../migration/postgres/connection";
 import type { MigrationReport } from "../migration/report/report";
 import { createMigrationFixture, fitGeneratorOverflows, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
 
-describe("migration of a current collector database", () => {
+// Both ways the copy can convert: in the main thread, and in worker threads on the shared snapshot.
+describe.each([0, 2])("migration of a current collector database (convert workers: %i)", (convertWorkers) => {
     let fx: MigrationFixture;
     let source: string;
     let report: MigrationReport;
@@ -28,7 +29,7 @@ describe("migration of a current collector database", () => {
                 (sqliteAll<{ n: number }>(source, `SELECT count(*) AS n FROM "${t.name}"`)[0]).n,
             ]),
         );
-        report = await fx.migrate(source);
+        report = await fx.migrate(source, { convertWorkers });
     });
     afterAll(async () => fx?.dispose());
 
@@ -141,7 +142,7 @@ describe("migration of a current collector database", () => {
     });
 
     it("a rerun copies nothing and is still ok", async () => {
-        const again = await fx.migrate(source);
+        const again = await fx.migrate(source, { convertWorkers });
         expect(again.failures).toEqual([]);
         expect(again.ok).toBe(true);
         for (const t of again.tables) {

@@ -30,7 +30,7 @@ interface QuarantineRow {
     reason: string;
 }
 
-describe("defects of a collector database (quarantine policy)", () => {
+describe.each([0, 2])("defects of a collector database (quarantine policy, convert workers: %i)", (convertWorkers) => {
     let fx: MigrationFixture;
     let source: string;
     let manifest: GenerationManifest;
@@ -58,7 +58,7 @@ describe("defects of a collector database (quarantine policy)", () => {
         ({ path: source, manifest } = fx.generate("defects", { rows: 3000, seed: 11, defects: "all", counts: { system_alerts: 12, watchlist: 12 } }));
         fitGeneratorOverflows(source);
         live = openLiveWriter(source, { rows: 60, seed: 5 });
-        report = await fx.migrate(source);
+        report = await fx.migrate(source, { convertWorkers });
         quarantine = await fx.query<QuarantineRow>(
             "SELECT table_name, stage, row_key->>(CASE table_name WHEN 'collection_metadata' THEN 'collector_type' ELSE 'id' END) AS key, column_name, raw_value, raw_type, reason FROM gecko_quarantine.rows ORDER BY id",
         );
@@ -280,7 +280,7 @@ describe("defects of a collector database (quarantine policy)", () => {
     });
 
     it("is ok when quarantine is allowed (a rerun copies nothing and reports the same quarantine)", async () => {
-        const allowed = await fx.migrate(source, { allowQuarantine: true });
+        const allowed = await fx.migrate(source, { allowQuarantine: true, convertWorkers });
         expect(allowed.failures).toEqual([]);
         expect(allowed.ok).toBe(true);
         expect(allowed.quarantine.total).toBe(quarantine.length);

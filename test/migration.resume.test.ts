@@ -46,7 +46,7 @@ function expectWhole(report: MigrationReport, counts: Record<string, number>) {
     }
 }
 
-describe("resume after an exception before a chunk commits, then tampering", () => {
+describe.each([0, 2])("resume after an exception before a chunk commits, then tampering (convert workers: %i)", (convertWorkers) => {
     let fx: MigrationFixture;
     let source: string;
     let counts: Record<string, number>;
@@ -64,7 +64,7 @@ describe("resume after an exception before a chunk commits, then tampering", () 
     it("the run fails at trades chunk 3; chunks 0-2 are committed with their rows, nothing of chunk 3", async () => {
         const seen: number[] = [];
         // One lane makes "which chunks were committed before the crash" exact; the SIGKILL test below runs the default lanes.
-        const run = fx.migrate(source, { chunkRows: CHUNK_ROWS, copyLanes: 1 }, {
+        const run = fx.migrate(source, { chunkRows: CHUNK_ROWS, copyLanes: 1, convertWorkers }, {
             beforeChunkCommit: (chunk) => {
                 if (chunk.table !== "trades") return;
                 seen.push(chunk.chunkNo);
@@ -88,7 +88,7 @@ describe("resume after an exception before a chunk commits, then tampering", () 
     });
 
     it("a rerun finishes without copying finished chunks again: no row lost or duplicated, checksums ok", async () => {
-        const report = await fx.migrate(source, { chunkRows: CHUNK_ROWS });
+        const report = await fx.migrate(source, { chunkRows: CHUNK_ROWS, convertWorkers });
         expectWhole(report, counts);
         const trades = tableReport(report, "trades");
         const donePrior = beforeRerun.filter((c) => c.table_name === "trades" && c.status === "done");
@@ -237,5 +237,22 @@ describe("resume after the migration process is killed (SIGKILL) mid-copy", () =
         expect(sum((t) => t.chunks.copiedThisRun)).toBe(atKill.total - atKill.done);
         expect(await targetCounts(fx, Object.keys(counts))).toEqual(counts);
         expectWhole(await fx.validate(source, { chunkRows: 50 }), counts);
+    });
+});
+
+describe("checkpoints recorded under another checksum definition", () => {
+    let fx: MigrationFixture;
+    beforeAll(async () => {
+        fx = await createMigrationFixture("oldsum");
+    });
+    afterAll(async () => fx?.dispose());
+
+    it("are not resumed: the run stops naming both definitions instead of failing validation later", async () => {
+        const { path: source } = fx.generate("current", { rows: 300, seed: 12 });
+        fitGeneratorOverflows(source);
+        expect((await fx.migrate(source)).ok).toBe(true);
+        // What a store written by the md5 version looks like: no checksum recorded.
+        await fx.query("UPDATE gecko_migration.tables SET checksum = NULL");
+        await expect(fx.migrate(source)).rejects.toThrow(/recorded with md5-v1 checksums, this gecko-pg computes hashtextextended-v2/);
     });
 });

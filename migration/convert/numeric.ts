@@ -50,35 +50,60 @@ export function convertNumeric(raw: SqliteValue, precision: number, scale: numbe
  * NaN) there.
  */
 function roundReal(n: number, precision: number, scale: number): string | undefined {
+    if (!Number.isFinite(n)) return undefined;
     const text = String(n);
-    if (text.includes("e") || text.includes("N") || text.includes("I")) return undefined;
-    let negative = text.charCodeAt(0) === 45;
-    const body = negative ? text.slice(1) : text;
-    const dot = body.indexOf(".");
-    let int = dot < 0 ? body : body.slice(0, dot);
-    let frac = dot < 0 ? "" : body.slice(dot + 1);
-    if (frac.length > scale) {
-        const roundUp = frac.charCodeAt(scale) >= 53; // '5': half away from zero
-        frac = frac.slice(0, scale);
-        if (roundUp) {
-            const digits = incrementDigits(int + frac);
-            int = digits.slice(0, digits.length - scale);
-            frac = digits.slice(digits.length - scale);
-        }
-    } else if (frac.length < scale) frac = frac.padEnd(scale, "0");
-    if (int.length > 1 && int.charCodeAt(0) === 48) int = int.replace(/^0+(?=\d)/, "");
-    const integerDigitCount = int === "0" ? 0 : int.length;
-    if (integerDigitCount > precision - scale) return undefined;
-    if (negative && integerDigitCount === 0 && !/[1-9]/.test(frac)) negative = false; // no -0
-    return (negative ? "-" : "") + int + (scale > 0 ? "." + frac : "");
+    if (text.indexOf("e") >= 0) return undefined;
+    const negative = text.charCodeAt(0) === 45;
+    const start = negative ? 1 : 0;
+    let dot = text.indexOf(".");
+    if (dot < 0) dot = text.length;
+    const fracLength = text.length - dot - (dot < text.length ? 1 : 0);
+    // String(n) never has leading zeros, except the single 0 of "0.x".
+    let intDigits = dot - start === 1 && text.charCodeAt(start) === 48 ? 0 : dot - start;
+    let out: string;
+    if (fracLength <= scale) {
+        // Exact at this scale: pad (the usual case for prices stored with few digits).
+        out = scale === 0 ? text.slice(0, dot) : (dot < text.length ? text : text + ".") + ZEROS[scale - fracLength];
+        if (intDigits > precision - scale) return undefined;
+        return negative && isZeroText(out) ? out.slice(1) : out;
+    }
+    // Cut to `scale` digits, then round half away from zero on the first dropped digit.
+    const cut = scale === 0 ? dot : dot + 1 + scale;
+    out = text.slice(0, cut);
+    if (text.charCodeAt(cut === dot ? dot + 1 : cut) >= 53) {
+        out = incrementDecimal(out);
+        if (out.length - start - (scale > 0 ? scale + 1 : 0) > (intDigits || 1)) intDigits++;
+        else if (intDigits === 0 && out.charCodeAt(start) !== 48) intDigits = 1;
+    }
+    if (intDigits > precision - scale) return undefined;
+    return negative && isZeroText(out) ? out.slice(1) : out; // no -0
 }
 
-/** "129" -> "130", "99" -> "100". */
-function incrementDigits(digits: string): string {
-    let i = digits.length - 1;
-    while (i >= 0 && digits.charCodeAt(i) === 57) i--;
-    if (i < 0) return "1" + "0".repeat(digits.length);
-    return digits.slice(0, i) + String.fromCharCode(digits.charCodeAt(i) + 1) + "0".repeat(digits.length - i - 1);
+const ZEROS = Array.from({ length: 1001 }, (_, i) => "0".repeat(i));
+
+function isZeroText(text: string): boolean {
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 49 && c <= 57) return false;
+    }
+    return true;
+}
+
+/** Adds one unit in the last place of a decimal text: "-1.29" -> "-1.30", "9.99" -> "10.00". */
+function incrementDecimal(text: string): string {
+    let i = text.length - 1;
+    let tail = "";
+    for (; i >= 0; i--) {
+        const c = text.charCodeAt(i);
+        if (c === 46) {
+            tail = "." + tail;
+            continue;
+        }
+        if (c === 45) break;
+        if (c !== 57) return text.slice(0, i) + String.fromCharCode(c + 1) + tail;
+        tail = "0" + tail;
+    }
+    return text.slice(0, i + 1) + "1" + tail;
 }
 
 function overflow(raw: SqliteValue, type: string, digits: number, max: number): string {

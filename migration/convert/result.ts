@@ -48,8 +48,11 @@ export function isBlank(text: string): boolean {
 
 /** Whether a JS string is valid UTF-16 (no lone surrogate), i.e. encodable as UTF-8 without loss. */
 export function isWellFormedText(text: string): boolean {
-    return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+    return nativeWellFormed ? nativeWellFormed.call(text) : !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 }
+
+/** String.prototype.isWellFormed (Node 20+): native, far cheaper than the regex on the copy's hot path. */
+const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

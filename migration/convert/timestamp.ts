@@ -71,6 +71,8 @@ export function parseTimestamp(raw: SqliteValue): ParsedTimestamp | string {
     if (typeof raw === "bigint") return fromEpoch(parseDecimalText(raw.toString())!);
     if (typeof raw === "number") return Number.isFinite(raw) ? fromEpoch(float64Exact(raw)) : "not a finite epoch";
     if (Buffer.isBuffer(raw)) return "a BLOB is not a timestamp";
+    const common = parseCommonDatetime(raw);
+    if (common) return common;
     const text = raw.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, "");
     if (text === "") return "empty string";
     const epoch = parseDecimalText(text);
@@ -81,12 +83,49 @@ export function parseTimestamp(raw: SqliteValue): ParsedTimestamp | string {
 /** `YYYY-MM-DD HH:MM:SS.ffffff+00` for an instant. */
 export function formatTimestamp(instant: Instant): string {
     const days = Math.floor(instant.epochSeconds / 86400);
+    // Rows come in rowid order, so consecutive values mostly share a day: keep its text.
+    if (days !== lastDay) {
+        const { year, month, day } = civilFromDays(days);
+        lastDate = `${pad(year, 4)}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]} `;
+        lastDay = days;
+    }
     const secondOfDay = instant.epochSeconds - days * 86400;
-    const { year, month, day } = civilFromDays(days);
     const hh = Math.floor(secondOfDay / 3600);
     const mi = Math.floor((secondOfDay % 3600) / 60);
-    const ss = secondOfDay % 60;
-    return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)} ${pad(hh, 2)}:${pad(mi, 2)}:${pad(ss, 2)}.${pad(instant.micros, 6)}+00`;
+    return lastDate + TWO_DIGITS[hh] + ":" + TWO_DIGITS[mi] + ":" + TWO_DIGITS[secondOfDay % 60] + "." + String(instant.micros + 1_000_000).slice(1) + "+00";
+}
+
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
+let lastDay = NaN;
+let lastDate = "";
+
+/**
+ * `YYYY-MM-DD HH:MM:SS[.ffffff]` (space or T), the shapes the collector writes, read
+ * with char codes and no regex: this runs for most timestamps of the copy. Anything
+ * else, or an out-of-range field, goes to the general parser, which names the problem.
+ */
+function parseCommonDatetime(text: string): ParsedTimestamp | undefined {
+    const n = text.length;
+    if (n !== 19 && n !== 26) return undefined;
+    const sep = text.charCodeAt(10);
+    if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 32 && sep !== 84 && sep !== 116) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+    if (n === 26 && text.charCodeAt(19) !== 46) return undefined;
+    const year = digitsAt(text, 0, 4), month = digitsAt(text, 5, 2), day = digitsAt(text, 8, 2);
+    const hour = digitsAt(text, 11, 2), minute = digitsAt(text, 14, 2), second = digitsAt(text, 17, 2);
+    const micros = n === 26 ? digitsAt(text, 20, 6) : 0;
+    if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || micros < 0) return undefined;
+    return { kind: "naive", localSeconds: civilSeconds(year, month, day, hour, minute, second), micros, fractionRounded: false };
+}
+
+/** The decimal number of `count` ASCII digits at `at`, or -1 if one is not a digit. */
+function digitsAt(text: string, at: number, count: number): number {
+    let v = 0;
+    for (let i = at; i < at + count; i++) {
+        const d = text.charCodeAt(i) - 48;
+        if (d < 0 || d > 9) return -1;
+        v = v * 10 + d;
+    }
+    return v;
 }
 
 function parseDatetimeText(text: string): ParsedTimestamp | string {

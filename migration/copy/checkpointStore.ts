@@ -9,7 +9,7 @@
  */
 import type { ClientBase } from "pg";
 import type { Chunk } from "../plan/chunkPlan";
-import type { BucketSums } from "../validate/checksum";
+import { CHECKSUM_ALGORITHM, type BucketSums } from "../validate/checksum";
 import type { QuarantinedRow } from "./rowEncoder";
 
 export const CHECKPOINT_DDL = `
@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS gecko_migration.tables (
     max_rowid      bigint,
     planned_at     timestamptz NOT NULL DEFAULT now()
 );
+-- Added in checkpoint format 2; NULL in older stores means md5 checksums.
+ALTER TABLE gecko_migration.tables ADD COLUMN IF NOT EXISTS checksum text;
 CREATE TABLE IF NOT EXISTS gecko_migration.chunks (
     table_name       text NOT NULL REFERENCES gecko_migration.tables (table_name),
     chunk_no         integer NOT NULL,
@@ -110,18 +112,26 @@ export async function loadOrSavePlan(
     planned: readonly Chunk[],
     facts: { buckets: number; rowCount: number; minRowid: bigint | null; maxRowid: bigint | null },
 ): Promise<PersistedTablePlan> {
-    const existing = await client.query<{ buckets: number; max_rowid: string | null }>(
-        "SELECT buckets, max_rowid FROM gecko_migration.tables WHERE table_name = $1",
+    const existing = await client.query<{ buckets: number; max_rowid: string | null; checksum: string | null }>(
+        "SELECT buckets, max_rowid, checksum FROM gecko_migration.tables WHERE table_name = $1",
         [table],
     );
     let buckets = facts.buckets;
     if (existing.rowCount === 0) {
         await client.query(
-            "INSERT INTO gecko_migration.tables (table_name, buckets, planned_rows, min_rowid, max_rowid) VALUES ($1, $2, $3, $4, $5)",
-            [table, buckets, facts.rowCount, facts.minRowid?.toString() ?? null, facts.maxRowid?.toString() ?? null],
+            "INSERT INTO gecko_migration.tables (table_name, buckets, planned_rows, min_rowid, max_rowid, checksum) VALUES ($1, $2, $3, $4, $5, $6)",
+            [table, buckets, facts.rowCount, facts.minRowid?.toString() ?? null, facts.maxRowid?.toString() ?? null, CHECKSUM_ALGORITHM],
         );
         await insertChunks(client, planned);
     } else {
+        const made = existing.rows[0].checksum ?? "md5-v1";
+        if (made !== CHECKSUM_ALGORITHM) {
+            // The recorded source checksums could never match what this version computes on the target.
+            throw new Error(
+                `${table}: the checkpoints in gecko_migration were recorded with ${made} checksums, this gecko-pg computes ${CHECKSUM_ALGORITHM}; ` +
+                    "finish the run with the gecko-pg version that started it, or start over on an empty target database",
+            );
+        }
         buckets = existing.rows[0].buckets;
         const oldMax = existing.rows[0].max_rowid === null ? null : BigInt(existing.rows[0].max_rowid);
         if (facts.maxRowid !== null && (oldMax === null || facts.maxRowid > oldMax)) {

@@ -14,7 +14,8 @@ import type { TableMapping } from "../plan/tableMapping";
 import { quoteIdent } from "../source/introspect";
 import { BucketSums } from "../validate/checksum";
 import { completeChunk, insertQuarantine, type ChunkOutcome, type QuarantineRecord } from "./checkpointStore";
-import { copyEscape } from "../convert/copyText";
+import type { PageSource } from "./convertWorkers";
+import { pageReader, type EncodedPage } from "./pageEncoder";
 import { describeKey, RowEncoder, type EncodedRow, type RawValue } from "./rowEncoder";
 
 export interface TableCopyResult {
@@ -35,7 +36,10 @@ export interface CopyTableInput {
      * server work overlap. Each lane must be set up like the others (role, TimeZone).
      */
     readonly lanes: readonly ClientBase[];
+    /** Per lane, where its converted pages come from (a convert worker, or this thread). */
+    readonly pageSources: readonly PageSource[];
     readonly mapping: TableMapping;
+    /** The table's encoder in this thread: the row-by-row fallback uses it, and it collects every lane's warnings. */
     readonly encoder: RowEncoder;
     readonly chunks: readonly (Chunk & { readonly done: boolean })[];
     /** Called after each chunk with rows done so far in this run. */
@@ -44,26 +48,22 @@ export interface CopyTableInput {
     readonly beforeCommit?: (chunk: Chunk) => void | Promise<void>;
 }
 
-const FLUSH_BYTES = 1 << 20;
-const PAGE_ROWS = 2000;
-
 export async function copyTable(input: CopyTableInput): Promise<TableCopyResult> {
     const { mapping, encoder } = input;
     const table = mapping.target.name;
+    if (input.pageSources.length < input.lanes.length) throw new Error(`copy ${table}: ${input.lanes.length} lanes but ${input.pageSources.length} page sources`);
     const started = Date.now();
     const totals = { chunksCopied: 0, chunksSkipped: 0, rowsRead: 0, rowsCopied: 0, rowsQuarantined: 0, rowsFilled: 0 };
-    const srcCols = encoder.sourceColumns();
-    const page = input.sqlite
-        .prepare(`SELECT rowid, ${srcCols.map(quoteIdent).join(", ")} FROM ${quoteIdent(mapping.source!.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid LIMIT ${PAGE_ROWS}`)
-        .raw(true);
-    // A chunk is read page by page, each page with one synchronous call: better-sqlite3 allows one
-    // open statement per connection and lanes interleave, and memory stays at a page per lane.
+    // For the row-by-row fallback, on the same snapshot as the page sources.
+    const readPage = pageReader(input.sqlite, mapping, encoder.sourceColumns());
     function* chunkRows(chunk: Chunk): Generator<RawValue[]> {
         for (let from = chunk.rowidLo; ; ) {
-            const rows = page.all(from, chunk.rowidHi) as RawValue[][];
+            const rows = readPage(from, chunk.rowidHi);
             yield* rows;
-            if (rows.length < PAGE_ROWS) return;
-            from = (rows[rows.length - 1][0] as bigint) + 1n;
+            if (!rows.length) return;
+            const last = rows[rows.length - 1][0] as bigint;
+            if (last >= chunk.rowidHi) return;
+            from = last + 1n;
         }
     }
     const copySql = `COPY ${quoteIdent(table)} (${mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ")}) FROM STDIN`;
@@ -71,11 +71,11 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
     const queue = input.chunks.filter((c) => !c.done);
     let next = 0;
     let failure: Error | undefined;
-    const lane = async (pg: ClientBase) => {
+    const lane = async (pg: ClientBase, i: number) => {
         while (!failure && next < queue.length) {
             const chunk = queue[next++];
             try {
-                const outcome = await copyChunk(input, pg, chunk, () => chunkRows(chunk), copySql);
+                const outcome = await copyChunk(input, pg, input.pageSources[i], chunk, () => chunkRows(chunk), copySql);
                 totals.chunksCopied++;
                 totals.rowsRead += outcome.rowsRead;
                 totals.rowsCopied += outcome.rowsCopied;
@@ -87,16 +87,16 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
             }
         }
     };
-    await Promise.all(input.lanes.map(lane));
+    await Promise.all(input.lanes.map((pg, i) => lane(pg, i)));
     if (failure) throw failure;
     return { ...totals, seconds: (Date.now() - started) / 1000 };
 }
 
-async function copyChunk(input: CopyTableInput, pg: ClientBase, chunk: Chunk, rows: () => Iterable<RawValue[]>, copySql: string): Promise<ChunkOutcome> {
+async function copyChunk(input: CopyTableInput, pg: ClientBase, pages: PageSource, chunk: Chunk, rows: () => Iterable<RawValue[]>, copySql: string): Promise<ChunkOutcome> {
     const t0 = Date.now();
     await pg.query("BEGIN");
     try {
-        let outcome = await streamChunk(input, pg, rows, copySql).catch(async (err: unknown) => {
+        let outcome = await streamChunk(input, pg, pages, chunk, copySql).catch(async (err: unknown) => {
             if (!isRowLevelError(err)) throw err;
             // A row the converters accepted still broke a constraint (e.g. two source keys that
             // are equal once converted): redo the chunk row by row to quarantine exactly those.
@@ -141,7 +141,18 @@ class ChunkTally {
     copiedRow(r: EncodedRow): void {
         this.copied++;
         if (r.filled.length) this.filled++;
-        this.sums.add(r.bucket, r.hash);
+        this.sums.addRow(r.bucket, r.hash);
+    }
+
+    /** A page converted by a page source whose rows went into COPY. */
+    addPage(page: EncodedPage): void {
+        this.read += page.rowsRead;
+        this.copied += page.rowsCopied;
+        this.filled += page.rowsFilled;
+        const { buckets, rows, hi, lo } = page.sums;
+        for (let i = 0; i < buckets.length; i++) this.sums.addPartial(buckets[i], rows[i], hi[i], lo[i]);
+        for (const q of page.quarantine) this.quarantine.push(q);
+        for (const [k, n] of Object.entries(page.warnings)) this.encoder.warnings.set(k, (this.encoder.warnings.get(k) ?? 0) + n);
     }
 
     outcome(): StreamOutcome {
@@ -149,30 +160,29 @@ class ChunkTally {
     }
 }
 
-async function streamChunk(input: CopyTableInput, pg: ClientBase, rows: () => Iterable<RawValue[]>, copySql: string): Promise<StreamOutcome> {
+async function streamChunk(input: CopyTableInput, pg: ClientBase, source: PageSource, chunk: Chunk, copySql: string): Promise<StreamOutcome> {
     const tally = new ChunkTally(input.encoder);
-    function* lines(): Generator<string> {
-        let buf = "";
-        for (const raw of rows()) {
-            const r = tally.encode(raw);
-            if (!r) continue;
-            tally.copiedRow(r);
-            buf += copyLine(r);
-            if (buf.length >= FLUSH_BYTES) {
-                yield buf;
-                buf = "";
+    const table = input.mapping.target.name;
+    // Pages are tallied only once COPY has taken them all: a failed chunk is redone row by row from scratch.
+    const pages: EncodedPage[] = [];
+    async function* buffers(): AsyncGenerator<Buffer> {
+        let pending: Promise<EncodedPage> | undefined = source(table, chunk.rowidLo, chunk.rowidHi);
+        try {
+            while (pending) {
+                const page: EncodedPage = await pending;
+                // Ask for the next page before sending this one: conversion overlaps the send.
+                pending = page.nextRowid === null ? undefined : source(table, page.nextRowid, chunk.rowidHi);
+                pages.push(page);
+                if (page.copyText.byteLength) yield page.copyText as Buffer;
             }
+        } finally {
+            // On an early exit, a page still being converted must not become an unhandled rejection.
+            pending?.catch(() => undefined);
         }
-        if (buf) yield buf;
     }
-    await pipeline(Readable.from(lines()), pg.query(copyFrom(copySql)));
+    await pipeline(Readable.from(buffers(), { objectMode: false }), pg.query(copyFrom(copySql)));
+    for (const page of pages) tally.addPage(page);
     return tally.outcome();
-}
-
-function copyLine(r: EncodedRow): string {
-    let line = "";
-    for (let i = 0; i < r.values.length; i++) line += (i ? "\t" : "") + copyEscape(r.values[i]);
-    return line + "\n";
 }
 
 /** Errors caused by one row's content (as opposed to a lost connection or a bug). */

@@ -4,6 +4,7 @@
  */
 import type { ColumnMapping, TableMapping } from "../plan/tableMapping";
 import { bucketOf, canonicalRowText, quoteNullable, rowHash } from "../validate/checksum";
+import type { Hash64 } from "../validate/textHash";
 
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -22,7 +23,7 @@ export interface EncodedRow {
     /** Canonical text per target column, in target column order. */
     readonly values: readonly (string | null)[];
     readonly bucket: number;
-    readonly hash: bigint;
+    readonly hash: Hash64;
     /** Target columns filled with the application default because the source held NULL in a NOT NULL column. */
     readonly filled: readonly string[];
 }
@@ -124,7 +125,7 @@ export class RowEncoder {
         if (failures) return this.quarantine(raw, failures);
         const keys = this.keyPositions;
         const keyText = keys.length === 1 ? quoteNullable(values[keys[0]]) : canonicalRowText(keys.map((p) => values[p]));
-        return { ok: true, values, bucket: bucketOf(keyText, this.buckets), hash: rowHash(canonicalRowText(values)), filled: filled ?? NONE };
+        return { ok: true, values, bucket: bucketOf(keyText, this.buckets), hash: rowHash(canonicalRowText(values), { hi: 0, lo: 0 }), filled: filled ?? NONE };
     }
 
     rawKey(raw: readonly RawValue[]): Record<string, string | null> {

@@ -19,6 +19,51 @@ export interface SourceSnapshot {
 }
 
 export function openSourceSnapshot(path: string): SourceSnapshot {
+    const db = openReadOnly(path);
+    beginSnapshot(db);
+    return snapshotOf(path, db);
+}
+
+/** Other connections (e.g. in convert workers) that must read exactly the main snapshot. */
+export interface SnapshotPeers {
+    /** Each peer opens a read transaction and takes its snapshot. */
+    begin(): Promise<void>;
+    /** Each peer ends its read transaction. */
+    end(): Promise<void>;
+}
+
+const SHARED_SNAPSHOT_ATTEMPTS = 50;
+
+/**
+ * The main snapshot, with `peers` on the same one. SQLite cannot hand a
+ * snapshot to another connection, so: note the file's data_version, open
+ * every read transaction, and check data_version again. If nothing committed
+ * in between, all of them see the same database; otherwise retry (a live
+ * collector commits every few seconds, the window is milliseconds).
+ */
+export async function openSharedSnapshot(path: string, peers: SnapshotPeers): Promise<SourceSnapshot> {
+    const db = openReadOnly(path);
+    const monitor = openReadOnly(path);
+    const dataVersion = () => monitor.pragma("data_version", { simple: true }) as number | bigint;
+    try {
+        for (let attempt = 1; attempt <= SHARED_SNAPSHOT_ATTEMPTS; attempt++) {
+            const before = dataVersion();
+            beginSnapshot(db);
+            await peers.begin();
+            if (dataVersion() === before) return snapshotOf(path, db);
+            db.exec("COMMIT");
+            await peers.end();
+        }
+        throw new Error(`SQLite source ${path} changed during each of ${SHARED_SNAPSHOT_ATTEMPTS} attempts to open one snapshot for all readers`);
+    } catch (err) {
+        db.close();
+        throw err;
+    } finally {
+        monitor.close();
+    }
+}
+
+function openReadOnly(path: string): Database.Database {
     if (!fs.existsSync(path)) throw new Error(`SQLite source not found: ${path}`);
     let db: Database.Database;
     try {
@@ -27,9 +72,16 @@ export function openSourceSnapshot(path: string): SourceSnapshot {
         throw new Error(`cannot open SQLite source ${path} read-only: ${(cause as Error).message}`, { cause });
     }
     db.defaultSafeIntegers(true);
+    return db;
+}
+
+function beginSnapshot(db: Database.Database): void {
     // A deferred BEGIN takes its snapshot at the first read, so read right away.
     db.exec("BEGIN");
     db.prepare("SELECT count(*) FROM sqlite_master").get();
+}
+
+function snapshotOf(path: string, db: Database.Database): SourceSnapshot {
     return {
         path,
         db,

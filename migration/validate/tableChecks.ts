@@ -144,7 +144,7 @@ function rescan(input: TableCheckInput, excluded: Set<bigint>): BucketSums {
     for (const raw of sourceRows(input)) {
         if (excluded.has(raw[0] as bigint)) continue;
         const r = input.encoder.encode(raw);
-        if (r.ok) sums.add(r.bucket, r.hash);
+        if (r.ok) sums.addRow(r.bucket, r.hash);
     }
     return sums;
 }

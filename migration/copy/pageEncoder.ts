@@ -1,0 +1,125 @@
+/**
+ * One page of a chunk: read up to PAGE_ROWS source rows in rowid order,
+ * convert them, and produce the COPY text plus what the page adds to the
+ * chunk's tally (counts, checksums, quarantine, conversion warnings).
+ *
+ * The same function runs in the main thread and in the convert workers
+ * (encodeWorker.ts); a page is plain data either way, so it can cross a
+ * thread boundary.
+ */
+import type Database from "better-sqlite3";
+import type { TableMapping } from "../plan/tableMapping";
+import { quoteIdent } from "../source/introspect";
+import { copyEscape } from "../convert/copyText";
+import type { QuarantineRecord } from "./checkpointStore";
+import type { EncodedRow, RawValue, RowEncoder } from "./rowEncoder";
+
+/** Rows per page: one synchronous SQLite read, and the unit of memory per lane. */
+export const PAGE_ROWS = 2000;
+
+/** Bucket checksums of a page as parallel arrays (cheap to post between threads). */
+export interface PageSums {
+    readonly buckets: number[];
+    readonly rows: number[];
+    /** Sums of the rows' signed high and unsigned low hash halves: exact, a page is far below 2^21 rows. */
+    readonly hi: number[];
+    readonly lo: number[];
+}
+
+export interface EncodedPage {
+    /** COPY text (FORMAT text) of the page's accepted rows, UTF-8. */
+    readonly copyText: Uint8Array;
+    readonly rowsRead: number;
+    readonly rowsCopied: number;
+    readonly rowsFilled: number;
+    readonly sums: PageSums;
+    readonly quarantine: QuarantineRecord[];
+    /** Accepted-with-a-warning conversions of this page, `column: warning` -> count. */
+    readonly warnings: Record<string, number>;
+    /** Rowid to continue from, or null when the chunk has no more rows. */
+    readonly nextRowid: bigint | null;
+}
+
+/** Reads a page of raw rows (rowid first) from a snapshot connection. */
+export type PageReader = (fromRowid: bigint, toRowid: bigint) => RawValue[][];
+
+export function pageReader(db: Database.Database, mapping: TableMapping, sourceColumns: readonly string[]): PageReader {
+    const stmt = db
+        .prepare(`SELECT rowid, ${sourceColumns.map(quoteIdent).join(", ")} FROM ${quoteIdent(mapping.source!.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid LIMIT ${PAGE_ROWS}`)
+        .raw(true);
+    return (from, to) => stmt.all(from, to) as RawValue[][];
+}
+
+/**
+ * Encodes the page of rows from `fromRowid` up to `toRowid`. `encoder.warnings`
+ * is drained into the page, so the encoder should serve one lane.
+ */
+export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: bigint, toRowid: bigint): EncodedPage {
+    const raws = read(fromRowid, toRowid);
+    const sums = new Map<number, { rows: number; hi: number; lo: number }>();
+    const quarantine: QuarantineRecord[] = [];
+    let text = "";
+    let copied = 0;
+    let filled = 0;
+    for (const raw of raws) {
+        const r = encoder.encode(raw);
+        if (!r.ok) {
+            quarantine.push({ stage: "convert", row: r });
+            continue;
+        }
+        copied++;
+        if (r.filled.length) filled++;
+        const s = sums.get(r.bucket);
+        if (s) {
+            s.rows++;
+            s.hi += r.hash.hi;
+            s.lo += r.hash.lo;
+        } else sums.set(r.bucket, { rows: 1, hi: r.hash.hi, lo: r.hash.lo });
+        text += copyLine(r);
+    }
+    const warnings = Object.fromEntries(encoder.warnings);
+    encoder.warnings.clear();
+    const last = raws.length ? (raws[raws.length - 1][0] as bigint) : null;
+    const page: PageSums = { buckets: [], rows: [], hi: [], lo: [] };
+    for (const [b, s] of sums) {
+        page.buckets.push(b);
+        page.rows.push(s.rows);
+        page.hi.push(s.hi);
+        page.lo.push(s.lo);
+    }
+    return {
+        copyText: utf8(text),
+        rowsRead: raws.length,
+        rowsCopied: copied,
+        rowsFilled: filled,
+        sums: page,
+        quarantine,
+        warnings,
+        nextRowid: raws.length < PAGE_ROWS || last === null || last >= toRowid ? null : last + 1n,
+    };
+}
+
+/** Its own ArrayBuffer (not Node's shared pool), so a worker can transfer it without a copy. */
+function utf8(text: string): Uint8Array {
+    const out = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"));
+    out.write(text, 0, "utf8");
+    return out;
+}
+
+export function copyLine(r: EncodedRow): string {
+    let line = "";
+    for (let i = 0; i < r.values.length; i++) line += (i ? "\t" : "") + copyEscape(r.values[i]);
+    return line + "\n";
+}
+
+/** A lane's page source in this thread: reads the given snapshot and converts with its own encoders. */
+export function localPageSource(db: Database.Database, encoders: ReadonlyMap<string, RowEncoder>): (table: string, fromRowid: bigint, toRowid: bigint) => Promise<EncodedPage> {
+    const readers = new Map<string, PageReader>();
+    return async (table, fromRowid, toRowid) => {
+        const encoder = encoders.get(table);
+        if (!encoder) throw new Error(`no encoder for table ${table}`);
+        let read = readers.get(table);
+        if (!read) readers.set(table, (read = pageReader(db, encoder.mapping, encoder.sourceColumns())));
+        return encodePage(read, encoder, fromRowid, toRowid);
+    };
+}
