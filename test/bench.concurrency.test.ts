@@ -18,18 +18,28 @@ const READ_IDS = ["1", "2", "2ts", "2all", "3", "3all", "7a", "7b", "8a", "8b", 
 
 interface WriteFigures {
     store: string;
+    statements?: string;
     writers: number;
     ops: number;
     opsPerSecond: number;
     errorCount: number;
+    warmupOps: number;
+    cpu: { clientMsPerOp: number; serverMsPerOp: number | null; machineBusyCores: number | null };
     perOp: Record<string, { count: number; p50: number; p95: number; p99: number }>;
 }
 
-describe("scripts/bench/concurrency.ts --rows 20000 --writers 1,4 --seconds 2", () => {
+describe("scripts/bench/concurrency.ts --rows 20000 --writers 1,4 --seconds 2 --pg-statements psycopg2,prepared", () => {
     let dir: string;
     let run: ReturnType<typeof spawnSync>;
     let out: {
-        reads: { id: string; sqlite: { medianMs: number; rows: number }; postgres: { medianMs: number; rows: number; plan: { text: string } }; ratio: number }[];
+        reads: {
+            id: string;
+            sqlite: { medianMs: number; rows: number };
+            postgres: { medianMs: number; rows: number; statements: number; plan: { text: string; serializeMs: number | null } };
+            ratio: number;
+            roundTripFloorMs: number;
+        }[];
+        readRoundTripMs: number;
         writes: WriteFigures[];
         targets: { id: string; pass: boolean | null }[];
     };
@@ -40,7 +50,7 @@ describe("scripts/bench/concurrency.ts --rows 20000 --writers 1,4 --seconds 2", 
         // Its own throwaway server: the script ignores DATABASE_URL (it provisions cluster-wide roles).
         const env = { ...process.env };
         delete env.DATABASE_URL;
-        run = spawnSync(TSX, [SCRIPT, "--rows", "20000", "--writers", WRITERS.join(","), "--seconds", "2", "--runs", "1", "--no-collector-timeout", "--quiet", "--json", json], {
+        run = spawnSync(TSX, [SCRIPT, "--rows", "20000", "--writers", WRITERS.join(","), "--seconds", "2", "--warmup", "0.5", "--pg-statements", "psycopg2,prepared", "--runs", "1", "--no-collector-timeout", "--quiet", "--json", json], {
             encoding: "utf8",
             env,
             timeout: 110_000,
@@ -56,17 +66,23 @@ describe("scripts/bench/concurrency.ts --rows 20000 --writers 1,4 --seconds 2", 
         expect(run.stderr, String(run.stderr)).not.toMatch(/^error:/m);
         expect(run.status).toBe(0);
         expect(run.stdout).toMatch(/Reads: median/);
-        expect(run.stdout).toMatch(/Writes: 2s per run/);
+        expect(run.stdout).toMatch(/Writes: 2s measured per run after 0.5s warm-up/);
+        expect(run.stdout).toMatch(/Write CPU: ms of CPU per operation/);
         expect(run.stdout).toMatch(/Targets \(informational\)/);
     });
 
-    it("has figures for both stores at every N", () => {
-        for (const store of ["sqlite", "postgres"]) {
+    it("has figures for SQLite and each PostgreSQL statement mode at every N, warm-up excluded", () => {
+        for (const [store, statements] of [["sqlite", undefined], ["postgres", "psycopg2"], ["postgres", "prepared"]]) {
             for (const n of WRITERS) {
-                const w = out.writes.find((x) => x.store === store && x.writers === n);
-                expect(w, `${store} N=${n}`).toBeDefined();
+                const w = out.writes.find((x) => x.store === store && x.statements === statements && x.writers === n);
+                expect(w, `${store} ${statements} N=${n}`).toBeDefined();
                 expect(w!.ops).toBeGreaterThan(0);
                 expect(w!.opsPerSecond).toBeGreaterThan(0);
+                expect(w!.warmupOps).toBeGreaterThan(0);
+                expect(w!.cpu.clientMsPerOp).toBeGreaterThan(0);
+                // The server's CPU is read from /proc for PostgreSQL; SQLite has no server.
+                if (store === "postgres") expect(w!.cpu.serverMsPerOp).toBeGreaterThan(0);
+                else expect(w!.cpu.serverMsPerOp).toBeNull();
                 for (const op of ["trade_ingest", "ohlcv_upsert", "pool_update"]) expect(w!.perOp[op]).toHaveProperty("p99");
             }
         }
@@ -84,7 +100,14 @@ describe("scripts/bench/concurrency.ts --rows 20000 --writers 1,4 --seconds 2", 
             expect(r.ratio).toBeGreaterThan(0);
             expect(r.postgres.rows, r.id).toBe(r.sqlite.rows);
             expect(r.postgres.plan.text).toMatch(/actual time=/);
+            // Embedded PostgreSQL is 17: EXPLAIN measures the result's serialization too.
+            expect(r.postgres.plan.serializeMs, r.id).toBeGreaterThanOrEqual(0);
+            expect(r.roundTripFloorMs).toBeCloseTo(r.postgres.statements * out.readRoundTripMs, 6);
         }
+        // Item 1 is the watchlist plus one pool lookup per entry: one round trip each.
+        const watch = out.reads.find((r) => r.id === "1")!;
+        expect(watch.postgres.statements).toBeGreaterThan(1);
+        expect(watch.postgres.statements).toBeLessThanOrEqual(watch.postgres.rows);
     });
 
     it("evaluates the three targets", () => {

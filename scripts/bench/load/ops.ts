@@ -84,14 +84,31 @@ function placeholders(store: Store, columns: readonly string[], offset: number):
         .join(", ");
 }
 
+// The texts depend only on (store, row count): built once, not per operation (the
+// benchmark's own CPU competes with the server on a small machine).
+const sqlCache = new Map<string, string>();
+function cached(key: string, build: () => string): string {
+    let sql = sqlCache.get(key);
+    if (sql === undefined) sqlCache.set(key, (sql = build()));
+    return sql;
+}
+
 /** `SELECT trades.id FROM trades WHERE trades.id IN (...)` */
 export function tradeSelectSql(store: Store, n: number): string {
+    return cached(`select/${store}/${n}`, () => buildTradeSelectSql(store, n));
+}
+
+function buildTradeSelectSql(store: Store, n: number): string {
     const marks = Array.from({ length: n }, (_, i) => (store === "sqlite" ? "?" : `$${i + 1}`)).join(", ");
     return `SELECT trades.id FROM trades WHERE trades.id IN (${marks})`;
 }
 
 /** Multi-row `INSERT INTO trades ... ON CONFLICT (id) DO NOTHING` for `rows` rows. */
 export function tradeInsertSql(store: Store, rows: number): string {
+    return cached(`insert/${store}/${rows}`, () => buildTradeInsertSql(store, rows));
+}
+
+function buildTradeInsertSql(store: Store, rows: number): string {
     const values = Array.from({ length: rows }, (_, r) => `(${placeholders(store, TRADE_COLUMNS, r * TRADE_COLUMNS.length)})`).join(", ");
     return `INSERT INTO trades (${TRADE_COLUMNS.join(", ")}) VALUES ${values} ON CONFLICT (id) DO NOTHING`;
 }
@@ -100,6 +117,10 @@ const OHLCV_COLUMNS = ["pool_id", "timeframe", "timestamp", "open_price", "high_
 
 /** Row-by-row OHLCV upsert on the collector's unique key. */
 export function ohlcvUpsertSql(store: Store): string {
+    return cached(`ohlcv/${store}`, () => buildOhlcvUpsertSql(store));
+}
+
+function buildOhlcvUpsertSql(store: Store): string {
     return (
         `INSERT INTO ohlcv_data (${OHLCV_COLUMNS.join(", ")}) VALUES (${placeholders(store, OHLCV_COLUMNS, 0)}) ` +
         `ON CONFLICT (pool_id, timeframe, timestamp) DO UPDATE SET open_price = excluded.open_price, high_price = excluded.high_price, ` +

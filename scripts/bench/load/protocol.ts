@@ -19,7 +19,20 @@ export type StoreTarget =
           readonly connection: ConnectionSpec;
           /** SET lock_timeout in ms: the same bound on a lock wait as SQLite's busy_timeout (0: none). */
           readonly lockTimeoutMs: number;
+          /** How statements reach the server (see PG_STATEMENT_MODES). */
+          readonly statements: PgStatementMode;
       };
+
+/**
+ * - `psycopg2` (default): what the collector's driver sends: values adapted to literals on
+ *   the client, one simple-protocol Query per statement, parsed and planned every time.
+ * - `extended`: `$n` parameters, an unnamed Parse/Bind/Execute per statement (libpq's
+ *   PQexecParams, psycopg 3 without prepare).
+ * - `prepared`: named server-side prepared statements, parsed once per connection. Not what
+ *   psycopg2 does: shows what the collector would gain from a driver that prepares.
+ */
+export const PG_STATEMENT_MODES = ["psycopg2", "extended", "prepared"] as const;
+export type PgStatementMode = (typeof PG_STATEMENT_MODES)[number];
 
 export interface WriterConfig {
     readonly target: StoreTarget;
@@ -37,10 +50,13 @@ export interface WriterConfig {
 
 export type ErrorKind = "locked" | "deadlock" | "serialization" | "lock_timeout" | "statement_timeout" | "other";
 
+/** Figures of one operation type, over the operations started after the warm-up. */
 export interface OpResult {
     /** Latency in ms of each successful operation, BEGIN to COMMIT (the select included). */
     readonly latenciesMs: number[];
-    /** Rows inserted or updated, as the store reports them. */
+    /** Successful operations that completed by the deadline: the throughput count. */
+    completedInWindow: number;
+    /** Rows inserted or updated by those, as the store reports them. */
     rows: number;
     /** Successful operations slower than `slowMs`. */
     slow: number;
@@ -52,11 +68,22 @@ export interface WriterResult {
     readonly startedAt: number;
     readonly endedAt: number;
     readonly ops: Record<OpName, OpResult>;
+    /** Operations started in the measured window (successful or not), the ones `cpuMs` was spent on. */
+    readonly opsStarted: number;
+    /** This process's CPU time (user + system) from the end of the warm-up to the end of its last operation. */
+    readonly cpuMs: number;
+    /** Operations run during the warm-up (not measured). */
+    readonly warmupOps: number;
     /** Up to a few distinct error messages, for the report. */
     readonly errorSamples: string[];
 }
 
-export type ToWriter = { readonly type: "init"; readonly config: WriterConfig } | { readonly type: "go"; readonly deadline: number };
+/** `go`: run from now; measure operations started at or after `measureFrom`; stop starting new ones at `deadline`. */
+/** `close`: end the connection and exit (sent once every writer's result is in, so the server's CPU is sampled with every backend alive). */
+export type ToWriter =
+    | { readonly type: "init"; readonly config: WriterConfig }
+    | { readonly type: "go"; readonly measureFrom: number; readonly deadline: number }
+    | { readonly type: "close" };
 
 export type FromWriter =
     | { readonly type: "ready"; readonly worker: number }

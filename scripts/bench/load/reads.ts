@@ -8,8 +8,10 @@
  * (SQLite compares the text, PostgreSQL the instant: equal bounds would differ by a row).
  */
 import type Database from "better-sqlite3";
-import type { Client } from "pg";
+import type { Client, QueryArrayConfig } from "pg";
 import { median } from "../lib/stats";
+import type { PgStatementMode } from "./protocol";
+import { mogrify } from "./psycopg2";
 import type { ReadParams } from "./workload";
 
 export interface Sql {
@@ -191,38 +193,69 @@ export function readQueries(p: ReadParams): ReadQuery[] {
     ];
 }
 
-/** Executes a query as the collector would; returns the rows of the main statement plus the follow-ups'. */
+/**
+ * Executes a query as the collector would; returns the rows of the main statement plus the follow-ups'.
+ *
+ * Both runners hand rows back as arrays of the values as the store returns them, with no
+ * client-side type conversion: better-sqlite3 gives SQLite's stored text for datetimes and
+ * JSON, so the PostgreSQL runner takes every column as text too (node-pg would otherwise
+ * build a Date per timestamp and parse every jsonb, work the SQLite side never does; in
+ * the full-table reads that was a third of the PostgreSQL time). What is timed is the
+ * store, the round trips and the transfer, not a JS driver's conversions.
+ */
 export interface ReadRunner {
-    run(q: ReadQuery): Promise<number>;
+    run(q: ReadQuery): Promise<RunCount>;
+}
+
+export interface RunCount {
+    /** Rows of the main statement plus the follow-ups'. */
+    readonly rows: number;
+    /** Statements executed: 1, or 1 + a follow-up per row (item 1). */
+    readonly statements: number;
 }
 
 export function sqliteRunner(db: Database.Database): ReadRunner {
     const cache = new Map<string, Database.Statement>();
     const stmt = (sql: string) => {
         let s = cache.get(sql);
-        if (!s) cache.set(sql, (s = db.prepare(sql)));
+        if (!s) cache.set(sql, (s = db.prepare(sql).raw(true)));
         return s;
     };
     return {
         run: async (q) => {
-            const rows = stmt(q.sqlite.sql).all(...(q.sqlite.params as unknown[])) as Record<string, unknown>[];
+            const main = stmt(q.sqlite.sql);
+            const rows = main.all(...(q.sqlite.params as unknown[])) as unknown[][];
             let n = rows.length;
             if (q.perRow) {
+                const column = main.columns().findIndex((c) => c.name === q.perRow!.column);
                 const follow = stmt(q.perRow.sqlite);
-                for (const r of rows) n += follow.all(r[q.perRow.column]).length;
+                for (const r of rows) n += follow.all(r[column]).length;
             }
-            return n;
+            return { rows: n, statements: q.perRow ? 1 + rows.length : 1 };
         },
     };
 }
 
-export function postgresRunner(client: Client): ReadRunner {
+/** Every column as the server's text: no conversion on the client (see ReadRunner). */
+const AS_TEXT = { getTypeParser: () => (value: string) => value };
+
+/** The statement as the given driver mode sends it: literals inlined (psycopg2) or `$n` parameters. */
+export function pgQuery(sql: Sql, mode: PgStatementMode): QueryArrayConfig {
+    return mode === "psycopg2"
+        ? { text: mogrify(sql.sql, sql.params), rowMode: "array", types: AS_TEXT }
+        : { text: sql.sql, values: sql.params as unknown[], rowMode: "array", types: AS_TEXT };
+}
+
+export function postgresRunner(client: Client, mode: PgStatementMode): ReadRunner {
     return {
         run: async (q) => {
-            const { rows } = await client.query(q.postgres.sql, q.postgres.params as unknown[]);
+            const { rows, fields } = await client.query(pgQuery(q.postgres, mode));
             let n = rows.length;
-            if (q.perRow) for (const r of rows) n += (await client.query(q.perRow.postgres, [r[q.perRow.column]])).rows.length;
-            return n;
+            if (q.perRow) {
+                const column = fields.findIndex((f) => f.name === q.perRow!.column);
+                for (const r of rows) n += (await client.query(pgQuery({ sql: q.perRow.postgres, params: [r[column]] }, mode))).rows.length;
+            }
+            return { rows: n, statements: q.perRow ? 1 + rows.length : 1 };
         },
     };
 }
@@ -231,19 +264,21 @@ export interface Timing {
     readonly medianMs: number;
     readonly runsMs: readonly number[];
     readonly rows: number;
+    /** Statements per run: each one a round trip on PostgreSQL. */
+    readonly statements: number;
 }
 
 /** `warmup` untimed runs, then `runs` timed ones; the median. */
 export async function timeQuery(runner: ReadRunner, q: ReadQuery, runs: number, warmup = 1): Promise<Timing> {
-    let rows = 0;
-    for (let i = 0; i < warmup; i++) rows = await runner.run(q);
+    let count: RunCount = { rows: 0, statements: 0 };
+    for (let i = 0; i < warmup; i++) count = await runner.run(q);
     const runsMs: number[] = [];
     for (let i = 0; i < runs; i++) {
         const t0 = performance.now();
-        rows = await runner.run(q);
+        count = await runner.run(q);
         runsMs.push(performance.now() - t0);
     }
-    return { medianMs: median(runsMs), runsMs, rows };
+    return { medianMs: median(runsMs), runsMs, ...count };
 }
 
 export interface PostgresPlan {
@@ -255,6 +290,8 @@ export interface PostgresPlan {
     readonly nodes: readonly string[];
     readonly executionMs: number;
     readonly planningMs: number;
+    /** Converting the result to text for the wire (EXPLAIN's SERIALIZE, PostgreSQL 17+; null before). */
+    readonly serializeMs: number | null;
     readonly sharedHit: number;
     readonly sharedRead: number;
 }
@@ -270,8 +307,8 @@ function walk(plan: unknown, out: { relations: string[]; indexes: string[]; node
     }
 }
 
-/** EXPLAIN (ANALYZE, BUFFERS) of the query (and, for item 1, of one follow-up). */
-export async function explainPostgres(client: Client, q: ReadQuery): Promise<PostgresPlan> {
+/** EXPLAIN (ANALYZE, BUFFERS) of the query (and, for item 1, of one follow-up), with the parameters as `mode` sends them. */
+export async function explainPostgres(client: Client, q: ReadQuery, mode: PgStatementMode, serialize: boolean): Promise<PostgresPlan> {
     const statements: Sql[] = [q.postgres];
     if (q.perRow) {
         const { rows } = await client.query(q.postgres.sql, q.postgres.params as unknown[]);
@@ -281,14 +318,21 @@ export async function explainPostgres(client: Client, q: ReadQuery): Promise<Pos
     const texts: string[] = [];
     let executionMs = 0;
     let planningMs = 0;
+    let serializeMs = 0;
+    const options = serialize ? "ANALYZE, BUFFERS, SERIALIZE" : "ANALYZE, BUFFERS";
+    const explain = async (options: string, s: Sql) => {
+        const sent = mode === "psycopg2" ? { sql: mogrify(s.sql, s.params), params: [] } : s;
+        return (await client.query(`EXPLAIN (${options}) ${sent.sql}`, sent.params as unknown[])).rows;
+    };
     for (const s of statements) {
-        const json = (await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${s.sql}`, s.params as unknown[])).rows[0]["QUERY PLAN"][0];
+        const json = (await explain(`${options}, FORMAT JSON`, s))[0]["QUERY PLAN"][0];
         walk(json.Plan, out);
         out.hit += Number(json.Plan["Shared Hit Blocks"] ?? 0);
         out.read += Number(json.Plan["Shared Read Blocks"] ?? 0);
         executionMs += Number(json["Execution Time"] ?? 0);
         planningMs += Number(json["Planning Time"] ?? 0);
-        const text = (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${s.sql}`, s.params as unknown[])).rows.map((r) => r["QUERY PLAN"]).join("\n");
+        serializeMs += Number(json.Serialization?.Time ?? 0);
+        const text = (await explain(options, s)).map((r) => r["QUERY PLAN"]).join("\n");
         texts.push(text);
     }
     return {
@@ -298,9 +342,23 @@ export async function explainPostgres(client: Client, q: ReadQuery): Promise<Pos
         nodes: [...new Set(out.nodes)],
         executionMs,
         planningMs,
+        serializeMs: serialize ? serializeMs : null,
         sharedHit: out.hit,
         sharedRead: out.read,
     };
+}
+
+/** Median time of `SELECT 1` as `mode` sends it: the cost of one round trip, the floor of every PostgreSQL read. */
+export async function roundTripMs(client: Client, mode: PgStatementMode, runs = 50): Promise<number> {
+    const q = pgQuery({ sql: "SELECT 1", params: [] }, mode);
+    for (let i = 0; i < 5; i++) await client.query(q);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        await client.query(q);
+        times.push(performance.now() - t0);
+    }
+    return median(times);
 }
 
 /** SQLite's EXPLAIN QUERY PLAN, one line. */

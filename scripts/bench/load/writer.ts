@@ -8,8 +8,10 @@ import Database from "better-sqlite3";
 import { performance } from "node:perf_hooks";
 import { Client } from "pg";
 import { clientConfig } from "../../../migration/postgres/connection";
+import { createHash } from "node:crypto";
 import { OP_NAMES, OpSource, type OpName, type OpPlan, type Statement } from "./ops";
-import type { ErrorKind, FromWriter, OpResult, ToWriter, WriterConfig, WriterResult } from "./protocol";
+import type { ErrorKind, FromWriter, OpResult, PgStatementMode, ToWriter, WriterConfig, WriterResult } from "./protocol";
+import { mogrify } from "./psycopg2";
 
 /** Runs one plan; returns rows written. Throws the store's error. */
 type Executor = (plan: OpPlan) => Promise<number> | number;
@@ -86,7 +88,7 @@ async function openPostgres(config: WriterConfig & { target: { store: "postgres"
     const client = new Client(clientConfig(config.target.connection, { application_name: `gecko-bench writer ${config.worker}` }));
     await client.connect();
     if (config.target.lockTimeoutMs > 0) await client.query(`SET lock_timeout = ${Math.floor(config.target.lockTimeoutMs)}`);
-    const run = (s: Statement) => client.query(s.sql, s.params as unknown[]);
+    const run = pgStatementRunner(client, config.target.statements);
     return {
         // psycopg2: BEGIN before the first statement, the SELECT included.
         execute: async (plan) => {
@@ -121,28 +123,78 @@ async function openPostgres(config: WriterConfig & { target: { store: "postgres"
     };
 }
 
-async function runWriter(config: WriterConfig, store: Store, deadline: number): Promise<WriterResult> {
+/** How one statement is sent, per PgStatementMode. BEGIN/COMMIT are always simple queries, as psycopg2 sends them. */
+function pgStatementRunner(client: Client, mode: PgStatementMode): (s: Statement) => Promise<{ rows: unknown[]; rowCount: number | null }> {
+    switch (mode) {
+        case "psycopg2":
+            // No values: node-pg sends a simple-protocol Query, as psycopg2 does.
+            return (s) => client.query(mogrify(s.sql, s.params));
+        case "extended":
+            return (s) => client.query(s.sql, s.params as unknown[]);
+        case "prepared": {
+            const names = new Map<string, string>();
+            return (s) => {
+                let name = names.get(s.sql);
+                if (!name) names.set(s.sql, (name = "b" + createHash("sha1").update(s.sql).digest("hex").slice(0, 16)));
+                return client.query({ name, text: s.sql, values: s.params as unknown[] });
+            };
+        }
+    }
+}
+
+/**
+ * Runs operations until `deadline`. Those started before `measureFrom` are the warm-up
+ * (connection caches, JIT): run but not counted. Throughput counts the successful
+ * operations that completed by the deadline; latencies and errors cover every operation
+ * started in the window, including one that finishes after the deadline (a long lock
+ * wait is not hidden).
+ */
+async function runWriter(config: WriterConfig, store: Store, measureFrom: number, deadline: number): Promise<WriterResult> {
     const source = new OpSource(config.target.store, config.workload, config.mix, config.tag, config.worker, config.seed);
-    const ops = Object.fromEntries(OP_NAMES.map((n): [OpName, OpResult] => [n, { latenciesMs: [], rows: 0, slow: 0, errors: {} }])) as Record<OpName, OpResult>;
+    const ops = Object.fromEntries(OP_NAMES.map((n): [OpName, OpResult] => [n, { latenciesMs: [], completedInWindow: 0, rows: 0, slow: 0, errors: {} }])) as Record<OpName, OpResult>;
     const errorSamples: string[] = [];
-    const startedAt = Date.now();
+    let warmupOps = 0;
+    let opsStarted = 0;
+    let cpuAtStart: NodeJS.CpuUsage | undefined;
+    let startedAt = 0;
     for (let i = 0; i < config.maxOps && Date.now() < deadline; i++) {
         const plan = source.next();
-        const r = ops[plan.name];
+        const measured = Date.now() >= measureFrom;
+        if (measured && !cpuAtStart) {
+            cpuAtStart = process.cpuUsage();
+            startedAt = Date.now();
+        }
         const t0 = performance.now();
         try {
-            r.rows += await store.execute(plan);
+            const rows = await store.execute(plan);
             const ms = performance.now() - t0;
+            if (!measured) {
+                warmupOps++;
+                continue;
+            }
+            const r = ops[plan.name];
             r.latenciesMs.push(ms);
             if (ms > config.slowMs) r.slow++;
+            if (Date.now() <= deadline) {
+                r.completedInWindow++;
+                r.rows += rows;
+            }
         } catch (err) {
+            if (!measured) {
+                warmupOps++;
+                continue;
+            }
+            const r = ops[plan.name];
             const kind = store.classify(err);
             r.errors[kind] = (r.errors[kind] ?? 0) + 1;
             const message = `${plan.name}: ${(err as Error).message} after ${(performance.now() - t0).toFixed(0)} ms`.slice(0, 300);
             if (errorSamples.length < 5 && !errorSamples.some((m) => m.startsWith(message.slice(0, 60)))) errorSamples.push(message);
+        } finally {
+            if (measured) opsStarted++;
         }
     }
-    return { worker: config.worker, startedAt, endedAt: Date.now(), ops, errorSamples };
+    const cpu = cpuAtStart ? process.cpuUsage(cpuAtStart) : { user: 0, system: 0 };
+    return { worker: config.worker, startedAt: startedAt || Date.now(), endedAt: Date.now(), ops, opsStarted, cpuMs: (cpu.user + cpu.system) / 1000, warmupOps, errorSamples };
 }
 
 let config: WriterConfig | undefined;
@@ -158,9 +210,10 @@ process.on("message", (message: ToWriter) => {
                 await send({ type: "ready", worker: c.worker });
             } else if (message.type === "go") {
                 if (!config || !store) throw new Error("go before init");
-                const result = await runWriter(config, store, message.deadline);
-                await store.close();
+                const result = await runWriter(config, store, message.measureFrom, message.deadline);
                 await send({ type: "result", result });
+            } else if (message.type === "close") {
+                await store?.close();
                 process.disconnect?.();
             }
         } catch (err) {
