@@ -147,16 +147,20 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             await pg.query(`SET ROLE ${ident(opts.ownerRole)}`);
         }
 
-        const validated: TableReport[] = [];
-        for (const tr of tableReports) {
-            const m = ordered.find((x) => x.target.name === tr.table)!;
-            const plan = plans.get(tr.table)!;
-            logger.info(`validate ${tr.table}`);
-            const validation = await time("validate", () =>
-                validateTable({ sqlite: snapshot.db, pg, mapping: m, encoder: plan.encoder, chunks: plan.chunks, canonical: conversion.canonicalSql, rescanSource: phase === "validate", sampleRows: opts.sampleRows }),
-            );
-            validated.push({ ...tr, validation });
-        }
+        // Tables are validated on every lane's connection at once, largest first: the server hashes them in parallel.
+        const validated: TableReport[] = new Array(tableReports.length);
+        const queue = tableReports.map((_, i) => i).sort((a, b) => tableReports[b].sourceRows - tableReports[a].sourceRows);
+        const validator = async (client: Client) => {
+            for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+                const tr = tableReports[i];
+                const m = ordered.find((x) => x.target.name === tr.table)!;
+                const plan = plans.get(tr.table)!;
+                logger.info(`validate ${tr.table}`);
+                const validation = await validateTable({ sqlite: snapshot.db, pg: client, mapping: m, encoder: plan.encoder, chunks: plan.chunks, canonical: conversion.canonicalSql, rescanSource: phase === "validate", sampleRows: opts.sampleRows });
+                validated[i] = { ...tr, validation };
+            }
+        };
+        await time("validate", () => Promise.all([pg, ...lanes].map(validator)));
         const schema = await time("validate", () => checkTargetSchema(pg, roles));
         const quarantine = await quarantineSummary(pg);
         const failures: string[] = [];

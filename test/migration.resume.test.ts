@@ -256,3 +256,29 @@ describe("checkpoints recorded under another checksum definition", () => {
         await expect(fx.migrate(source)).rejects.toThrow(/recorded with md5-v1 checksums, this gecko-pg computes hashtextextended-v2/);
     });
 });
+
+describe("the field-by-field sample", () => {
+    let fx: MigrationFixture;
+    beforeAll(async () => {
+        fx = await createMigrationFixture("sample");
+    });
+    afterAll(async () => fx?.dispose());
+
+    it("names a changed field and a missing row of the sampled rows (one batched lookup per table)", async () => {
+        const { path: source } = fx.generate("current", { rows: 300, seed: 14 });
+        fitGeneratorOverflows(source);
+        expect((await fx.migrate(source)).ok).toBe(true);
+        const [dex] = await fx.query<{ id: string }>("SELECT id FROM dexes ORDER BY id LIMIT 1");
+        const [trade] = await fx.query<{ id: string }>("SELECT id FROM trades ORDER BY id LIMIT 1");
+        await fx.query("UPDATE dexes SET name = name || ' (edited)' WHERE id = $1", [dex.id]);
+        await fx.query("DELETE FROM trades WHERE id = $1", [trade.id]);
+        // Every row is sampled: far more sample rows than the tables hold.
+        const v = await fx.validate(source, { sampleRows: 100_000 });
+        const dexes = tableReport(v, "dexes").validation!;
+        expect(dexes.sampleMismatches).toEqual([
+            { key: `'${dex.id}'`, issue: "values differ", chunkNo: 0, columns: [expect.objectContaining({ column: "name", target: expect.stringMatching(/ \(edited\)$/) })] },
+        ]);
+        expect(dexes.sampleCompared).toBe(dexes.sourceRows);
+        expect(tableReport(v, "trades").validation!.sampleMismatches).toEqual([{ key: `'${trade.id}'`, issue: "missing in target", chunkNo: 0 }]);
+    });
+});

@@ -213,30 +213,41 @@ async function compareSample(input: TableCheckInput, notPlaceholder: string): Pr
     }
     const keyCols = mapping.target.rowKey.map((k) => mapping.columns.find((c) => c.target.name === k)!.target);
     const fields = mapping.columns.map((c) => input.canonical(`t.${quoteIdent(c.target.name)}`, c.target));
-    const where = keyCols.map((c, i) => `t.${quoteIdent(c.name)} = $${i + 1}::${pgTypeName(c.type)}`).join(" AND ");
-    const lookup = `SELECT ${fields.map((f, i) => `${f} AS f${i}`).join(", ")} FROM ${quoteIdent(mapping.target.name)} t WHERE ${where} AND ${notPlaceholder}`;
     const keyIdx = mapping.target.rowKey.map((k) => mapping.columns.findIndex((c) => c.target.name === k));
-    let compared = 0;
-    const mismatches: RowDifference[] = [];
+    const sampled: { raw: RawValue[]; values: readonly (string | null)[]; keyVals: (string | null)[] }[] = [];
     for (const raw of picked.values()) {
         const r = encoder.encode(raw);
         if (!r.ok) continue; // quarantined at conversion: covered by the counts
-        const keyVals = keyIdx.map((i) => r.values[i]);
-        const got = await pg.query<Record<string, string | null>>(lookup, keyVals);
-        const key = canonicalRowText(keyVals);
-        if (got.rowCount === 0) {
+        sampled.push({ raw, values: r.values, keyVals: keyIdx.map((i) => r.values[i]) });
+    }
+    if (!sampled.length) return { compared: 0, mismatches: [] };
+    // One query for the whole sample: the keys as a VALUES list joined to the table.
+    const params: (string | null)[] = [];
+    const values = sampled.map((s, n) => `(${n}, ${s.keyVals.map((v, i) => `$${params.push(v)}::${pgTypeName(keyCols[i].type)}`).join(", ")})`);
+    const on = keyCols.map((c, i) => `t.${quoteIdent(c.name)} = k.c${i}`).join(" AND ");
+    const got = await pg.query<Record<string, string | null> & { n: number }>(
+        `SELECT k.n, ${fields.map((f, i) => `${f} AS f${i}`).join(", ")} FROM (VALUES ${values.join(", ")}) AS k(n, ${keyCols.map((_, i) => `c${i}`).join(", ")})
+           JOIN ${quoteIdent(mapping.target.name)} t ON ${on} WHERE ${notPlaceholder}`,
+        params,
+    );
+    const found = new Map(got.rows.map((row) => [Number(row.n), row]));
+    let compared = 0;
+    const mismatches: RowDifference[] = [];
+    for (const [n, s] of sampled.entries()) {
+        const key = canonicalRowText(s.keyVals);
+        const row = found.get(n);
+        if (!row) {
             const q = await pg.query("SELECT 1 FROM gecko_quarantine.rows WHERE table_name = $1 AND (source_rowid = $2 OR stage = 'orphan' AND row_key = $3::jsonb)", [
                 mapping.target.name,
-                String(raw[0]),
-                JSON.stringify(Object.fromEntries(mapping.target.rowKey.map((k, i) => [k, keyVals[i]]))),
+                String(s.raw[0]),
+                JSON.stringify(Object.fromEntries(mapping.target.rowKey.map((k, i) => [k, s.keyVals[i]]))),
             ]);
-            if (q.rowCount === 0) mismatches.push({ key, issue: "missing in target", chunkNo: chunkOf(input.chunks, raw[0] as bigint) });
+            if (q.rowCount === 0) mismatches.push({ key, issue: "missing in target", chunkNo: chunkOf(input.chunks, s.raw[0] as bigint) });
             continue;
         }
         compared++;
-        const row = got.rows[0];
-        const cols = mapping.columns.flatMap((c, i) => (r.values[i] === row[`f${i}`] ? [] : [{ column: c.target.name, source: r.values[i], target: row[`f${i}`] }]));
-        if (cols.length) mismatches.push({ key, issue: "values differ", chunkNo: chunkOf(input.chunks, raw[0] as bigint), columns: cols });
+        const cols = mapping.columns.flatMap((c, i) => (s.values[i] === row[`f${i}`] ? [] : [{ column: c.target.name, source: s.values[i], target: row[`f${i}`] }]));
+        if (cols.length) mismatches.push({ key, issue: "values differ", chunkNo: chunkOf(input.chunks, s.raw[0] as bigint), columns: cols });
     }
     return { compared, mismatches };
 }
