@@ -99,11 +99,11 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
     };
 }
 
-/** Its own ArrayBuffer (not Node's shared pool), so a worker can transfer it without a copy. */
+const encoder = new TextEncoder();
+
+/** UTF-8 in its own ArrayBuffer (never Node's shared pool), so a worker can transfer it without a copy. */
 function utf8(text: string): Uint8Array {
-    const out = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"));
-    out.write(text, 0, "utf8");
-    return out;
+    return encoder.encode(text);
 }
 
 export function copyLine(r: EncodedRow): string {
