@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { parseProcStat } from "../scripts/bench/load/machineCpu";
 import type { OpResult, WriterResult } from "../scripts/bench/load/protocol";
 import { aggregate } from "../scripts/bench/load/runWriters";
+import { DEFAULT_MIX, OpSource, type Workload } from "../scripts/bench/load/ops";
 
 const op = (latenciesMs: number[], completedInWindow: number, rows: number, errors: OpResult["errors"] = {}): OpResult => ({ latenciesMs, completedInWindow, rows, slow: 0, errors });
 
@@ -58,6 +59,14 @@ describe("aggregate", () => {
         expect(f.cpu.machineBusyCores).toBeCloseTo(1.6, 10);
         // 1.6 busy cores - 0.016 writers - 0.044 server.
         expect(f.cpu.otherBusyCores).toBeCloseTo(1.54, 10);
+        expect(f.cpu.serverBusyCores).toBeCloseTo(0.044, 10);
+    });
+
+    it("keeps a server that is not the store under test out of the per-operation figures but not out of the machine's", () => {
+        const f = aggregate(results, 2, { seconds: 2.5, serverCpuSeconds: 0.11, machineBusySeconds: 4 }, false);
+        expect(f.cpu.serverMsPerOp).toBeNull();
+        expect(f.cpu.serverBusyCores).toBeCloseTo(0.044, 10);
+        expect(f.cpu.otherBusyCores).toBeCloseTo(1.54, 10);
     });
 
     it("has no server or machine figures without a CPU window", () => {
@@ -65,5 +74,29 @@ describe("aggregate", () => {
         expect(f.cpu.serverMsPerOp).toBeNull();
         expect(f.cpu.machineBusyCores).toBeNull();
         expect(f.cpu.otherBusyCores).toBeNull();
+    });
+});
+
+describe("OpSource: an OHLCV batch per commit", () => {
+    const workload: Workload = {
+        hotPools: ["p1", "p2"],
+        ohlcvSeries: [
+            { poolId: "p1", timeframe: "1h", seconds: 3600, lastTimestamp: 1_748_736_000 },
+            { poolId: "p2", timeframe: "5m", seconds: 300, lastTimestamp: 1_748_736_000 },
+        ],
+        knownTradeIds: [],
+        endEpoch: 1_748_736_000,
+    };
+
+    it.each([1, 5, 100])("%i rows: one series, consecutive candles, oldest first", (batch) => {
+        const source = new OpSource("postgres", workload, { ...DEFAULT_MIX, ohlcvPerCommit: batch }, "t", 0, 3);
+        for (let k = 0; k < 20; k++) {
+            const statements = source.plan("ohlcv_upsert").buildWrites(new Set());
+            expect(statements).toHaveLength(batch);
+            const keys = statements.map((s) => ({ pool: s.params[0], timeframe: s.params[1], ts: s.params[2] as number }));
+            expect(new Set(keys.map((x) => `${x.pool}/${x.timeframe}`)).size).toBe(1);
+            const step = keys[0].timeframe === "1h" ? 3600 : 300;
+            keys.forEach((x, i) => expect(x.ts).toBe(keys[0].ts + i * step));
+        }
     });
 });

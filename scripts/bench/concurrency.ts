@@ -55,9 +55,14 @@ is ignored: the run needs a fresh server with the stack's settings), on 127.0.0.
                       extended  $n parameters, unnamed Parse/Bind/Execute per statement
                       prepared  named server-side prepared statements (NOT what psycopg2 does)
                       targets are judged on psycopg2
+  --pg-settings JSON  server settings on top of the stack's defaults, as the stack's serverSettings
+                      config takes them, e.g. '{"commit_delay":"20"}' (validated the same way)
   --runs K            timed runs per read query, after one warm-up (default 5)
   --trade-batch N     trades per ingest batch (default ${DEFAULT_MIX.tradeBatch}; the collector sends up to 500)
-  --ohlcv-per-commit N  OHLCV upserts per transaction (default 1: the collector commits row by row)
+  --ohlcv-per-commit N  OHLCV upserts per transaction (default 1: the collector commits row by row;
+                      N > 1: one series' N consecutive candles, oldest first, per commit)
+  --in-txn-ms MS      client time inside the open write transaction after each write statement
+                      (default 0): models a collector that keeps its transaction open while it works
   --hot-pools N       pools the writers update (the watchlist's first N active pools; default 50)
   --slow-ms MS        an operation slower than this counts as "waited" (default 1000)
   --busy-timeout MS   SQLite busy_timeout of the bounded run (default: min(30000, --seconds * 1000))
@@ -85,6 +90,8 @@ interface Config {
     readonly pgStatements: readonly PgStatementMode[];
     /** The mode the targets are judged on and the reads are sent with (psycopg2 unless not run). */
     readonly judgedStatements: PgStatementMode;
+    /** The stack's DEFAULT_SETTINGS with --pg-settings on top. */
+    readonly pgSettings: Readonly<Record<string, string>>;
     readonly runs: number;
     readonly hotPools: number;
     readonly slowMs: number;
@@ -109,11 +116,22 @@ function parseConfig(flags: Flags): Config {
     const unknownMode = pgStatements.find((m) => !(PG_STATEMENT_MODES as readonly string[]).includes(m));
     if (unknownMode !== undefined || !pgStatements.length) throw new UsageError(`--pg-statements expects a list of ${PG_STATEMENT_MODES.join(", ")}, got '${str(flags, "pg-statements")}'`);
     const runs = int(flags, "runs", 5);
+    let overrides: unknown;
+    try {
+        overrides = JSON.parse(str(flags, "pg-settings") ?? "{}");
+    } catch (err) {
+        throw new UsageError(`--pg-settings is not JSON: ${(err as Error).message}`);
+    }
+    if (!overrides || typeof overrides !== "object" || Array.isArray(overrides) || Object.values(overrides).some((v) => typeof v !== "string")) {
+        throw new UsageError(`--pg-settings expects a JSON object of setting -> string value`);
+    }
     if (runs < 1 || runs > 100) throw new UsageError("--runs must be 1..100");
     const tradeBatch = int(flags, "trade-batch", DEFAULT_MIX.tradeBatch);
     if (tradeBatch < 1 || tradeBatch > 500) throw new UsageError("--trade-batch must be 1..500");
     const ohlcvPerCommit = int(flags, "ohlcv-per-commit", DEFAULT_MIX.ohlcvPerCommit);
     if (ohlcvPerCommit < 1 || ohlcvPerCommit > 1000) throw new UsageError("--ohlcv-per-commit must be 1..1000");
+    const inTxnMs = Number(str(flags, "in-txn-ms") ?? DEFAULT_MIX.inTxnMs);
+    if (!(inTxnMs >= 0 && inTxnMs <= 10_000)) throw new UsageError(`--in-txn-ms must be in [0, 10000], got ${str(flags, "in-txn-ms")}`);
     const busyTimeoutMs = int(flags, "busy-timeout", Math.min(COLLECTOR_BUSY_TIMEOUT_MS, Math.round(seconds * 1000)));
     return {
         rows: int(flags, "rows", 2_000_000),
@@ -124,6 +142,7 @@ function parseConfig(flags: Flags): Config {
         warmupSeconds,
         pgStatements: [...new Set(pgStatements as PgStatementMode[])],
         judgedStatements: pgStatements.includes("psycopg2") ? "psycopg2" : (pgStatements[0] as PgStatementMode),
+        pgSettings: { ...DEFAULT_SETTINGS, ...(overrides as Record<string, string>) },
         runs,
         hotPools: Math.max(1, int(flags, "hot-pools", 50)),
         slowMs: int(flags, "slow-ms", 1000),
@@ -134,7 +153,7 @@ function parseConfig(flags: Flags): Config {
         plans: Boolean(flags.plans),
         json: str(flags, "json"),
         seed: int(flags, "seed", 1),
-        mix: { ...DEFAULT_MIX, tradeBatch, ohlcvPerCommit },
+        mix: { ...DEFAULT_MIX, tradeBatch, ohlcvPerCommit, inTxnMs },
     };
 }
 
@@ -179,7 +198,7 @@ interface Target {
 }
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { boolean: ["quiet", "plans", "reads", "writes", "collector-timeout"], string: ["rows", "sqlite", "source-time-zone", "writers", "seconds", "warmup", "pg-statements", "runs", "trade-batch", "ohlcv-per-commit", "hot-pools", "slow-ms", "busy-timeout", "json", "seed"], default: { reads: true, writes: true, "collector-timeout": true } });
+    const flags = parseFlags(argv, { boolean: ["quiet", "plans", "reads", "writes", "collector-timeout"], string: ["rows", "sqlite", "source-time-zone", "writers", "seconds", "warmup", "pg-statements", "pg-settings", "runs", "trade-batch", "ohlcv-per-commit", "in-txn-ms", "hot-pools", "slow-ms", "busy-timeout", "json", "seed"], default: { reads: true, writes: true, "collector-timeout": true } });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -200,7 +219,7 @@ async function main(argv: string[]): Promise<number> {
         const admin = parseConnectionUrl(server.url);
         const appPassword = randomBytes(18).toString("base64url");
         await applyAccess(admin, planAccess({ database: DATABASE, ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC" }), appPassword);
-        const settings = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
+        const settings = await applySettings({ connection: admin, desired: config.pgSettings, restart: { kind: "none" } });
         if (settings.pendingRestart.length) await server.restart();
         const target: ConnectionSpec = { ...admin, database: DATABASE };
         const app: ConnectionSpec = { ...target, user: "gecko_collector", password: appPassword };
@@ -270,7 +289,7 @@ async function main(argv: string[]): Promise<number> {
                 sqliteVersion: sqliteVersion(),
                 postgres: postgresVersion,
                 postgresEngine: server.engine,
-                postgresSettings: DEFAULT_SETTINGS,
+                postgresSettings: config.pgSettings,
             },
             setup: { sourceTables: generated, generateSeconds, migrateSeconds, migrationOk: report.ok, migrationWarnings: report.warnings.length },
             sqliteConfig: { journalMode: "WAL", busyTimeoutMs: [config.busyTimeoutMs, ...(config.collectorTimeoutRun ? [COLLECTOR_BUSY_TIMEOUT_MS] : [])], synchronous: "FULL", foreignKeys: false },
@@ -409,7 +428,8 @@ async function benchWrites(
                 seconds: config.seconds,
                 warmupSeconds: config.warmupSeconds,
                 graceMs: timeoutMs + 30_000,
-                serverCpuSeconds: target.store === "postgres" ? () => serverCpuSeconds(postmaster) : undefined,
+                serverCpuSeconds: () => serverCpuSeconds(postmaster),
+                serverIsStore: target.store === "postgres",
             });
             logger.info(`  ${formatNumber(figures.opsPerSecond)} ops/s, ${figures.errorCount} errors, ${figures.slow} waited > ${config.slowMs} ms`);
             results.push({ ...figures, store: target.store, variant, ...(target.store === "postgres" ? { statements: target.statements } : {}), seconds: config.seconds, timeoutMs, loadAverage });
@@ -519,7 +539,7 @@ function renderAll(env: Record<string, unknown>, readFigures: ReadFigures, write
         }
     }
     if (writes.length) {
-        out.push("", chalk.bold(`Writes: ${config.seconds}s measured per run after ${config.warmupSeconds}s warm-up; mix trade_ingest:ohlcv_upsert:pool_update = ${OP_NAMES.map((n) => config.mix.weights[n]).join(":")}, ${config.mix.tradeBatch} trades per batch (${Math.round(config.mix.knownShare * 100)}% already stored), OHLCV ${config.mix.ohlcvPerCommit === 1 ? "one row per commit" : `${config.mix.ohlcvPerCommit} rows per commit`}`));
+        out.push("", chalk.bold(`Writes: ${config.seconds}s measured per run after ${config.warmupSeconds}s warm-up; mix trade_ingest:ohlcv_upsert:pool_update = ${OP_NAMES.map((n) => config.mix.weights[n]).join(":")}, ${config.mix.tradeBatch} trades per batch (${Math.round(config.mix.knownShare * 100)}% already stored), OHLCV ${config.mix.ohlcvPerCommit === 1 ? "one row per commit" : `${config.mix.ohlcvPerCommit} rows per commit`}${config.mix.inTxnMs ? `, ${config.mix.inTxnMs} ms of client time in the transaction after each write` : ""}`));
         out.push(
             renderTable(
                 ["store", "config", "N", "ops/s", "rows/s", "ops", "p50 ms", "p99 ms", "max ms", `>${config.slowMs}ms`, "lock/timeout errors", "other errors", "load avg"],
@@ -529,13 +549,13 @@ function renderAll(env: Record<string, unknown>, readFigures: ReadFigures, write
                 }),
             ),
         );
-        out.push("", chalk.bold("Write CPU: ms of CPU per operation (writers = client processes, SQLite's engine included; server = PostgreSQL), busy cores of the machine"));
+        out.push("", chalk.bold("Write CPU: ms of CPU per operation (writers = client processes, SQLite's engine included; server = PostgreSQL, all its processes); busy cores of the machine, of the server (in SQLite runs: PostgreSQL's background work), other (the kernel's I/O threads, other programs)"));
         out.push(
             renderTable(
-                ["store", "config", "N", "writers ms/op", "server ms/op", "total ms/op", "CPU-bound ceiling ops/s", "busy cores", "other work, cores"],
+                ["store", "config", "N", "writers ms/op", "server ms/op", "total ms/op", "CPU-bound ceiling ops/s", "busy cores", "server cores", "other cores"],
                 writes.map((w) => {
                     const total = w.cpu.clientMsPerOp + (w.cpu.serverMsPerOp ?? 0);
-                    return [w.store, w.variant, w.writers, w.cpu.clientMsPerOp, w.cpu.serverMsPerOp ?? "-", total, (Number(env.cpus) * 1000) / total, w.cpu.machineBusyCores ?? "-", w.cpu.otherBusyCores ?? "-"];
+                    return [w.store, w.variant, w.writers, w.cpu.clientMsPerOp, w.cpu.serverMsPerOp ?? "-", total, (Number(env.cpus) * 1000) / total, w.cpu.machineBusyCores ?? "-", w.cpu.serverBusyCores ?? "-", w.cpu.otherBusyCores ?? "-"];
                 }),
             ),
         );

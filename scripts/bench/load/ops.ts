@@ -13,7 +13,9 @@
  * - psycopg2 opens a transaction before the first statement of any kind:
  *   `BEGIN; SELECT; INSERT ...; COMMIT`.
  * OHLCV: one upsert per transaction by default (the collector writes row by row and
- * commits per row; `ohlcvPerCommit` > 1 models committing per fetched batch).
+ * commits per row; `ohlcvPerCommit` > 1 models committing per fetched batch: one series'
+ * consecutive candles in time order, as the API returns them, so two collectors that
+ * fetch the same window lock its rows in the same order).
  *
  * Pure: no database access here (the worker executes the plans).
  */
@@ -46,6 +48,12 @@ export interface MixOptions {
     readonly knownShare: number;
     /** OHLCV upserts per commit (1: commit per row). */
     readonly ohlcvPerCommit: number;
+    /**
+     * Client time (ms) spent inside the open write transaction after each write statement:
+     * a model of a collector that keeps its session's transaction open while it works
+     * (parsing the next page, ORM bookkeeping, awaiting the API). 0: none.
+     */
+    readonly inTxnMs: number;
 }
 
 export const DEFAULT_MIX: MixOptions = {
@@ -53,6 +61,7 @@ export const DEFAULT_MIX: MixOptions = {
     tradeBatch: 100,
     knownShare: 0.2,
     ohlcvPerCommit: 1,
+    inTxnMs: 0,
 };
 
 /** One statement: SQL text and positional parameters. */
@@ -219,10 +228,13 @@ export class OpSource {
     private ohlcvUpsert(): OpPlan {
         const { rng, workload, mix, store } = this;
         const statements: Statement[] = [];
-        for (let i = 0; i < mix.ohlcvPerCommit; i++) {
-            const s = rng.pick(workload.ohlcvSeries);
-            // Re-fetched windows overlap what is stored: about half update a candle, half add one.
-            const ts = s.lastTimestamp + rng.int(-40, 40) * s.seconds;
+        const batch = mix.ohlcvPerCommit;
+        // One series per transaction, its candles consecutive and oldest first. Re-fetched
+        // windows overlap what is stored: about half update a candle, half add one.
+        const s = rng.pick(workload.ohlcvSeries);
+        const first = rng.int(-40, Math.max(-40, 40 - batch + 1));
+        for (let i = 0; i < batch; i++) {
+            const ts = s.lastTimestamp + (first + i) * s.seconds;
             const open = rng.range(0.5, 2);
             const close = open * rng.range(0.98, 1.02);
             statements.push({

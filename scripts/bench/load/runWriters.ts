@@ -19,6 +19,12 @@ export interface RunOptions {
     readonly warmupSeconds?: number;
     /** CPU seconds the database server has used so far (null: not readable); sampled at both ends of the window. */
     readonly serverCpuSeconds?: () => number | null;
+    /**
+     * The server is the store under test (PostgreSQL runs): its CPU is reported per operation.
+     * False (SQLite runs): its CPU (autovacuum after an earlier run, checkpoints) is only kept
+     * out of "other work".
+     */
+    readonly serverIsStore?: boolean;
     /** Extra time allowed after the deadline for in-flight operations (e.g. a 30 s busy wait) before the writers are killed. */
     readonly graceMs: number;
     /** Time allowed for all writers to start and connect. */
@@ -41,8 +47,10 @@ export interface CpuFigures {
     readonly serverMsPerOp: number | null;
     /** Average number of busy cores on the machine during the window (all processes). */
     readonly machineBusyCores: number | null;
-    /** Busy cores not accounted for by the writers or the server: other work on the machine. */
+    /** Busy cores not accounted for by the writers or the server: other work on the machine (the kernel's I/O threads included). */
     readonly otherBusyCores: number | null;
+    /** Cores the database server used in the window; in SQLite runs, PostgreSQL's background work. */
+    readonly serverBusyCores: number | null;
 }
 
 export interface WriteRunFigures {
@@ -135,7 +143,7 @@ export async function runWriters(configs: readonly WriterConfig[], options: RunO
         await done;
         clearTimeout(startGuard);
         if (failures.length) throw new Error(`${failures.length} of ${configs.length} writers failed: ${failures.slice(0, 3).join("; ")}`);
-        return aggregate(results, (deadline - measureFrom) / 1000, cpuWindow(samples.start, samples.end));
+        return aggregate(results, (deadline - measureFrom) / 1000, cpuWindow(samples.start, samples.end), options.serverIsStore ?? true);
     } finally {
         if (killTimer) clearTimeout(killTimer);
         for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) c.kill("SIGKILL");
@@ -173,7 +181,7 @@ function cpuWindow(start: WindowSample | undefined, end: WindowSample | undefine
 }
 
 /** Sums the writers' results over a measured window of `windowSeconds`. */
-export function aggregate(results: readonly WriterResult[], windowSeconds: number, window: CpuWindow | null = null): WriteRunFigures {
+export function aggregate(results: readonly WriterResult[], windowSeconds: number, window: CpuWindow | null = null, serverIsStore = true): WriteRunFigures {
     const elapsedSeconds = Math.max(1e-3, windowSeconds);
     const perOp = {} as Record<OpName, OpFigures>;
     const allLatencies: number[] = [];
@@ -206,7 +214,7 @@ export function aggregate(results: readonly WriterResult[], windowSeconds: numbe
     // The CPU window runs from the end of the warm-up to the last writer's last operation,
     // so it is divided by every operation started in it (those finishing after the deadline too).
     const msPerOp = (ms: number) => (opsStarted ? ms / opsStarted : Number.NaN);
-    const serverMsPerOp = window?.serverCpuSeconds != null ? msPerOp(window.serverCpuSeconds * 1000) : null;
+    const serverMsPerOp = serverIsStore && window?.serverCpuSeconds != null ? msPerOp(window.serverCpuSeconds * 1000) : null;
     const machineBusyCores = window?.machineBusySeconds != null ? window.machineBusySeconds / window.seconds : null;
     const clientCores = window ? clientCpuMs / 1000 / window.seconds : 0;
     const serverCores = window?.serverCpuSeconds != null ? window.serverCpuSeconds / window.seconds : 0;
@@ -221,6 +229,7 @@ export function aggregate(results: readonly WriterResult[], windowSeconds: numbe
             serverMsPerOp,
             machineBusyCores,
             otherBusyCores: machineBusyCores === null ? null : Math.max(0, machineBusyCores - clientCores - serverCores),
+            serverBusyCores: window?.serverCpuSeconds != null ? serverCores : null,
         },
         opsPerSecond: ops / elapsedSeconds,
         rowsPerSecond: rows / elapsedSeconds,

@@ -22,6 +22,11 @@ interface Store {
     readonly close: () => Promise<void> | void;
 }
 
+/** The mix's in-transaction client time after a write statement (see MixOptions.inTxnMs). */
+function inTransactionPause(ms: number): Promise<void> | undefined {
+    return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : undefined;
+}
+
 /** Resolves once the message is handed to the IPC channel (a large result must be flushed before disconnect). */
 function send(message: FromWriter): Promise<void> {
     return new Promise((resolve) => {
@@ -52,7 +57,7 @@ function openSqlite(config: WriterConfig & { target: { store: "sqlite" } }): Sto
     };
     const plucked = new Map<string, Database.Statement>();
     return {
-        execute: (plan) => {
+        execute: async (plan) => {
             // pysqlite: the SELECT runs outside the write transaction; its implicit BEGIN (DEFERRED) comes before the first write.
             let found: Set<string> = new Set();
             if (plan.select) {
@@ -68,7 +73,11 @@ function openSqlite(config: WriterConfig & { target: { store: "sqlite" } }): Sto
             let rows = 0;
             try {
                 db.exec("BEGIN");
-                for (const w of writes) rows += stmt(w.sql).run(...(w.params as unknown[])).changes;
+                for (const w of writes) {
+                    rows += stmt(w.sql).run(...(w.params as unknown[])).changes;
+                    // The write lock is held meanwhile: that is what other SQLite writers wait on.
+                    await inTransactionPause(config.mix.inTxnMs);
+                }
                 db.exec("COMMIT");
             } catch (err) {
                 if (db.inTransaction) db.exec("ROLLBACK");
@@ -97,7 +106,10 @@ async function openPostgres(config: WriterConfig & { target: { store: "postgres"
                 const found = new Set<string>();
                 if (plan.select) for (const r of (await run(plan.select)).rows as { id: string }[]) found.add(r.id);
                 let rows = 0;
-                for (const w of plan.buildWrites(found)) rows += (await run(w)).rowCount ?? 0;
+                for (const w of plan.buildWrites(found)) {
+                    rows += (await run(w)).rowCount ?? 0;
+                    await inTransactionPause(config.mix.inTxnMs);
+                }
                 await client.query("COMMIT");
                 return rows;
             } catch (err) {
