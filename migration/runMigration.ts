@@ -183,7 +183,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             finishedAt: new Date().toISOString(),
             source: { path: snapshot.path, fingerprint: snapshot.fingerprint, journalMode: source.journalMode, sqliteVersion: source.sqliteVersion },
             target: describeConnection(opts.target),
-            options: { phase, ownerRole: opts.ownerRole, appRole: opts.appRole, sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides ?? {}, orphanPolicy: opts.orphanPolicy, chunkRows: opts.chunkRows, allowQuarantine: opts.allowQuarantine, sampleRows: opts.sampleRows },
+            options: { phase, ownerRole: opts.ownerRole, appRole: opts.appRole, sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides ?? {}, orphanPolicy: opts.orphanPolicy, chunkRows: opts.chunkRows, copyLanes: opts.copyLanes, convertWorkers: workers?.size ?? 0, allowQuarantine: opts.allowQuarantine, sampleRows: opts.sampleRows },
             missingTables: mapping.missingTables,
             skippedTables: mapping.skippedTables,
             tables: validated,

@@ -41,6 +41,9 @@ Target (passwords only from the environment)
 Copy and validation
   --chunk-rows N             rows per chunk / transaction / checkpoint (default 50000)
   --copy-lanes N             connections copying chunks at once (default 2)
+  --convert-workers N        threads reading and converting rows for the lanes, all on one source
+                             snapshot; 0 converts in the main thread (default: one per lane when the
+                             source is 16 MiB or more, else 0)
   --orphans POLICY           rows whose foreign key has no parent: quarantine (default) | placeholder | fail
   --allow-quarantine         exit 0 even when rows were quarantined
   --sample-rows N            rows per table compared field by field (default 200)
@@ -56,7 +59,7 @@ Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quar
 `;
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { boolean: ["json", "quiet", "allow-quarantine"], string: ["sqlite", "target", "host", "port", "user", "database", "sslmode", "owner-role", "app-role", "source-time-zone", "database-time-zone", "clock", "orphans", "chunk-rows", "copy-lanes", "sample-rows", "months", "report", "from", "to"] });
+    const flags = parseFlags(argv, { boolean: ["json", "quiet", "allow-quarantine"], string: ["sqlite", "target", "host", "port", "user", "database", "sslmode", "owner-role", "app-role", "source-time-zone", "database-time-zone", "clock", "orphans", "chunk-rows", "copy-lanes", "convert-workers", "sample-rows", "months", "report", "from", "to"] });
     const command = flags._[0];
     if (flags.help || !command) {
         process.stdout.write(HELP);

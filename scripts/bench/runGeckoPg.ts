@@ -3,7 +3,7 @@
  * process, so its memory and CPU are measured apart from the harness.
  *
  *   GECKO_BENCH_TARGET_URL=postgresql://... node --import tsx scripts/bench/runGeckoPg.ts \
- *     --sqlite FILE --report OUT.json [--owner-role R] [--app-role R] [--source-time-zone Z] [--quiet]
+ *     --sqlite FILE --report OUT.json [--owner-role R] [--app-role R] [--source-time-zone Z] [--convert-workers N] [--quiet]
  *
  * The target (with its password) comes from the environment only. Writes the
  * report JSON to --report; exit 0 when the report is ok, 1 when not, 3 on a run error.
@@ -11,12 +11,12 @@
 import * as fs from "node:fs";
 import { parseConnectionUrl } from "../../migration/postgres/connection";
 import { runMigration } from "../../migration/runMigration";
-import { str, UsageError, type Flags } from "../lib/options";
+import { int, str, UsageError, type Flags } from "../lib/options";
 import { terminalLogger } from "../lib/terminal";
 import { minimist } from "../lib/zx";
 
 async function main(argv: string[]): Promise<number> {
-    const flags = minimist(argv, { boolean: ["quiet"], string: ["sqlite", "report", "owner-role", "app-role", "source-time-zone"] }) as Flags;
+    const flags = minimist(argv, { boolean: ["quiet"], string: ["sqlite", "report", "owner-role", "app-role", "source-time-zone", "convert-workers"] }) as Flags;
     const url = process.env.GECKO_BENCH_TARGET_URL;
     if (!url) throw new UsageError("GECKO_BENCH_TARGET_URL is not set");
     const sqlitePath = str(flags, "sqlite");
@@ -29,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
             ownerRole: str(flags, "owner-role") ?? "gecko_owner",
             appRole: str(flags, "app-role") ?? "gecko_collector",
             sourceTimeZone: str(flags, "source-time-zone") ?? "UTC",
+            ...(str(flags, "convert-workers") === undefined ? {} : { convertWorkers: int(flags, "convert-workers", 0) }),
         },
         terminalLogger({ quiet: Boolean(flags.quiet) }),
     );

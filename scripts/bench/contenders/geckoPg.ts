@@ -24,6 +24,8 @@ export interface GeckoPgOptions {
     readonly cpuProfDir?: string;
     /** Label in the results (default `gecko-pg`). */
     readonly label?: string;
+    /** Passed as --convert-workers (default: the library's choice). */
+    readonly convertWorkers?: number;
 }
 
 const RUNNER = path.join(__dirname, "..", "runGeckoPg.ts");
@@ -36,7 +38,7 @@ export async function runGeckoPg(ctx: ContenderContext, o: GeckoPgOptions): Prom
 
     const reportFile = path.join(ctx.workDir, `${contender}-${ctx.database}.report.json`);
     const nodeArgs = ["--import", "tsx", ...(o.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", o.cpuProfDir] : []), RUNNER];
-    const args = [...nodeArgs, "--sqlite", ctx.sqlitePath, "--report", reportFile, "--owner-role", o.ownerRole, "--app-role", o.appRole, "--source-time-zone", o.sourceTimeZone];
+    const args = [...nodeArgs, "--sqlite", ctx.sqlitePath, "--report", reportFile, "--owner-role", o.ownerRole, "--app-role", o.appRole, "--source-time-zone", o.sourceTimeZone, ...(o.convertWorkers === undefined ? [] : ["--convert-workers", String(o.convertWorkers)])];
     ctx.log(`${contender}: runMigration at ${ctx.scale.toLocaleString("en-US")} rows`);
     const run = await runMeasured(process.execPath, args, {
         env: { ...process.env, GECKO_BENCH_TARGET_URL: connectionUrl(target), FORCE_COLOR: "0" },
@@ -72,7 +74,7 @@ export async function runGeckoPg(ctx: ContenderContext, o: GeckoPgOptions): Prom
         loadRowsPerSecond: sourceRows / (phases.load || Infinity),
         totalRowsPerSecond: sourceRows / run.usage.wallSeconds,
         usage: run.usage,
-        details: { copySecondsPerTable: Object.fromEntries(report.tables.map((x) => [x.table, x.copySeconds])), timings: t, quarantined: report.quarantine.total },
+        details: { convertWorkers: report.options.convertWorkers, copySecondsPerTable: Object.fromEntries(report.tables.map((x) => [x.table, x.copySeconds])), timings: t, quarantined: report.quarantine.total },
         notes: ["total = child wall time (node + tsx start-up included); runMigration = the report's own total"],
         report,
     };
