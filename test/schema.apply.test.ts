@@ -4,7 +4,7 @@ import { schemaChecksum } from "../migration/schema/ddl";
 import { inspectSchema } from "../migration/schema/inspect";
 import { addFuturePartitions, ensurePartitions } from "../migration/schema/partitionMaintenance";
 import { renderSchemaSql } from "../migration/schema/render";
-import { TARGET_TABLES } from "../migration/schema/tables";
+import { SCHEMA_VERSION, TARGET_TABLES } from "../migration/schema/tables";
 import type { TargetTable } from "../migration/schema/types";
 import { createSchemaFixture, utcEpoch, type SchemaFixture } from "./schemaFixtures";
 
@@ -139,7 +139,7 @@ describe("applySchema on a real database", () => {
 
     it("refuses a different DDL under the same schema version", async () => {
         const changed: TargetTable[] = TARGET_TABLES.map((t) => (t.name === "dexes" ? { ...t, columns: [...t.columns, { name: "extra", type: { kind: "integer" }, nullable: true }] } : t));
-        await expect(applySchema(f.admin, "tables", { ...opts, tables: changed })).rejects.toThrow(/schema version 1 was applied with checksum/);
+        await expect(applySchema(f.admin, "tables", { ...opts, tables: changed })).rejects.toThrow(new RegExp(`schema version ${SCHEMA_VERSION} was applied with checksum`));
         await expect(applySchema(f.admin, "post-load", { ...opts, tables: changed })).rejects.toThrow(/another DDL/);
         const cols = await f.admin.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'dexes' AND column_name = 'extra'`);
         expect(cols.rowCount).toBe(0);
@@ -259,7 +259,7 @@ describe("renderSchemaSql", () => {
         for (const i of s.indexes) expect(i.present && i.valid && i.partitions.every((p) => p.valid), i.name).toBe(true);
         expect(s.constraints.every((c) => c.present && c.validated)).toBe(true);
         expect(s.foreignOwned).toEqual([]);
-        expect(s.versions.map((v) => [v.version, v.checksum, v.postLoadAt instanceof Date])).toEqual([[1, schemaChecksum(TARGET_TABLES), true]]);
+        expect(s.versions.map((v) => [v.version, v.checksum, v.postLoadAt instanceof Date])).toEqual([[SCHEMA_VERSION, schemaChecksum(TARGET_TABLES), true]]);
 
         const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW };
         expect((await applySchema(f.admin, "tables", opts)).changes).toEqual([]);

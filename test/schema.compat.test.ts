@@ -268,6 +268,8 @@ describe("the collector's statements as the app role", () => {
                 "uq_new_pools_history_pool_collected",
             ]);
             expect((await explain(`SELECT * FROM new_pools_history WHERE network_id = 'solana' AND collected_at >= '2024-03-01'`)).indexes).toEqual(["idx_new_pools_history_network_collected"]);
+            // 8. statistics: counts per dex read the dex index in order, not every row.
+            expect((await explain(`SELECT new_pools_history.dex_id, count(*) AS n FROM new_pools_history GROUP BY new_pools_history.dex_id`)).indexes).toEqual(["idx_new_pools_history_dex_id"]);
             const ohlcv = await explain(`SELECT * FROM ohlcv_data WHERE pool_id = 'solana_p1' AND timeframe = '1h' AND datetime >= '2024-02-01' ORDER BY datetime`);
             expect(ohlcv.nodes).not.toContain("Seq Scan");
             // The populated months use the composite index (near-empty ones may pick any index).

@@ -13,7 +13,7 @@ import {
 } from "../migration/schema/ddl";
 import { createDefaultPartitionSql, createPartitionSql, moveDefaultRowsAndCreateSql, planMonthlyPartitions } from "../migration/schema/partitions";
 import { renderSchemaSql } from "../migration/schema/render";
-import { TARGET_TABLES, targetTable } from "../migration/schema/tables";
+import { SCHEMA_VERSION, TARGET_TABLES, targetTable } from "../migration/schema/tables";
 import type { TargetColumn, TargetTable } from "../migration/schema/types";
 
 const ohlcv = targetTable("ohlcv_data");
@@ -242,8 +242,8 @@ describe("renderSchemaSql", () => {
             `DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), 'UTC'); END$$;`,
             'CREATE SCHEMA IF NOT EXISTS "gecko_migration" AUTHORIZATION "gecko_owner";',
             'SET ROLE "gecko_owner";',
-            `DO $$BEGIN IF EXISTS (SELECT 1 FROM "gecko_migration"."schema_version" WHERE version = 1 AND checksum <> '${schemaChecksum(TARGET_TABLES)}') ` +
-                "THEN RAISE EXCEPTION 'schema version 1 was applied with another DDL'; END IF; END$$;",
+            `DO $$BEGIN IF EXISTS (SELECT 1 FROM "gecko_migration"."schema_version" WHERE version = ${SCHEMA_VERSION} AND checksum <> '${schemaChecksum(TARGET_TABLES)}') ` +
+                `THEN RAISE EXCEPTION 'schema version ${SCHEMA_VERSION} was applied with another DDL'; END IF; END$$;`,
             'CREATE TABLE IF NOT EXISTS "public"."dexes" (',
             'CREATE TABLE IF NOT EXISTS "public"."watchlist" (',
             'CREATE TABLE IF NOT EXISTS "public"."ohlcv_data_p202312" PARTITION OF "public"."ohlcv_data" FOR VALUES FROM (1701388800) TO (1704067200);',
@@ -256,16 +256,16 @@ describe("renderSchemaSql", () => {
             'ALTER TABLE "public"."ohlcv_data" ADD CONSTRAINT "ohlcv_data_pool_id_fkey" FOREIGN KEY ("pool_id") REFERENCES "public"."pools" ("id");',
             'ALTER TABLE "public"."trades" VALIDATE CONSTRAINT "trades_pool_id_fkey";',
             'ANALYZE "public"."ohlcv_data";',
-            'UPDATE "gecko_migration"."schema_version" SET post_load_at = now() WHERE version = 1 AND post_load_at IS NULL;',
+            `UPDATE "gecko_migration"."schema_version" SET post_load_at = now() WHERE version = ${SCHEMA_VERSION} AND post_load_at IS NULL;`,
         ].map(line);
         expect(order).toEqual([...order].sort((a, b) => a - b));
         expect(lines.slice(-5)).toEqual([
             'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "public" TO "gecko_collector";',
             'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "public" TO "gecko_collector";',
-            'UPDATE "gecko_migration"."schema_version" SET post_load_at = now() WHERE version = 1 AND post_load_at IS NULL;',
+            `UPDATE "gecko_migration"."schema_version" SET post_load_at = now() WHERE version = ${SCHEMA_VERSION} AND post_load_at IS NULL;`,
             "RESET ROLE;",
             "",
         ]);
-        expect(lines[0]).toBe(`-- gecko-pg target schema version 1, checksum ${schemaChecksum(TARGET_TABLES)}`);
+        expect(lines[0]).toBe(`-- gecko-pg target schema version ${SCHEMA_VERSION}, checksum ${schemaChecksum(TARGET_TABLES)}`);
     });
 });

@@ -34,8 +34,8 @@
  */
 import type { AppDefault, ColumnType, TargetColumn, TargetTable } from "./types";
 
-/** Version recorded in gecko_migration.schema_version for the DDL generated from this file. */
-export const SCHEMA_VERSION = 1;
+/** Version recorded in gecko_migration.schema_version for the DDL generated from this file (2: idx_new_pools_history_dex_id). */
+export const SCHEMA_VERSION = 2;
 
 const varchar = (n: number): ColumnType => ({ kind: "text", maxLength: n });
 const text: ColumnType = { kind: "text" };
@@ -188,6 +188,9 @@ const newPoolsHistory: TargetTable = {
     indexes: [
         // network_id = ? AND collected_at >= ? [AND signal_score >= ?]; counts per network.
         { name: "idx_new_pools_history_network_collected", columns: ["network_id", "collected_at"] },
+        // Counts per dex (statistics): an index-only scan in dex order instead of hashing every row
+        // (version 2; measured 4.7 -> 1.8 ms at 10k rows, and it grows with the table).
+        { name: "idx_new_pools_history_dex_id", columns: ["dex_id"] },
         // Hourly statistics over a collected_at window without a network filter.
         { name: "idx_new_pools_history_collected_at", columns: ["collected_at"] },
     ],
