@@ -25,6 +25,7 @@ interface WriteFigures {
     errorCount: number;
     warmupOps: number;
     cpu: { clientMsPerOp: number; serverMsPerOp: number | null; machineBusyCores: number | null };
+    backendStates?: Record<string, number>;
     perOp: Record<string, { count: number; p50: number; p95: number; p99: number }>;
 }
 
@@ -68,6 +69,7 @@ describe("scripts/bench/concurrency.ts --rows 20000 --writers 1,4 --seconds 2 --
         expect(run.stdout).toMatch(/Reads: median/);
         expect(run.stdout).toMatch(/Writes: 2s measured per run after 0.5s warm-up/);
         expect(run.stdout).toMatch(/Write CPU: ms of CPU per operation/);
+        expect(run.stdout).toMatch(/PostgreSQL writers' backends, share of pg_stat_activity samples/);
         expect(run.stdout).toMatch(/Targets \(informational\)/);
     });
 
@@ -81,8 +83,16 @@ describe("scripts/bench/concurrency.ts --rows 20000 --writers 1,4 --seconds 2 --
                 expect(w!.warmupOps).toBeGreaterThan(0);
                 expect(w!.cpu.clientMsPerOp).toBeGreaterThan(0);
                 // The server's CPU is read from /proc for PostgreSQL; SQLite has no server.
-                if (store === "postgres") expect(w!.cpu.serverMsPerOp).toBeGreaterThan(0);
-                else expect(w!.cpu.serverMsPerOp).toBeNull();
+                if (store === "postgres") {
+                    expect(w!.cpu.serverMsPerOp).toBeGreaterThan(0);
+                    // Every writer's backend was sampled: the shares of its states add up to 1.
+                    const shares = Object.values(w!.backendStates ?? {});
+                    expect(shares.length).toBeGreaterThan(0);
+                    expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+                } else {
+                    expect(w!.cpu.serverMsPerOp).toBeNull();
+                    expect(w!.backendStates).toBeUndefined();
+                }
                 for (const op of ["trade_ingest", "ohlcv_upsert", "pool_update"]) expect(w!.perOp[op]).toHaveProperty("p99");
             }
         }

@@ -1,10 +1,12 @@
 /**
  * How the concurrency benchmark turns writer results into figures: throughput from the
  * operations completed inside the measured window only, CPU per operation from every
- * operation started in it, and the machine's /proc/stat busy time.
+ * operation started in it, the machine's /proc/stat busy time, the labels of the
+ * backends' sampled states; and the write mix's OHLCV batches.
  */
 import { describe, expect, it } from "vitest";
 import { parseProcStat } from "../scripts/bench/load/machineCpu";
+import { stateLabel } from "../scripts/bench/load/waitSampler";
 import type { OpResult, WriterResult } from "../scripts/bench/load/protocol";
 import { aggregate } from "../scripts/bench/load/runWriters";
 import { DEFAULT_MIX, OpSource, type Workload } from "../scripts/bench/load/ops";
@@ -98,5 +100,18 @@ describe("OpSource: an OHLCV batch per commit", () => {
             const step = keys[0].timeframe === "1h" ? 3600 : 300;
             keys.forEach((x, i) => expect(x.ts).toBe(keys[0].ts + i * step));
         }
+    });
+});
+
+describe("stateLabel (pg_stat_activity of a writer's backend)", () => {
+    it.each([
+        ["active", null, null, "running (CPU)"],
+        ["active", "Lock", "transactionid", "Lock:transactionid"],
+        ["active", "IO", "WalSync", "IO:WalSync"],
+        ["idle in transaction", "Client", "ClientRead", "client, in transaction"],
+        ["idle", "Client", "ClientRead", "client, between transactions"],
+        [null, null, null, "unknown"],
+    ])("%s %s:%s -> %s", (state, type, event, label) => {
+        expect(stateLabel(state, type, event)).toBe(label);
     });
 });

@@ -29,6 +29,7 @@ import { PG_STATEMENT_MODES, type PgStatementMode, type StoreTarget, type Writer
 import { findPostmasterPid, serverCpuSeconds } from "./lib/serverCpu";
 import { explainPostgres, explainSqlite, postgresRunner, readQueries, roundTripMs, sqliteRunner, timeQuery, type PostgresPlan, type Timing } from "./load/reads";
 import { runWriters, type WriteRunFigures } from "./load/runWriters";
+import { createWaitSampler } from "./load/waitSampler";
 import { pickWorkload, type ReadParams } from "./load/workload";
 import { parseFlags, runMain } from "../lib/cli";
 
@@ -175,6 +176,8 @@ interface WriteResult extends WriteRunFigures {
     readonly variant: string;
     /** PostgreSQL only: how statements were sent. */
     readonly statements?: PgStatementMode;
+    /** PostgreSQL only: share of pg_stat_activity samples of the writers' backends per state during the window. */
+    readonly backendStates?: Record<string, number>;
     readonly seconds: number;
     readonly timeoutMs: number;
     /** 1-minute load average when the run started (the machine is shared). */
@@ -423,8 +426,10 @@ async function benchWrites(
         }));
         logger.info(`write ${target.store} N=${writers} (${variant}): ${config.seconds}s ...`);
         const loadAverage = os.loadavg()[0];
+        const sampler = target.store === "postgres" ? await createWaitSampler(admin, "gecko-bench writer") : undefined;
         try {
             const figures = await runWriters(configs, {
+                window: sampler,
                 seconds: config.seconds,
                 warmupSeconds: config.warmupSeconds,
                 graceMs: timeoutMs + 30_000,
@@ -432,8 +437,10 @@ async function benchWrites(
                 serverIsStore: target.store === "postgres",
             });
             logger.info(`  ${formatNumber(figures.opsPerSecond)} ops/s, ${figures.errorCount} errors, ${figures.slow} waited > ${config.slowMs} ms`);
-            results.push({ ...figures, store: target.store, variant, ...(target.store === "postgres" ? { statements: target.statements } : {}), seconds: config.seconds, timeoutMs, loadAverage });
+            const backendStates = await sampler?.finish();
+            results.push({ ...figures, ...(backendStates ? { backendStates } : {}), store: target.store, variant, ...(target.store === "postgres" ? { statements: target.statements } : {}), seconds: config.seconds, timeoutMs, loadAverage });
         } catch (err) {
+            await sampler?.finish().catch(() => undefined);
             // One broken run must not throw away the others' figures; the exit status says it.
             logger.warn(`write ${target.store} N=${writers} (${variant}) failed: ${(err as Error).message}`);
             failures.push({ store: target.store, variant, writers, error: (err as Error).message });
@@ -559,6 +566,24 @@ function renderAll(env: Record<string, unknown>, readFigures: ReadFigures, write
                 }),
             ),
         );
+        const sampled = writes.filter((w) => w.backendStates);
+        if (sampled.length) {
+            // The states that matter most across the runs, the rest summed.
+            const weight = new Map<string, number>();
+            for (const w of sampled) for (const [k, v] of Object.entries(w.backendStates!)) weight.set(k, (weight.get(k) ?? 0) + v);
+            const top = [...weight].sort((a, b) => b[1] - a[1]).slice(0, 7).map(([k]) => k);
+            out.push("", chalk.bold("PostgreSQL writers' backends, share of pg_stat_activity samples (every 20 ms) per state: where the server-side time goes"));
+            out.push(
+                renderTable(
+                    ["config", "N", ...top, "other"],
+                    sampled.map((w) => {
+                        const s = w.backendStates!;
+                        const rest = Object.entries(s).filter(([k]) => !top.includes(k)).reduce((a, [, v]) => a + v, 0);
+                        return [w.variant, w.writers, ...top.map((k) => `${Math.round((s[k] ?? 0) * 100)}%`), `${Math.round(rest * 100)}%`];
+                    }),
+                ),
+            );
+        }
         out.push("", chalk.bold("Write latency per operation type: p50 / p95 / p99 ms (count)"));
         out.push(
             renderTable(

@@ -25,6 +25,8 @@ export interface RunOptions {
      * out of "other work".
      */
     readonly serverIsStore?: boolean;
+    /** Called when the measured window starts and when every writer has reported. */
+    readonly window?: { readonly start: () => void; readonly end: () => void };
     /** Extra time allowed after the deadline for in-flight operations (e.g. a 30 s busy wait) before the writers are killed. */
     readonly graceMs: number;
     /** Time allowed for all writers to start and connect. */
@@ -90,7 +92,7 @@ export async function runWriters(configs: readonly WriterConfig[], options: RunO
         const closeWhenAllReported = () => {
             if (reported < configs.length) return;
             // Sampled while every backend is still connected: none of their CPU is in flight to the postmaster's reaped-children total.
-            samples.end = sampleWindow(options);
+            samples.end = sampleWindow(options, "end");
             for (const c of children) if (c.connected) c.send({ type: "close" } satisfies ToWriter);
         };
         const done = new Promise<void>((resolve, reject) => {
@@ -110,7 +112,7 @@ export async function runWriters(configs: readonly WriterConfig[], options: RunO
                             measureFrom = Date.now() + warmupMs;
                             deadline = measureFrom + options.seconds * 1000;
                             for (const c of children) c.send({ type: "go", measureFrom, deadline } satisfies ToWriter);
-                            setTimeout(() => (samples.start = sampleWindow(options)), warmupMs).unref();
+                            setTimeout(() => (samples.start = sampleWindow(options, "start")), warmupMs).unref();
                             killTimer = setTimeout(() => {
                                 for (const c of children) if (c.exitCode === null && c.pid) c.kill("SIGKILL");
                             }, options.seconds * 1000 + options.graceMs);
@@ -160,7 +162,8 @@ interface WindowSample {
     readonly machine: MachineCpu | null;
 }
 
-function sampleWindow(options: RunOptions): WindowSample {
+function sampleWindow(options: RunOptions, edge: "start" | "end"): WindowSample {
+    options.window?.[edge]();
     return { at: Date.now(), server: options.serverCpuSeconds?.() ?? null, machine: machineCpu() };
 }
 
