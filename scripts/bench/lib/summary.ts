@@ -45,7 +45,7 @@ export function evaluateTargets(main: readonly ContenderResult[], scales: readon
     const r2 = ratio(oursBuild, ceil ? ceil.phases.load + ceilingPostLoad(ceil) : undefined);
     const r2par = ratio(oursBuild, par ? par.phases.load + ceilingPostLoad(par) : undefined);
     out.push({
-        name: "(ours copy + postLoad) / (ceiling load + index build)",
+        name: "(ours copy + orphans + postLoad) / (ceiling load + index build)",
         value: r2,
         goal: "<= 1.5x",
         pass: r2 === null ? null : r2 <= 1.5,
