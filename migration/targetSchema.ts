@@ -27,7 +27,8 @@ export async function prepareTarget(pg: ClientBase, sqlite: Database.Database, m
 
 /** After the copy: indexes, foreign keys, sequences, ANALYZE, grants. */
 export async function finishTarget(pg: ClientBase, o: Roles, logger: MigrationLogger): Promise<string[]> {
-    const result = await applySchema(pg, "post-load", { ownerRole: o.ownerRole, appRole: o.appRole, timeZone: o.timeZone });
+    // Nobody writes to the target during its migration: plain builds (one scan each) are enough.
+    const result = await applySchema(pg, "post-load", { ownerRole: o.ownerRole, appRole: o.appRole, timeZone: o.timeZone, concurrentIndexes: false });
     logChanges(logger, "post-load", result.changes);
     return [...result.changes];
 }

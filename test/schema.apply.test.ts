@@ -266,3 +266,26 @@ describe("renderSchemaSql", () => {
         expect((await applySchema(f.admin, "post-load", opts)).changes).toEqual([]);
     });
 });
+
+describe("post-load index builds", () => {
+    let f: SchemaFixture;
+    beforeAll(async () => {
+        f = await createSchemaFixture("schema_plain");
+    });
+    afterAll(() => f?.cleanup());
+
+    it("are CONCURRENTLY by default and plain with concurrentIndexes: false (the migration's own, one scan each)", async () => {
+        const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW };
+        await applySchema(f.admin, "tables", opts);
+        // Inside a transaction block PostgreSQL refuses CONCURRENTLY and accepts a plain build: that tells them apart.
+        await f.admin.query("BEGIN");
+        await expect(applySchema(f.admin, "post-load", opts)).rejects.toThrow(/CREATE INDEX CONCURRENTLY cannot run inside a transaction block/);
+        await f.admin.query("ROLLBACK");
+        await f.admin.query("BEGIN");
+        const r = await applySchema(f.admin, "post-load", { ...opts, concurrentIndexes: false });
+        await f.admin.query("COMMIT");
+        expect(r.changes).toContain("attached index ohlcv_data_default_datetime_idx to idx_ohlcv_data_datetime");
+        const s = await inspectSchema(f.admin);
+        expect(s.indexes.every((i) => i.present && i.valid && i.partitions.every((p) => p.index && p.valid))).toBe(true);
+    });
+});

@@ -122,6 +122,7 @@ type StreamOutcome = ChunkOutcome & { readonly quarantine: QuarantineRecord[] };
 class ChunkTally {
     readonly sums = new BucketSums();
     readonly quarantine: QuarantineRecord[] = [];
+    private readonly pageWarnings: Record<string, number>[] = [];
     private read = 0;
     private copied = 0;
     private filled = 0;
@@ -144,7 +145,7 @@ class ChunkTally {
         this.sums.addRow(r.bucket, r.hash);
     }
 
-    /** A page converted by a page source whose rows went into COPY. */
+    /** A page converted by a page source, sent to COPY. Its warnings are kept apart until the chunk is in. */
     addPage(page: EncodedPage): void {
         this.read += page.rowsRead;
         this.copied += page.rowsCopied;
@@ -152,7 +153,12 @@ class ChunkTally {
         const { buckets, rows, hi, lo } = page.sums;
         for (let i = 0; i < buckets.length; i++) this.sums.addPartial(buckets[i], rows[i], hi[i], lo[i]);
         for (const q of page.quarantine) this.quarantine.push(q);
-        for (const [k, n] of Object.entries(page.warnings)) this.encoder.warnings.set(k, (this.encoder.warnings.get(k) ?? 0) + n);
+        this.pageWarnings.push(page.warnings);
+    }
+
+    /** The chunk's COPY succeeded: its pages' warnings count (a chunk redone row by row counts its own). */
+    keepWarnings(): void {
+        for (const w of this.pageWarnings) for (const [k, n] of Object.entries(w)) this.encoder.warnings.set(k, (this.encoder.warnings.get(k) ?? 0) + n);
     }
 
     outcome(): StreamOutcome {
@@ -163,8 +169,6 @@ class ChunkTally {
 async function streamChunk(input: CopyTableInput, pg: ClientBase, source: PageSource, chunk: Chunk, copySql: string): Promise<StreamOutcome> {
     const tally = new ChunkTally(input.encoder);
     const table = input.mapping.target.name;
-    // Pages are tallied only once COPY has taken them all: a failed chunk is redone row by row from scratch.
-    const pages: EncodedPage[] = [];
     async function* buffers(): AsyncGenerator<Buffer> {
         let pending: Promise<EncodedPage> | undefined = source(table, chunk.rowidLo, chunk.rowidHi);
         try {
@@ -172,7 +176,8 @@ async function streamChunk(input: CopyTableInput, pg: ClientBase, source: PageSo
                 const page: EncodedPage = await pending;
                 // Ask for the next page before sending this one: conversion overlaps the send.
                 pending = page.nextRowid === null ? undefined : source(table, page.nextRowid, chunk.rowidHi);
-                pages.push(page);
+                // A failed chunk is redone row by row with a tally of its own: this one is then dropped.
+                tally.addPage(page);
                 if (page.copyText.byteLength) yield page.copyText as Buffer;
             }
         } finally {
@@ -181,7 +186,7 @@ async function streamChunk(input: CopyTableInput, pg: ClientBase, source: PageSo
         }
     }
     await pipeline(Readable.from(buffers(), { objectMode: false }), pg.query(copyFrom(copySql)));
-    for (const page of pages) tally.addPage(page);
+    tally.keepWarnings();
     return tally.outcome();
 }
 

@@ -55,6 +55,11 @@ export interface ApplySchemaOptions {
     readonly now?: Date;
     /** Defaults to TARGET_TABLES. */
     readonly tables?: readonly TargetTable[];
+    /**
+     * `post-load`: build indexes CONCURRENTLY (default true), so a collector already
+     * writing is never blocked. The migration turns it off for its fresh target.
+     */
+    readonly concurrentIndexes?: boolean;
 }
 
 export interface ApplySchemaResult {
@@ -79,7 +84,8 @@ export async function applySchema(client: ClientBase, phase: SchemaPhase, option
     try {
         return phase === "tables" ? await tablesPhase(client, options, tables) : await postLoadPhase(client, options, tables);
     } finally {
-        await client.query("SELECT pg_advisory_unlock($1)", [LOCK_KEY]);
+        // Fails too inside an aborted transaction: never hide the error that aborted it.
+        await client.query("SELECT pg_advisory_unlock($1)", [LOCK_KEY]).catch(() => undefined);
     }
 }
 
@@ -171,7 +177,7 @@ async function postLoadPhase(client: ClientBase, o: ApplySchemaOptions, tables: 
     const changes: string[] = [];
     await client.query(`SET ROLE ${ident(o.ownerRole)}`);
     try {
-        changes.push(...(await step("indexes", () => ensureIndexes(client, tables))));
+        changes.push(...(await step("indexes", () => ensureIndexes(client, tables, { concurrently: o.concurrentIndexes ?? true }))));
         changes.push(...(await step("foreign keys", () => ensureForeignKeys(client, tables))));
         const sequences = await step("sequences", () => resetSequences(client, tables));
         await step("analyze", async () => {
@@ -182,7 +188,8 @@ async function postLoadPhase(client: ClientBase, o: ApplySchemaOptions, tables: 
         if (done.rowCount) changes.push(`recorded post-load of schema version ${SCHEMA_VERSION}`);
         return { phase: "post-load", version: SCHEMA_VERSION, changes, partitions: [], sequences };
     } finally {
-        await client.query("RESET ROLE");
+        // Fails too inside an aborted transaction: never hide the error that aborted it.
+        await client.query("RESET ROLE").catch(() => undefined);
     }
 }
 

@@ -32,16 +32,16 @@ async function indexState(client: ClientBase, name: string): Promise<IndexState 
     return r.rows[0];
 }
 
-/** Creates (concurrently) an index unless a valid one exists; an INVALID leftover of a crashed build is dropped and rebuilt. */
-async function ensurePlainIndex(client: ClientBase, table: TargetTable, index: IndexSpec, name: string, relation: string, log: string[]): Promise<void> {
+/** Creates an index unless a valid one exists; an INVALID leftover of a crashed build is dropped and rebuilt. */
+async function ensurePlainIndex(client: ClientBase, table: TargetTable, index: IndexSpec, name: string, relation: string, build: IndexBuild, log: string[]): Promise<void> {
     const state = await indexState(client, name);
     if (state && state.table !== relation) throw new Error(`index ${name} exists on ${state.table}, expected on ${relation}`);
     if (state?.valid) return;
     if (state) {
-        await client.query(dropIndexSql(name, true));
+        await client.query(dropIndexSql(name, build.concurrently));
         log.push(`dropped invalid index ${name}`);
     }
-    await client.query(createIndexSql(table, index, { concurrently: true, on: { relation, name } }));
+    await client.query(createIndexSql(table, index, { concurrently: build.concurrently, on: { relation, name } }));
     log.push(`created index ${name}`);
 }
 
@@ -69,7 +69,7 @@ async function attachedPartitions(client: ClientBase, parentIndex: string): Prom
  * attached child a concurrent build and ATTACH (the parent turns valid when all
  * partitions have one). Partitions created after this get their child automatically.
  */
-async function ensurePartitionedIndex(client: ClientBase, table: TargetTable, index: IndexSpec, log: string[]): Promise<void> {
+async function ensurePartitionedIndex(client: ClientBase, table: TargetTable, index: IndexSpec, build: IndexBuild, log: string[]): Promise<void> {
     const parent = await indexState(client, index.name);
     if (!parent) {
         await client.query(createIndexSql(table, index, { only: true }));
@@ -79,20 +79,29 @@ async function ensurePartitionedIndex(client: ClientBase, table: TargetTable, in
     for (const partition of await partitionsOf(client, table.name)) {
         if (attached.has(partition)) continue;
         const child = partitionIndexName(table, index, partition);
-        await ensurePlainIndex(client, table, index, child, partition, log);
+        await ensurePlainIndex(client, table, index, child, partition, build, log);
         await client.query(attachIndexSql(index.name, child));
         log.push(`attached index ${child} to ${index.name}`);
     }
 }
 
+/**
+ * How indexes are built. `concurrently` (the default) never blocks the collector's
+ * writes; without it a build takes one scan instead of two and no waits for other
+ * transactions, for a target nobody writes to yet (the migration's own post-load).
+ */
+export interface IndexBuild {
+    readonly concurrently: boolean;
+}
+
 /** Builds every planned secondary index of `tables`; returns what changed. */
-export async function ensureIndexes(client: ClientBase, tables: readonly TargetTable[]): Promise<string[]> {
+export async function ensureIndexes(client: ClientBase, tables: readonly TargetTable[], build: IndexBuild = { concurrently: true }): Promise<string[]> {
     const log: string[] = [];
     for (const table of tables) {
         for (const index of table.indexes) {
             try {
-                if (table.partitioning) await ensurePartitionedIndex(client, table, index, log);
-                else await ensurePlainIndex(client, table, index, index.name, table.name, log);
+                if (table.partitioning) await ensurePartitionedIndex(client, table, index, build, log);
+                else await ensurePlainIndex(client, table, index, index.name, table.name, build, log);
             } catch (cause) {
                 throw new Error(`index ${index.name} on ${table.name}: ${(cause as Error).message}`, { cause });
             }
