@@ -27,8 +27,9 @@ export interface MigrationOptions {
     readonly copyLanes: number;
     /**
      * Worker threads reading and converting rows for the lanes (each on the run's one
-     * source snapshot). 0 converts in the main thread. Default: one per lane when the
-     * source is 16 MiB or more, else 0.
+     * source snapshot). Default 0: convert in the main thread. Worth it only with cores
+     * to spare beyond PostgreSQL's: on 2 cores shared with the server it measured slower
+     * (see the README's benchmarks); each worker adds about 100 MB of memory.
      */
     readonly convertWorkers?: number;
     /** Exit successfully even when rows were quarantined. */

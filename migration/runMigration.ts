@@ -27,7 +27,6 @@ import { ProgressMeter } from "./report/progress";
 import { conversionFor } from "./conversion";
 import { prepareTarget, finishTarget, checkTargetSchema } from "./targetSchema";
 import { TARGET_TABLES } from "./schema/tables";
-import * as fs from "node:fs";
 
 export interface RunHooks {
     /** Test hook: called before each chunk commits (throw to simulate a crash). */
@@ -202,12 +201,9 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
     }
 }
 
-/** Below this source size, starting worker threads costs more than it saves. */
-const WORKERS_FROM_BYTES = 16 * 2 ** 20;
-
-/** Convert workers for the copy (one per lane unless told otherwise), or undefined to convert in this thread. */
+/** The convert workers asked for, or undefined to convert in this thread. */
 async function startConvertWorkers(opts: MigrationOptions, logger: MigrationLogger): Promise<ConvertWorkers | undefined> {
-    const count = opts.convertWorkers ?? (sourceBytes(opts.sqlitePath) >= WORKERS_FROM_BYTES ? opts.copyLanes : 0);
+    const count = opts.convertWorkers ?? 0;
     if (count <= 0) return undefined;
     try {
         return await ConvertWorkers.start(count, { sqlitePath: opts.sqlitePath, conversion: { sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides } });
@@ -216,18 +212,6 @@ async function startConvertWorkers(opts: MigrationOptions, logger: MigrationLogg
         logger.warn(`convert workers could not start (${(err as Error).message}); converting in the main thread`);
         return undefined;
     }
-}
-
-function sourceBytes(path: string): number {
-    let total = 0;
-    for (const p of [path, `${path}-wal`]) {
-        try {
-            total += fs.statSync(p).size;
-        } catch {
-            // absent: counts as empty
-        }
-    }
-    return total;
 }
 
 function baseTableReport(m: TableMapping, chunks: readonly (Chunk & { done: boolean })[]): TableReport {

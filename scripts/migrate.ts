@@ -42,8 +42,8 @@ Copy and validation
   --chunk-rows N             rows per chunk / transaction / checkpoint (default 50000)
   --copy-lanes N             connections copying chunks at once (default 2)
   --convert-workers N        threads reading and converting rows for the lanes, all on one source
-                             snapshot; 0 converts in the main thread (default: one per lane when the
-                             source is 16 MiB or more, else 0)
+                             snapshot (default 0: the main thread converts). For machines with cores
+                             to spare beyond PostgreSQL's; ~100 MB of memory each
   --orphans POLICY           rows whose foreign key has no parent: quarantine (default) | placeholder | fail
   --allow-quarantine         exit 0 even when rows were quarantined
   --sample-rows N            rows per table compared field by field (default 200)

@@ -30,7 +30,7 @@ describe("throughput benchmark", () => {
         expect(stderr).not.toContain(new URL(adminUrl()).password); // the password never reaches a log
 
         const out = JSON.parse(fs.readFileSync(json, "utf8"));
-        const expected = ["gecko-pg", "gecko-pg-main-thread", ...(hasPgloader ? ["pgloader"] : []), "ceiling-seq", "ceiling-par2"];
+        const expected = ["gecko-pg", "gecko-pg-2-workers", ...(hasPgloader ? ["pgloader"] : []), "ceiling-seq", "ceiling-par2"];
         expect(out.results.map((r: { contender: string }) => r.contender)).toEqual(expected);
         for (const r of out.results) {
             expect(r.ok, `${r.contender}: ${r.error}`).toBe(true);
@@ -44,7 +44,8 @@ describe("throughput benchmark", () => {
         }
         const ours = out.results[0];
         expect(ours.phases.validate).toBeGreaterThan(0);
-        expect(out.results[1].details.convertWorkers).toBe(0);
+        expect(ours.details.convertWorkers).toBe(0);
+        expect(out.results[1].details.convertWorkers).toBe(2);
         expect(out.ourReportsOk).toBe(true);
         expect(out.rssScales).toHaveLength(1);
         expect(out.rssScales[0].usage.peakTreeRssMb).toBeGreaterThan(0);

@@ -45,8 +45,8 @@ PostgreSQL server's memory; "server CPU s" is what the server's processes spent 
   --scales LIST         gecko-pg RSS scales, comma-separated (default 500000,1000000,2000000)
   --skip-pgloader       do not run pgloader (required when it is not installed)
   --no-ceiling-par      skip the two-lane ceiling variant
-  --no-main-thread      skip gecko-pg-main-thread (gecko-pg with --convert-workers 0, to show what the
-                        convert workers are worth)
+  --no-workers          skip gecko-pg-2-workers (gecko-pg with --convert-workers 2, to show what convert
+                        worker threads are worth on this machine)
   --seed N              generator seed (default 1)
   --host-time-zone Z    zone of the generated collector host (default America/Chicago)
   --cpu-prof DIR        one extra gecko-pg run at --rows with node --cpu-prof into DIR (not in the table);
@@ -61,7 +61,7 @@ tools; 3 run error.
 `;
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { boolean: ["skip-pgloader", "ceiling-par", "main-thread", "keep"], string: ["rows", "scales", "seed", "host-time-zone", "cpu-prof", "json"], default: { "ceiling-par": true, "main-thread": true } });
+    const flags = parseFlags(argv, { boolean: ["skip-pgloader", "ceiling-par", "workers", "keep"], string: ["rows", "scales", "seed", "host-time-zone", "cpu-prof", "json"], default: { "ceiling-par": true, workers: true } });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -142,8 +142,8 @@ async function main(argv: string[]): Promise<number> {
 
         const main: ContenderResult[] = [];
         main.push(await contender("gecko-pg", rows, (ctx) => runGeckoPg(ctx, roles)));
-        // The same run converting in the main thread: what the convert workers are worth, side by side.
-        if (flags["main-thread"]) main.push(await contender("gecko-pg-main-thread", rows, (ctx) => runGeckoPg(ctx, { ...roles, convertWorkers: 0, label: "gecko-pg-main-thread" })));
+        // The same run with a convert worker per lane: what they are worth here, side by side.
+        if (flags.workers) main.push(await contender("gecko-pg-2-workers", rows, (ctx) => runGeckoPg(ctx, { ...roles, convertWorkers: 2, label: "gecko-pg-2-workers" })));
         if (!skipPgloader) main.push(await contender("pgloader", rows, runPgloader));
         main.push(await contender("ceiling-seq", rows, (ctx) => runCeiling(ctx, "seq")));
         if (flags["ceiling-par"]) main.push(await contender("ceiling-par2", rows, (ctx) => runCeiling(ctx, "par2")));

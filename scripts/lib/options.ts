@@ -93,8 +93,7 @@ export function migrationInputFrom(flags: Flags): MigrationInput {
         orphanPolicy: orphans,
         chunkRows,
         copyLanes: Math.max(1, int(flags, "copy-lanes", 2)),
-        // Absent: the library decides (one per lane for a source of 16 MiB or more).
-        ...(str(flags, "convert-workers") === undefined ? {} : { convertWorkers: int(flags, "convert-workers", 0) }),
+        convertWorkers: int(flags, "convert-workers", 0),
         allowQuarantine: Boolean(flags["allow-quarantine"]),
         sampleRows: int(flags, "sample-rows", 200),
         databaseTimeZone: str(flags, "database-time-zone") ?? "UTC",
