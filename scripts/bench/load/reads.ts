@@ -136,6 +136,8 @@ export function readQueries(p: ReadParams): ReadQuery[] {
                 "SELECT new_pools_history.network_id, count(*) AS n FROM new_pools_history GROUP BY new_pools_history.network_id",
                 [],
             ),
+            // An index-only scan in network order (needs the visibility map: VACUUM after the load).
+            plannedIndexes: ["^idx_new_pools_history_network_collected$"],
         },
         {
             id: "8b",
@@ -145,6 +147,7 @@ export function readQueries(p: ReadParams): ReadQuery[] {
                 "SELECT new_pools_history.dex_id, count(*) AS n FROM new_pools_history GROUP BY new_pools_history.dex_id",
                 [],
             ),
+            plannedIndexes: ["^idx_new_pools_history_dex_id$"],
         },
         {
             id: "8c",
