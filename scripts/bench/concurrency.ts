@@ -38,10 +38,13 @@ const HELP = `Usage: npx tsx scripts/bench/concurrency.ts [options]
 
 Benchmarks the collector's workload on its SQLite file and on the migrated PostgreSQL:
   reads   the collector's read queries (facts items 1, 2, 3, 7, 8, 9, 11), median of --runs,
-          PostgreSQL/SQLite ratio, EXPLAIN (ANALYZE, BUFFERS) with the indexes and partitions used
+          PostgreSQL/SQLite ratio, round trips x the SELECT 1 round trip, EXPLAIN (ANALYZE,
+          BUFFERS, SERIALIZE) with planning, execution, serialization, indexes and partitions used
   writes  N concurrent collectors (separate processes, one connection each) doing the write mix:
           trade ingest (SELECT id IN (...) + multi-row INSERT ... ON CONFLICT DO NOTHING),
-          OHLCV upsert (one row per commit), UPDATE pools ... last_updated (the hot spot)
+          OHLCV upsert (one row per commit), UPDATE pools ... last_updated (the hot spot);
+          throughput, latency, errors, CPU per operation of writers and server, and the states
+          of the writers' PostgreSQL backends (pg_stat_activity, sampled)
 
 Starts its own throwaway PostgreSQL (embedded 17; GECKO_PG_ENGINE=debian for Debian's 15; DATABASE_URL
 is ignored: the run needs a fresh server with the stack's settings), on 127.0.0.1 only.
