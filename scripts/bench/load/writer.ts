@@ -5,10 +5,10 @@
  * through `child_process.fork`; talks over the IPC channel only.
  */
 import Database from "better-sqlite3";
+import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { Client } from "pg";
 import { clientConfig } from "../../../migration/postgres/connection";
-import { createHash } from "node:crypto";
 import { OP_NAMES, OpSource, type OpName, type OpPlan, type Statement } from "./ops";
 import type { ErrorKind, FromWriter, OpResult, PgStatementMode, ToWriter, WriterConfig, WriterResult } from "./protocol";
 import { mogrify } from "./psycopg2";
