@@ -172,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
             "",
             `Migration throughput, ${fmtRows(rows)} generated rows (seed ${seed}), PostgreSQL ${serverInfo.version} (${server.engine}), ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
             "load = copy (gecko-pg: convert + checksum + COPY, PK/UNIQUE maintained; pgloader: its COPY phase; ceiling: sqlite3|psql \\copy into bare tables)",
-            "index = gecko-pg: orphan sweep + postLoad (indexes CONCURRENTLY, FKs, sequences, ANALYZE); pgloader: index/PK/FK steps; ceiling: PK/UNIQUE + indexes + FKs + ANALYZE",
+            "index = gecko-pg: orphan sweep + postLoad (indexes, FKs, sequences, ANALYZE); pgloader: index/PK/FK steps; ceiling: PK/UNIQUE + indexes + FKs + ANALYZE",
             "peak RSS = contender's process tree (PostgreSQL server not counted); max proc = largest single process (GNU time)",
             "",
             renderResults(main),
