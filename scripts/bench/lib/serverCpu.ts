@@ -20,18 +20,26 @@ export async function findPostmasterPid(client: Client): Promise<number | null> 
     }
 }
 
-/** Seconds of CPU the server has used so far, or null when it cannot be read. */
+/**
+ * Seconds of CPU the server has used so far, or null when it cannot be read. A backend
+ * exiting between reading the postmaster and scanning its children would be counted in
+ * neither (or both): the scan is repeated until the reaped totals did not move meanwhile.
+ */
 export function serverCpuSeconds(postmaster: number | null): number | null {
     if (postmaster === null) return null;
-    const main = readStat(postmaster);
-    if (!main) return null;
-    let ticks = main.utime + main.stime + main.cutime + main.cstime;
-    for (const e of safeReaddir("/proc")) {
-        if (!/^\d+$/.test(e)) continue;
-        const s = readStat(Number(e));
-        if (s && s.ppid === postmaster) ticks += s.utime + s.stime;
+    for (let attempt = 0; ; attempt++) {
+        const before = readStat(postmaster);
+        if (!before) return null;
+        let ticks = before.utime + before.stime + before.cutime + before.cstime;
+        for (const e of safeReaddir("/proc")) {
+            if (!/^\d+$/.test(e)) continue;
+            const s = readStat(Number(e));
+            if (s && s.ppid === postmaster) ticks += s.utime + s.stime;
+        }
+        const after = readStat(postmaster);
+        if (!after) return null;
+        if ((after.cutime === before.cutime && after.cstime === before.cstime) || attempt >= 20) return ticks / TICKS;
     }
-    return ticks / TICKS;
 }
 
 interface Stat {
