@@ -10,8 +10,8 @@
 import { Client } from "pg";
 import { ensureCheckpointSchema, loadOrSavePlan } from "./copy/checkpointStore";
 import { copyTable } from "./copy/copyTable";
-import { ConvertWorkers, type PageSource } from "./copy/convertWorkers";
-import { localPageSource } from "./copy/pageEncoder";
+import { ConvertWorkers } from "./copy/convertWorkers";
+import { localPageSource, type PageSource } from "./copy/pageEncoder";
 import { handleOrphans, type OrphanOutcome } from "./copy/orphans";
 import { RowEncoder } from "./copy/rowEncoder";
 import { DEFAULT_OPTIONS, silentLogger, type MigrationOptions, type MigrationInput, type MigrationLogger } from "./options";

@@ -63,7 +63,7 @@ function roundReal(n: number, precision: number, scale: number): string | undefi
     let out: string;
     if (fracLength <= scale) {
         // Exact at this scale: pad (the usual case for prices stored with few digits).
-        out = scale === 0 ? text.slice(0, dot) : (dot < text.length ? text : text + ".") + ZEROS[scale - fracLength];
+        out = scale === 0 ? text.slice(0, dot) : (dot < text.length ? text : text + ".") + zeros(scale - fracLength);
         if (intDigits > precision - scale) return undefined;
         return negative && isZeroText(out) ? out.slice(1) : out;
     }
@@ -79,7 +79,12 @@ function roundReal(n: number, precision: number, scale: number): string | undefi
     return negative && isZeroText(out) ? out.slice(1) : out; // no -0
 }
 
-const ZEROS = Array.from({ length: 1001 }, (_, i) => "0".repeat(i));
+const ZEROS: string[] = [];
+
+/** `n` zeros, kept once made (scales repeat on every row). */
+function zeros(n: number): string {
+    return (ZEROS[n] ??= "0".repeat(n));
+}
 
 function isZeroText(text: string): boolean {
     for (let i = 0; i < text.length; i++) {

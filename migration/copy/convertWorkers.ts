@@ -13,11 +13,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { TableMapping } from "../plan/tableMapping";
-import type { EncodedPage } from "./pageEncoder";
+import type { EncodedPage, PageSource } from "./pageEncoder";
 import type { WorkerData, WorkerReply, WorkerRequest } from "./workerProtocol";
-
-/** Encodes one page of a table for one lane. */
-export type PageSource = (table: string, fromRowid: bigint, toRowid: bigint) => Promise<EncodedPage>;
 
 // A larger young generation: conversion makes many short-lived strings, and the default
 // semi-space promotes a page's rows to the old generation before they die. Measured at 500k

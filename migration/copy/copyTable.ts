@@ -14,8 +14,7 @@ import type { TableMapping } from "../plan/tableMapping";
 import { quoteIdent } from "../source/introspect";
 import { BucketSums } from "../validate/checksum";
 import { completeChunk, insertQuarantine, type ChunkOutcome, type QuarantineRecord } from "./checkpointStore";
-import type { PageSource } from "./convertWorkers";
-import { pageReader, type EncodedPage } from "./pageEncoder";
+import { nextPageStart, pageReader, type EncodedPage, type PageSource } from "./pageEncoder";
 import { describeKey, RowEncoder, type EncodedRow, type RawValue } from "./rowEncoder";
 
 export interface TableCopyResult {
@@ -57,13 +56,10 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
     // For the row-by-row fallback, on the same snapshot as the page sources.
     const readPage = pageReader(input.sqlite, mapping, encoder.sourceColumns());
     function* chunkRows(chunk: Chunk): Generator<RawValue[]> {
-        for (let from = chunk.rowidLo; ; ) {
+        for (let from: bigint | null = chunk.rowidLo; from !== null; ) {
             const rows = readPage(from, chunk.rowidHi);
             yield* rows;
-            if (!rows.length) return;
-            const last = rows[rows.length - 1][0] as bigint;
-            if (last >= chunk.rowidHi) return;
-            from = last + 1n;
+            from = nextPageStart(rows, chunk.rowidHi);
         }
     }
     const copySql = `COPY ${quoteIdent(table)} (${mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ")}) FROM STDIN`;
@@ -150,8 +146,7 @@ class ChunkTally {
         this.read += page.rowsRead;
         this.copied += page.rowsCopied;
         this.filled += page.rowsFilled;
-        const { buckets, rows, hi, lo } = page.sums;
-        for (let i = 0; i < buckets.length; i++) this.sums.addPartial(buckets[i], rows[i], hi[i], lo[i]);
+        this.sums.addPartials(page.sums);
         for (const q of page.quarantine) this.quarantine.push(q);
         this.pageWarnings.push(page.warnings);
     }

@@ -3,9 +3,9 @@
  * same snapshot as the main one (see openSharedSnapshot), converting the pages
  * its lane asks for. Runs in a worker thread; started by ConvertWorkers.
  */
-import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { conversionFor } from "../conversion";
+import { beginSnapshot, openReadOnly } from "../source/snapshot";
 import type { TableMapping } from "../plan/tableMapping";
 import { encodePage, pageReader, type PageReader } from "./pageEncoder";
 import { RowEncoder } from "./rowEncoder";
@@ -13,16 +13,13 @@ import type { WorkerData, WorkerReply, WorkerRequest } from "./workerProtocol";
 
 const { sqlitePath, conversion: conversionOptions } = workerData as WorkerData;
 const conversion = conversionFor(conversionOptions);
-const db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
-db.defaultSafeIntegers(true);
+const db = openReadOnly(sqlitePath);
 const tables = new Map<string, { read: PageReader; encoder: RowEncoder }>();
 
 function handle(req: WorkerRequest): { value?: unknown; transfer?: ArrayBuffer[] } {
     switch (req.kind) {
         case "begin":
-            db.exec("BEGIN");
-            // A deferred BEGIN takes its snapshot at the first read.
-            db.prepare("SELECT count(*) FROM sqlite_master").get();
+            beginSnapshot(db);
             return {};
         case "end":
             if (db.inTransaction) db.exec("COMMIT");

@@ -11,6 +11,7 @@ import type Database from "better-sqlite3";
 import type { TableMapping } from "../plan/tableMapping";
 import { quoteIdent } from "../source/introspect";
 import { copyEscape } from "../convert/copyText";
+import { BucketSums, type PartialSums } from "../validate/checksum";
 import type { QuarantineRecord } from "./checkpointStore";
 import type { EncodedRow, RawValue, RowEncoder } from "./rowEncoder";
 
@@ -22,28 +23,23 @@ import type { EncodedRow, RawValue, RowEncoder } from "./rowEncoder";
  */
 export const PAGE_ROWS = 500;
 
-/** Bucket checksums of a page as parallel arrays (cheap to post between threads). */
-export interface PageSums {
-    readonly buckets: number[];
-    readonly rows: number[];
-    /** Sums of the rows' signed high and unsigned low hash halves: exact, a page is far below 2^21 rows. */
-    readonly hi: number[];
-    readonly lo: number[];
-}
-
 export interface EncodedPage {
     /** COPY text (FORMAT text) of the page's accepted rows, UTF-8. */
     readonly copyText: Uint8Array;
     readonly rowsRead: number;
     readonly rowsCopied: number;
     readonly rowsFilled: number;
-    readonly sums: PageSums;
+    /** The page's bucket checksums as number sums (cheap to post between threads). */
+    readonly sums: PartialSums;
     readonly quarantine: QuarantineRecord[];
     /** Accepted-with-a-warning conversions of this page, `column: warning` -> count. */
     readonly warnings: Record<string, number>;
     /** Rowid to continue from, or null when the chunk has no more rows. */
     readonly nextRowid: bigint | null;
 }
+
+/** Encodes one page of a table for one lane (in this thread or a convert worker). */
+export type PageSource = (table: string, fromRowid: bigint, toRowid: bigint) => Promise<EncodedPage>;
 
 /** Reads a page of raw rows (rowid first) from a snapshot connection. */
 export type PageReader = (fromRowid: bigint, toRowid: bigint) => RawValue[][];
@@ -55,13 +51,20 @@ export function pageReader(db: Database.Database, mapping: TableMapping, sourceC
     return (from, to) => stmt.all(from, to) as RawValue[][];
 }
 
+/** Where the next page of a rowid range starts after `rows`, or null when the range is done. */
+export function nextPageStart(rows: readonly RawValue[][], toRowid: bigint): bigint | null {
+    if (rows.length < PAGE_ROWS) return null;
+    const last = rows[rows.length - 1][0] as bigint;
+    return last >= toRowid ? null : last + 1n;
+}
+
 /**
  * Encodes the page of rows from `fromRowid` up to `toRowid`. `encoder.warnings`
  * is drained into the page, so the encoder should serve one lane.
  */
 export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: bigint, toRowid: bigint): EncodedPage {
     const raws = read(fromRowid, toRowid);
-    const sums = new Map<number, { rows: number; hi: number; lo: number }>();
+    const sums = new BucketSums();
     const quarantine: QuarantineRecord[] = [];
     const text = new CopyTextWriter();
     let copied = 0;
@@ -74,33 +77,20 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
         }
         copied++;
         if (r.filled.length) filled++;
-        const s = sums.get(r.bucket);
-        if (s) {
-            s.rows++;
-            s.hi += r.hash.hi;
-            s.lo += r.hash.lo;
-        } else sums.set(r.bucket, { rows: 1, hi: r.hash.hi, lo: r.hash.lo });
+        sums.addRow(r.bucket, r.hash);
         text.add(copyLine(r));
     }
     const warnings = Object.fromEntries(encoder.warnings);
     encoder.warnings.clear();
-    const last = raws.length ? (raws[raws.length - 1][0] as bigint) : null;
-    const page: PageSums = { buckets: [], rows: [], hi: [], lo: [] };
-    for (const [b, s] of sums) {
-        page.buckets.push(b);
-        page.rows.push(s.rows);
-        page.hi.push(s.hi);
-        page.lo.push(s.lo);
-    }
     return {
         copyText: text.bytes(),
         rowsRead: raws.length,
         rowsCopied: copied,
         rowsFilled: filled,
-        sums: page,
+        sums: sums.partials(),
         quarantine,
         warnings,
-        nextRowid: raws.length < PAGE_ROWS || last === null || last >= toRowid ? null : last + 1n,
+        nextRowid: nextPageStart(raws, toRowid),
     };
 }
 
@@ -137,7 +127,7 @@ export function copyLine(r: EncodedRow): string {
 }
 
 /** A lane's page source in this thread: reads the given snapshot and converts with its own encoders. */
-export function localPageSource(db: Database.Database, encoders: ReadonlyMap<string, RowEncoder>): (table: string, fromRowid: bigint, toRowid: bigint) => Promise<EncodedPage> {
+export function localPageSource(db: Database.Database, encoders: ReadonlyMap<string, RowEncoder>): PageSource {
     const readers = new Map<string, PageReader>();
     return async (table, fromRowid, toRowid) => {
         const encoder = encoders.get(table);

@@ -63,7 +63,8 @@ export async function openSharedSnapshot(path: string, peers: SnapshotPeers): Pr
     }
 }
 
-function openReadOnly(path: string): Database.Database {
+/** The source opened read-only (never modified), integers as bigint; clear errors when it cannot be. */
+export function openReadOnly(path: string): Database.Database {
     if (!fs.existsSync(path)) throw new Error(`SQLite source not found: ${path}`);
     let db: Database.Database;
     try {
@@ -75,7 +76,8 @@ function openReadOnly(path: string): Database.Database {
     return db;
 }
 
-function beginSnapshot(db: Database.Database): void {
+/** Opens a read transaction and takes its snapshot. */
+export function beginSnapshot(db: Database.Database): void {
     // A deferred BEGIN takes its snapshot at the first read, so read right away.
     db.exec("BEGIN");
     db.prepare("SELECT count(*) FROM sqlite_master").get();

@@ -62,6 +62,18 @@ export interface BucketSum {
     sum: bigint;
 }
 
+/**
+ * Bucket sums not yet folded into bigints, as parallel arrays of plain numbers: a page's
+ * checksums, cheap to post between threads. `hi` sums the rows' signed high hash halves,
+ * `lo` the unsigned low ones.
+ */
+export interface PartialSums {
+    readonly buckets: number[];
+    readonly rows: number[];
+    readonly hi: number[];
+    readonly lo: number[];
+}
+
 /** Per-row additions kept as plain numbers (exact below 2^53), folded into the bigint sum in bulk. */
 interface Pending {
     rows: number;
@@ -107,6 +119,23 @@ export class BucketSums {
         p.lo += lo;
         // 2^20 rows of 32-bit halves stay below 2^52: exact in a double.
         if (p.rows >= FOLD_ROWS) this.fold(bucket);
+    }
+
+    addPartials(p: PartialSums): void {
+        for (let i = 0; i < p.buckets.length; i++) this.addPartial(p.buckets[i], p.rows[i], p.hi[i], p.lo[i]);
+    }
+
+    /** What was added row by row, as number sums; only for fewer rows than a fold (a page). */
+    partials(): PartialSums {
+        if (this.totals.size) throw new Error("BucketSums.partials: sums already folded into bigints");
+        const out: PartialSums = { buckets: [], rows: [], hi: [], lo: [] };
+        for (const [b, p] of this.pending) {
+            out.buckets.push(b);
+            out.rows.push(p.rows);
+            out.hi.push(p.hi);
+            out.lo.push(p.lo);
+        }
+        return out;
     }
 
     private fold(bucket: number): void {
