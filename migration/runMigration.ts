@@ -142,8 +142,8 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             const buckets = new Map([...plans].map(([t, p]) => [t, p.encoder.buckets]));
             orphans = await time("orphans", () => handleOrphans(pg, ordered, opts.orphanPolicy, conversion.canonicalSql, buckets));
             await pg.query("RESET ROLE");
-            await time("postLoad", () => finishTarget(pg, roles, logger));
-            await pg.query(`SET ROLE ${ident(opts.ownerRole)}`);
+            await time("postLoad", () => finishTarget(pg, roles, logger, lanes));
+            for (const c of [pg, ...lanes]) await c.query(`SET ROLE ${ident(opts.ownerRole)}`);
         }
 
         // Tables are validated on every lane's connection at once, largest first: the server hashes them in parallel.

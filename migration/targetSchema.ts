@@ -25,10 +25,10 @@ export async function prepareTarget(pg: ClientBase, sqlite: Database.Database, m
     return changes;
 }
 
-/** After the copy: indexes, foreign keys, sequences, ANALYZE, grants. */
-export async function finishTarget(pg: ClientBase, o: Roles, logger: MigrationLogger): Promise<string[]> {
+/** After the copy: indexes, foreign keys, sequences, ANALYZE, grants; per-table work spread over `extraConnections` too. */
+export async function finishTarget(pg: ClientBase, o: Roles, logger: MigrationLogger, extraConnections: readonly ClientBase[] = []): Promise<string[]> {
     // Nobody writes to the target during its migration: plain builds (one scan each) are enough.
-    const result = await applySchema(pg, "post-load", { ownerRole: o.ownerRole, appRole: o.appRole, timeZone: o.timeZone, concurrentIndexes: false });
+    const result = await applySchema(pg, "post-load", { ownerRole: o.ownerRole, appRole: o.appRole, timeZone: o.timeZone, concurrentIndexes: false, extraConnections });
     logChanges(logger, "post-load", result.changes);
     return [...result.changes];
 }

@@ -1,3 +1,4 @@
+import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySchema, type ApplySchemaOptions } from "../migration/schema/applySchema";
 import { schemaChecksum } from "../migration/schema/ddl";
@@ -287,5 +288,75 @@ describe("post-load index builds", () => {
         expect(r.changes).toContain("attached index ohlcv_data_default_datetime_idx to idx_ohlcv_data_datetime");
         const s = await inspectSchema(f.admin);
         expect(s.indexes.every((i) => i.present && i.valid && i.partitions.every((p) => p.index && p.valid))).toBe(true);
+    });
+});
+
+describe("post-load over extra connections", () => {
+    let f: SchemaFixture;
+    let extra: Client;
+    beforeAll(async () => {
+        f = await createSchemaFixture("schema_par");
+        extra = new Client({ connectionString: f.db.url });
+        await extra.connect();
+    });
+    afterAll(async () => {
+        await extra?.end();
+        await f?.cleanup();
+    });
+
+    /** Records the statements a real connection runs. */
+    function recording(c: Client): { client: Client; statements: string[] } {
+        const statements: string[] = [];
+        const query = c.query.bind(c) as (...a: unknown[]) => unknown;
+        const spy = Object.create(c) as Client;
+        (spy as unknown as { query: unknown }).query = (...a: unknown[]) => {
+            statements.push(typeof a[0] === "string" ? a[0] : String((a[0] as { text?: string }).text));
+            return query(...a);
+        };
+        return { client: spy, statements };
+    }
+
+    it("spreads the per-table work over every connection, in the same result as one connection", async () => {
+        const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW, concurrentIndexes: false };
+        await applySchema(f.admin, "tables", opts);
+        await loadSample(f);
+        const main = recording(f.admin);
+        const other = recording(extra);
+        const r = await applySchema(main.client, "post-load", { ...opts, extraConnections: [other.client] });
+        const built = (s: string[]) => s.filter((x) => /^CREATE INDEX/.test(x)).length;
+        expect(built(main.statements)).toBeGreaterThan(0);
+        expect(built(other.statements)).toBeGreaterThan(0);
+        expect(other.statements.filter((x) => /^ANALYZE/.test(x)).length).toBeGreaterThan(0);
+        // Each table's changes once, reported in table order whoever did them.
+        const indexChanges = r.changes.filter((c) => c.startsWith("created index ") && !c.includes(" on only "));
+        expect(new Set(indexChanges).size).toBe(indexChanges.length);
+        const firstOf = (table: string) => r.changes.findIndex((c) => c.includes(table));
+        expect(firstOf("idx_tokens_network")).toBeLessThan(firstOf("idx_trades_pool_block_timestamp"));
+        const s = await inspectSchema(f.admin, { ownerRole: f.ownerRole });
+        for (const i of s.indexes) expect(i.present && i.valid && i.partitions.every((p) => p.index && p.valid), i.name).toBe(true);
+        expect(s.constraints.every((c) => c.present && c.validated)).toBe(true);
+        expect(s.foreignOwned).toEqual([]);
+        // The extra connection is handed back as it came: no role left set.
+        expect((await extra.query("SELECT current_user = session_user AS same")).rows[0].same).toBe(true);
+        expect((await applySchema(f.admin, "post-load", { ...opts, extraConnections: [extra] })).changes).toEqual([]);
+    });
+
+    it("throws the first failure once the other connections' running work has finished", async () => {
+        const g = await createSchemaFixture("schema_parfail");
+        const other = new Client({ connectionString: g.db.url });
+        await other.connect();
+        try {
+            const opts: ApplySchemaOptions = { ownerRole: g.ownerRole, appRole: g.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW, concurrentIndexes: false };
+            await applySchema(g.admin, "tables", opts);
+            // An orphan trade: that table's foreign key fails, the other tables' go on.
+            await g.admin.query(`INSERT INTO trades (id, pool_id) VALUES ('orphan', 'solana_gone')`);
+            await expect(applySchema(g.admin, "post-load", { ...opts, extraConnections: [other] })).rejects.toThrow(/applySchema foreign keys: foreign key trades_pool_id_fkey on trades: .*violates foreign key constraint/);
+            for (const c of [g.admin, other]) expect((await c.query("SELECT current_user = session_user AS same")).rows[0].same).toBe(true);
+            const busy = await g.admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`);
+            expect(busy.rows[0].n).toBe(0);
+        } finally {
+            await other.end();
+            await g.cleanup();
+        }
     });
 });

@@ -44,9 +44,7 @@ export async function handleOrphans(
         for (const fk of m.target.foreignKeys) {
             const parent = present.get(fk.references.table);
             const orphanWhere = orphanCondition(m.target, fk, parent ? fk.references.table : undefined);
-            const examples = await client.query<{ k: string }>(
-                `SELECT ${keyJson(m.target, "c")}::text AS k FROM ${quoteIdent(m.target.name)} c WHERE ${orphanWhere} LIMIT 5`,
-            );
+            const examples = await client.query<{ k: string }>(orphanExamplesSql(m.target, orphanWhere));
             if (examples.rowCount === 0) continue;
             const reason = `${fk.columns.join(", ")} has no parent row in ${fk.references.table}(${fk.references.columns.join(", ")})`;
             let rows: number;
@@ -67,11 +65,21 @@ export async function handleOrphans(
     return out;
 }
 
-function orphanCondition(child: TargetTable, fk: ForeignKeySpec, parentTable: string | undefined): string {
+export function orphanCondition(child: TargetTable, fk: ForeignKeySpec, parentTable: string | undefined): string {
     const notNull = fk.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(" AND ");
     if (!parentTable) return notNull; // the source has no parent table at all
     const match = fk.columns.map((c, i) => `p.${quoteIdent(fk.references.columns[i])} = c.${quoteIdent(c)}`).join(" AND ");
     return `${notNull} AND NOT EXISTS (SELECT 1 FROM ${quoteIdent(parentTable)} p WHERE ${match})`;
+}
+
+/**
+ * Up to 5 orphan keys. The search is a materialized CTE so that the LIMIT does not steer
+ * the plan: right after the load the tables have no statistics, and a bare `LIMIT 5`
+ * made the planner expect orphans everywhere and probe the parent's key once per child
+ * row (nested loop: 2.2 s for 0.9 M trades, against 0.55 s for the hash anti join).
+ */
+export function orphanExamplesSql(child: TargetTable, orphanWhere: string): string {
+    return `WITH orphan AS MATERIALIZED (SELECT ${keyJson(child, "c")}::text AS k FROM ${quoteIdent(child.name)} c WHERE ${orphanWhere}) SELECT k FROM orphan LIMIT 5`;
 }
 
 function keyJson(t: TargetTable, alias: string): string {

@@ -60,6 +60,12 @@ export interface ApplySchemaOptions {
      * writing is never blocked. The migration turns it off for its fresh target.
      */
     readonly concurrentIndexes?: boolean;
+    /**
+     * `post-load`: more connections (same user, autocommit, idle) over which the
+     * per-table work (index builds, foreign keys, ANALYZE) is spread, largest table
+     * first. Each is SET ROLE to the owner while used and RESET after.
+     */
+    readonly extraConnections?: readonly ClientBase[];
 }
 
 export interface ApplySchemaResult {
@@ -175,22 +181,65 @@ async function postLoadPhase(client: ClientBase, o: ApplySchemaOptions, tables: 
     if (recorded.rows[0].checksum !== checksum) throw new Error(`applySchema post-load: schema version ${SCHEMA_VERSION} was applied with another DDL (checksum ${recorded.rows[0].checksum})`);
 
     const changes: string[] = [];
-    await client.query(`SET ROLE ${ident(o.ownerRole)}`);
+    const connections = [client, ...(o.extraConnections ?? [])];
     try {
-        changes.push(...(await step("indexes", () => ensureIndexes(client, tables, { concurrently: o.concurrentIndexes ?? true }))));
-        changes.push(...(await step("foreign keys", () => ensureForeignKeys(client, tables))));
+        for (const c of connections) await c.query(`SET ROLE ${ident(o.ownerRole)}`);
+        const build = { concurrently: o.concurrentIndexes ?? true };
+        const order = await largestFirst(client, tables);
+        changes.push(...(await step("indexes", () => eachTable(connections, tables, order, (c, t) => ensureIndexes(c, [t], build)))));
+        // After every index: a foreign key waits for a build on its parent table anyway.
+        changes.push(...(await step("foreign keys", () => eachTable(connections, tables, order, (c, t) => ensureForeignKeys(c, [t])))));
         const sequences = await step("sequences", () => resetSequences(client, tables));
-        await step("analyze", async () => {
-            for (const t of tables) await client.query(analyzeSql(t));
-        });
+        await step("analyze", () => eachTable(connections, tables, order, async (c, t) => (await c.query(analyzeSql(t)), [])));
         await step("grants", () => grant(client, o));
         const done = await client.query(`UPDATE ${versionTable} SET post_load_at = now() WHERE version = $1 AND post_load_at IS NULL`, [SCHEMA_VERSION]);
         if (done.rowCount) changes.push(`recorded post-load of schema version ${SCHEMA_VERSION}`);
         return { phase: "post-load", version: SCHEMA_VERSION, changes, partitions: [], sequences };
     } finally {
         // Fails too inside an aborted transaction: never hide the error that aborted it.
-        await client.query("RESET ROLE").catch(() => undefined);
+        for (const c of connections) await c.query("RESET ROLE").catch(() => undefined);
     }
+}
+
+/** Indexes into `tables` by on-disk size (partitions summed), largest first: the longest work starts first. */
+async function largestFirst(client: ClientBase, tables: readonly TargetTable[]): Promise<number[]> {
+    const r = await client.query<{ name: string; bytes: string | null }>(
+        `SELECT t.name, (SELECT sum(pg_relation_size(p.relid)) FROM pg_partition_tree(to_regclass(quote_ident($2) || '.' || quote_ident(t.name))) p)::text AS bytes
+           FROM unnest($1::text[]) AS t(name)`,
+        [tables.map((t) => t.name), TARGET_SCHEMA],
+    );
+    const size = new Map(r.rows.map((x) => [x.name, Number(x.bytes ?? 0)]));
+    return tables.map((_, i) => i).sort((a, b) => (size.get(tables[b].name) ?? 0) - (size.get(tables[a].name) ?? 0));
+}
+
+/**
+ * Runs `work` for every table in `order`, each connection taking the next table when
+ * it is free. The first failure stops new work; running work finishes before it is
+ * thrown. The changes come back in the order of `tables`, whatever connection did them.
+ */
+async function eachTable(
+    connections: readonly ClientBase[],
+    tables: readonly TargetTable[],
+    order: readonly number[],
+    work: (c: ClientBase, t: TargetTable) => Promise<string[]>,
+): Promise<string[]> {
+    const results: string[][] = new Array(tables.length);
+    let next = 0;
+    let failure: unknown;
+    await Promise.all(
+        connections.map(async (c) => {
+            while (failure === undefined && next < order.length) {
+                const i = order[next++];
+                try {
+                    results[i] = await work(c, tables[i]);
+                } catch (err) {
+                    failure ??= err;
+                }
+            }
+        }),
+    );
+    if (failure !== undefined) throw failure;
+    return results.flat();
 }
 
 async function grant(client: ClientBase, o: ApplySchemaOptions): Promise<void> {
