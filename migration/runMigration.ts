@@ -25,7 +25,7 @@ import { bucketCountFor } from "./validate/checksum";
 import { validateTable } from "./validate/tableChecks";
 import { ProgressMeter } from "./report/progress";
 import { conversionFor } from "./conversion";
-import { prepareTarget, finishTarget, checkTargetSchema } from "./targetSchema";
+import { prepareTarget, finishTarget, checkTargetSchema, pauseAutovacuum } from "./targetSchema";
 import { TARGET_TABLES } from "./schema/tables";
 
 export interface RunHooks {
@@ -115,6 +115,8 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             await lane.query(`SET TimeZone = 'UTC'; SET synchronous_commit = off; SET ROLE ${ident(opts.ownerRole)}`);
         }
 
+        const loaded = ordered.filter((m) => m.source).map((m) => m.target.name);
+        if (phase === "migrate") await pauseAutovacuum(pg, loaded, "pause");
         const tableReports: TableReport[] = [];
         for (const m of ordered) {
             const plan = plans.get(m.target.name)!;
@@ -144,6 +146,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             await pg.query("RESET ROLE");
             await time("postLoad", () => finishTarget(pg, roles, logger, lanes));
             for (const c of [pg, ...lanes]) await c.query(`SET ROLE ${ident(opts.ownerRole)}`);
+            await pauseAutovacuum(pg, loaded, "resume");
         }
 
         // Tables are validated on every lane's connection at once, largest first: the server hashes them in parallel.

@@ -45,14 +45,22 @@ export function convertNumeric(raw: SqliteValue, precision: number, scale: numbe
 
 /**
  * The common case on the copy's hot path, by string arithmetic alone: a REAL
- * whose shortest form has no exponent, within the precision. Same result as
- * the general path; undefined sends everything else (exponents, overflow,
- * NaN) there.
+ * within the precision, including the tiny ones whose shortest form has a
+ * negative exponent (memecoin prices: 4.68e-7 USD). Same result as the general
+ * path; undefined sends everything else (huge exponents, overflow, NaN) there.
  */
 function roundReal(n: number, precision: number, scale: number): string | undefined {
     if (!Number.isFinite(n)) return undefined;
-    const text = String(n);
-    if (text.indexOf("e") >= 0) return undefined;
+    let text = String(n);
+    const e = text.indexOf("e");
+    if (e >= 0) {
+        // String(n) writes |n| < 1e-6 as `[-]d[.ddd]e-N`: spell it out as `[-]0.000ddd`.
+        if (text.charCodeAt(e + 1) !== 45) return undefined;
+        const negative = text.charCodeAt(0) === 45;
+        const mantissa = text.slice(negative ? 1 : 0, e);
+        const digits = mantissa.length > 1 ? mantissa.charAt(0) + mantissa.slice(2) : mantissa;
+        text = (negative ? "-0." : "0.") + zeros(Number(text.slice(e + 2)) - 1) + digits;
+    }
     const negative = text.charCodeAt(0) === 45;
     const start = negative ? 1 : 0;
     let dot = text.indexOf(".");

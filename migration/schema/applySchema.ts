@@ -20,12 +20,14 @@ import {
     createTableSql,
     grantSql,
     ident,
+    leafRelationsSql,
     MIGRATION_SCHEMA,
     qualified,
     schemaChecksum,
     schemaVersionSql,
     setDatabaseTimeZoneSql,
     TARGET_SCHEMA,
+    targetRegclassSql,
 } from "./ddl";
 import { monthsAfter, ensurePartitions, type PartitionChange } from "./partitionMaintenance";
 import { ensureForeignKeys, ensureIndexes, resetSequences, type SequencePosition } from "./postLoad";
@@ -204,9 +206,9 @@ async function postLoadPhase(client: ClientBase, o: ApplySchemaOptions, tables: 
 /** Indexes into `tables` by on-disk size (partitions summed), largest first: the longest work starts first. */
 async function largestFirst(client: ClientBase, tables: readonly TargetTable[]): Promise<number[]> {
     const r = await client.query<{ name: string; bytes: string | null }>(
-        `SELECT t.name, (SELECT sum(pg_relation_size(p.relid)) FROM pg_partition_tree(to_regclass(quote_ident($2) || '.' || quote_ident(t.name))) p)::text AS bytes
+        `SELECT t.name, (SELECT sum(pg_relation_size(l.relid)) FROM (${leafRelationsSql(targetRegclassSql("t.name"))}) l)::text AS bytes
            FROM unnest($1::text[]) AS t(name)`,
-        [tables.map((t) => t.name), TARGET_SCHEMA],
+        [tables.map((t) => t.name)],
     );
     const size = new Map(r.rows.map((x) => [x.name, Number(x.bytes ?? 0)]));
     return tables.map((_, i) => i).sort((a, b) => (size.get(tables[b].name) ?? 0) - (size.get(tables[a].name) ?? 0));

@@ -147,6 +147,19 @@ export function resetSequenceSql(table: TargetTable, column = "id"): string {
     );
 }
 
+/**
+ * The tables holding a table's rows (a SELECT of `relid`): itself when plain, its leaf
+ * partitions when partitioned (pg_partition_tree alone returns nothing for a plain table).
+ */
+export function leafRelationsSql(regclassSql: string): string {
+    return `SELECT c.oid AS relid FROM pg_class c WHERE c.oid = ${regclassSql} AND c.relkind = 'r' UNION ALL SELECT p.relid FROM pg_partition_tree(${regclassSql}) p WHERE p.isleaf`;
+}
+
+/** `to_regclass` of a table of the target schema named by the SQL text expression `nameSql`. */
+export function targetRegclassSql(nameSql: string): string {
+    return `to_regclass(quote_ident('${TARGET_SCHEMA}') || '.' || quote_ident(${nameSql}))`;
+}
+
 export function analyzeSql(table: TargetTable): string {
     return `ANALYZE ${qualified(table.name)}`;
 }
