@@ -148,16 +148,16 @@ describe.each([0, 2])("resume after an exception before a chunk commits, then ta
         const [{ changed }] = await fx.query<{ changed: string }>("SELECT price_usd::text AS changed FROM trades WHERE id = $1", [trade.id]);
         expect(changed).toBe((await fx.query<{ v: string }>("SELECT ($1::numeric + 1)::text AS v", [price]))[0].v);
         expect(tv.differences).toEqual([
-            { key: `'${trade.id}'`, issue: "values differ", chunkNo: chunkOf("trades", trade.rowid_), columns: [{ column: "price_usd", source: price, target: changed }] },
+            { key: trade.id, issue: "values differ", chunkNo: chunkOf("trades", trade.rowid_), columns: [{ column: "price_usd", source: price, target: changed }] },
         ]);
 
         const ov = tableReport(v, "ohlcv_data").validation!;
         expect(ov).toMatchObject({ countsMatch: false, sourceRows: counts.ohlcv_data, targetRows: counts.ohlcv_data - 1, mismatchedBuckets: [0] });
-        expect(ov.differences).toEqual([{ key: `'${candle.id}'`, issue: "missing in target", chunkNo: chunkOf("ohlcv_data", candle.rowid_) }]);
+        expect(ov.differences).toEqual([{ key: String(candle.id), issue: "missing in target", chunkNo: chunkOf("ohlcv_data", candle.rowid_) }]);
 
         const kv = tableReport(v, "tokens").validation!;
         expect(kv).toMatchObject({ countsMatch: false, targetRows: counts.tokens + 1, mismatchedBuckets: [0] });
-        expect(kv.differences).toEqual([{ key: "'solana_tampered'", issue: "unexpected in target" }]);
+        expect(kv.differences).toEqual([{ key: "solana_tampered", issue: "unexpected in target" }]);
 
         expect([...v.failures].sort()).toEqual([
             `ohlcv_data: source ${counts.ohlcv_data} rows != target ${counts.ohlcv_data - 1} + quarantined 0`,
@@ -167,9 +167,9 @@ describe.each([0, 2])("resume after an exception before a chunk commits, then ta
             "trades: checksum mismatch in 1 of 1 buckets (1 rows listed)",
         ].sort());
         const text = renderReport(v);
-        expect(text).toContain(`trades '${trade.id}': values differ (chunk ${chunkOf("trades", trade.rowid_)}) price_usd: ${price} != ${changed}`);
-        expect(text).toContain(`ohlcv_data '${candle.id}': missing in target (chunk ${chunkOf("ohlcv_data", candle.rowid_)})`);
-        expect(text).toContain("tokens 'solana_tampered': unexpected in target");
+        expect(text).toContain(`trades ${trade.id}: values differ (chunk ${chunkOf("trades", trade.rowid_)}) price_usd: ${price} != ${changed}`);
+        expect(text).toContain(`ohlcv_data ${candle.id}: missing in target (chunk ${chunkOf("ohlcv_data", candle.rowid_)})`);
+        expect(text).toContain("tokens solana_tampered: unexpected in target");
 
         // Undo the tampering: validation is clean again (the findings were not noise).
         await fx.query("UPDATE trades SET price_usd = $2 WHERE id = $1", [trade.id, price]);
@@ -261,7 +261,7 @@ describe("checkpoints recorded under another checksum definition", () => {
         expect((await fx.migrate(source)).ok).toBe(true);
         // What a store written by the md5 version looks like: no checksum recorded.
         await fx.query("UPDATE gecko_migration.tables SET checksum = NULL");
-        await expect(fx.migrate(source)).rejects.toThrow(/recorded with md5-v1 checksums, this gecko-pg computes hashtextextended-v2/);
+        await expect(fx.migrate(source)).rejects.toThrow(/recorded with md5-v1 checksums, this gecko-pg computes copytext-hashtextextended-v3/);
     });
 });
 
@@ -284,9 +284,9 @@ describe("the field-by-field sample", () => {
         const v = await fx.validate(source, { sampleRows: 100_000 });
         const dexes = tableReport(v, "dexes").validation!;
         expect(dexes.sampleMismatches).toEqual([
-            { key: `'${dex.id}'`, issue: "values differ", chunkNo: 0, columns: [expect.objectContaining({ column: "name", target: expect.stringMatching(/ \(edited\)$/) })] },
+            { key: dex.id, issue: "values differ", chunkNo: 0, columns: [expect.objectContaining({ column: "name", target: expect.stringMatching(/ \(edited\)$/) })] },
         ]);
         expect(dexes.sampleCompared).toBe(dexes.sourceRows);
-        expect(tableReport(v, "trades").validation!.sampleMismatches).toEqual([{ key: `'${trade.id}'`, issue: "missing in target", chunkNo: 0 }]);
+        expect(tableReport(v, "trades").validation!.sampleMismatches).toEqual([{ key: trade.id, issue: "missing in target", chunkNo: 0 }]);
     });
 });

@@ -4,9 +4,12 @@
  * blocks, multi-byte UTF-8, quotes and backslashes; bucketOf; and BucketSums'
  * number accumulators against plain bigint sums.
  */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { from as copyFrom } from "pg-copy-streams";
 import { describe, expect, it } from "vitest";
-import { bucketOf, bucketSql, BucketSums, canonicalRowText, hashValue, quoteNullable, rowHash, rowHashSql } from "../migration/validate/checksum";
-import { hashTextExtended } from "../migration/validate/textHash";
+import { bucketOf, bucketSql, BucketSums, canonicalRowText, fieldTextSql, hashValue, rowHash, rowHashSql, rowTextSql } from "../migration/validate/checksum";
+import { hashBytesExtended, hashTextExtended } from "../migration/validate/textHash";
 import { adminUrl, withClient } from "./support/db";
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -30,21 +33,44 @@ describe("checksums: JS equals PostgreSQL", () => {
         expect(texts.map((t) => hashValue(hashTextExtended(t, out)).toString())).toEqual(theirs.rows.map((r) => r.h));
     });
 
-    it("row hash and bucket of canonical row text equal their SQL forms", async () => {
+    it("the row text (the COPY line), its hash and the bucket equal their SQL forms over stored values", async () => {
         const rows: (string | null)[][] = [
             ["solana_1", "12.50000000", null, "2025-01-01 00:00:00.000000+00"],
-            ["it's", "a\\b", "", "NULL"],
-            ["日本", "-0.00000001", "{}", null],
+            ["it's", "-12.5", "a\\b", "NULL"],
+            ["tab\there", "-0.00000001", "line\nbreak\r\n", null],
+            ["\\N", "1", "\\", "日本 😀"],
+            [null, "0", "{\"q\": \"a\\\\b\"}", "\t"],
         ];
         const buckets = 97;
+        // Columns 0, 2 and 3 are text-like (escaped); 1 is a number (never needs it).
+        const escapes = [true, false, true, true];
+        const fields = escapes.map((e, i) => fieldTextSql(`c${i}`, e));
         const theirs = await withClient(adminUrl(), (c) =>
-            c.query<{ h: string; b: number }>(
-                `SELECT ${rowHashSql("t")}::text AS h, ${bucketSql("k", buckets)} AS b FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(t, k, o) ORDER BY o`,
-                [rows.map(canonicalRowText), rows.map((r) => quoteNullable(r[0]))],
+            c.query<{ t: string; h: string; b: number }>(
+                `SELECT ${rowTextSql(fields)} AS t, ${rowHashSql(rowTextSql(fields))}::text AS h, ${bucketSql(fields[0], buckets)} AS b
+                   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(c0, c1, c2, c3, o) ORDER BY o`,
+                escapes.map((_, i) => rows.map((r) => r[i])),
             ),
         );
+        expect(rows.map(canonicalRowText)).toEqual(theirs.rows.map((r) => r.t));
         expect(rows.map((r) => hashValue(rowHash(canonicalRowText(r), { hi: 0, lo: 0 })).toString())).toEqual(theirs.rows.map((r) => r.h));
-        expect(rows.map((r) => bucketOf(quoteNullable(r[0]), buckets))).toEqual(theirs.rows.map((r) => r.b));
+        expect(rows.map((r) => bucketOf(canonicalRowText([r[0]]), buckets))).toEqual(theirs.rows.map((r) => r.b));
+        // The row text is a COPY line: COPY FROM reads every value back, NULLs included.
+        const back = await withClient(adminUrl(), async (c) => {
+            await c.query("CREATE TEMP TABLE copy_back (c0 text, c1 text, c2 text, c3 text)");
+            await pipeline(Readable.from([rows.map((r) => canonicalRowText(r) + "\n").join("")]), c.query(copyFrom("COPY copy_back FROM STDIN")));
+            return (await c.query({ text: "SELECT * FROM copy_back", rowMode: "array" })).rows;
+        });
+        expect(back).toEqual(rows);
+    });
+
+    it("hashBytesExtended over a slice equals hashTextExtended of the text", () => {
+        const enc = new TextEncoder();
+        for (const t of samples()) {
+            const bytes = enc.encode(`xx${t}\n`);
+            const a = hashBytesExtended(bytes, 2, bytes.length - 1, { hi: 0, lo: 0 });
+            expect(a, t.slice(0, 20)).toEqual(hashTextExtended(t, { hi: 0, lo: 0 }));
+        }
     });
 
     it("BucketSums adds rows exactly, across its fold threshold, like bigint sums", () => {

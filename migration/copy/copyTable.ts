@@ -12,7 +12,7 @@ import { pipeline } from "node:stream/promises";
 import type { Chunk } from "../plan/chunkPlan";
 import type { TableMapping } from "../plan/tableMapping";
 import { quoteIdent } from "../source/introspect";
-import { BucketSums } from "../validate/checksum";
+import { BucketSums, rowHash } from "../validate/checksum";
 import { completeChunk, insertQuarantine, type ChunkOutcome, type QuarantineRecord } from "./checkpointStore";
 import { nextPageStart, pageReader, type EncodedPage, type PageSource } from "./pageEncoder";
 import { describeKey, RowEncoder, type EncodedRow, type RawValue } from "./rowEncoder";
@@ -138,7 +138,7 @@ class ChunkTally {
     copiedRow(r: EncodedRow): void {
         this.copied++;
         if (r.filled.length) this.filled++;
-        this.sums.addRow(r.bucket, r.hash);
+        this.sums.addRow(r.bucket, rowHash(r.line, { hi: 0, lo: 0 }));
     }
 
     /** A page converted by a page source, sent to COPY. Its warnings are kept apart until the chunk is in. */

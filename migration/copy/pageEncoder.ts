@@ -10,10 +10,10 @@
 import type Database from "better-sqlite3";
 import type { TableMapping } from "../plan/tableMapping";
 import { quoteIdent } from "../source/introspect";
-import { copyEscape } from "../convert/copyText";
 import { BucketSums, type PartialSums } from "../validate/checksum";
 import type { QuarantineRecord } from "./checkpointStore";
-import type { EncodedRow, RawValue, RowEncoder } from "./rowEncoder";
+import type { RawValue, RowEncoder } from "./rowEncoder";
+import { hashBytesExtended, type Hash64 } from "../validate/textHash";
 
 /**
  * Rows per page: one synchronous SQLite read, and the unit of memory per lane. Small
@@ -77,8 +77,9 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
         }
         copied++;
         if (r.filled.length) filled++;
-        sums.addRow(r.bucket, r.hash);
-        text.add(copyLine(r));
+        // The row hash is over the COPY line's bytes (the checksum's row text), where they were just encoded.
+        const start = text.addLine(r.line);
+        sums.addRow(r.bucket, hashBytesExtended(scratch, start, text.end - 1, hash));
     }
     const warnings = Object.fromEntries(encoder.warnings);
     encoder.warnings.clear();
@@ -95,6 +96,7 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
 }
 
 const utf8 = new TextEncoder();
+const hash: Hash64 = { hi: 0, lo: 0 };
 let scratch = new Uint8Array(1 << 20);
 
 /**
@@ -105,25 +107,28 @@ let scratch = new Uint8Array(1 << 20);
 class CopyTextWriter {
     private length = 0;
 
-    add(line: string): void {
-        if (scratch.length - this.length < line.length * 3) {
-            const grown = new Uint8Array(Math.max(scratch.length * 2, this.length + line.length * 3));
+    /** Appends `line` and a newline; returns where the line's bytes start. */
+    addLine(line: string): number {
+        if (scratch.length - this.length < line.length * 3 + 1) {
+            const grown = new Uint8Array(Math.max(scratch.length * 2, this.length + line.length * 3 + 1));
             grown.set(scratch.subarray(0, this.length));
             scratch = grown;
         }
-        this.length += utf8.encodeInto(line, scratch.subarray(this.length)).written;
+        const start = this.length;
+        this.length += utf8.encodeInto(line, scratch.subarray(start)).written;
+        scratch[this.length++] = 10;
+        return start;
+    }
+
+    /** Bytes written so far. */
+    get end(): number {
+        return this.length;
     }
 
     /** A copy in its own ArrayBuffer (never Node's shared pool), so a worker can transfer it. */
     bytes(): Uint8Array {
         return scratch.slice(0, this.length);
     }
-}
-
-export function copyLine(r: EncodedRow): string {
-    let line = "";
-    for (let i = 0; i < r.values.length; i++) line += (i ? "\t" : "") + copyEscape(r.values[i]);
-    return line + "\n";
 }
 
 /** A lane's page source in this thread: reads the given snapshot and converts with its own encoders. */

@@ -3,8 +3,8 @@
  * quarantine record out. Pure apart from the injected converter.
  */
 import type { ColumnMapping, TableMapping } from "../plan/tableMapping";
-import { bucketOf, canonicalRowText, quoteNullable, rowHash } from "../validate/checksum";
-import type { Hash64 } from "../validate/textHash";
+import { copyEscape } from "../convert/copyText";
+import { bucketOf, canonicalRowText } from "../validate/checksum";
 
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -22,8 +22,9 @@ export interface EncodedRow {
     readonly ok: true;
     /** Canonical text per target column, in target column order. */
     readonly values: readonly (string | null)[];
+    /** The row text of the checksums, which is also the row's COPY line without its newline. */
+    readonly line: string;
     readonly bucket: number;
-    readonly hash: Hash64;
     /** Target columns filled with the application default because the source held NULL in a NOT NULL column. */
     readonly filled: readonly string[];
 }
@@ -124,8 +125,8 @@ export class RowEncoder {
         }
         if (failures) return this.quarantine(raw, failures);
         const keys = this.keyPositions;
-        const keyText = keys.length === 1 ? quoteNullable(values[keys[0]]) : canonicalRowText(keys.map((p) => values[p]));
-        return { ok: true, values, bucket: bucketOf(keyText, this.buckets), hash: rowHash(canonicalRowText(values), { hi: 0, lo: 0 }), filled: filled ?? NONE };
+        const keyText = keys.length === 1 ? copyEscape(values[keys[0]]) : canonicalRowText(keys.map((p) => values[p]));
+        return { ok: true, values, line: canonicalRowText(values), bucket: bucketOf(keyText, this.buckets), filled: filled ?? NONE };
     }
 
     rawKey(raw: readonly RawValue[]): Record<string, string | null> {

@@ -2,13 +2,14 @@
  * Full-coverage checksums over one canonical form, computable on both sides:
  * in JS over converted source values, in SQL over stored target values.
  *
- * - field text: the value's canonical text (see migration/convert), then
- *   `quote_nullable` (so NULL and the text 'NULL' differ, and separators
+ * - field text: the value's canonical text (see migration/convert) as a COPY
+ *   text-format field carries it: backslash, tab, newline and carriage return
+ *   escaped, NULL as `\N` (so NULL and the text 'NULL' differ, and separators
  *   inside values cannot fake a boundary);
- * - row text: the fields in target column order joined by ',';
+ * - row text: the fields in target column order joined by a tab: the row's
+ *   COPY line without its newline, so the copy hashes the bytes it sends;
  * - row hash: PostgreSQL's hashtextextended(row text, 0), a signed bigint
- *   (textHash.ts computes the same in JS, without allocating: the copy hashes
- *   every row, so this is on its hot path);
+ *   (textHash.ts computes the same in JS, without allocating);
  * - bucket: the low 31 bits of hashtextextended(key text, 0) modulo the
  *   table's bucket count, where key text is the row key's fields built the
  *   same way.
@@ -16,23 +17,17 @@
  * so neither side has to sort.
  * Pure: no I/O.
  */
+import { copyEscape } from "../convert/copyText";
+import type { ColumnType } from "../schema/types";
 import { hashTextExtended, type Hash64 } from "./textHash";
 
 /** Names the checksum definition; checkpoints made under another one cannot be resumed. */
-export const CHECKSUM_ALGORITHM = "hashtextextended-v2";
+export const CHECKSUM_ALGORITHM = "copytext-hashtextextended-v3";
 
-/** PostgreSQL's quote_nullable() for text. */
-export function quoteNullable(value: string | null): string {
-    if (value === null) return "NULL";
-    // The common case first: nothing to double or escape (no regex, no extra string).
-    if (value.indexOf("'") < 0 && value.indexOf("\\") < 0) return "'" + value + "'";
-    const doubled = value.replace(/'/g, "''");
-    return value.includes("\\") ? `E'${doubled.replace(/\\/g, "\\\\")}'` : `'${doubled}'`;
-}
-
+/** The row (or key) text of these fields: their COPY text line, without the newline. */
 export function canonicalRowText(fields: readonly (string | null)[]): string {
     let text = "";
-    for (let i = 0; i < fields.length; i++) text += (i ? "," : "") + quoteNullable(fields[i]);
+    for (let i = 0; i < fields.length; i++) text += (i ? "\t" : "") + copyEscape(fields[i]);
     return text;
 }
 
@@ -174,9 +169,24 @@ export class BucketSums {
     }
 }
 
-/** SQL computing the same quote_nullable'd field list from canonical expressions. */
-export function rowTextSql(canonicalExprs: readonly string[]): string {
-    return canonicalExprs.map((e) => `quote_nullable(${e})`).join(` || ',' || `);
+/** Whether a type's canonical text can hold a backslash, tab or line break: text and json only. */
+export function mayNeedEscape(type: ColumnType): boolean {
+    return type.kind === "text" || type.kind === "jsonb";
+}
+
+/**
+ * SQL of a field text from a canonical-text expression, as copyEscape writes it: NULL as
+ * `\N`, and with `escapes` (see mayNeedEscape) backslash, tab, newline and carriage return
+ * escaped. Needs standard_conforming_strings (on by default).
+ */
+export function fieldTextSql(canonicalExpr: string, escapes: boolean): string {
+    const escaped = escapes ? `replace(replace(replace(replace(${canonicalExpr}, '\\', '\\\\'), E'\\t', '\\t'), E'\\n', '\\n'), E'\\r', '\\r')` : canonicalExpr;
+    return `coalesce(${escaped}, '\\N')`;
+}
+
+/** SQL of the row text from field texts (fieldTextSql). */
+export function rowTextSql(fieldTexts: readonly string[]): string {
+    return fieldTexts.join(` || E'\\t' || `);
 }
 
 export function rowHashSql(rowText: string): string {

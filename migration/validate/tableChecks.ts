@@ -10,7 +10,7 @@ import type { Chunk } from "../plan/chunkPlan";
 import type { TableMapping } from "../plan/tableMapping";
 import type { ColumnType, TargetColumn } from "../schema/types";
 import { quoteIdent } from "../source/introspect";
-import { bucketSql, BucketSums, canonicalRowText, rowHashSql, rowTextSql } from "./checksum";
+import { bucketSql, BucketSums, canonicalRowText, fieldTextSql, mayNeedEscape, rowHash, rowHashSql, rowTextSql } from "./checksum";
 
 export type CanonicalSql = (columnSql: string, column: TargetColumn) => string;
 
@@ -57,10 +57,10 @@ export async function validateTable(input: TableCheckInput): Promise<TableValida
     const { pg, mapping, encoder } = input;
     const t = mapping.target;
     const table = t.name;
-    const canon = (alias: string) => (c: TargetColumn) => input.canonical(`${alias}.${quoteIdent(c.name)}`, c);
+    const field = (c: TargetColumn) => fieldTextSql(input.canonical(`t.${quoteIdent(c.name)}`, c), mayNeedEscape(c.type));
     const keyCols = t.rowKey.map((k) => t.columns.find((c) => c.name === k)!);
-    const rowText = rowTextSql(mapping.columns.map((c) => canon("t")(c.target)));
-    const keyText = rowTextSql(keyCols.map(canon("t")));
+    const rowText = rowTextSql(mapping.columns.map((c) => field(c.target)));
+    const keyText = rowTextSql(keyCols.map(field));
     const notPlaceholder = `NOT EXISTS (SELECT 1 FROM gecko_migration.placeholders p WHERE p.table_name = ${literal(table)} AND p.row_key = jsonb_build_object(${t.rowKey.map((k) => `${literal(k)}, t.${quoteIdent(k)}::text`).join(", ")}))`;
 
     const q = await pg.query<{ stage: string; n: string }>("SELECT stage, count(*) AS n FROM gecko_quarantine.rows WHERE table_name = $1 GROUP BY stage", [table]);
@@ -141,10 +141,11 @@ function* sourceRows(input: TableCheckInput): Generator<RawValue[]> {
 
 function rescan(input: TableCheckInput, excluded: Set<bigint>): BucketSums {
     const sums = new BucketSums();
+    const hash = { hi: 0, lo: 0 };
     for (const raw of sourceRows(input)) {
         if (excluded.has(raw[0] as bigint)) continue;
         const r = input.encoder.encode(raw);
-        if (r.ok) sums.addRow(r.bucket, r.hash);
+        if (r.ok) sums.addRow(r.bucket, rowHash(r.line, hash));
     }
     return sums;
 }
@@ -164,7 +165,7 @@ async function drillDown(
     const wanted = new Set(buckets);
     const keyIdx = mapping.target.rowKey.map((k) => mapping.columns.findIndex((c) => c.target.name === k));
     const orphaned = await input.pg.query<{ k: string }>(
-        `SELECT ${rowTextSql(mapping.target.rowKey.map((k) => `(row_data->>${literal(k)})`))} AS k FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'orphan'`,
+        `SELECT ${rowTextSql(mapping.target.rowKey.map((k) => fieldTextSql(`(row_data->>${literal(k)})`, true)))} AS k FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'orphan'`,
         [mapping.target.name],
     );
     const orphanKeys = new Set(orphaned.rows.map((r) => r.k));

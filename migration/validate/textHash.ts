@@ -30,12 +30,19 @@ function word(k: Uint8Array, j: number): number {
 export function hashTextExtended(text: string, out: Hash64): Hash64 {
     // Worst case 3 bytes per UTF-16 unit.
     if (text.length * 3 > scratch.length) scratch = new Uint8Array(Math.max(text.length * 3, scratch.length * 2));
-    const k = scratch;
-    let len = utf8.encodeInto(text, k).written;
+    return hashBytesExtended(scratch, 0, utf8.encodeInto(text, scratch).written, out);
+}
+
+/**
+ * The same over UTF-8 bytes already at hand, `k[start..end)`: the copy hashes each row's
+ * COPY line where it was encoded, instead of encoding the text a second time.
+ */
+export function hashBytesExtended(k: Uint8Array, start: number, end: number, out: Hash64): Hash64 {
+    let len = end - start;
     let a = (0x9e3779b9 + len + 3923095) | 0;
     let b = a;
     let c = a;
-    let i = 0;
+    let i = start;
     while (len >= 12) {
         a = (a + word(k, i)) | 0;
         b = (b + word(k, i + 4)) | 0;
