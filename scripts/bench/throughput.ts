@@ -7,6 +7,7 @@
  * measuring and printing in scripts/bench/lib.
  */
 import { readdirSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -247,8 +248,11 @@ async function preflight(skipPgloader: boolean): Promise<Record<string, string>>
     };
 }
 
-/** Between contenders: flush dirty buffers and let autovacuum finish, so nobody inherits another's work. */
+/** Between contenders: flush dirty buffers (the kernel's and the server's) and let autovacuum finish, so nobody inherits another's work. */
 async function settle(admin: ConnectionSpec, log: (l: string) => void): Promise<void> {
+    // The kernel's dirty pages too (the generated files, the last contender's writes): else the
+    // next contender pays their writeback, which cost the first one up to a fifth of its copy.
+    execFileSync("sync");
     await withClient(admin, async (c) => {
         await c.query("CHECKPOINT");
         for (let i = 0; i < 240; i++) {
