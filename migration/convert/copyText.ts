@@ -25,7 +25,8 @@ const COPY_ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", "\n": "\\
  */
 export function canonicalSql(columnSqlName: string, type: ColumnType): string {
     if (type.kind === "timestamptz") {
-        return `to_char(${columnSqlName} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'`;
+        // timestamp_out: far cheaper than to_char, and prints what formatTimestamp writes.
+        return `(${columnSqlName} AT TIME ZONE 'UTC')::text || '+00'`;
     }
     return `${columnSqlName}::text`;
 }

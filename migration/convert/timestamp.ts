@@ -92,7 +92,15 @@ export function formatTimestamp(instant: Instant): string {
     const secondOfDay = instant.epochSeconds - days * 86400;
     const hh = Math.floor(secondOfDay / 3600);
     const mi = Math.floor((secondOfDay % 3600) / 60);
-    return lastDate + TWO_DIGITS[hh] + ":" + TWO_DIGITS[mi] + ":" + TWO_DIGITS[secondOfDay % 60] + "." + String(instant.micros + 1_000_000).slice(1) + "+00";
+    const hms = lastDate + TWO_DIGITS[hh] + ":" + TWO_DIGITS[mi] + ":" + TWO_DIGITS[secondOfDay % 60];
+    return instant.micros === 0 ? hms + "+00" : hms + "." + fraction(instant.micros) + "+00";
+}
+
+/** Microseconds as PostgreSQL prints them: six digits, trailing zeros dropped (500000 -> "5"). */
+function fraction(micros: number): string {
+    let text = String(micros + 1_000_000).slice(1);
+    while (text.charCodeAt(text.length - 1) === 48) text = text.slice(0, -1);
+    return text;
 }
 
 const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
