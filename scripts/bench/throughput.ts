@@ -48,6 +48,8 @@ PostgreSQL server's memory; "server CPU s" is what the server's processes spent 
   --no-ceiling-par      skip the two-lane ceiling variant
   --no-workers          skip gecko-pg-2-workers (gecko-pg with --convert-workers 2, to show what convert
                         worker threads are worth on this machine)
+  --repeat N            rounds of the main comparison (default 1): every contender runs once per round,
+                        in turn, and keeps its fastest round (noise from other work only adds time)
   --seed N              generator seed (default 1)
   --host-time-zone Z    zone of the generated collector host (default America/Chicago)
   --cpu-prof DIR        one extra gecko-pg run at --rows with node --cpu-prof into DIR (not in the table);
@@ -62,7 +64,7 @@ tools; 3 run error.
 `;
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { boolean: ["skip-pgloader", "ceiling-par", "workers", "keep"], string: ["rows", "scales", "seed", "host-time-zone", "cpu-prof", "json"], default: { "ceiling-par": true, workers: true } });
+    const flags = parseFlags(argv, { boolean: ["skip-pgloader", "ceiling-par", "workers", "keep"], string: ["rows", "scales", "seed", "repeat", "host-time-zone", "cpu-prof", "json"], default: { "ceiling-par": true, workers: true } });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -74,6 +76,8 @@ async function main(argv: string[]): Promise<number> {
         return n;
     });
     const seed = int(flags, "seed", 1);
+    const repeat = int(flags, "repeat", 1);
+    if (repeat < 1) throw new UsageError(`--repeat takes a positive integer, got ${repeat}`);
     const hostZone = str(flags, "host-time-zone") ?? "America/Chicago";
     const skipPgloader = Boolean(flags["skip-pgloader"]);
     const cpuProfDir = str(flags, "cpu-prof");
@@ -120,8 +124,8 @@ async function main(argv: string[]): Promise<number> {
         }
 
         const adminSpec = admin;
-        const contender = async (name: string, scale: number, fn: (ctx: ContenderContext) => Promise<ContenderResult>): Promise<ContenderResult> => {
-            const database = `bench_${suffix}_${name.replace(/[^a-z0-9]/g, "_")}_${scale}`;
+        const contender = async (name: string, scale: number, fn: (ctx: ContenderContext) => Promise<ContenderResult>, rep = 1): Promise<ContenderResult> => {
+            const database = `bench_${suffix}_${name.replace(/[^a-z0-9]/g, "_")}_${scale}${rep > 1 ? `_r${rep}` : ""}`;
             await settle(adminSpec, log);
             await createDatabase(adminSpec, database);
             databases.push(database);
@@ -141,13 +145,22 @@ async function main(argv: string[]): Promise<number> {
             return result;
         };
 
-        const main: ContenderResult[] = [];
-        main.push(await contender("gecko-pg", rows, (ctx) => runGeckoPg(ctx, roles)));
+        // The main comparison, `--repeat` rounds of every contender in turn: time-dependent noise
+        // (other tenants of the host) spreads over all of them, and each keeps its fastest round.
+        const lineup: [string, (ctx: ContenderContext) => Promise<ContenderResult>][] = [["gecko-pg", (ctx) => runGeckoPg(ctx, roles)]];
         // The same run with a convert worker per lane: what they are worth here, side by side.
-        if (flags.workers) main.push(await contender("gecko-pg-2-workers", rows, (ctx) => runGeckoPg(ctx, { ...roles, convertWorkers: 2, label: "gecko-pg-2-workers" })));
-        if (!skipPgloader) main.push(await contender("pgloader", rows, runPgloader));
-        main.push(await contender("ceiling-seq", rows, (ctx) => runCeiling(ctx, "seq")));
-        if (flags["ceiling-par"]) main.push(await contender("ceiling-par2", rows, (ctx) => runCeiling(ctx, "par2")));
+        if (flags.workers) lineup.push(["gecko-pg-2-workers", (ctx) => runGeckoPg(ctx, { ...roles, convertWorkers: 2, label: "gecko-pg-2-workers" })]);
+        if (!skipPgloader) lineup.push(["pgloader", runPgloader]);
+        lineup.push(["ceiling-seq", (ctx) => runCeiling(ctx, "seq")]);
+        if (flags["ceiling-par"]) lineup.push(["ceiling-par2", (ctx) => runCeiling(ctx, "par2")]);
+        const rounds: ContenderResult[][] = lineup.map(() => []);
+        for (let rep = 1; rep <= repeat; rep++) {
+            for (const [i, [name, fn]] of lineup.entries()) {
+                if (rounds[i].some((r) => !r.ok)) continue;
+                rounds[i].push(await contender(name, rows, fn, rep));
+            }
+        }
+        const main = rounds.map(fastestRound);
 
         const byScale: ContenderResult[] = [];
         for (const scale of [...new Set(scales)].sort((a, b) => a - b)) {
@@ -177,6 +190,7 @@ async function main(argv: string[]): Promise<number> {
             "peak RSS = contender's process tree (PostgreSQL server not counted); max proc = largest single process (GNU time)",
             "",
             renderResults(main),
+            ...(repeat > 1 ? ["", `each contender: its fastest of ${repeat} rounds, run in turn; every round's total s:`, ...main.map((r) => `  ${r.contender.padEnd(20)} ${((r.details?.rounds ?? []) as { totalSeconds: number }[]).map((x) => x.totalSeconds.toFixed(1)).join(" / ")}`)] : []),
             "",
             `gecko-pg at ${scales.length} scales (RSS):`,
             renderResults(byScale),
@@ -203,7 +217,7 @@ async function main(argv: string[]): Promise<number> {
                         machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
                         server: { engine: server.engine, version: serverInfo.version, settings: settingsNote, maintenanceWorkMem: serverInfo.maintenanceWorkMem, maxParallelMaintenanceWorkers: serverInfo.maxParallelMaintenanceWorkers, memoryCounted: false },
                         tools,
-                        options: { rows, scales, seed, hostTimeZone: hostZone, skipPgloader, ceilingPar: Boolean(flags["ceiling-par"]) },
+                        options: { rows, scales, seed, repeat, hostTimeZone: hostZone, skipPgloader, ceilingPar: Boolean(flags["ceiling-par"]) },
                         sources: Object.fromEntries([...sources].map(([k, v]) => [String(k), v])),
                         results: main.map(strip),
                         rssScales: byScale.map(strip),
@@ -246,6 +260,15 @@ async function preflight(skipPgloader: boolean): Promise<Record<string, string>>
         psql: await version("psql", ["--version"]),
         ...(skipPgloader ? {} : { pgloader: await version("pgloader", ["--version"]) }),
     };
+}
+
+/** A contender's fastest round (a failed one if any failed), with every round's times in its details. */
+function fastestRound(runs: readonly ContenderResult[]): ContenderResult {
+    const failed = runs.find((r) => !r.ok);
+    if (failed || runs.length === 1) return failed ?? runs[0];
+    const best = runs.reduce((a, b) => (b.totalSeconds < a.totalSeconds ? b : a));
+    const rounds = runs.map((r) => ({ totalSeconds: r.totalSeconds, phases: r.phases }));
+    return { ...best, details: { ...best.details, rounds }, notes: [...best.notes, `fastest of ${runs.length} rounds (totals ${runs.map((r) => r.totalSeconds.toFixed(1)).join(" / ")} s)`] };
 }
 
 /** Between contenders: flush dirty buffers (the kernel's and the server's) and let autovacuum finish, so nobody inherits another's work. */
