@@ -10,6 +10,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import { describe, expect, it } from "vitest";
 import { bucketOf, bucketSql, BucketSums, canonicalRowText, fieldTextSql, hashValue, rowHash, rowHashSql, rowTextSql } from "../migration/validate/checksum";
 import { hashBytesExtended, hashTextExtended } from "../migration/validate/textHash";
+import type { ColumnType } from "../migration/schema/types";
 import { adminUrl, withClient } from "./support/db";
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -42,14 +43,14 @@ describe("checksums: JS equals PostgreSQL", () => {
             [null, "0", "{\"q\": \"a\\\\b\"}", "\t"],
         ];
         const buckets = 97;
-        // Columns 0, 2 and 3 are text-like (escaped); 1 is a number (never needs it).
-        const escapes = [true, false, true, true];
-        const fields = escapes.map((e, i) => fieldTextSql(`c${i}`, e));
+        // Columns 0, 2 and 3 are text and json (escaped); 1 is a number (never needs it).
+        const types: ColumnType[] = [{ kind: "text" }, { kind: "numeric", precision: 20, scale: 8 }, { kind: "jsonb" }, { kind: "text" }];
+        const fields = types.map((t, i) => fieldTextSql(`c${i}`, t));
         const theirs = await withClient(adminUrl(), (c) =>
             c.query<{ t: string; h: string; b: number }>(
                 `SELECT ${rowTextSql(fields)} AS t, ${rowHashSql(rowTextSql(fields))}::text AS h, ${bucketSql(fields[0], buckets)} AS b
                    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(c0, c1, c2, c3, o) ORDER BY o`,
-                escapes.map((_, i) => rows.map((r) => r[i])),
+                types.map((_, i) => rows.map((r) => r[i])),
             ),
         );
         expect(rows.map(canonicalRowText)).toEqual(theirs.rows.map((r) => r.t));

@@ -80,7 +80,7 @@ export function parseTimestamp(raw: SqliteValue): ParsedTimestamp | string {
     return parseDatetimeText(text);
 }
 
-/** `YYYY-MM-DD HH:MM:SS.ffffff+00` for an instant. */
+/** An instant as PostgreSQL prints it in UTC: `YYYY-MM-DD HH:MM:SS[.ffffff]+00`, the fraction without trailing zeros. */
 export function formatTimestamp(instant: Instant): string {
     const days = Math.floor(instant.epochSeconds / 86400);
     // Rows come in rowid order, so consecutive values mostly share a day: keep its text.

@@ -12,7 +12,7 @@ import type { OrphanPolicy } from "../options";
 import type { TableMapping } from "../plan/tableMapping";
 import type { ForeignKeySpec, TargetColumn, TargetTable } from "../schema/types";
 import { quoteIdent } from "../source/introspect";
-import { bucketSql, fieldTextSql, mayNeedEscape, rowHashSql, rowTextSql } from "../validate/checksum";
+import { bucketSql, fieldTextSql, rowHashSql, rowTextSql } from "../validate/checksum";
 
 export interface OrphanOutcome {
     readonly table: string;
@@ -95,7 +95,7 @@ async function quarantineOrphans(
     canonical: CanonicalSql,
     buckets: number,
 ): Promise<number> {
-    const col = (c: TargetColumn) => fieldTextSql(canonical(`g.${quoteIdent(c.name)}`, c), mayNeedEscape(c.type));
+    const col = (c: TargetColumn) => fieldTextSql(canonical(`g.${quoteIdent(c.name)}`, c), c.type);
     const rowText = rowTextSql(t.columns.map(col));
     const keyText = rowTextSql(t.rowKey.map((k) => col(t.columns.find((c) => c.name === k)!)));
     // The rows were counted in the source checksums when copied: keep their hash to take them out again.

@@ -169,18 +169,17 @@ export class BucketSums {
     }
 }
 
-/** Whether a type's canonical text can hold a backslash, tab or line break: text and json only. */
-export function mayNeedEscape(type: ColumnType): boolean {
-    return type.kind === "text" || type.kind === "jsonb";
-}
-
 /**
- * SQL of a field text from a canonical-text expression, as copyEscape writes it: NULL as
- * `\N`, and with `escapes` (see mayNeedEscape) backslash, tab, newline and carriage return
- * escaped. Needs standard_conforming_strings (on by default).
+ * SQL of a field text from the canonical-text expression of a column of `type`, as
+ * copyEscape writes it: NULL as `\N`; backslash, tab, newline and carriage return
+ * escaped for text and json, the only types whose canonical text can hold them.
+ * Needs standard_conforming_strings (on by default).
  */
-export function fieldTextSql(canonicalExpr: string, escapes: boolean): string {
-    const escaped = escapes ? `replace(replace(replace(replace(${canonicalExpr}, '\\', '\\\\'), E'\\t', '\\t'), E'\\n', '\\n'), E'\\r', '\\r')` : canonicalExpr;
+export function fieldTextSql(canonicalExpr: string, type: ColumnType): string {
+    const escaped =
+        type.kind === "text" || type.kind === "jsonb"
+            ? `replace(replace(replace(replace(${canonicalExpr}, '\\', '\\\\'), E'\\t', '\\t'), E'\\n', '\\n'), E'\\r', '\\r')`
+            : canonicalExpr;
     return `coalesce(${escaped}, '\\N')`;
 }
 

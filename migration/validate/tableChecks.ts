@@ -10,7 +10,7 @@ import type { Chunk } from "../plan/chunkPlan";
 import type { TableMapping } from "../plan/tableMapping";
 import type { ColumnType, TargetColumn } from "../schema/types";
 import { quoteIdent } from "../source/introspect";
-import { bucketSql, BucketSums, canonicalRowText, fieldTextSql, mayNeedEscape, rowHash, rowHashSql, rowTextSql } from "./checksum";
+import { bucketSql, BucketSums, canonicalRowText, fieldTextSql, rowHash, rowHashSql, rowTextSql } from "./checksum";
 
 export type CanonicalSql = (columnSql: string, column: TargetColumn) => string;
 
@@ -57,7 +57,7 @@ export async function validateTable(input: TableCheckInput): Promise<TableValida
     const { pg, mapping, encoder } = input;
     const t = mapping.target;
     const table = t.name;
-    const field = (c: TargetColumn) => fieldTextSql(input.canonical(`t.${quoteIdent(c.name)}`, c), mayNeedEscape(c.type));
+    const field = (c: TargetColumn) => fieldTextSql(input.canonical(`t.${quoteIdent(c.name)}`, c), c.type);
     const keyCols = t.rowKey.map((k) => t.columns.find((c) => c.name === k)!);
     const rowText = rowTextSql(mapping.columns.map((c) => field(c.target)));
     const keyText = rowTextSql(keyCols.map(field));
@@ -165,7 +165,7 @@ async function drillDown(
     const wanted = new Set(buckets);
     const keyIdx = mapping.target.rowKey.map((k) => mapping.columns.findIndex((c) => c.target.name === k));
     const orphaned = await input.pg.query<{ k: string }>(
-        `SELECT ${rowTextSql(mapping.target.rowKey.map((k) => fieldTextSql(`(row_data->>${literal(k)})`, true)))} AS k FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'orphan'`,
+        `SELECT ${rowTextSql(mapping.target.rowKey.map((k) => fieldTextSql(`(row_data->>${literal(k)})`, mapping.target.columns.find((c) => c.name === k)!.type)))} AS k FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'orphan'`,
         [mapping.target.name],
     );
     const orphanKeys = new Set(orphaned.rows.map((r) => r.k));
