@@ -76,6 +76,10 @@ is ignored: the run needs a fresh server with the stack's settings), on 127.0.0.
   --plans             print every PostgreSQL plan (items 2 and 2ts are always printed)
   --json PATH         write all figures as JSON
   --seed N            seed of the generated data and the write mix (default 1)
+  --end-at ISO|now    where the generated data ends (default now: a live collector's file ends at the
+                      migration, so its partitions are its span plus 3 months ahead; an old end date adds
+                      an empty partition per month of the gap, which every query without the partition
+                      key plans)
   --quiet             no progress on stderr
   -h, --help          this help
 
@@ -107,6 +111,8 @@ interface Config {
     readonly plans: boolean;
     readonly json?: string;
     readonly seed: number;
+    /** End of the generated data's span. */
+    readonly endAt: Date;
     readonly mix: MixOptions;
 }
 
@@ -138,6 +144,10 @@ function parseConfig(flags: Flags): Config {
     const inTxnMs = Number(str(flags, "in-txn-ms") ?? DEFAULT_MIX.inTxnMs);
     if (!(inTxnMs >= 0 && inTxnMs <= 10_000)) throw new UsageError(`--in-txn-ms must be in [0, 10000], got ${str(flags, "in-txn-ms")}`);
     const busyTimeoutMs = int(flags, "busy-timeout", Math.min(COLLECTOR_BUSY_TIMEOUT_MS, Math.round(seconds * 1000)));
+    const endAtText = str(flags, "end-at") ?? "now";
+    // Whole seconds: the generator's timestamps are derived from it.
+    const endAt = new Date(Math.floor((endAtText === "now" ? Date.now() : Date.parse(endAtText)) / 1000) * 1000);
+    if (Number.isNaN(endAt.getTime())) throw new UsageError(`--end-at expects an ISO date or 'now', got '${endAtText}'`);
     return {
         rows: int(flags, "rows", 2_000_000),
         sqlite: str(flags, "sqlite"),
@@ -158,12 +168,13 @@ function parseConfig(flags: Flags): Config {
         plans: Boolean(flags.plans),
         json: str(flags, "json"),
         seed: int(flags, "seed", 1),
+        endAt,
         mix: { ...DEFAULT_MIX, tradeBatch, ohlcvPerCommit, inTxnMs },
     };
 }
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { boolean: ["quiet", "plans", "reads", "writes", "collector-timeout"], string: ["rows", "sqlite", "source-time-zone", "writers", "seconds", "warmup", "pg-statements", "pg-settings", "runs", "trade-batch", "ohlcv-per-commit", "in-txn-ms", "hot-pools", "slow-ms", "busy-timeout", "json", "seed"], default: { reads: true, writes: true, "collector-timeout": true } });
+    const flags = parseFlags(argv, { boolean: ["quiet", "plans", "reads", "writes", "collector-timeout"], string: ["rows", "sqlite", "source-time-zone", "writers", "seconds", "warmup", "pg-statements", "pg-settings", "runs", "trade-batch", "ohlcv-per-commit", "in-txn-ms", "hot-pools", "slow-ms", "busy-timeout", "json", "seed", "end-at"], default: { reads: true, writes: true, "collector-timeout": true } });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -208,7 +219,7 @@ async function main(argv: string[]): Promise<number> {
         } else {
             logger.info(`generating a collector database of ~${config.rows.toLocaleString("en-US")} rows ...`);
             // Host zone UTC: every clock agrees, so a time window selects the same rows in both stores.
-            const m = generateCollectorDb({ path: sourcePath, rows: config.rows, seed: config.seed, variant: "extended", hostTimeZone: "UTC" });
+            const m = generateCollectorDb({ path: sourcePath, rows: config.rows, seed: config.seed, variant: "extended", hostTimeZone: "UTC", endAt: config.endAt });
             generated = m.tables as Record<string, number>;
             logger.info(`generated ${m.totalRows.toLocaleString("en-US")} rows (${m.variant}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
         }
