@@ -5,17 +5,17 @@
  */
 import type Database from "better-sqlite3";
 import { canonicalSql as canonicalSqlOf } from "./convert/copyText";
-import { columnContext, convertValue } from "./convert/convertValue";
+import { columnContext, fieldConverter } from "./convert/convertValue";
+import type { FieldConverter } from "./convert/result";
 import { createTimezonePolicy, type TimezonePolicy } from "./convert/timezonePolicy";
-import type { ColumnConverter } from "./copy/rowEncoder";
 import type { MigrationOptions } from "./options";
 import type { TargetColumn } from "./schema/types";
 import { checkClocks, type ClockCheckFinding } from "./source/clockCheck";
 
 export interface Conversion {
     readonly policy: TimezonePolicy;
-    /** Converter for the columns of `table`. */
-    converterFor(table: string): ColumnConverter;
+    /** The converter of one column of `table`. */
+    converterFor(table: string, column: TargetColumn): FieldConverter;
     /** SQL giving a stored value's canonical text. */
     canonicalSql(columnSql: string, column: TargetColumn): string;
     /** Measures the clocks in the data; pushes a warning for each disagreement with the policy. */
@@ -26,18 +26,9 @@ export function conversionFor(options: Pick<MigrationOptions, "sourceTimeZone" |
     const policy = createTimezonePolicy({ hostZone: options.sourceTimeZone, overrides: options.clockOverrides });
     return {
         policy,
-        converterFor(table) {
-            // Contexts are per column and fixed for the run: compute once, not per value.
-            const contexts = new Map<TargetColumn, ReturnType<typeof columnContext>>();
-            return (raw, column) => {
-                let ctx = contexts.get(column.target);
-                if (!ctx) {
-                    // NOT NULL is enforced by the encoder (which may fill an app default), so convert as nullable.
-                    ctx = { ...columnContext(policy, table, column.target), nullable: true };
-                    contexts.set(column.target, ctx);
-                }
-                return convertValue(raw, column.target.type, ctx);
-            };
+        converterFor(table, column) {
+            // NOT NULL is enforced by the encoder (which may fill an app default), so convert as nullable.
+            return fieldConverter(column.type, { ...columnContext(policy, table, column), nullable: true });
         },
         canonicalSql: (columnSql, column) => canonicalSqlOf(columnSql, column.type),
         checkClocks(db, warnings) {

@@ -97,14 +97,14 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
                 chunks = persisted.chunks;
                 buckets = persisted.buckets;
             }
-            plans.set(m.target.name, { encoder: new RowEncoder(m, conversion.converterFor(m.target.name), buckets), chunks });
+            plans.set(m.target.name, { encoder: new RowEncoder(m, (c) => conversion.converterFor(m.target.name, c), buckets), chunks });
             if (workers && m.source) await workers.addTable(m, buckets);
         }
         // Each lane converts in its own worker, or in this thread with encoders of its own (they count warnings per lane).
         const pageSources: PageSource[] = Array.from({ length: opts.copyLanes }, (_, i) =>
             workers
                 ? workers.pageSource(i)
-                : localPageSource(snapshot.db, new Map([...plans].map(([t, p]) => [t, new RowEncoder(p.encoder.mapping, conversion.converterFor(t), p.encoder.buckets)]))),
+                : localPageSource(snapshot.db, new Map([...plans].map(([t, p]) => [t, new RowEncoder(p.encoder.mapping, (c) => conversion.converterFor(t, c), p.encoder.buckets)]))),
         );
 
         // Extra connections for the copy lanes, set up like the main one.

@@ -3,8 +3,9 @@ import { from as copyFrom } from "pg-copy-streams";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { canonicalSql, columnContext, convertValue, copyEscape, createTimezonePolicy, type RawValue } from "../migration/convert";
+import { canonicalSql, columnContext, convertValue, copyEscape, createTimezonePolicy, fieldConverter, type ConvertContext, type RawValue } from "../migration/convert";
 import type { ColumnType } from "../migration/schema/types";
+import { prng } from "./convertOracle";
 import { createScratchDatabase } from "./support/db";
 
 const utc = { timeZone: "UTC", nullable: true };
@@ -43,6 +44,48 @@ describe("convertValue: NULL and empty-string rules", () => {
         const policy = createTimezonePolicy({ hostZone: "America/Chicago" });
         expect(columnContext(policy, "ohlcv_data", { name: "datetime", type: { kind: "timestamptz" }, nullable: false })).toEqual({ timeZone: "America/Chicago", nullable: false });
         expect(columnContext(policy, "trades", { name: "block_timestamp", type: { kind: "timestamptz" }, nullable: true })).toEqual({ timeZone: "UTC", nullable: true });
+    });
+});
+
+describe("fieldConverter: convertValue's results, the common values as plain text", () => {
+    const types: ColumnType[] = [
+        { kind: "text" }, { kind: "text", maxLength: 10 }, { kind: "integer" }, { kind: "bigint" },
+        N(10, 4), N(20, 8), N(5, 0), N(3, 3), { kind: "boolean" }, { kind: "timestamptz" }, { kind: "jsonb" },
+    ];
+    const contexts: ConvertContext[] = [utc, notNull, { timeZone: "America/Chicago", nullable: true }, { timeZone: "Europe/Berlin", nullable: false }];
+    const fixed: RawValue[] = [
+        null, "", " ", "\t", "abc", "a\u0000b", "\ud800x", "x".repeat(10), "x".repeat(11), "😀".repeat(6), "😀".repeat(11),
+        "2024-07-01 12:00:00", "2024-07-01 12:00:00.123456", "2024-07-01T12:00:00.000000", "2024-03-10 02:30:00", "2024-11-03 01:30:00",
+        "2024-03-31 02:30:00", "2024-10-27 02:30:00", "2024-02-30 00:00:00", "2024-02-29 24:00:00", "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999",
+        "2024-07-01 12:00", "2024-07-01 12:00:00Z", " 2024-07-01 12:00:00 ", "1", "0", "2", "true", "F", "12.5", " 42 ", "1e-7", "NaN", '{"b":1}', "[1,2]",
+        0n, 1n, 2n, -1n, 2n ** 31n, 2n ** 31n - 1n, -(2n ** 31n), -(2n ** 31n) - 1n, 2n ** 63n - 1n, -(2n ** 63n), 1_700_000_000n, 1_700_000_000_123n,
+        0, -0, 1, 0.5, -0.00005, 379.28646677651693, 4.68e-7, -4.68e-7, 9.99995e-5, 1e21, 1e-300, NaN, Infinity, 866222.818, 99999.99995, 999.9995, 1_700_000_000.5,
+        Buffer.from("abc"), Buffer.from([0xff]),
+    ];
+    const rng = prng(7);
+    const randomReals = Array.from({ length: 3000 }, () => (rng.chance(0.5) ? -1 : 1) * rng.next() * 10 ** rng.int(-12, 8));
+    const expected = (raw: RawValue, type: ColumnType, ctx: ConvertContext) => {
+        const r = convertValue(raw, type, ctx);
+        return r.ok && r.warning === undefined ? r.value : r;
+    };
+
+    it.each(types)("%j", (type) => {
+        for (const ctx of contexts) {
+            const convert = fieldConverter(type, ctx);
+            for (const raw of [...fixed, ...randomReals]) {
+                const got = convert(raw);
+                // toEqual would pass -0 vs 0 and distinguishes nothing finer than the text; compare as JSON.
+                expect(JSON.stringify(got), `${JSON.stringify(type)} ${ctx.timeZone} ${String(raw)}`).toBe(JSON.stringify(expected(raw, type, ctx)));
+            }
+        }
+    });
+
+    it("hands back text, not an object, for the collector's usual values", () => {
+        expect(fieldConverter(N(20, 8), utc)(379.28646677651693)).toBe("379.28646678");
+        expect(fieldConverter({ kind: "timestamptz" }, { timeZone: "America/Chicago", nullable: true })("2024-07-01 12:00:00.123456")).toBe("2024-07-01 17:00:00.123456+00");
+        expect(fieldConverter({ kind: "text", maxLength: 10 }, utc)("😀".repeat(6))).toBe("😀".repeat(6));
+        expect(fieldConverter({ kind: "integer" }, utc)(-(2n ** 31n) - 1n)).toMatchObject({ ok: false });
+        expect(fieldConverter({ kind: "timestamptz" }, { timeZone: "America/Chicago", nullable: true })("2024-11-03 01:30:00")).toEqual({ ok: true, value: "2024-11-03 07:30:00+00", warning: "dst-ambiguous" });
     });
 });
 

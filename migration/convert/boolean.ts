@@ -6,7 +6,12 @@
  * Everything else (2, -1, 'on', 'y', BLOB) is rejected: a value outside the
  * documented forms is a data problem, not a guess.
  */
-import { type ConvertResult, type SqliteValue, accept, describeRaw, reject } from "./result";
+import { type ConvertResult, type FastPath, type SqliteValue, accept, describeRaw, reject } from "./result";
+
+/** INTEGER 0/1, as the collector writes booleans. */
+export function booleanFastPath(): FastPath {
+    return (raw) => (raw === 1n ? "true" : raw === 0n ? "false" : undefined);
+}
 
 const TEXT_FORMS: ReadonlyMap<string, "true" | "false"> = new Map([
     ["true", "true"], ["t", "true"], ["yes", "true"], ["1", "true"],

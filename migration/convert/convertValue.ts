@@ -10,13 +10,13 @@
  *   the report); a NOT NULL column rejects it. Text columns keep `''`.
  */
 import type { TargetColumn, ColumnType } from "../schema/types";
-import { convertBoolean } from "./boolean";
-import { convertInteger } from "./integer";
+import { booleanFastPath, convertBoolean } from "./boolean";
+import { convertInteger, integerFastPath } from "./integer";
 import { convertJson } from "./json";
-import { convertNumeric } from "./numeric";
-import { type ConvertResult, type RawValue, accept, describeRaw, isBlank, reject } from "./result";
-import { convertText } from "./text";
-import { convertTimestamp } from "./timestamp";
+import { convertNumeric, numericFastPath } from "./numeric";
+import { type ConvertResult, type FastPath, type FieldConverter, type RawValue, accept, describeRaw, isBlank, reject } from "./result";
+import { convertText, textFastPath } from "./text";
+import { convertTimestamp, timestampFastPath } from "./timestamp";
 import { type TimezonePolicy, zoneOf } from "./timezonePolicy";
 
 /** What a conversion needs to know about the column beyond its type. */
@@ -52,5 +52,43 @@ export function convertValue(raw: RawValue, type: ColumnType, context: ConvertCo
             return convertTimestamp(raw, context.timeZone);
         case "jsonb":
             return convertJson(raw);
+    }
+}
+
+/**
+ * convertValue bound to one column: the same results, but the common values take
+ * their type's fast path and come back as plain text (see FieldConversion). The
+ * copy converts every value of every row through this.
+ */
+export function fieldConverter(type: ColumnType, context: ConvertContext): FieldConverter {
+    const fast = fastPathOf(type, context);
+    const nullable = context.nullable;
+    return (raw) => {
+        if (raw === null) {
+            if (nullable) return null;
+        } else if (fast) {
+            const text = fast(raw);
+            if (text !== undefined) return text;
+        }
+        const result = convertValue(raw, type, context);
+        return result.ok && result.warning === undefined ? result.value : result;
+    };
+}
+
+function fastPathOf(type: ColumnType, context: ConvertContext): FastPath | undefined {
+    switch (type.kind) {
+        case "text":
+            return textFastPath(type.maxLength);
+        case "integer":
+        case "bigint":
+            return integerFastPath(type.kind);
+        case "numeric":
+            return numericFastPath(type.precision, type.scale);
+        case "boolean":
+            return booleanFastPath();
+        case "timestamptz":
+            return timestampFastPath(context.timeZone);
+        case "jsonb":
+            return undefined;
     }
 }

@@ -6,7 +6,7 @@
  * integral. Out-of-range values and fractions are rejected, never rounded.
  */
 import { exactInteger, float64Exact, parseDecimalText } from "./decimal";
-import { type ConvertResult, type SqliteValue, accept, describeRaw, reject } from "./result";
+import { type ConvertResult, type FastPath, type SqliteValue, accept, describeRaw, reject } from "./result";
 
 const RANGES = {
     integer: { min: -(2n ** 31n), max: 2n ** 31n - 1n },
@@ -20,6 +20,12 @@ export function convertInteger(raw: SqliteValue, kind: "integer" | "bigint"): Co
     const { min, max } = RANGES[kind];
     if (value < min || value > max) return reject(`${describeRaw(raw)} is out of range for ${kind} (${min}..${max})`);
     return accept(value.toString());
+}
+
+/** INTEGER within the type's range: its decimal. */
+export function integerFastPath(kind: "integer" | "bigint"): FastPath {
+    const { min, max } = RANGES[kind];
+    return (raw) => (typeof raw === "bigint" && raw >= min && raw <= max ? raw.toString() : undefined);
 }
 
 function toInteger(raw: SqliteValue): bigint | string {

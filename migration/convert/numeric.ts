@@ -20,13 +20,11 @@
  * - BLOB is rejected. Empty strings are handled by convertValue (see there).
  */
 import { type Decimal, formatFixed, integerDigits, numericFormatLimit, parseDecimalText, roundHalfAwayFromZero } from "./decimal";
-import { type ConvertResult, type SqliteValue, accept, describeRaw, reject } from "./result";
+import { type ConvertResult, type FastPath, type SqliteValue, accept, describeRaw, reject } from "./result";
 
 /** Converts a raw SQLite value for a `numeric(precision, scale)` column. */
 export function convertNumeric(raw: SqliteValue, precision: number, scale: number): ConvertResult {
-    if (!Number.isInteger(precision) || !Number.isInteger(scale) || precision < 1 || precision > 1000 || scale < 0 || scale > precision) {
-        throw new Error(`numeric(${precision},${scale}): precision must be 1..1000 and scale 0..precision`);
-    }
+    checkTypmod(precision, scale);
     if (typeof raw === "number") {
         const fast = roundReal(raw, precision, scale);
         if (fast !== undefined) return accept(fast);
@@ -41,6 +39,18 @@ export function convertNumeric(raw: SqliteValue, precision: number, scale: numbe
     const roundedIntegerDigits = magnitude === 0n ? 0 : Math.max(0, magnitude.toString().length - scale);
     if (roundedIntegerDigits > maxIntegerDigits) return reject(overflow(raw, type, roundedIntegerDigits, maxIntegerDigits));
     return accept(formatFixed(parsed.negative, magnitude, scale));
+}
+
+/** convertNumeric's REAL fast path, bound to the column's precision and scale. */
+export function numericFastPath(precision: number, scale: number): FastPath {
+    checkTypmod(precision, scale);
+    return (raw) => (typeof raw === "number" ? roundReal(raw, precision, scale) : undefined);
+}
+
+function checkTypmod(precision: number, scale: number): void {
+    if (!Number.isInteger(precision) || !Number.isInteger(scale) || precision < 1 || precision > 1000 || scale < 0 || scale > precision) {
+        throw new Error(`numeric(${precision},${scale}): precision must be 1..1000 and scale 0..precision`);
+    }
 }
 
 /**

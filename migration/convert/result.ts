@@ -23,6 +23,22 @@ export type ConvertResult =
     | { readonly ok: true; readonly value: string | null; readonly warning?: ConvertWarning }
     | { readonly ok: false; readonly reason: string };
 
+/**
+ * A column's conversion as the copy's hot path takes it: the canonical text (or
+ * NULL) when the value is accepted without a warning, the full ConvertResult when
+ * there is a warning or a rejection. No object per accepted value.
+ */
+export type FieldConversion = string | null | ConvertResult;
+
+/** Converts the raw values of one column; bound once to its type and context (see fieldConverter). */
+export type FieldConverter = (raw: RawValue) => FieldConversion;
+
+/**
+ * A type's shortcut for its common raw values: the canonical text, exactly what the
+ * full converter accepts without a warning, or undefined to take the full converter.
+ */
+export type FastPath = (raw: SqliteValue) => string | undefined;
+
 export function accept(value: string | null, warning?: ConvertWarning): ConvertResult {
     return warning ? { ok: true, value, warning } : { ok: true, value };
 }

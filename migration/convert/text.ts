@@ -11,7 +11,16 @@
  *   columns without TEXT affinity can hold numbers at all.
  * - BLOB -> its text when it is valid UTF-8, else rejected.
  */
-import { type ConvertResult, type SqliteValue, accept, decodeUtf8, describeRaw, isWellFormedText, reject } from "./result";
+import { type ConvertResult, type FastPath, type SqliteValue, accept, decodeUtf8, describeRaw, isWellFormedText, reject } from "./result";
+
+/**
+ * TEXT that convertText accepts as it is. `length <= maxLength` in UTF-16 units
+ * implies it in code points; longer values take the full path, which counts.
+ */
+export function textFastPath(maxLength?: number): FastPath {
+    const limit = maxLength ?? Infinity;
+    return (raw) => (typeof raw === "string" && raw.length <= limit && !raw.includes("\u0000") && isWellFormedText(raw) ? raw : undefined);
+}
 
 /** Converts a raw SQLite value for a `text` or `varchar(maxLength)` column. */
 export function convertText(raw: SqliteValue, maxLength?: number): ConvertResult {

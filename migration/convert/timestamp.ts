@@ -27,7 +27,7 @@
  */
 import { civilFromDays, civilSeconds, daysInMonth } from "./civil";
 import { type Decimal, float64Exact, integerDigits, parseDecimalText, roundHalfAwayFromZero } from "./decimal";
-import { type ConvertResult, type ConvertWarning, type SqliteValue, accept, describeRaw, reject } from "./result";
+import { type ConvertResult, type ConvertWarning, type FastPath, type SqliteValue, accept, describeRaw, reject } from "./result";
 import { localToUtc } from "./timeZone";
 
 /** Epoch values with an absolute value at or above this are milliseconds, below it seconds. */
@@ -64,6 +64,18 @@ export function convertTimestamp(raw: SqliteValue, timeZone: string): ConvertRes
         return reject(`${describeRaw(raw)} is outside 0001-01-01 .. 9999-12-31 UTC`);
     }
     return accept(formatTimestamp(instant), warning);
+}
+
+/** The collector's own DATETIME text, read in `timeZone` outside DST transitions and within range. */
+export function timestampFastPath(timeZone: string): FastPath {
+    return (raw) => {
+        if (typeof raw !== "string") return undefined;
+        const parsed = parseCommonDatetime(raw);
+        if (!parsed || parsed.kind !== "naive") return undefined;
+        const resolved = localToUtc(timeZone, parsed.localSeconds);
+        if (resolved.kind !== "exact" || resolved.epochSeconds < MIN_SECONDS || resolved.epochSeconds > MAX_SECONDS) return undefined;
+        return formatTimestamp({ epochSeconds: resolved.epochSeconds, micros: parsed.micros });
+    };
 }
 
 /** Parses a raw DATETIME value, or returns why it is not one. */

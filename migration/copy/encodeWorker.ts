@@ -26,7 +26,7 @@ function handle(req: WorkerRequest): { value?: unknown; transfer?: ArrayBuffer[]
             return {};
         case "table": {
             const mapping: TableMapping = req.mapping;
-            const encoder = new RowEncoder(mapping, conversion.converterFor(mapping.target.name), req.buckets);
+            const encoder = new RowEncoder(mapping, (c) => conversion.converterFor(mapping.target.name, c), req.buckets);
             tables.set(mapping.target.name, { read: pageReader(db, mapping, encoder.sourceColumns()), encoder });
             return {};
         }

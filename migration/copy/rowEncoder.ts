@@ -2,8 +2,10 @@
  * One source row in, one COPY line (plus its checksum contribution) or one
  * quarantine record out. Pure apart from the injected converter.
  */
-import type { ColumnMapping, TableMapping } from "../plan/tableMapping";
+import type { TableMapping } from "../plan/tableMapping";
 import { copyEscape } from "../convert/copyText";
+import type { FieldConverter } from "../convert/result";
+import type { TargetColumn } from "../schema/types";
 import { bucketOf, canonicalRowText } from "../validate/checksum";
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -11,12 +13,8 @@ const NONE: readonly string[] = Object.freeze([]);
 /** A value as better-sqlite3 returns it with safe integers on. */
 export type RawValue = null | number | bigint | string | Buffer;
 
-export type Conversion =
-    | { readonly ok: true; readonly value: string | null; readonly warning?: string }
-    | { readonly ok: false; readonly reason: string };
-
-/** Converts one raw source value for one mapped column (closes over the timezone policy). */
-export type ColumnConverter = (raw: RawValue, column: ColumnMapping) => Conversion;
+/** The converter of one target column of the table (closes over the timezone policy). */
+export type ConverterFor = (column: TargetColumn) => FieldConverter;
 
 export interface EncodedRow {
     readonly ok: true;
@@ -66,14 +64,17 @@ export class RowEncoder {
     /** Index into the raw select row (0 is rowid) per mapped column, or -1 for a fill. */
     private readonly rawIndex: number[];
     private readonly keyPositions: number[];
+    /** Per mapped column, undefined for a fill. */
+    private readonly converters: (FieldConverter | undefined)[];
     /** Accepted-with-a-warning conversions, keyed `column: warning` (e.g. `created_at: empty-as-null`). */
     readonly warnings = new Map<string, number>();
 
     constructor(
         readonly mapping: TableMapping,
-        private readonly convert: ColumnConverter,
+        converterFor: ConverterFor,
         readonly buckets: number,
     ) {
+        this.converters = mapping.columns.map((c) => (c.source.kind === "column" ? converterFor(c.target) : undefined));
         let next = 1;
         this.rawIndex = mapping.columns.map((c) => (c.source.kind === "column" ? next++ : -1));
         const names = mapping.columns.map((c) => c.target.name);
@@ -102,16 +103,19 @@ export class RowEncoder {
                 continue;
             }
             const r = raw[this.rawIndex[i]];
-            const c = this.convert(r, col);
-            if (!c.ok) {
+            const c = this.converters[i]!(r);
+            let v: string | null;
+            if (c === null || typeof c === "string") v = c;
+            else if (!c.ok) {
                 (failures ??= []).push({ column: col.target.name, raw: r, reason: c.reason });
                 continue;
+            } else {
+                if (c.warning) {
+                    const k = `${col.target.name}: ${c.warning}`;
+                    this.warnings.set(k, (this.warnings.get(k) ?? 0) + 1);
+                }
+                v = c.value;
             }
-            if (c.warning) {
-                const k = `${col.target.name}: ${c.warning}`;
-                this.warnings.set(k, (this.warnings.get(k) ?? 0) + 1);
-            }
-            let v = c.value;
             if (v === null && !col.target.nullable) {
                 const fill = col.target.appDefault?.nullFill ?? col.target.appDefault?.fill;
                 if (fill === undefined || fill === null) {
