@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { convertNumeric } from "../migration/convert/numeric";
+import { convertNumeric, roundReal, roundShortest } from "../migration/convert/numeric";
 import { type Decimal, float64Exact, formatFixed, roundHalfAwayFromZero } from "../migration/convert/decimal";
 import type { ConvertResult } from "../migration/convert/result";
 import { mismatches, oracleClient, pgEach, prng } from "./convertOracle";
@@ -84,6 +84,37 @@ describe("convertNumeric: rules", () => {
 });
 
 const TYPES: readonly (readonly [number, number])[] = [[20, 8], [30, 18], [10, 4], [5, 2], [10, 3], [20, 10], [20, 4], [12, 0]];
+
+describe("roundReal: toFixed with 3 guard digits equals rounding the shortest decimal", () => {
+    const bits = new Float64Array(1);
+    const ints = new BigInt64Array(bits.buffer);
+    /** `x` moved by `k` ulps (same sign, away from zero for k > 0). */
+    const ulps = (x: number, k: number) => {
+        bits[0] = x;
+        ints[0] += BigInt(k);
+        return bits[0]!;
+    };
+
+    it.each([0, 1, 2, 4, 6, 8, 10, 12, 18, 30])("scale %i", (scale) => {
+        const rnd = prng(1000 + scale);
+        const inputs: number[] = [0, -0, 0.1, 0.5, 1.005, 999.9995, 4.68e-7, 1e-300, 2 ** 52, 2 ** 53 + 2, 1e21, 123456789.987654321];
+        for (let i = 0; i < 20_000; i++) {
+            const shape = rnd.int(0, 3);
+            let x: number;
+            if (shape === 0) x = rnd.next() * 10 ** rnd.int(-14, 17);
+            else if (shape === 1) x = Number((rnd.next() * 10 ** rnd.int(-10, 12)).toPrecision(rnd.int(1, 17)));
+            else {
+                // Within a few ulps of a rounding midpoint at this scale, where the two roundings could part.
+                const midpoint = Number(`${rnd.int(0, 10 ** rnd.int(0, 8))}5e-${scale + 1}`);
+                x = ulps(midpoint, rnd.int(-3, 3));
+            }
+            inputs.push(rnd.chance(0.4) ? -x : x);
+        }
+        const precision = Math.max(scale + 1, Math.min(1000, scale + 12));
+        const differ = inputs.filter((x) => roundReal(x, precision, scale) !== roundShortest(x, precision, scale));
+        expect(differ.map((x) => `${x}: ${roundReal(x, precision, scale)} vs ${roundShortest(x, precision, scale)}`)).toEqual([]);
+    });
+});
 
 describe("convertNumeric: agrees with PostgreSQL", () => {
     const pg = oracleClient("conv_num");

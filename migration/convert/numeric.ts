@@ -54,12 +54,43 @@ function checkTypmod(precision: number, scale: number): void {
 }
 
 /**
- * The common case on the copy's hot path, by string arithmetic alone: a REAL
- * within the precision, including the tiny ones whose shortest form has a
- * negative exponent (memecoin prices: 4.68e-7 USD). Same result as the general
- * path; undefined sends everything else (huge exponents, overflow, NaN) there.
+ * The common case on the copy's hot path: a REAL within the precision. Same
+ * result as the general path; undefined sends everything else (huge exponents,
+ * overflow, NaN) there.
+ *
+ * The rule rounds the double's shortest round-trip decimal, which String(n)
+ * gives at 2-3x the cost of toFixed. toFixed rounds the double's exact value
+ * instead, and the two roundings agree unless a rounding midpoint lies between
+ * the double and its shortest decimal. They are less than half an ulp apart,
+ * so with 3 extra digits (u = 10^-(scale+3)): when the extra digits of
+ * toFixed(scale+3) are not 499..501, the exact value is at least 1.5u from
+ * every midpoint, and below `fixedPathLimit` half an ulp is less than 1.5u.
  */
-function roundReal(n: number, precision: number, scale: number): string | undefined {
+export function roundReal(n: number, precision: number, scale: number): string | undefined {
+    if (!(Math.abs(n) < fixedPathLimit(scale))) return roundShortest(n, precision, scale);
+    const y = n.toFixed(scale + 3);
+    const len = y.length;
+    const extra = (y.charCodeAt(len - 3) - 48) * 100 + (y.charCodeAt(len - 2) - 48) * 10 + (y.charCodeAt(len - 1) - 48);
+    if (extra >= 499 && extra <= 501) return roundShortest(n, precision, scale);
+    let out = y.slice(0, scale === 0 ? len - 4 : len - 3);
+    if (extra > 501) out = incrementDecimal(out);
+    const negative = out.charCodeAt(0) === 45;
+    const start = negative ? 1 : 0;
+    const dot = scale === 0 ? out.length : out.length - scale - 1;
+    const intDigits = dot - start === 1 && out.charCodeAt(start) === 48 ? 0 : dot - start;
+    if (intDigits > precision - scale) return undefined;
+    return negative && isZeroText(out) ? out.slice(1) : out; // no -0
+}
+
+const FIXED_PATH_LIMITS: number[] = [];
+
+/** |n| below which ulp(n) < 3 * 10^-(scale+3), i.e. |n| * 2^-52 < 3u (1% margin for the float math); 0 where toFixed cannot go. */
+function fixedPathLimit(scale: number): number {
+    return (FIXED_PATH_LIMITS[scale] ??= scale + 3 > 100 ? 0 : (0.99 * 3 * 2 ** 52) / 10 ** (scale + 3));
+}
+
+/** roundReal by String(n): the shortest round-trip decimal, spelled out and rounded as text. */
+export function roundShortest(n: number, precision: number, scale: number): string | undefined {
     if (!Number.isFinite(n)) return undefined;
     let text = String(n);
     const e = text.indexOf("e");
