@@ -6,6 +6,7 @@
  * zone, the UTC clock agreeing with the trade ids, booleans, jsonb, identity
  * sequences; a rerun copies nothing; a source rescan validates.
  */
+import Database from "better-sqlite3";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientConfig } from "../migration/postgres/connection";
@@ -18,11 +19,19 @@ describe.each([0, 2])("migration of a current collector database (convert worker
     let source: string;
     let report: MigrationReport;
     let sourceCounts: Record<string, number>;
+    // Text COPY must escape (and the literal text \N, which is not NULL), planted in pools.name and metadata_json.
+    const specials = ["tab\there", "line\nbreak\r\n", "back\\slash", "\\N", "\t"];
+    let specialIds: string[];
 
     beforeAll(async () => {
         fx = await createMigrationFixture("copy");
         ({ path: source } = fx.generate("current", { rows: 3000, seed: 7 }));
         fitGeneratorOverflows(source);
+        const db = new Database(source);
+        specialIds = (db.prepare("SELECT id FROM pools ORDER BY rowid LIMIT ?").pluck().all(specials.length) as string[]);
+        const plant = db.prepare("UPDATE pools SET name = ?, metadata_json = ? WHERE id = ?");
+        specialIds.forEach((id, i) => plant.run(specials[i], JSON.stringify({ note: specials[i] }), id));
+        db.close();
         sourceCounts = Object.fromEntries(
             sqliteAll<{ name: string }>(source, "SELECT name FROM sqlite_master WHERE type = 'table'").map((t) => [
                 t.name,
@@ -113,6 +122,11 @@ describe.each([0, 2])("migration of a current collector database (convert worker
         );
         expect(Number(r.n)).toBe(sourceCounts.trades);
         expect(Number(r.bad)).toBe(0);
+    });
+
+    it("copies text with tabs, newlines, backslashes and a literal \\N exactly (COPY escaping)", async () => {
+        const rows = await fx.query<{ id: string; name: string; note: string }>("SELECT id, name, metadata_json->>'note' AS note FROM pools WHERE id = ANY($1)", [specialIds]);
+        expect(new Map(rows.map((r) => [r.id, [r.name, r.note]]))).toEqual(new Map(specialIds.map((id, i) => [id, [specials[i], specials[i]]])));
     });
 
     it("copies booleans (0/1) and JSON text (as jsonb) value for value", async () => {

@@ -16,6 +16,14 @@ export function copyEscape(value: string | null): string {
 }
 
 const NEEDS_ESCAPE = /[\\\n\r\t]/;
+
+/**
+ * Whether a column's canonical text can hold a character COPY escapes: only text
+ * and json can; numbers, booleans and timestamps are digits, signs and punctuation.
+ */
+export function mayNeedCopyEscape(type: ColumnType): boolean {
+    return type.kind === "text" || type.kind === "jsonb";
+}
 const COPY_ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /**

@@ -3,7 +3,7 @@
  * quarantine record out. Pure apart from the injected converter.
  */
 import type { TableMapping } from "../plan/tableMapping";
-import { copyEscape } from "../convert/copyText";
+import { copyEscape, mayNeedCopyEscape } from "../convert/copyText";
 import type { FieldConverter } from "../convert/result";
 import type { TargetColumn } from "../schema/types";
 import { bucketOf, canonicalRowText } from "../validate/checksum";
@@ -66,6 +66,8 @@ export class RowEncoder {
     private readonly keyPositions: number[];
     /** Per mapped column, undefined for a fill. */
     private readonly converters: (FieldConverter | undefined)[];
+    /** Per mapped column: its converted text never needs COPY escaping (fills are always checked). */
+    private readonly plain: boolean[];
     /** Accepted-with-a-warning conversions, keyed `column: warning` (e.g. `created_at: empty-as-null`). */
     readonly warnings = new Map<string, number>();
 
@@ -75,6 +77,7 @@ export class RowEncoder {
         readonly buckets: number,
     ) {
         this.converters = mapping.columns.map((c) => (c.source.kind === "column" ? converterFor(c.target) : undefined));
+        this.plain = mapping.columns.map((c) => c.source.kind === "column" && !mayNeedCopyEscape(c.target.type));
         let next = 1;
         this.rawIndex = mapping.columns.map((c) => (c.source.kind === "column" ? next++ : -1));
         const names = mapping.columns.map((c) => c.target.name);
@@ -130,7 +133,19 @@ export class RowEncoder {
         if (failures) return this.quarantine(raw, failures);
         const keys = this.keyPositions;
         const keyText = keys.length === 1 ? copyEscape(values[keys[0]]) : canonicalRowText(keys.map((p) => values[p]));
-        return { ok: true, values, line: canonicalRowText(values), bucket: bucketOf(keyText, this.buckets), filled: filled ?? NONE };
+        return { ok: true, values, line: this.line(values), bucket: bucketOf(keyText, this.buckets), filled: filled ?? NONE };
+    }
+
+    /** canonicalRowText, skipping the escape scan where the column's text cannot need it. */
+    private line(values: readonly (string | null)[]): string {
+        const plain = this.plain;
+        let line = "";
+        for (let i = 0; i < values.length; i++) {
+            const v = values[i];
+            const field = v === null ? "\\N" : plain[i] ? v : copyEscape(v);
+            line = i === 0 ? field : line + "\t" + field;
+        }
+        return line;
     }
 
     rawKey(raw: readonly RawValue[]): Record<string, string | null> {

@@ -17,7 +17,7 @@
  * so neither side has to sort.
  * Pure: no I/O.
  */
-import { copyEscape } from "../convert/copyText";
+import { copyEscape, mayNeedCopyEscape } from "../convert/copyText";
 import type { ColumnType } from "../schema/types";
 import { hashTextExtended, type Hash64 } from "./textHash";
 
@@ -176,10 +176,9 @@ export class BucketSums {
  * Needs standard_conforming_strings (on by default).
  */
 export function fieldTextSql(canonicalExpr: string, type: ColumnType): string {
-    const escaped =
-        type.kind === "text" || type.kind === "jsonb"
-            ? `replace(replace(replace(replace(${canonicalExpr}, '\\', '\\\\'), E'\\t', '\\t'), E'\\n', '\\n'), E'\\r', '\\r')`
-            : canonicalExpr;
+    const escaped = mayNeedCopyEscape(type)
+        ? `replace(replace(replace(replace(${canonicalExpr}, '\\', '\\\\'), E'\\t', '\\t'), E'\\n', '\\n'), E'\\r', '\\r')`
+        : canonicalExpr;
     return `coalesce(${escaped}, '\\N')`;
 }
 
