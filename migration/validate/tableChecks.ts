@@ -61,12 +61,16 @@ export async function validateTable(input: TableCheckInput): Promise<TableValida
     const keyCols = t.rowKey.map((k) => t.columns.find((c) => c.name === k)!);
     const rowText = rowTextSql(mapping.columns.map((c) => field(c.target)));
     const keyText = rowTextSql(keyCols.map(field));
-    const notPlaceholder = `NOT EXISTS (SELECT 1 FROM gecko_migration.placeholders p WHERE p.table_name = ${literal(table)} AND p.row_key = jsonb_build_object(${t.rowKey.map((k) => `${literal(k)}, t.${quoteIdent(k)}::text`).join(", ")}))`;
 
     const q = await pg.query<{ stage: string; n: string }>("SELECT stage, count(*) AS n FROM gecko_quarantine.rows WHERE table_name = $1 GROUP BY stage", [table]);
     const quarantinedRows = q.rows.reduce((a, r) => a + Number(r.n), 0);
     const ph = await pg.query<{ n: string }>("SELECT count(*) AS n FROM gecko_migration.placeholders WHERE table_name = $1", [table]);
     const placeholderRows = Number(ph.rows[0].n);
+    // Most tables have no placeholder rows: then skip the per-row jsonb key (5-10% of the aggregate).
+    const notPlaceholder =
+        placeholderRows === 0
+            ? "TRUE"
+            : `NOT EXISTS (SELECT 1 FROM gecko_migration.placeholders p WHERE p.table_name = ${literal(table)} AND p.row_key = jsonb_build_object(${t.rowKey.map((k) => `${literal(k)}, t.${quoteIdent(k)}::text`).join(", ")}))`;
 
     // Target side, computed by the server.
     const targetSums = new BucketSums();
