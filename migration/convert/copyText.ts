@@ -16,6 +16,7 @@ export function copyEscape(value: string | null): string {
 }
 
 const NEEDS_ESCAPE = /[\\\n\r\t]/;
+const COPY_ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /**
  * Whether a column's canonical text can hold a character COPY escapes: only text
@@ -24,7 +25,6 @@ const NEEDS_ESCAPE = /[\\\n\r\t]/;
 export function mayNeedCopyEscape(type: ColumnType): boolean {
     return type.kind === "text" || type.kind === "jsonb";
 }
-const COPY_ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /**
  * The SQL expression whose value equals the canonical text convertValue
