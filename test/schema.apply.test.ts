@@ -291,6 +291,38 @@ describe("post-load index builds", () => {
     });
 });
 
+describe("post-load and relations squatting on an index name", () => {
+    let f: SchemaFixture;
+    beforeAll(async () => {
+        f = await createSchemaFixture("schema_squat");
+    });
+    afterAll(() => f?.cleanup());
+
+    it("refuses a table or view holding a planned index's name (IF NOT EXISTS would skip it silently), and builds once it is gone", async () => {
+        const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW, concurrentIndexes: false };
+        await applySchema(f.admin, "tables", opts);
+        const plain = TARGET_TABLES.find((t) => t.name === "trades")!.indexes[0]!.name;
+        const partitioned = TARGET_TABLES.find((t) => t.name === "ohlcv_data")!.indexes[0]!.name;
+        const squatters = new Map([
+            [`index ${plain} on trades: ${plain} exists but is not an index (it is a table): rename or drop it`, `TABLE ${plain}`],
+            [`index ${partitioned} on ohlcv_data: ${partitioned} exists but is not an index (it is a view): rename or drop it`, `VIEW ${partitioned}`],
+        ]);
+        await f.admin.query(`CREATE TABLE ${plain} (x int)`);
+        await f.admin.query(`CREATE VIEW ${partitioned} AS SELECT 1 AS x`);
+        // Whichever table post-load reaches first stops it; each squatter is named in turn.
+        while (squatters.size) {
+            const message = await applySchema(f.admin, "post-load", opts).then(() => "post-load succeeded", (e: Error) => e.message);
+            const named = [...squatters.keys()].find((k) => message.endsWith(k));
+            expect(named, message).toBeDefined();
+            await f.admin.query(`DROP ${squatters.get(named!)}`);
+            squatters.delete(named!);
+        }
+        await applySchema(f.admin, "post-load", opts);
+        const s = await inspectSchema(f.admin);
+        expect(s.indexes.filter((i) => !i.present || !i.valid)).toEqual([]);
+    });
+});
+
 describe("post-load over extra connections", () => {
     let f: SchemaFixture;
     let extra: Client;

@@ -18,24 +18,35 @@ import {
 import type { IndexSpec, TargetTable } from "./types";
 
 interface IndexState {
-    readonly table: string;
     readonly valid: boolean;
 }
 
-async function indexState(client: ClientBase, name: string): Promise<IndexState | undefined> {
-    const r = await client.query<IndexState>(
-        `SELECT t.relname AS table, i.indisvalid AS valid
-           FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_class t ON t.oid = i.indrelid
+const RELATION_KINDS: Readonly<Record<string, string>> = {
+    r: "a table", p: "a partitioned table", v: "a view", m: "a materialized view", S: "a sequence", f: "a foreign table", c: "a composite type", t: "a TOAST table",
+};
+
+/**
+ * The index called `name` on `relation` in the target schema, undefined when nothing has the name.
+ * Another kind of relation with the name is an error: CREATE INDEX IF NOT EXISTS would
+ * skip with a mere notice and leave the index missing.
+ */
+async function indexState(client: ClientBase, name: string, relation: string): Promise<IndexState | undefined> {
+    const r = await client.query<{ kind: string; table: string | null; valid: boolean | null }>(
+        `SELECT c.relkind::text AS kind, t.relname AS table, i.indisvalid AS valid
+           FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid LEFT JOIN pg_class t ON t.oid = i.indrelid
           WHERE c.relnamespace = to_regnamespace($1) AND c.relname = $2`,
         [TARGET_SCHEMA, name],
     );
-    return r.rows[0];
+    const row = r.rows[0];
+    if (!row) return undefined;
+    if (row.kind !== "i" && row.kind !== "I") throw new Error(`${name} exists but is not an index (it is ${RELATION_KINDS[row.kind] ?? `relkind ${row.kind}`}): rename or drop it`);
+    if (row.table !== relation) throw new Error(`index ${name} exists on ${row.table}, expected on ${relation}`);
+    return { valid: row.valid ?? false };
 }
 
 /** Creates an index unless a valid one exists; an INVALID leftover of a crashed build is dropped and rebuilt. */
 async function ensurePlainIndex(client: ClientBase, table: TargetTable, index: IndexSpec, name: string, relation: string, build: IndexBuild, log: string[]): Promise<void> {
-    const state = await indexState(client, name);
-    if (state && state.table !== relation) throw new Error(`index ${name} exists on ${state.table}, expected on ${relation}`);
+    const state = await indexState(client, name, relation);
     if (state?.valid) return;
     if (state) {
         await client.query(dropIndexSql(name, build.concurrently));
@@ -70,7 +81,7 @@ async function attachedPartitions(client: ClientBase, parentIndex: string): Prom
  * partitions have one). Partitions created after this get their child automatically.
  */
 async function ensurePartitionedIndex(client: ClientBase, table: TargetTable, index: IndexSpec, build: IndexBuild, log: string[]): Promise<void> {
-    const parent = await indexState(client, index.name);
+    const parent = await indexState(client, index.name, table.name);
     if (!parent) {
         await client.query(createIndexSql(table, index, { only: true }));
         log.push(`created index ${index.name} on only ${table.name}`);
