@@ -133,19 +133,7 @@ export class RowEncoder {
         if (failures) return this.quarantine(raw, failures);
         const keys = this.keyPositions;
         const keyText = keys.length === 1 ? copyEscape(values[keys[0]]) : canonicalRowText(keys.map((p) => values[p]));
-        return { ok: true, values, line: this.line(values), bucket: bucketOf(keyText, this.buckets), filled: filled ?? NONE };
-    }
-
-    /** canonicalRowText, skipping the escape scan where the column's text cannot need it. */
-    private line(values: readonly (string | null)[]): string {
-        const plain = this.plain;
-        let line = "";
-        for (let i = 0; i < values.length; i++) {
-            const v = values[i];
-            const field = v === null ? "\\N" : plain[i] ? v : copyEscape(v);
-            line = i === 0 ? field : line + "\t" + field;
-        }
-        return line;
+        return { ok: true, values, line: canonicalRowText(values, this.plain), bucket: bucketOf(keyText, this.buckets), filled: filled ?? NONE };
     }
 
     rawKey(raw: readonly RawValue[]): Record<string, string | null> {
