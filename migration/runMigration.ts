@@ -13,6 +13,7 @@ import { copyTable } from "./copy/copyTable";
 import { ConvertWorkers } from "./copy/convertWorkers";
 import { localPageSource, type PageSource } from "./copy/pageEncoder";
 import { handleOrphans, type OrphanOutcome } from "./copy/orphans";
+import { retryQuarantined } from "./copy/retryQuarantine";
 import { RowEncoder } from "./copy/rowEncoder";
 import { DEFAULT_OPTIONS, silentLogger, type MigrationOptions, type MigrationInput, type MigrationLogger } from "./options";
 import { planChunks, type Chunk } from "./plan/chunkPlan";
@@ -76,6 +77,8 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         await pg.connect();
         await lockRun(pg);
         await pg.query("SET TimeZone = 'UTC'");
+        // The server's clock: rows quarantined before it were set aside by an earlier run.
+        const serverStart = (await pg.query<{ t: Date }>("SELECT clock_timestamp() AS t")).rows[0].t;
         // Safe: every chunk's checkpoint commits with its rows, so a lost commit is just redone.
         await pg.query("SET synchronous_commit = off");
 
@@ -86,18 +89,20 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         // Rows, quarantine and checkpoints are written as the owner role.
         await pg.query(`SET ROLE ${ident(opts.ownerRole)}`);
 
-        const plans = new Map<string, { encoder: RowEncoder; chunks: readonly (Chunk & { done: boolean })[] }>();
+        const plans = new Map<string, { encoder: RowEncoder; chunks: readonly (Chunk & { done: boolean })[]; columnsChanged: boolean }>();
         for (const m of ordered) {
             let chunks: readonly (Chunk & { done: boolean })[] = [];
             let buckets = bucketCountFor(m.source?.rowCount ?? 0);
+            let columnsChanged = false;
             if (m.source) {
-                const facts = { buckets, rowCount: m.source.rowCount, minRowid: m.source.minRowid, maxRowid: m.source.maxRowid };
+                const facts = { buckets, rowCount: m.source.rowCount, minRowid: m.source.minRowid, maxRowid: m.source.maxRowid, columns: m.columns.map((c) => c.target.name) };
                 const planned = planChunks({ table: m.target.name, ...facts, chunkRows: opts.chunkRows });
                 const persisted = await loadOrSavePlan(pg, m.target.name, planned.chunks, facts);
                 chunks = persisted.chunks;
                 buckets = persisted.buckets;
+                columnsChanged = persisted.columnsChanged;
             }
-            plans.set(m.target.name, { encoder: new RowEncoder(m, (c) => conversion.converterFor(m.target.name, c), buckets), chunks });
+            plans.set(m.target.name, { encoder: new RowEncoder(m, (c) => conversion.converterFor(m.target.name, c), buckets), chunks, columnsChanged });
             if (workers && m.source) await workers.addTable(m, buckets);
         }
         // Each lane converts in its own worker, or in this thread with encoders of its own (they count warnings per lane).
@@ -127,9 +132,12 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
                     copyTable({ sqlite: snapshot.db, lanes: [pg, ...lanes], pageSources, mapping: m, encoder: plan.encoder, chunks: plan.chunks, onChunk: (n) => meter.update(n), beforeCommit: hooks.beforeChunkCommit }),
                 );
                 meter.finish(res.rowsRead);
+                const retry = await time("copy", () => retryQuarantined(pg, snapshot.db, m, plan.encoder, serverStart));
+                if (retry.recovered) logger.info(`${m.target.name}: ${retry.recovered} of ${retry.retried} set-aside rows now convert and were copied`);
                 tableReports.push({
                     ...base,
                     chunks: { ...base.chunks, copiedThisRun: res.chunksCopied },
+                    rowsRecoveredThisRun: retry.recovered,
                     rowsCopiedThisRun: res.rowsCopied,
                     rowsQuarantinedThisRun: res.rowsQuarantined,
                     rowsFilledThisRun: res.rowsFilled,
@@ -158,7 +166,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
                 const m = ordered.find((x) => x.target.name === tr.table)!;
                 const plan = plans.get(tr.table)!;
                 logger.info(`validate ${tr.table}`);
-                const validation = await validateTable({ sqlite: snapshot.db, pg: client, mapping: m, encoder: plan.encoder, chunks: plan.chunks, canonical: conversion.canonicalSql, rescanSource: phase === "validate", sampleRows: opts.sampleRows });
+                const validation = await validateTable({ sqlite: snapshot.db, pg: client, mapping: m, encoder: plan.encoder, chunks: plan.chunks, canonical: conversion.canonicalSql, rescanSource: phase === "validate" || plan.columnsChanged, sampleRows: opts.sampleRows });
                 validated[i] = { ...tr, validation };
             }
         };
@@ -227,9 +235,12 @@ function baseTableReport(m: TableMapping, chunks: readonly (Chunk & { done: bool
         chunks: { total: chunks.length, copiedThisRun: 0, alreadyDone: chunks.filter((c) => c.done).length },
         rowsCopiedThisRun: 0,
         rowsQuarantinedThisRun: 0,
+        rowsRecoveredThisRun: 0,
         rowsFilledThisRun: 0,
         copySeconds: 0,
         missingColumns: m.missingColumns,
+        fills: Object.fromEntries(m.columns.flatMap((c) => (c.source.kind === "fill" ? [[c.target.name, c.source.value]] : []))),
+        generatedColumns: m.generatedColumns,
         renamedColumns: m.renamedColumns,
         skippedColumns: m.skippedColumns,
         extraColumns: m.extra ? [] : m.target.columns.filter((c) => known.has(c.name) && !TARGET_TABLES.find((t) => t.name === m.target.name)?.columns.some((x) => x.name === c.name)).map((c) => c.name),

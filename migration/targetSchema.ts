@@ -33,6 +33,31 @@ export async function finishTarget(pg: ClientBase, o: Roles, logger: MigrationLo
     return [...result.changes];
 }
 
+/** What `upgradeTarget` did. */
+export interface SchemaUpgrade {
+    /** Schema versions recorded before, oldest first (empty: nothing was migrated here). */
+    readonly before: readonly number[];
+    readonly version: number;
+    readonly changes: readonly string[];
+}
+
+/**
+ * Brings a target an earlier gecko-pg migrated to this schema version in place, without
+ * the source and without re-copying: columns and keys by ALTERs that rewrite no big table
+ * (schema/upgrade.ts), then new indexes built CONCURRENTLY and retired ones dropped, so a
+ * collector already writing is not blocked. Idempotent; refuses an empty database.
+ */
+export async function upgradeTarget(pg: ClientBase, o: Roles, logger: MigrationLogger): Promise<SchemaUpgrade> {
+    const before = await recordedVersions(pg);
+    if (before.length === 0) throw new Error("upgrade: no gecko-pg schema version is recorded in this database (gecko_migration.schema_version); run migrate, or pulumi up, to create the schema");
+    const options = { ownerRole: o.ownerRole, appRole: o.appRole, timeZone: o.timeZone };
+    const tables = await applySchema(pg, "tables", options);
+    logChanges(logger, "upgrade", tables.changes);
+    const post = await applySchema(pg, "post-load", { ...options, concurrentIndexes: true });
+    logChanges(logger, "upgrade post-load", post.changes);
+    return { before, version: tables.version, changes: [...tables.changes, ...post.changes] };
+}
+
 /**
  * Autovacuum off on the tables (every partition) while the migration copies and builds
  * indexes: inserts past its threshold make it vacuum a table mid-copy, taking a core from
@@ -71,6 +96,13 @@ export async function checkTargetSchema(pg: ClientBase, o: Roles): Promise<{ ok:
     );
     for (const { rel } of paused.rows) problems.push(`autovacuum is off on ${rel} (left by a migration that did not finish; a completed migrate turns it back on)`);
     return { ok: problems.length === 0, problems };
+}
+
+/** Schema versions recorded in the target, oldest first; empty when none (or no bookkeeping schema). */
+async function recordedVersions(pg: ClientBase): Promise<number[]> {
+    const exists = await pg.query<{ ok: boolean }>(`SELECT to_regclass('gecko_migration.schema_version') IS NOT NULL AS ok`);
+    if (!exists.rows[0].ok) return [];
+    return (await pg.query<{ version: number }>("SELECT version FROM gecko_migration.schema_version ORDER BY version")).rows.map((r) => r.version);
 }
 
 /** One line per kind of change ("created partition x 25"), not one per object. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /**
- * gecko-pg migration CLI: `migrate`, `validate`, `plan`, `partitions`, `schema-sql`.
+ * gecko-pg migration CLI: `migrate`, `validate`, `plan`, `upgrade`, `partitions`, `schema-sql`.
  * Orchestration only; the work is in migration/.
  */
 import { Client } from "pg";
@@ -11,6 +11,7 @@ import { renderReport, runMigration, runValidation } from "../migration/runMigra
 import type { MigrationReport } from "../migration/report/report";
 import { addFuturePartitions } from "../migration/schema/partitionMaintenance";
 import { renderSchemaSql } from "../migration/schema/render";
+import { upgradeTarget } from "../migration/targetSchema";
 import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
@@ -23,6 +24,8 @@ Commands
                (resumable: a rerun after a crash finishes the job; after success it copies nothing)
   validate     validate only: re-read the whole source and compare checksums, counts, samples, schema
   plan         show what would be copied (tables, rows, chunks, drift, partitions, clock check); no writes
+  upgrade      bring a target migrated by an earlier gecko-pg to this schema version in place (no source,
+               no re-copy, no table rewrite; new indexes built CONCURRENTLY); then run validate
   partitions   create ohlcv_data partitions from this month to --months ahead (run monthly, e.g. from cron)
   schema-sql   print the target schema SQL for --from/--to (epoch seconds) without connecting
 
@@ -78,6 +81,21 @@ async function main(argv: string[]): Promise<number> {
         case "plan": {
             const plan = planMigration({ sqlitePath: sqlitePathFrom(flags), chunkRows: int(flags, "chunk-rows", 50_000), sourceTimeZone: str(flags, "source-time-zone", "GECKO_SOURCE_TIME_ZONE"), clockOverrides: clockOverridesFrom(flags) });
             process.stdout.write((flags.json ? JSON.stringify(plan, null, 2) : renderPlan(plan)) + "\n");
+            return 0;
+        }
+        case "upgrade": {
+            const target = targetFrom(flags);
+            const client = new Client(clientConfig(target, { application_name: "gecko-pg upgrade" }));
+            await client.connect();
+            try {
+                logger.info(`upgrade: ${describeConnection(target)}`);
+                const roles = { ownerRole: str(flags, "owner-role") ?? "gecko_owner", appRole: str(flags, "app-role") ?? "gecko_collector", timeZone: str(flags, "database-time-zone") ?? "UTC" };
+                const result = await upgradeTarget(client, roles, logger);
+                const text = [`schema version ${result.before.join(", ")} -> ${result.version}`, ...result.changes.map((c) => `  ${c}`), result.changes.length ? "" : "  up to date"].filter(Boolean).join("\n");
+                process.stdout.write((flags.json ? JSON.stringify(result, null, 2) : text) + "\n");
+            } finally {
+                await client.end();
+            }
             return 0;
         }
         case "partitions": {

@@ -6,7 +6,7 @@
  */
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMigrationFixture, fitGeneratorOverflows, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { createMigrationFixture, tableReport, type MigrationFixture } from "./support/migrationFixture";
 
 describe.each([0, 2])("a unique key that only collides after conversion (convert workers: %i)", (convertWorkers) => {
     let fx: MigrationFixture;
@@ -16,7 +16,6 @@ describe.each([0, 2])("a unique key that only collides after conversion (convert
     beforeAll(async () => {
         fx = await createMigrationFixture("uniq");
         ({ path: source } = fx.generate("uniq", { rows: 1500, seed: 11 }));
-        fitGeneratorOverflows(source);
         const db = new Database(source);
         const row = db.prepare("SELECT id, pool_id, collected_at FROM new_pools_history WHERE collected_at LIKE '% %' ORDER BY id LIMIT 1").get() as typeof twin;
         // The same instant written with a T separator: a distinct string for SQLite's UNIQUE, equal as timestamptz.
@@ -53,5 +52,72 @@ describe.each([0, 2])("a unique key that only collides after conversion (convert
         expect(tableReport(v, "new_pools_history").validation!.mismatchedBuckets).toEqual([]);
         expect(v.ok).toBe(false);
         expect(v.failures.join("\n")).toMatch(/1 rows quarantined/);
+    });
+});
+
+describe("two token ids for one (network, address): the PostgreSQL model's uq_tokens_network_address", () => {
+    let fx: MigrationFixture;
+    let source: string;
+    let kept: { id: string; network: string; address: string };
+    let twinId: string;
+
+    beforeAll(async () => {
+        fx = await createMigrationFixture("uqtok");
+        ({ path: source } = fx.generate("uqtok", { rows: 1500, seed: 12 }));
+        const db = new Database(source);
+        kept = db.prepare("SELECT id, network, address FROM tokens ORDER BY rowid LIMIT 1").get() as typeof kept;
+        // The doubled-prefix id some real files carry, for the same token.
+        twinId = `${kept.network}_${kept.id}`;
+        db.prepare("INSERT INTO tokens (id, address, name, symbol, network) VALUES (?, ?, 'twin', 'TWN', ?)").run(twinId, kept.address, kept.network);
+        db.close();
+    });
+    afterAll(async () => fx?.dispose());
+
+    it("keeps the first id in rowid order, sets the other aside naming the constraint, and balances", async () => {
+        const report = await fx.migrate(source, { allowQuarantine: true });
+        const t = tableReport(report, "tokens");
+        expect(t.validation!.countsMatch).toBe(true);
+        expect(t.validation!.mismatchedBuckets).toEqual([]);
+        expect(report.ok).toBe(true);
+        const q = await fx.query<{ stage: string; key: string; reason: string }>("SELECT stage, row_key->>'id' AS key, reason FROM gecko_quarantine.rows WHERE table_name = 'tokens'");
+        expect(q).toEqual([{ stage: "constraint", key: twinId, reason: expect.stringContaining("uq_tokens_network_address") }]);
+        const rows = await fx.query<{ id: string }>("SELECT id FROM tokens WHERE network = $1 AND address = $2", [kept.network, kept.address]);
+        expect(rows).toEqual([{ id: kept.id }]);
+    });
+});
+
+describe("a rerun after the source is fixed", () => {
+    let fx: MigrationFixture;
+    let source: string;
+    let dex: string;
+
+    beforeAll(async () => {
+        fx = await createMigrationFixture("fixed");
+        ({ path: source } = fx.generate("fixed", { rows: 1500, seed: 13 }));
+        const db = new Database(source);
+        dex = (db.prepare("SELECT id FROM dexes ORDER BY rowid LIMIT 1").get() as { id: string }).id;
+        db.prepare("UPDATE dexes SET metadata_json = '{\"fee\": 0.25' WHERE id = ?").run(dex);
+        db.close();
+    });
+    afterAll(async () => fx?.dispose());
+
+    it("copies the set-aside row once its value converts, leaving quarantine empty, and validates", async () => {
+        const first = await fx.migrate(source);
+        expect(first.ok).toBe(false);
+        expect(first.quarantine.examples.map((e) => [e.table, e.column])).toContainEqual(["dexes", "metadata_json"]);
+        // Its pools were orphans then: set aside too.
+        const orphans = Number((await fx.query<{ n: string }>("SELECT count(*) AS n FROM gecko_quarantine.rows WHERE stage = 'orphan'"))[0].n);
+        expect(orphans).toBeGreaterThan(0);
+
+        const db = new Database(source);
+        db.prepare("UPDATE dexes SET metadata_json = '{\"fee\": 0.25}' WHERE id = ?").run(dex);
+        db.close();
+        const second = await fx.migrate(source);
+        expect(second.failures).toEqual([]);
+        expect(tableReport(second, "dexes").rowsRecoveredThisRun).toBe(1);
+        expect(second.quarantine.total).toBe(0);
+        expect(await fx.query("SELECT metadata_json FROM dexes WHERE id = $1", [dex])).toEqual([{ metadata_json: { fee: 0.25 } }]);
+        const v = await fx.validate(source);
+        expect(v.failures).toEqual([]);
     });
 });

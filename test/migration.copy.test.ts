@@ -11,7 +11,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientConfig } from "../migration/postgres/connection";
 import type { MigrationReport } from "../migration/report/report";
-import { createMigrationFixture, fitGeneratorOverflows, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { createMigrationFixture, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
 
 // Both ways the copy can convert: in the main thread, and in worker threads on the shared snapshot.
 describe.each([0, 2])("migration of a current collector database (convert workers: %i)", (convertWorkers) => {
@@ -26,7 +26,6 @@ describe.each([0, 2])("migration of a current collector database (convert worker
     beforeAll(async () => {
         fx = await createMigrationFixture("copy");
         ({ path: source } = fx.generate("current", { rows: 3000, seed: 7 }));
-        fitGeneratorOverflows(source);
         const db = new Database(source);
         specialIds = (db.prepare("SELECT id FROM pools ORDER BY rowid LIMIT ?").pluck().all(specials.length) as string[]);
         const plant = db.prepare("UPDATE pools SET name = ?, metadata_json = ? WHERE id = ?");

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MigrationReport } from "../migration/report/report";
 import { openLiveWriter, type GenerationManifest, type LiveWriter, type PlantedDefect } from "../scripts/generator/collectorDb";
-import { createMigrationFixture, fitGeneratorOverflows, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { createMigrationFixture, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
 
 /** Key columns of the generated tables (the manifest's `key`, the report's row key). */
 const KEY: Record<string, string> = { collection_metadata: "collector_type" };
@@ -56,7 +56,6 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
     beforeAll(async () => {
         fx = await createMigrationFixture("defects");
         ({ path: source, manifest } = fx.generate("defects", { rows: 3000, seed: 11, defects: "all", counts: { system_alerts: 12, watchlist: 12 } }));
-        fitGeneratorOverflows(source);
         live = openLiveWriter(source, { rows: 60, seed: 5 });
         report = await fx.migrate(source, { convertWorkers });
         quarantine = await fx.query<QuarantineRow>(
@@ -91,15 +90,17 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
 
     it("quarantines exactly the unloadable planted rows at conversion, with key, column, raw value and reason", () => {
         const expected = planted((d) => CONVERT_QUARANTINE.has(d.kind));
-        expect(expected.length).toBe(6 + 6 + 1); // overflows, invalid JSON, 'maybe'
+        expect(expected.length).toBe(12 + 6 + 1); // overflows (2 in each of 6 columns), invalid JSON, 'maybe'
         const converted = quarantine.filter((q) => q.stage === "convert");
         expect(converted.map((q) => tk(q.table_name, q.key)).sort()).toEqual(expected.map((d) => tk(d.table, keyOf(d))).sort());
         for (const d of expected) {
             const q = converted.find((x) => x.table_name === d.table && x.key === keyOf(d))!;
             expect(q.column_name, tk(d.table, keyOf(d))).toBe(d.columns[0]);
             expect(q.raw_value).toBe(String(d.value));
-            expect(q.raw_type).toBe(typeof d.value === "number" ? "real" : "text");
-            if (d.kind === "overflow") expect(q.reason).toMatch(new RegExp(`^${d.columns[0]}: REAL ${String(d.value).replace(".", "\\.")} overflows numeric\\(\\d+,\\d+\\): .*never truncated`));
+            // SQLite's NUMERIC affinity stores an integral REAL that fits 64 bits as INTEGER.
+            const storedAs = typeof d.value !== "number" ? "text" : Number.isInteger(d.value) && Math.abs(d.value) < 2 ** 63 ? "integer" : "real";
+            expect(q.raw_type, tk(d.table, keyOf(d))).toBe(storedAs);
+            if (d.kind === "overflow") expect(q.reason).toMatch(new RegExp(`^${d.columns[0]}: ${storedAs.toUpperCase()} ${String(d.value).replace(".", "\\.")} overflows numeric\\(\\d+,\\d+\\): .*never truncated`));
             if (d.kind === "invalid-json") expect(q.reason).toMatch(new RegExp(`^${d.columns[0]}: TEXT .* is not valid jsonb: .* at character \\d+`));
             if (d.kind === "unparseable-boolean") expect(q.reason).toBe(`${d.columns[0]}: TEXT "maybe" is not a boolean: expected true/false/t/f/yes/no/1/0`);
         }
@@ -131,7 +132,7 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
 
     it("stores values at the precision limit exactly", async () => {
         const near = planted((d) => d.kind === "near-limit");
-        expect(near.length).toBe(5);
+        expect(near.length).toBe(6);
         for (const d of near) {
             const got = await landed(d.table, keyOf(d), d.columns[0]);
             const [o] = await fx.query<{ v: string }>(
@@ -141,7 +142,11 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
             expect(got.value, tk(d.table, keyOf(d))).toBe(o.v);
         }
         const ms = near.find((d) => d.table === "collection_metadata")!;
-        expect((await landed("collection_metadata", keyOf(ms), "total_execution_time")).value).toBe("8765432.125");
+        expect((await landed("collection_metadata", keyOf(ms), "total_execution_time")).value).toBe("9876543.210");
+        // A memecoin amount of 10^19 tokens: the pg model's numeric(30,10) would hold 10^20 but only 10 decimals,
+        // the sqlite model's (30,18) 18 decimals but only 10^12; numeric(38,18) holds both.
+        const meme = near.find((d) => d.table === "trades" && d.columns[0] === "from_token_amount")!;
+        expect((await landed("trades", keyOf(meme), "from_token_amount")).value).toBe("98765432100000000000.000000000000000000");
     });
 
     it("loads NaN (stored as NULL) as NULL and numbers stored as TEXT, exponents included, exactly", async () => {
@@ -298,7 +303,6 @@ describe("orphan policies", () => {
         fx = await createMigrationFixture("orphans");
         const g = fx.generate("orphans", { rows: 2000, seed: 11, defects: ["orphans"] });
         source = g.path;
-        fitGeneratorOverflows(source);
         orphans = g.manifest.defects.filter((d) => d.kind === "trade-deleted-pool" || d.kind === "ohlcv-deleted-pool");
         expect(orphans).toHaveLength(6);
         [{ pool_id: deletedPool }] = sqliteAll<{ pool_id: string }>(source, "SELECT pool_id FROM trades WHERE id = ?", keyOf(orphans[0]));
@@ -354,10 +358,11 @@ describe("orphan policies", () => {
 /** `p,s` of a generated numeric column, from the target's catalog. */
 const NUMERIC_TYPES: Record<string, string> = {
     "trades.price_usd": "30,18",
-    "trades.volume_usd": "20,8",
+    "trades.volume_usd": "26,8",
+    "trades.from_token_amount": "38,18",
     "ohlcv_data.close_price": "30,18",
-    "pools.reserve_usd": "20,8",
-    "pools.activity_score": "5,2",
+    "pools.reserve_usd": "26,8",
+    "pools.activity_score": "10,2",
     "new_pools_history.base_token_price_usd": "20,10",
     "new_pools_history.base_token_price_native_currency": "20,10",
     "new_pools_history.price_change_percentage_h24": "10,4",

@@ -10,7 +10,7 @@ import { renderReport } from "../migration/report/report";
 import type { MigrationReport } from "../migration/report/report";
 import type { GenerationManifest } from "../scripts/generator/collectorDb";
 import Database from "better-sqlite3";
-import { createMigrationFixture, fitGeneratorOverflows, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { createMigrationFixture, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
 
 /** Every table's counts and checksums agree (drift never costs a row). */
 function expectComplete(report: MigrationReport) {
@@ -32,7 +32,6 @@ describe("old collector database", () => {
     beforeAll(async () => {
         fx = await createMigrationFixture("old");
         ({ path: source, manifest } = fx.generate("old", { variant: "old", rows: 1500, seed: 3, counts: { watchlist: 15 } }));
-        fitGeneratorOverflows(source);
         report = await fx.migrate(source);
     });
     afterAll(async () => fx?.dispose());
@@ -52,8 +51,8 @@ describe("old collector database", () => {
     });
 
     it("reports missing columns and fills them with NULL or the app default", async () => {
-        expect(tableReport(report, "dexes").missingColumns).toEqual(["metadata_json"]);
-        expect(tableReport(report, "tokens").missingColumns).toEqual(["metadata_json"]);
+        expect(tableReport(report, "dexes").missingColumns).toEqual(["metadata_json", "created_at"]);
+        expect(tableReport(report, "tokens").missingColumns).toEqual(["metadata_json", "created_at"]);
         expect(tableReport(report, "pools").missingColumns).toEqual(["activity_score", "discovery_source", "collection_priority", "auto_discovered_at", "last_activity_check"]);
         expect(tableReport(report, "watchlist").missingColumns).toEqual(["updated_at", "metadata_json"]);
         for (const table of ["dexes", "tokens"]) {
@@ -103,7 +102,6 @@ describe("database whose late pool columns were added with ALTER TABLE", () => {
     beforeAll(async () => {
         fx = await createMigrationFixture("altered");
         ({ path: source, manifest } = fx.generate("altered", { variant: "altered", rows: 1500, seed: 3 }));
-        fitGeneratorOverflows(source);
         report = await fx.migrate(source);
     });
     afterAll(async () => fx?.dispose());
@@ -114,7 +112,20 @@ describe("database whose late pool columns were added with ALTER TABLE", () => {
         const pools = tableReport(report, "pools");
         expect(pools).toMatchObject({ missingColumns: [], extraColumns: [], renamedColumns: [], skippedColumns: [] });
         // The target carries the later new_pools_history signal columns; a current source lacks them.
-        expect(tableReport(report, "new_pools_history").missingColumns).toEqual(["signal_score", "volume_trend", "liquidity_trend", "momentum_indicator", "activity_score", "volatility_score"]);
+        expect(tableReport(report, "new_pools_history").missingColumns).toEqual([
+            "signal_score", "volume_trend", "liquidity_trend", "momentum_indicator", "activity_score", "volatility_score", "discovery_source", "api_response_data",
+        ]);
+        // The PostgreSQL models' columns a current SQLite file lacks, filled as the collector's defaults (times unknown: NULL).
+        expect(tableReport(report, "dexes")).toMatchObject({ missingColumns: ["created_at"], fills: { created_at: null } });
+        expect(tableReport(report, "trades")).toMatchObject({ missingColumns: ["metadata_json"], fills: { metadata_json: "{}" } });
+        expect(tableReport(report, "ohlcv_data")).toMatchObject({ missingColumns: ["metadata_json"], fills: { metadata_json: "{}" } });
+        expect(tableReport(report, "collection_metadata")).toMatchObject({ missingColumns: ["metadata_json", "created_at", "updated_at"], generatedColumns: ["id"] });
+        expect(renderReport(report)).toContain("trades: columns absent in source, filled: metadata_json = '{}'");
+        expect(renderReport(report)).toContain("collection_metadata: columns absent in source, numbered by the target: id");
+        const [ids] = await fx.query<{ n: string; distinct: string; min: string }>("SELECT count(*) AS n, count(DISTINCT id) AS distinct, min(id)::text AS min FROM collection_metadata");
+        expect(ids).toEqual({ n: String(manifest.tables.collection_metadata), distinct: String(manifest.tables.collection_metadata), min: "1" });
+        const [json] = await fx.query<{ n: string }>("SELECT count(*) AS n FROM trades WHERE metadata_json <> '{}'::jsonb OR metadata_json IS NULL");
+        expect(json.n).toBe("0");
 
         const note = manifest.drift.find((d) => d.kind === "columns-added-by-alter" && d.table === "pools")!;
         expect(note.rowsBeforeAlter).toBeGreaterThan(0);
@@ -140,7 +151,6 @@ describe("extended database (later columns, unknown table and column)", () => {
     beforeAll(async () => {
         fx = await createMigrationFixture("extended");
         ({ path: source, manifest } = fx.generate("extended", { variant: "extended", rows: 1500, seed: 3, counts: { tokens: 150 } }));
-        fitGeneratorOverflows(source);
         // Hand-made extras with no obvious PostgreSQL type: reported, not copied.
         const db = new Database(source);
         db.exec(`ALTER TABLE collector_notes ADD COLUMN weight REAL;
@@ -156,7 +166,7 @@ describe("extended database (later columns, unknown table and column)", () => {
     it("copies the later new_pools_history columns value for value", async () => {
         expectComplete(report);
         const cols = manifest.drift.find((d) => d.kind === "extra-columns" && d.table === "new_pools_history")!.columns!;
-        expect(tableReport(report, "new_pools_history").missingColumns).toEqual([]);
+        expect(tableReport(report, "new_pools_history").missingColumns).toEqual(["discovery_source", "api_response_data"]);
         const src = sqliteAll<Record<string, string | number | null>>(source, `SELECT id, ${cols.join(", ")} FROM new_pools_history WHERE signal_score IS NOT NULL ORDER BY id`);
         expect(src.length).toBeGreaterThan(0);
         for (const s of src.slice(0, 20)) {

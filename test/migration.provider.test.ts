@@ -273,7 +273,7 @@ describe("Migration provider: failures fail the create", () => {
         const [run] = await rows<{ ok: boolean }>(t, "SELECT ok FROM gecko_migration.runs WHERE id = $1", [(error as unknown as { reportRunId: number }).reportRunId]);
         expect(run.ok).toBe(false);
         const planted = await rows<{ column_name: string; reason: string }>(t, "SELECT column_name, reason FROM gecko_quarantine.rows WHERE row_key->>'id' = $1", [plantedId]);
-        expect(planted).toEqual([{ column_name: "from_token_amount", reason: expect.stringContaining("overflows numeric(30,18)") }]);
+        expect(planted).toEqual([{ column_name: "from_token_amount", reason: expect.stringContaining("overflows numeric(38,18)") }]);
 
         // The next `pulumi up` with the quarantine accepted resumes from the checkpoints and succeeds.
         const accepted = (await provider.create({ ...inputs, allowQuarantine: true })) as { outs: MigrationResourceState };

@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderReport, type MigrationReport } from "../migration/report/report";
-import { createMigrationFixture, fitGeneratorOverflows, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { createMigrationFixture, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
 
 const CHUNK_ROWS = 100;
 
@@ -55,7 +55,6 @@ describe.each([0, 2])("resume after an exception before a chunk commits, then ta
     beforeAll(async () => {
         fx = await createMigrationFixture("resume");
         ({ path: source } = fx.generate("resume", { rows: 2000, seed: 5 }));
-        fitGeneratorOverflows(source);
         counts = sourceCounts(source);
         expect(counts.trades).toBeGreaterThan(6 * CHUNK_ROWS);
     });
@@ -187,7 +186,6 @@ describe("resume after the migration process is killed (SIGKILL) mid-copy", () =
     beforeAll(async () => {
         fx = await createMigrationFixture("kill");
         ({ path: source } = fx.generate("kill", { rows: 2000, seed: 6 }));
-        fitGeneratorOverflows(source);
         counts = sourceCounts(source);
     });
     afterAll(async () => fx?.dispose());
@@ -257,7 +255,6 @@ describe("checkpoints recorded under another checksum definition", () => {
 
     it("are not resumed: the run stops naming both definitions instead of failing validation later", async () => {
         const { path: source } = fx.generate("current", { rows: 300, seed: 12 });
-        fitGeneratorOverflows(source);
         expect((await fx.migrate(source)).ok).toBe(true);
         // What a store written by the md5 version looks like: no checksum recorded.
         await fx.query("UPDATE gecko_migration.tables SET checksum = NULL");
@@ -274,7 +271,6 @@ describe("the field-by-field sample", () => {
 
     it("names a changed field and a missing row of the sampled rows (one batched lookup per table)", async () => {
         const { path: source } = fx.generate("current", { rows: 300, seed: 14 });
-        fitGeneratorOverflows(source);
         expect((await fx.migrate(source)).ok).toBe(true);
         const [dex] = await fx.query<{ id: string }>("SELECT id FROM dexes ORDER BY id LIMIT 1");
         const [trade] = await fx.query<{ id: string }>("SELECT id FROM trades ORDER BY id LIMIT 1");

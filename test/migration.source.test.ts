@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSharedSnapshot } from "../migration/source/snapshot";
 import { openLiveWriter, type LiveWriter } from "../scripts/generator/collectorDb";
-import { createMigrationFixture, fitGeneratorOverflows, sha256, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { createMigrationFixture, sha256, tableReport, type MigrationFixture } from "./support/migrationFixture";
 
 describe("the source SQLite file", () => {
     let fx: MigrationFixture;
@@ -24,7 +24,6 @@ describe("the source SQLite file", () => {
 
     it("is byte for byte unchanged (.db and -wal) by a migration and a validation while a collector holds uncheckpointed rows", async () => {
         const { path: file, manifest } = fx.generate("live", { rows: 1200, seed: 4 });
-        fitGeneratorOverflows(file);
         live = openLiveWriter(file, { rows: 40, seed: 2 });
         const before = { db: sha256(file), wal: sha256(`${file}-wal`) };
         expect(before.wal, "the live writer's rows are in the -wal file").not.toBeNull();
@@ -44,7 +43,6 @@ describe("the source SQLite file", () => {
 
     it("is unchanged by a migration of a closed (checkpointed) database; at most an empty -wal appears", async () => {
         const { path: file } = fx.generate("closed", { rows: 800, seed: 8 });
-        fitGeneratorOverflows(file);
         expect(fs.existsSync(`${file}-wal`)).toBe(false);
         const before = sha256(file);
         const fx2 = await createMigrationFixture("source2"); // a fresh target: this is another source
@@ -61,7 +59,6 @@ describe("the source SQLite file", () => {
 
     it("is migrated by convert workers (their own connections) with the -wal rows included and the bytes unchanged", async () => {
         const { path: file, manifest } = fx.generate("liveworkers", { rows: 1200, seed: 5 });
-        fitGeneratorOverflows(file);
         const writer = openLiveWriter(file, { rows: 30, seed: 3 });
         try {
             const before = { db: sha256(file), wal: sha256(`${file}-wal`) };

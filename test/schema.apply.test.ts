@@ -149,26 +149,26 @@ describe("applySchema on a real database", () => {
     it("drops and rebuilds INVALID indexes left by crashed concurrent builds", async () => {
         // A failed CREATE INDEX CONCURRENTLY (here: duplicates under UNIQUE) leaves an INVALID index behind.
         await f.admin.query(`INSERT INTO tokens (id, address, symbol, network) VALUES ('a', 'a', 'SOL', 'solana'), ('b', 'b', 'SOL', 'solana')`);
-        await f.admin.query(`DROP INDEX idx_tokens_symbol`);
-        await expect(f.admin.query(`CREATE UNIQUE INDEX CONCURRENTLY idx_tokens_symbol ON tokens (symbol)`)).rejects.toThrow();
+        await f.admin.query(`DROP INDEX idx_tokens_symbol_network`);
+        await expect(f.admin.query(`CREATE UNIQUE INDEX CONCURRENTLY idx_tokens_symbol_network ON tokens (symbol, network)`)).rejects.toThrow();
         // Same on a partition, before its ATTACH.
         await f.admin.query(`DROP INDEX idx_ohlcv_data_datetime`);
         await expect(f.admin.query(`CREATE UNIQUE INDEX CONCURRENTLY ohlcv_data_p202401_datetime_idx ON ohlcv_data_p202401 (pool_id)`)).rejects.toThrow();
         const invalid = await f.admin.query(`SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid AND c.relnamespace = 'public'::regnamespace ORDER BY 1`);
-        expect(invalid.rows.map((r) => r.relname)).toEqual(["idx_tokens_symbol", "ohlcv_data_p202401_datetime_idx"]);
+        expect(invalid.rows.map((r) => r.relname)).toEqual(["idx_tokens_symbol_network", "ohlcv_data_p202401_datetime_idx"]);
 
         const r = await applySchema(f.admin, "post-load", opts);
         expect(r.changes).toEqual(
             expect.arrayContaining([
-                "dropped invalid index idx_tokens_symbol",
-                "created index idx_tokens_symbol",
+                "dropped invalid index idx_tokens_symbol_network",
+                "created index idx_tokens_symbol_network",
                 "dropped invalid index ohlcv_data_p202401_datetime_idx",
                 "attached index ohlcv_data_p202401_datetime_idx to idx_ohlcv_data_datetime",
             ]),
         );
         const s = await inspectSchema(f.admin, { ownerRole: f.ownerRole });
         for (const i of s.indexes) expect(i.valid && i.partitions.every((p) => p.valid), i.name).toBe(true);
-        const unique = await f.admin.query(`SELECT indisunique FROM pg_index WHERE indexrelid = 'public.idx_tokens_symbol'::regclass`);
+        const unique = await f.admin.query(`SELECT indisunique FROM pg_index WHERE indexrelid = 'public.idx_tokens_symbol_network'::regclass`);
         expect(unique.rows[0].indisunique).toBe(false);
         expect(s.foreignOwned).toEqual([]);
     });
@@ -363,7 +363,7 @@ describe("post-load over extra connections", () => {
         const indexChanges = r.changes.filter((c) => c.startsWith("created index ") && !c.includes(" on only "));
         expect(new Set(indexChanges).size).toBe(indexChanges.length);
         const firstOf = (table: string) => r.changes.findIndex((c) => c.includes(table));
-        expect(firstOf("idx_tokens_network")).toBeLessThan(firstOf("idx_trades_pool_block_timestamp"));
+        expect(firstOf("idx_tokens_symbol_network")).toBeLessThan(firstOf("idx_trades_pool_block_timestamp"));
         const s = await inspectSchema(f.admin, { ownerRole: f.ownerRole });
         for (const i of s.indexes) expect(i.present && i.valid && i.partitions.every((p) => p.index && p.valid), i.name).toBe(true);
         expect(s.constraints.every((c) => c.present && c.validated)).toBe(true);

@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS gecko_migration.tables (
 );
 -- Added in checkpoint format 2; NULL in older stores means md5 checksums.
 ALTER TABLE gecko_migration.tables ADD COLUMN IF NOT EXISTS checksum text;
+-- The target columns the recorded checksums cover (a schema upgrade adds columns); NULL in older stores.
+ALTER TABLE gecko_migration.tables ADD COLUMN IF NOT EXISTS columns text;
 CREATE TABLE IF NOT EXISTS gecko_migration.chunks (
     table_name       text NOT NULL REFERENCES gecko_migration.tables (table_name),
     chunk_no         integer NOT NULL,
@@ -83,6 +85,11 @@ export interface ChunkOutcome {
 export interface PersistedTablePlan {
     readonly buckets: number;
     readonly chunks: readonly (Chunk & { readonly done: boolean })[];
+    /**
+     * The checksums recorded so far cover other target columns than `facts.columns`
+     * (the schema was upgraded since the copy): validation must re-read the source.
+     */
+    readonly columnsChanged: boolean;
 }
 
 /** Creates the bookkeeping schemas (owned by `ownerRole`) and tables; idempotent. */
@@ -110,17 +117,19 @@ export async function loadOrSavePlan(
     client: ClientBase,
     table: string,
     planned: readonly Chunk[],
-    facts: { buckets: number; rowCount: number; minRowid: bigint | null; maxRowid: bigint | null },
+    facts: { buckets: number; rowCount: number; minRowid: bigint | null; maxRowid: bigint | null; columns: readonly string[] },
 ): Promise<PersistedTablePlan> {
-    const existing = await client.query<{ buckets: number; max_rowid: string | null; checksum: string | null }>(
-        "SELECT buckets, max_rowid, checksum FROM gecko_migration.tables WHERE table_name = $1",
+    const existing = await client.query<{ buckets: number; max_rowid: string | null; checksum: string | null; columns: string | null }>(
+        "SELECT buckets, max_rowid, checksum, columns FROM gecko_migration.tables WHERE table_name = $1",
         [table],
     );
     let buckets = facts.buckets;
+    const columns = facts.columns.join(",");
+    let columnsChanged = false;
     if (existing.rowCount === 0) {
         await client.query(
-            "INSERT INTO gecko_migration.tables (table_name, buckets, planned_rows, min_rowid, max_rowid, checksum) VALUES ($1, $2, $3, $4, $5, $6)",
-            [table, buckets, facts.rowCount, facts.minRowid?.toString() ?? null, facts.maxRowid?.toString() ?? null, CHECKSUM_ALGORITHM],
+            "INSERT INTO gecko_migration.tables (table_name, buckets, planned_rows, min_rowid, max_rowid, checksum, columns) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [table, buckets, facts.rowCount, facts.minRowid?.toString() ?? null, facts.maxRowid?.toString() ?? null, CHECKSUM_ALGORITHM, columns],
         );
         await insertChunks(client, planned);
     } else {
@@ -133,6 +142,7 @@ export async function loadOrSavePlan(
             );
         }
         buckets = existing.rows[0].buckets;
+        columnsChanged = existing.rows[0].columns !== columns;
         const oldMax = existing.rows[0].max_rowid === null ? null : BigInt(existing.rows[0].max_rowid);
         if (facts.maxRowid !== null && (oldMax === null || facts.maxRowid > oldMax)) {
             const next = await client.query<{ n: number }>("SELECT coalesce(max(chunk_no) + 1, 0) AS n FROM gecko_migration.chunks WHERE table_name = $1", [table]);
@@ -147,6 +157,7 @@ export async function loadOrSavePlan(
     );
     return {
         buckets,
+        columnsChanged,
         chunks: rows.rows.map((r) => ({ table, chunkNo: r.chunk_no, rowidLo: BigInt(r.rowid_lo), rowidHi: BigInt(r.rowid_hi), done: r.status === "done" })),
     };
 }

@@ -186,7 +186,7 @@ async function streamChunk(input: CopyTableInput, pg: ClientBase, source: PageSo
 }
 
 /** Errors caused by one row's content (as opposed to a lost connection or a bug). */
-function isRowLevelError(err: unknown): boolean {
+export function isRowLevelError(err: unknown): boolean {
     const code = (err as { code?: string }).code ?? "";
     return code.startsWith("23") || code.startsWith("22");
 }

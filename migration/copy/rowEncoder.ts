@@ -56,7 +56,8 @@ export function rawType(raw: RawValue): string {
     if (raw === null) return "null";
     if (Buffer.isBuffer(raw)) return "blob";
     if (typeof raw === "bigint") return "integer";
-    if (typeof raw === "number") return Number.isInteger(raw) ? "integer" : "real";
+    // With safe integers on, SQLite INTEGERs arrive as bigint: a number is always a REAL, integral or not.
+    if (typeof raw === "number") return "real";
     return "text";
 }
 

@@ -23,8 +23,10 @@ export interface TableMapping {
     /** Undefined when the source has no such table (nothing to copy). */
     readonly source?: SourceTable;
     readonly columns: readonly ColumnMapping[];
-    /** Target columns the source lacks. */
+    /** Target columns the source lacks (filled, see ColumnSource). */
     readonly missingColumns: readonly string[];
+    /** Identity columns the source lacks: not in `columns`, so the copy leaves them to the target's sequence and the checksums leave them out. */
+    readonly generatedColumns: readonly string[];
     /** Source columns renamed into a target column, e.g. old `watchlist.added_at` -> `created_at`. */
     readonly renamedColumns: readonly { readonly from: string; readonly to: string }[];
     /** Source columns with no target column and no obvious type: reported, not copied. */
@@ -76,6 +78,7 @@ function mapKnownTable(target: TargetTable, src: SourceTable | undefined): Table
     const used = new Set<string>();
     const columns: ColumnMapping[] = [];
     const missingColumns: string[] = [];
+    const generatedColumns: string[] = [];
     for (const col of target.columns) {
         let sc = byName.get(col.name);
         if (!sc && src) {
@@ -88,6 +91,8 @@ function mapKnownTable(target: TargetTable, src: SourceTable | undefined): Table
         if (sc) {
             used.add(sc.name);
             columns.push({ target: col, source: { kind: "column", name: sc.name, declaredType: sc.declaredType } });
+        } else if (src && col.identity) {
+            generatedColumns.push(col.name);
         } else {
             if (src) missingColumns.push(col.name);
             columns.push({ target: col, source: { kind: "fill", value: col.appDefault?.fill ?? null } });
@@ -107,7 +112,7 @@ function mapKnownTable(target: TargetTable, src: SourceTable | undefined): Table
         }
     }
     const widened: TargetTable = extraColumns.length ? { ...target, columns: [...target.columns, ...extraColumns] } : target;
-    return { target: widened, source: src, columns, missingColumns, renamedColumns, skippedColumns, extra: false };
+    return { target: widened, source: src, columns, missingColumns, generatedColumns, renamedColumns, skippedColumns, extra: false };
 }
 
 function mapExtraTable(src: SourceTable): TableMapping | undefined {
@@ -137,7 +142,7 @@ function mapExtraTable(src: SourceTable): TableMapping | undefined {
         indexes: [],
         rowKey: primaryKey.length ? primaryKey : columns.map((c) => c.target.name),
     };
-    return { target, source: src, columns, missingColumns: [], renamedColumns: [], skippedColumns, extra: true };
+    return { target, source: src, columns, missingColumns: [], generatedColumns: [], renamedColumns: [], skippedColumns, extra: true };
 }
 
 /**

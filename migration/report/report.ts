@@ -11,12 +11,18 @@ export interface TableReport {
     readonly chunks: { readonly total: number; readonly copiedThisRun: number; readonly alreadyDone: number };
     readonly rowsCopiedThisRun: number;
     readonly rowsQuarantinedThisRun: number;
+    /** Rows set aside by an earlier run that this run's conversion accepted and copied (see copy/retryQuarantine.ts). */
+    readonly rowsRecoveredThisRun: number;
     /** Rows where a NULL in a NOT NULL column was filled with the application default. */
     readonly rowsFilledThisRun: number;
     /** Values accepted with a warning, `column: warning` -> count (e.g. `created_at: empty-as-null`). */
     readonly conversionWarnings?: Readonly<Record<string, number>>;
     readonly copySeconds: number;
+    /** Target columns the source lacks; `fills` says what each got (canonical text, null for NULL). */
     readonly missingColumns: readonly string[];
+    readonly fills: Readonly<Record<string, string | null>>;
+    /** Identity columns the source lacks, numbered by the target's sequence in copy order (collection_metadata.id). */
+    readonly generatedColumns: readonly string[];
     readonly renamedColumns: readonly { readonly from: string; readonly to: string }[];
     readonly skippedColumns: readonly { readonly name: string; readonly declaredType: string }[];
     readonly extraColumns: readonly string[];
@@ -95,13 +101,14 @@ export function renderReport(r: MigrationReport): string {
         ];
     });
     lines.push(...table([header, ...rows]));
-    const drift = r.tables.filter((t) => t.missingColumns.length || t.renamedColumns.length || t.skippedColumns.length || t.extraColumns.length);
+    const drift = r.tables.filter((t) => t.missingColumns.length || t.generatedColumns.length || t.renamedColumns.length || t.skippedColumns.length || t.extraColumns.length);
     if (r.missingTables.length || r.skippedTables.length || drift.length) {
         lines.push("", "schema drift:");
         if (r.missingTables.length) lines.push(`  tables absent from the source (created empty): ${r.missingTables.join(", ")}`);
         for (const s of r.skippedTables) lines.push(`  table ${s.name} not copied: ${s.reason}`);
         for (const t of drift) {
-            if (t.missingColumns.length) lines.push(`  ${t.table}: columns absent in source, filled with NULL or the app default: ${t.missingColumns.join(", ")}`);
+            if (t.missingColumns.length) lines.push(`  ${t.table}: columns absent in source, filled: ${t.missingColumns.map((c) => `${c} ${fillText(t.fills[c])}`).join(", ")}`);
+            if (t.generatedColumns.length) lines.push(`  ${t.table}: columns absent in source, numbered by the target: ${t.generatedColumns.join(", ")}`);
             for (const c of t.renamedColumns) lines.push(`  ${t.table}: ${c.from} copied into ${c.to}`);
             if (t.extraColumns.length) lines.push(`  ${t.table}: extra source columns copied: ${t.extraColumns.join(", ")}`);
             for (const c of t.skippedColumns) lines.push(`  ${t.table}: column ${c.name} (${c.declaredType || "no type"}) not copied: no obvious PostgreSQL type`);
@@ -131,4 +138,9 @@ export function renderReport(r: MigrationReport): string {
 function table(rows: string[][]): string[] {
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd());
+}
+
+/** `= NULL` or `= '{}'` for the drift lines. */
+function fillText(value: string | null | undefined): string {
+    return value === null || value === undefined ? "= NULL" : `= '${value}'`;
 }

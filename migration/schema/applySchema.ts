@@ -30,7 +30,8 @@ import {
     targetRegclassSql,
 } from "./ddl";
 import { monthsAfter, ensurePartitions, type PartitionChange } from "./partitionMaintenance";
-import { ensureForeignKeys, ensureIndexes, resetSequences, type SequencePosition } from "./postLoad";
+import { dropRetiredIndexes, ensureForeignKeys, ensureIndexes, resetSequences, type SequencePosition } from "./postLoad";
+import { applyTableUpgrade } from "./upgrade";
 import { SCHEMA_VERSION, TARGET_TABLES } from "./tables";
 import type { TargetTable } from "./types";
 
@@ -141,18 +142,26 @@ async function tablesPhase(client: ClientBase, o: ApplySchemaOptions, tables: re
             if (recorded.rows[0] && recorded.rows[0].checksum !== checksum) {
                 throw new Error(`schema version ${SCHEMA_VERSION} was applied with checksum ${recorded.rows[0].checksum}, this DDL has ${checksum}: bump SCHEMA_VERSION`);
             }
+            // The first application of this version brings tables an earlier one made up to it, in place.
+            const earlier = recorded.rows[0] ? null : await latestVersion(client);
+            const upgraded: string[] = [];
             for (const t of tables) {
-                if (await exists(client, qualified(t.name))) continue;
+                if (await exists(client, qualified(t.name))) {
+                    if (earlier !== null) upgraded.push(...(await applyTableUpgrade(client, t)));
+                    continue;
+                }
                 await client.query(createTableSql(t));
                 changes.push(`created table ${t.name}`);
             }
+            changes.push(...upgraded);
             if (!recorded.rows[0]) {
+                const description = earlier === null ? "collector schema" : `collector schema, upgraded in place from version ${earlier}`;
                 await client.query(`INSERT INTO ${qualified("schema_version", MIGRATION_SCHEMA)} (version, checksum, description) VALUES ($1, $2, $3)`, [
                     SCHEMA_VERSION,
                     checksum,
-                    "initial collector schema",
+                    description,
                 ]);
-                changes.push(`recorded schema version ${SCHEMA_VERSION}`);
+                changes.push(`recorded schema version ${SCHEMA_VERSION}${earlier === null ? "" : ` (upgraded from ${earlier})`}`);
             }
             await client.query("COMMIT");
         } catch (e) {
@@ -189,6 +198,8 @@ async function postLoadPhase(client: ClientBase, o: ApplySchemaOptions, tables: 
         const build = { concurrently: o.concurrentIndexes ?? true };
         const order = await largestFirst(client, tables);
         changes.push(...(await step("indexes", () => eachTable(connections, tables, order, (c, t) => ensureIndexes(c, [t], build)))));
+        // Only once their replacements exist, so the collector's queries always have an index.
+        changes.push(...(await step("retired indexes", () => dropRetiredIndexes(client, tables, build))));
         // After every index: a foreign key waits for a build on its parent table anyway.
         changes.push(...(await step("foreign keys", () => eachTable(connections, tables, order, (c, t) => ensureForeignKeys(c, [t])))));
         const sequences = await step("sequences", () => resetSequences(client, tables));
@@ -255,6 +266,12 @@ async function grant(client: ClientBase, o: ApplySchemaOptions): Promise<void> {
         await client.query("ROLLBACK");
         throw e;
     }
+}
+
+/** The newest schema version recorded before this one, or null on a database none was applied to. */
+async function latestVersion(client: ClientBase): Promise<number | null> {
+    const r = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${qualified("schema_version", MIGRATION_SCHEMA)} WHERE version < $1`, [SCHEMA_VERSION]);
+    return r.rows[0].v;
 }
 
 async function exists(client: ClientBase, qualifiedName: string): Promise<boolean> {

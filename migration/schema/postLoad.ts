@@ -15,6 +15,7 @@ import {
     TARGET_SCHEMA,
     validateConstraintSql,
 } from "./ddl";
+import { RETIRED_INDEXES } from "./tables";
 import type { IndexSpec, TargetTable } from "./types";
 
 interface IndexState {
@@ -117,6 +118,27 @@ export async function ensureIndexes(client: ClientBase, tables: readonly TargetT
                 throw new Error(`index ${index.name} on ${table.name}: ${(cause as Error).message}`, { cause });
             }
         }
+    }
+    return log;
+}
+
+/**
+ * Drops the indexes an earlier schema version made that `tables` no longer plan
+ * (RETIRED_INDEXES), only where the index is on that table. An index of the same
+ * name on another relation is not ours and stays.
+ */
+export async function dropRetiredIndexes(client: ClientBase, tables: readonly TargetTable[], build: IndexBuild = { concurrently: true }): Promise<string[]> {
+    const log: string[] = [];
+    const planned = new Set(tables.flatMap((t) => t.indexes.map((i) => i.name)));
+    for (const retired of RETIRED_INDEXES) {
+        if (planned.has(retired.name) || !tables.some((t) => t.name === retired.table)) continue;
+        const r = await client.query(
+            `SELECT 1 FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relnamespace = to_regnamespace($1) AND c.relname = $2 AND i.indrelid = to_regclass($3)`,
+            [TARGET_SCHEMA, retired.name, qualified(retired.table)],
+        );
+        if (!r.rowCount) continue;
+        await client.query(dropIndexSql(retired.name, build.concurrently));
+        log.push(`dropped retired index ${retired.name} (${retired.why})`);
     }
     return log;
 }

@@ -7,6 +7,18 @@
  * `id INTEGER` -> bigint identity (BY DEFAULT: the copy inserts explicit ids, the
  * collector's inserts without id take the sequence), other INTEGER -> integer.
  *
+ * ## Two model sets, one schema (version 3)
+ * The collector maps these tables with its SQLite models (collector-sqlite-schema.sql) or,
+ * with a `postgresql://` URL, its PostgreSQL models (collector-postgresql-models.md). Its ORM
+ * names every mapped column in each SELECT and INSERT, so every column of either set exists
+ * here, with the wider type where they differ; a column only one set maps is nullable or has
+ * a server DEFAULT, because the other set's INSERTs omit it. Server DEFAULTs are added only
+ * where one model lacks the column (or version 2 had them): a column both map gets each
+ * model's own Python-side default. Indexes: the models' on the small tables, one per distinct
+ * definition and none that another index or constraint leads with; on the unbounded tables
+ * (trades, ohlcv_data, new_pools_history) only those serving the collector's queries, since
+ * each costs every ingest.
+ *
  * ## trades is not partitioned
  * The collector ingests trades with `INSERT ... ON CONFLICT (id) DO NOTHING`. That
  * needs a unique index on (id) alone, and every unique index of a partitioned table
@@ -32,10 +44,14 @@
  * the host's UTC offset unless the collector host runs with TZ=UTC. Historic rows are
  * converted by the copy with the measured offset; new rows are not.
  */
-import type { AppDefault, ColumnType, TargetColumn, TargetTable } from "./types";
+import type { AppDefault, ColumnType, IndexSpec, TargetColumn, TargetTable } from "./types";
 
-/** Version recorded in gecko_migration.schema_version for the DDL generated from this file (2: idx_new_pools_history_dex_id). */
-export const SCHEMA_VERSION = 2;
+/**
+ * Version recorded in gecko_migration.schema_version for the DDL generated from this file.
+ * 2: idx_new_pools_history_dex_id. 3: the union of the collector's two model sets (see
+ * "Two model sets" in the file comment); `upgrade.ts` brings a version-2 database here in place.
+ */
+export const SCHEMA_VERSION = 3;
 
 const varchar = (n: number): ColumnType => ({ kind: "text", maxLength: n });
 const text: ColumnType = { kind: "text" };
@@ -51,51 +67,62 @@ function col(name: string, type: ColumnType, nullable = true, appDefault?: AppDe
 }
 const id = (): TargetColumn => ({ name: "id", type: bigint, nullable: false, identity: true });
 
-// App defaults the collector relies on; `fill` is canonical text for columns an old source lacks.
-const NOW: AppDefault = { sql: "now()", fill: null }; // we don't invent times
+// App defaults the collector relies on; `fill` is canonical text for columns a source lacks.
+const NOW: AppDefault = { sql: "now()", fill: null }; // we don't invent times: an unknown instant stays NULL
 const EMPTY_JSON: AppDefault = { sql: "'{}'::jsonb", fill: "{}" };
 const ZERO_INT: AppDefault = { sql: "0", fill: "0" };
 const zeroNumeric = (scale: number): AppDefault => ({ sql: "0", fill: (0).toFixed(scale) });
 const hundred = (scale: number): AppDefault => ({ sql: "100", fill: (100).toFixed(scale) });
 const bool = (v: boolean): AppDefault => ({ sql: String(v), fill: String(v) });
 const str = (v: string): AppDefault => ({ sql: `'${v}'`, fill: v });
+const index = (name: string, columns: string[], where?: string): IndexSpec => (where ? { name, columns, where } : { name, columns });
+
+// Column comments name the source of a type where the two model sets differ:
+// `sqlite X | pg Y`. Widest wins: the longer varchar; for numeric the larger integer
+// digits (precision - scale) plus the larger scale. `pg only` / `sqlite only` columns
+// are nullable or defaulted, so the other model's INSERTs (which omit them) work.
 
 const collectionMetadata: TargetTable = {
     name: "collection_metadata",
     columns: [
-        col("collector_type", varchar(50), false),
+        id(), // pg only: the PostgreSQL model's surrogate key; assigned by the target, never copied
+        col("collector_type", varchar(100), false), // sqlite 50 | pg 100
         col("last_run", timestamptz),
         col("last_success", timestamptz),
         col("run_count", integer, true, ZERO_INT),
         col("error_count", integer, true, ZERO_INT),
         col("last_error", text),
-        col("total_execution_time", numeric(10, 3), true, zeroNumeric(3)),
-        col("total_records_collected", bigint, true, ZERO_INT),
-        col("average_execution_time", numeric(10, 3), true, zeroNumeric(3)),
-        col("success_rate", numeric(5, 2), true, hundred(2)),
-        col("health_score", numeric(5, 2), true, hundred(2)),
-        col("last_updated", timestamptz, true, NOW),
+        col("total_execution_time", numeric(10, 3), true, zeroNumeric(3)), // sqlite only
+        col("total_records_collected", bigint, true, ZERO_INT), // sqlite only
+        col("average_execution_time", numeric(10, 3), true, zeroNumeric(3)), // sqlite only
+        col("success_rate", numeric(5, 2), true, hundred(2)), // sqlite only
+        col("health_score", numeric(5, 2), true, hundred(2)), // sqlite only
+        col("last_updated", timestamptz, true, NOW), // sqlite only
+        col("metadata_json", jsonb, true, EMPTY_JSON), // pg only
+        col("created_at", timestamptz, true, NOW), // pg only
+        col("updated_at", timestamptz, true, NOW), // pg only
     ],
-    primaryKey: ["collector_type"],
-    uniques: [],
+    primaryKey: ["id"], // pg model; the SQLite model's key stays unique
+    uniques: [{ name: "collection_metadata_collector_type_key", columns: ["collector_type"] }],
     foreignKeys: [],
-    indexes: [],
+    indexes: [index("idx_collection_metadata_last_run", ["last_run"])],
     rowKey: ["collector_type"],
 };
 
 const dexes: TargetTable = {
     name: "dexes",
     columns: [
-        col("id", varchar(50), false),
-        col("name", varchar(100), false),
-        col("network", varchar(20), false),
+        col("id", varchar(100), false), // sqlite 50 | pg 100
+        col("name", varchar(200), false), // sqlite 100 | pg 200
+        col("network", varchar(50), false), // sqlite 20 | pg 50
         col("last_updated", timestamptz, true, NOW),
         col("metadata_json", jsonb, true, EMPTY_JSON),
+        col("created_at", timestamptz, true, NOW), // pg only
     ],
     primaryKey: ["id"],
     uniques: [],
     foreignKeys: [],
-    indexes: [],
+    indexes: [index("idx_dexes_name", ["name"]), index("idx_dexes_network", ["network"])],
     rowKey: ["id"],
 };
 
@@ -104,24 +131,26 @@ const discoveryMetadata: TargetTable = {
     columns: [
         id(),
         col("discovery_type", varchar(50), false),
-        col("target_dex", varchar(50)),
+        col("target_dex", varchar(50)), // sqlite only
         col("pools_discovered", integer, true, ZERO_INT),
         col("pools_filtered", integer, true, ZERO_INT),
-        col("discovery_time", timestamptz, false),
+        // sqlite only and NOT NULL there: the PostgreSQL model's INSERTs omit it, so the server fills the run's time.
+        col("discovery_time", timestamptz, false, NOW),
         col("execution_time_seconds", numeric(10, 3)),
         col("api_calls_made", integer, true, ZERO_INT),
         col("errors_encountered", integer, true, ZERO_INT),
         col("created_at", timestamptz, true, NOW),
+        col("metadata_json", jsonb, true, EMPTY_JSON), // pg only
     ],
     primaryKey: ["id"],
     uniques: [],
     foreignKeys: [],
-    indexes: [],
+    indexes: [index("idx_discovery_metadata_type_created", ["discovery_type", "created_at"]), index("idx_discovery_metadata_created_at", ["created_at"])],
     rowKey: ["id"],
 };
 
 const executionHistory: TargetTable = {
-    name: "execution_history",
+    name: "execution_history", // sqlite only (like performance_metrics and system_alerts)
     columns: [
         id(),
         col("collector_type", varchar(50), false),
@@ -147,7 +176,7 @@ const newPoolsHistory: TargetTable = {
     name: "new_pools_history",
     columns: [
         id(),
-        col("pool_id", varchar(255), false),
+        col("pool_id", varchar(255), false), // sqlite 255 | pg 200
         col("type", varchar(20)),
         col("name", varchar(255)),
         col("base_token_price_usd", numeric(20, 10)),
@@ -170,29 +199,31 @@ const newPoolsHistory: TargetTable = {
         col("base_token_id", varchar(255)),
         col("quote_token_id", varchar(255)),
         col("network_id", varchar(50)),
-        col("collected_at", timestamptz),
-        // The "extended" variant's columns, always present: a superset lets both older and
-        // newer collectors run; sources without them fill NULL.
+        // NOT NULL in the pg model, nullable in the sqlite model: source rows may hold NULL.
+        col("collected_at", timestamptz, true, NOW),
+        // pg only (and in "extended" SQLite files): sources without them fill NULL.
         col("signal_score", numeric(10, 4)),
         col("volume_trend", varchar(20)),
         col("liquidity_trend", varchar(20)),
         col("momentum_indicator", numeric(10, 4)),
         col("activity_score", numeric(10, 4)),
         col("volatility_score", numeric(10, 4)),
+        col("discovery_source", varchar(50)), // pg only
+        col("api_response_data", jsonb), // pg only
     ],
     primaryKey: ["id"],
     // Serves `pool_id = ? AND collected_at >= ? ORDER BY collected_at DESC` (scanned backwards),
-    // so no separate (pool_id, collected_at DESC) index.
+    // so no separate (pool_id, collected_at DESC) index; also the models' pool_id index.
     uniques: [{ name: "uq_new_pools_history_pool_collected", columns: ["pool_id", "collected_at"] }],
     foreignKeys: [],
     indexes: [
-        // network_id = ? AND collected_at >= ? [AND signal_score >= ?]; counts per network.
-        { name: "idx_new_pools_history_network_collected", columns: ["network_id", "collected_at"] },
+        // network_id = ? AND collected_at >= ? [AND signal_score >= ?]; counts per network (the models' network_id index).
+        index("idx_new_pools_history_network_collected", ["network_id", "collected_at"]),
         // Counts per dex (statistics): an index-only scan in dex order instead of hashing every row
         // (version 2; measured 4.7 -> 1.8 ms at 10k rows, and it grows with the table).
-        { name: "idx_new_pools_history_dex_id", columns: ["dex_id"] },
+        index("idx_new_pools_history_dex_id", ["dex_id"]),
         // Hourly statistics over a collected_at window without a network filter.
-        { name: "idx_new_pools_history_collected_at", columns: ["collected_at"] },
+        index("idx_new_pools_history_collected_at", ["collected_at"]),
     ],
     rowKey: ["id"],
 };
@@ -201,27 +232,28 @@ const ohlcvData: TargetTable = {
     name: "ohlcv_data",
     columns: [
         id(),
-        col("pool_id", varchar(100), false),
+        col("pool_id", varchar(200), false), // sqlite 100 | pg 200
         col("timeframe", varchar(10), false),
         col("timestamp", bigint, false),
-        col("open_price", numeric(30, 18), false),
+        col("open_price", numeric(30, 18), false), // sqlite (30,18) | pg (20,8)
         col("high_price", numeric(30, 18), false),
         col("low_price", numeric(30, 18), false),
         col("close_price", numeric(30, 18), false),
-        col("volume_usd", numeric(20, 8), false),
+        col("volume_usd", numeric(26, 8), false), // sqlite (20,8) | pg (20,2)
         col("datetime", timestamptz, false),
-        col("created_at", timestamptz, true, NOW),
+        col("created_at", timestamptz, true, NOW), // sqlite only
+        col("metadata_json", jsonb, true, EMPTY_JSON), // pg only
     ],
     // The partition key must be part of every unique index of a partitioned table.
     primaryKey: ["id", "timestamp"],
     uniques: [{ name: "uq_ohlcv_pool_timeframe_timestamp", columns: ["pool_id", "timeframe", "timestamp"] }],
     foreignKeys: [{ name: "ohlcv_data_pool_id_fkey", columns: ["pool_id"], references: { table: "pools", columns: ["id"] } }],
     indexes: [
-        // pool_id = ? AND timeframe = ? [AND datetime BETWEEN] ORDER BY datetime; also covers the
-        // plan's (pool_id, timeframe), which the unique constraint covers as well.
-        { name: "idx_ohlcv_data_pool_timeframe_datetime", columns: ["pool_id", "timeframe", "datetime"] },
-        // Retention `DELETE ... WHERE datetime < ?` and MIN/MAX(datetime).
-        { name: "idx_ohlcv_data_datetime", columns: ["datetime DESC"] },
+        // pool_id = ? AND timeframe = ? [AND datetime BETWEEN] ORDER BY datetime; also the pg model's
+        // idx_ohlcv_pool_timeframe_datetime and the per-pool GROUP BY timeframe.
+        index("idx_ohlcv_data_pool_timeframe_datetime", ["pool_id", "timeframe", "datetime"]),
+        // Retention `DELETE ... WHERE datetime < ?` and MIN/MAX(datetime); the pg model's idx_ohlcv_datetime_desc.
+        index("idx_ohlcv_data_datetime", ["datetime DESC"]),
     ],
     partitioning: { column: "timestamp", unit: "epoch-seconds" },
     rowKey: ["id"],
@@ -248,18 +280,19 @@ const performanceMetrics: TargetTable = {
 const pools: TargetTable = {
     name: "pools",
     columns: [
-        col("id", varchar(100), false),
+        col("id", varchar(200), false), // sqlite 100 | pg 200
         col("address", varchar(100), false),
         col("name", varchar(200)),
-        col("dex_id", varchar(50), false),
-        col("base_token_id", varchar(100)),
-        col("quote_token_id", varchar(100)),
-        col("reserve_usd", numeric(20, 8)),
+        col("dex_id", varchar(100), false), // sqlite 50 | pg 100
+        col("base_token_id", varchar(200)), // sqlite 100 | pg 200
+        col("quote_token_id", varchar(200)), // sqlite 100 | pg 200
+        col("reserve_usd", numeric(26, 8)), // sqlite (20,8) | pg (20,2)
         col("created_at", timestamptz, true, NOW),
         col("last_updated", timestamptz, true, NOW),
-        col("activity_score", numeric(5, 2)),
-        col("discovery_source", varchar(20), true, str("auto")),
-        col("collection_priority", varchar(10), true, str("normal")),
+        col("activity_score", numeric(10, 2)), // sqlite (5,2) | pg (10,2)
+        // 'auto' (the SQLite model's) fills sources older than the column, as version 2 did; both models send their own.
+        col("discovery_source", varchar(50), true, str("auto")), // sqlite 20 | pg 50
+        col("collection_priority", varchar(20), true, str("normal")), // sqlite 10 | pg 20
         col("auto_discovered_at", timestamptz),
         col("last_activity_check", timestamptz),
         col("metadata_json", jsonb, true, EMPTY_JSON),
@@ -268,11 +301,18 @@ const pools: TargetTable = {
     uniques: [],
     foreignKeys: [{ name: "pools_dex_id_fkey", columns: ["dex_id"], references: { table: "dexes", columns: ["id"] } }],
     indexes: [
-        { name: "idx_pools_dex_id", columns: ["dex_id"] }, // counts per dex; FK check on dexes delete
-        { name: "idx_pools_discovery_source", columns: ["discovery_source"] },
-        { name: "idx_pools_collection_priority", columns: ["collection_priority"] },
-        // Discovery ranking. Note: PostgreSQL sorts NULLs first in DESC (SQLite last).
-        { name: "idx_pools_activity_score", columns: ["activity_score DESC"], where: "activity_score IS NOT NULL" },
+        index("idx_pools_dex_id", ["dex_id"]), // counts per dex; FK check on dexes delete
+        index("idx_pools_discovery_source", ["discovery_source"]),
+        index("idx_pools_collection_priority", ["collection_priority"]),
+        index("idx_pools_last_activity_check", ["last_activity_check"]),
+        index("idx_pools_auto_discovered_at", ["auto_discovered_at"]),
+        // Discovery ranking: ORDER BY activity_score DESC is NULLS FIRST in PostgreSQL (this one, read
+        // backwards); the pg model's DESC NULLS LAST serves the ranking once the collector says NULLS LAST.
+        index("ix_pools_activity_score", ["activity_score"]),
+        index("idx_pools_activity_score_desc", ["activity_score DESC NULLS LAST"]),
+        index("idx_pools_reserve_usd", ["reserve_usd DESC"]),
+        index("ix_pools_base_token_id", ["base_token_id"]),
+        index("ix_pools_quote_token_id", ["quote_token_id"]),
     ],
     rowKey: ["id"],
 };
@@ -302,22 +342,23 @@ const systemAlerts: TargetTable = {
 const tokens: TargetTable = {
     name: "tokens",
     columns: [
-        col("id", varchar(100), false),
+        col("id", varchar(200), false), // sqlite 100 | pg 200
         col("address", varchar(100), false),
         col("name", varchar(200)),
-        col("symbol", varchar(20)),
+        col("symbol", varchar(50)), // sqlite 20 | pg 50
         col("decimals", integer),
-        col("network", varchar(20), false),
+        col("network", varchar(50), false), // sqlite 20 | pg 50
         col("last_updated", timestamptz, true, NOW),
         col("metadata_json", jsonb, true, EMPTY_JSON),
+        col("created_at", timestamptz, true, NOW), // pg only
     ],
     primaryKey: ["id"],
-    uniques: [],
+    // pg model. A source holding two ids for one (network, address) keeps the first (rowid order);
+    // the others are set aside by the copy, naming this constraint (see the README).
+    uniques: [{ name: "uq_tokens_network_address", columns: ["network", "address"] }],
     foreignKeys: [],
-    indexes: [
-        { name: "idx_tokens_network", columns: ["network"] },
-        { name: "idx_tokens_symbol", columns: ["symbol"] },
-    ],
+    // The models' (network) and (network, address) indexes are the unique constraint's; (symbol) leads this one.
+    indexes: [index("idx_tokens_symbol_network", ["symbol", "network"])],
     rowKey: ["id"],
 };
 
@@ -325,28 +366,31 @@ const trades: TargetTable = {
     name: "trades",
     columns: [
         col("id", varchar(200), false),
-        col("pool_id", varchar(100), false),
-        col("block_number", bigint),
-        col("tx_hash", varchar(100)),
+        col("pool_id", varchar(200), false), // sqlite 100 | pg 200
+        col("block_number", bigint), // NOT NULL in the pg model only: source rows may hold NULL
+        col("tx_hash", varchar(100)), // likewise
         col("tx_from_address", varchar(100)),
-        col("from_token_amount", numeric(30, 18)),
-        col("to_token_amount", numeric(30, 18)),
-        col("price_usd", numeric(30, 18)),
-        col("volume_usd", numeric(20, 8)),
+        col("from_token_amount", numeric(38, 18)), // sqlite (30,18) | pg (30,10): memecoin amounts reach 10^12 and more
+        col("to_token_amount", numeric(38, 18)), // sqlite (30,18) | pg (30,10)
+        col("price_usd", numeric(30, 18)), // sqlite (30,18) | pg (20,8)
+        col("volume_usd", numeric(26, 8)), // sqlite (20,8) | pg (20,2)
         col("side", varchar(10)),
-        col("block_timestamp", timestamptz),
-        col("created_at", timestamptz, true, NOW),
+        col("block_timestamp", timestamptz), // NOT NULL in the pg model only
+        col("created_at", timestamptz, true, NOW), // sqlite only
+        col("metadata_json", jsonb, true, EMPTY_JSON), // pg only
     ],
     primaryKey: ["id"], // ON CONFLICT (id) DO NOTHING: why trades is not partitioned (file comment)
     uniques: [],
     foreignKeys: [{ name: "trades_pool_id_fkey", columns: ["pool_id"], references: { table: "pools", columns: ["id"] } }],
     indexes: [
         // pool_id = ? [AND block_timestamp range] ORDER BY block_timestamp DESC; per-pool stats;
-        // FK check on pools delete. Replaces the plan's trades(pool_id), which it covers.
-        { name: "idx_trades_pool_block_timestamp", columns: ["pool_id", "block_timestamp DESC"] },
-        // Retention `DELETE ... WHERE block_timestamp < ?`, time-window reads.
-        { name: "idx_trades_block_timestamp", columns: ["block_timestamp DESC"] },
-        { name: "idx_trades_volume_usd", columns: ["volume_usd DESC"], where: "volume_usd > 0" },
+        // FK check on pools delete. The pg model's idx_trades_pool_id_timestamp and ix_trades_pool_id.
+        index("idx_trades_pool_block_timestamp", ["pool_id", "block_timestamp DESC"]),
+        // Retention `DELETE ... WHERE block_timestamp < ?`, time-window reads (the pg model's ix_ and idx_..._desc).
+        index("idx_trades_block_timestamp", ["block_timestamp DESC"]),
+        index("idx_trades_volume_usd", ["volume_usd DESC"], "volume_usd > 0"),
+        // The pg model's: a pool's large trades (`volume_usd >= ?` with a threshold of 1000 or more).
+        index("idx_trades_high_volume", ["pool_id", "block_timestamp"], "volume_usd > 1000"),
     ],
     rowKey: ["id"],
 };
@@ -367,12 +411,23 @@ const watchlist: TargetTable = {
         col("metadata_json", jsonb, true, EMPTY_JSON),
     ],
     primaryKey: ["id"],
-    // uq_watchlist_pool_id also serves the FK check; no is_active index: the table has a handful of rows.
+    // uq_watchlist_pool_id also serves the FK check and the models' pool_id index.
     uniques: [{ name: "uq_watchlist_pool_id", columns: ["pool_id"] }],
     foreignKeys: [{ name: "watchlist_pool_id_fkey", columns: ["pool_id"], references: { table: "pools", columns: ["id"] } }],
-    indexes: [],
+    indexes: [index("idx_watchlist_active", ["is_active"]), index("idx_watchlist_token_symbol", ["token_symbol"])],
     rowKey: ["id"],
 };
+
+/**
+ * Indexes an earlier schema version created that this one does not plan. The upgrade
+ * drops them once their replacements are built; nothing else is ever dropped (an
+ * operator's own indexes stay).
+ */
+export const RETIRED_INDEXES: readonly { readonly table: string; readonly name: string; readonly why: string }[] = [
+    { table: "pools", name: "idx_pools_activity_score", why: "partial DESC index replaced by the pg model's ix_pools_activity_score and idx_pools_activity_score_desc" },
+    { table: "tokens", name: "idx_tokens_network", why: "uq_tokens_network_address leads with network" },
+    { table: "tokens", name: "idx_tokens_symbol", why: "idx_tokens_symbol_network leads with symbol" },
+];
 
 /** All twelve target tables, parents before children (foreign-key order). */
 export const TARGET_TABLES: readonly TargetTable[] = [

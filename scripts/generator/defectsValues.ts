@@ -4,6 +4,7 @@
  */
 import { isoText, parseNaiveText } from "./clock";
 import type { DefectKit } from "./defectKit";
+import { targetTable } from "../../migration/schema/tables";
 import type { GeneratedTable } from "./variants";
 
 type Target = readonly [table: GeneratedTable, column: string];
@@ -32,26 +33,35 @@ export function plantNanAndExponent(kit: DefectKit): void {
     }
 }
 
-/** Values that just fit a NUMERIC(p,s) column and values that overflow it (too many integer digits). */
+/**
+ * Values that just fit the target's NUMERIC(p,s) column and values that overflow it (too
+ * many integer digits), from the target schema itself so they follow its types. The
+ * SQLite file accepts anything; what matters is what PostgreSQL can hold exactly.
+ */
 export function plantPrecisionLimit(kit: DefectKit): void {
-    const cases: (readonly [table: GeneratedTable, column: string, fits: number, overflows: readonly number[]])[] = [
-        // NUMERIC(10,4): up to 6 integer digits.
-        ["new_pools_history", "price_change_percentage_h24", 866222.818, [1234567.891, -2000000.5]],
-        // NUMERIC(20,10): up to 10 integer digits.
-        ["new_pools_history", "base_token_price_native_currency", 9876543210.123, [12345678901.5]],
-        // NUMERIC(5,2): up to 3 integer digits.
-        ["pools", "activity_score", 999.99, [1000.5]],
-        // NUMERIC(20,8): up to 12 integer digits.
-        ["trades", "volume_usd", 987654321098.1234, [12345678901234.5]],
-        // NUMERIC(10,3): up to 7 integer digits; a long-lived collector's running total gets there.
-        ["collection_metadata", "total_execution_time", 8765432.125, [23456789.5]],
+    const cases: readonly Target[] = [
+        ["new_pools_history", "price_change_percentage_h24"], // NUMERIC(10,4): 866,222.818 was seen in a real file
+        ["new_pools_history", "base_token_price_native_currency"],
+        ["pools", "activity_score"],
+        ["trades", "volume_usd"],
+        ["trades", "from_token_amount"], // memecoin amounts: 10^12 and more
+        ["collection_metadata", "total_execution_time"], // a long-lived collector's running total gets there
     ];
-    for (const [table, column, fits, overflows] of cases) {
+    for (const [table, column] of cases) {
         if (!kit.has(table, column)) continue;
-        const rows = kit.pick(table, 1 + overflows.length, `${column} IS NOT NULL`);
-        if (rows[0]) kit.update("precision-limit", "near-limit", table, rows[0], { [column]: fits });
-        overflows.forEach((value, i) => rows[i + 1] && kit.update("precision-limit", "overflow", table, rows[i + 1], { [column]: value }));
+        const digits = targetIntegerDigits(table, column);
+        const rows = kit.pick(table, 3, `${column} IS NOT NULL`);
+        if (rows[0]) kit.update("precision-limit", "near-limit", table, rows[0], { [column]: Number(`9.87654321e${digits - 1}`) });
+        if (rows[1]) kit.update("precision-limit", "overflow", table, rows[1], { [column]: Number(`1.2345678e${digits}`) });
+        if (rows[2]) kit.update("precision-limit", "overflow", table, rows[2], { [column]: Number(`-2.5e${digits}`) });
     }
+}
+
+/** Integer digits (precision - scale) of a numeric column of the target schema. */
+export function targetIntegerDigits(table: string, column: string): number {
+    const type = targetTable(table).columns.find((c) => c.name === column)?.type;
+    if (type?.kind !== "numeric") throw new Error(`target ${table}.${column} is not numeric`);
+    return type.precision - type.scale;
 }
 
 /** Explicit NULL where the application normally writes its default. */

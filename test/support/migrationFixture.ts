@@ -96,35 +96,6 @@ export async function createMigrationFixture(label = "mig"): Promise<MigrationFi
     };
 }
 
-/**
- * Generator workaround (its author is fixing it): trades token amounts reach
- * 10^12 and more, which overflow numeric(30,18) even without planted defects.
- * Divides such values by 1000 until they fit, skipping rows holding a numeric
- * stored as TEXT (an UPDATE would re-apply affinity and turn it into REAL).
- * Returns how many values were changed.
- */
-export function fitGeneratorOverflows(sqlitePath: string, columns: readonly string[] = ["trades.from_token_amount", "trades.to_token_amount"]): number {
-    const db = new Database(sqlitePath);
-    let changed = 0;
-    try {
-        for (const qualified of columns) {
-            const [table, column] = qualified.split(".");
-            const info = db.prepare("SELECT name, type FROM pragma_table_info(?)").all(table) as { name: string; type: string }[];
-            const declared = info.find((c) => c.name === column)?.type ?? "";
-            const m = /NUMERIC\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)/i.exec(declared);
-            if (!m) throw new Error(`${qualified} is not NUMERIC(p, s) (declared ${JSON.stringify(declared)})`);
-            const limit = 10 ** (Number(m[1]) - Number(m[2])) - 1;
-            const numericColumns = info.filter((c) => /^NUMERIC/i.test(c.type)).map((c) => c.name);
-            const noText = numericColumns.map((c) => `typeof(${c}) <> 'text'`).join(" AND ");
-            const fix = db.prepare(`UPDATE ${table} SET ${column} = ${column} / 1000.0 WHERE typeof(${column}) IN ('real', 'integer') AND abs(${column}) >= ${limit} AND ${noText}`);
-            for (let n = fix.run().changes; n > 0; n = fix.run().changes) changed += n;
-        }
-    } finally {
-        db.close();
-    }
-    return changed;
-}
-
 /** sha256 of a file, or null when it does not exist. */
 export function sha256(file: string): string | null {
     if (!fs.existsSync(file)) return null;
