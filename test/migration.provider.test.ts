@@ -112,8 +112,12 @@ describe("Migration provider on a real PostgreSQL", () => {
             connection: t.connection, sqlitePath: source.file, sourceFingerprint: sourceFingerprint(source.file), ownerRole: t.ownerRole, appRole: t.appRole,
             chunkRows: 500, allowQuarantine: true, reportPath: path.join(dir, "reports", "migration.json"),
         });
+        const walBefore = fs.existsSync(`${source.file}-wal`);
         created = (await provider.create(inputs)) as { id: string; outs: MigrationResourceState };
         const { summary } = created.outs;
+        // Reading the source must not change its fingerprint: the next preview of an unchanged stack is clean
+        // (a read-only open of a WAL-mode file leaves an empty -wal beside one that had none).
+        expect({ walBefore, fingerprint: sourceFingerprint(source.file) }).toEqual({ walBefore: false, fingerprint: inputs.sourceFingerprint });
         expect(created.id).toBe(`${t.connection.host}:${t.connection.port}/${t.connection.database}`);
         expect(summary.ok).toBe(true);
         expect(summary.failures).toEqual([]);

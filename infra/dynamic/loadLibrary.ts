@@ -13,10 +13,11 @@ export function loadLibrary<T>(relativePath: string): T {
     const nodePath = require("path") as typeof import("path");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const fs = require("fs") as typeof import("fs");
-    let root = process.env.GECKO_PG_ROOT ?? process.cwd();
+    // Absolute, so the library's own relative requires resolve; an empty GECKO_PG_ROOT means unset.
+    let root = nodePath.resolve(process.env.GECKO_PG_ROOT || process.cwd());
     while (!fs.existsSync(nodePath.join(root, "Pulumi.yaml"))) {
         const parent = nodePath.dirname(root);
-        if (parent === root) throw new Error(`gecko-pg: cannot find Pulumi.yaml above ${process.cwd()}; set GECKO_PG_ROOT`);
+        if (parent === root) throw new Error(`gecko-pg: cannot find Pulumi.yaml in or above ${nodePath.resolve(process.env.GECKO_PG_ROOT || process.cwd())}; run from the project directory or set GECKO_PG_ROOT to it`);
         root = parent;
     }
     const g = globalThis as { __geckoPgTsx?: boolean };

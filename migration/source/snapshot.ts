@@ -96,13 +96,18 @@ function snapshotOf(path: string, db: Database.Database): SourceSnapshot {
     };
 }
 
-/** Cheap identity of the file's current content: size and mtime of the db and its WAL. */
+/**
+ * Cheap identity of the file's current content: size and mtime of the db and its WAL.
+ * An empty WAL holds no frames and counts as none: opening a WAL-mode file, even
+ * read-only (our own migration), creates one beside a file that had none, and the
+ * next preview of an unchanged stack would show a change.
+ */
 export function sourceFingerprint(path: string): string {
     const parts = [path, "-wal"].map((suffix) => {
         const p = suffix === path ? path : path + suffix;
         try {
             const st = fs.statSync(p);
-            return `${st.size}:${st.mtimeMs}`;
+            return suffix !== path && st.size === 0 ? "-" : `${st.size}:${st.mtimeMs}`;
         } catch {
             return "-";
         }

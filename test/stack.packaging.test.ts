@@ -1,0 +1,74 @@
+/**
+ * What `pulumi up` needs at deploy time is installed by `npm ci --omit=dev`: the
+ * packages the program and the dynamic providers' library import, `typescript`
+ * (the Pulumi CLI compiles the program with the project's own TypeScript; without
+ * it the SDK falls back to its bundled 3.8, which rejects this tsconfig with TS6046)
+ * and `tsx` (loadLibrary registers it in the provider host to load the library's
+ * `.ts`). And the provider host finds the project from a relative or empty
+ * GECKO_PG_ROOT as well as from its working directory.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { builtinModules } from "node:module";
+import { describe, expect, it } from "vitest";
+
+const ROOT = path.resolve(__dirname, "..");
+/** The lockfile's packages: what `npm ci --omit=dev` installs is every entry not marked dev or devOptional. */
+const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
+const installedWithoutDev = (name: string) => {
+    const entry = lock.packages[`node_modules/${name}`];
+    return entry !== undefined && !entry.dev && !entry.devOptional;
+};
+
+function tsFiles(dir: string): string[] {
+    return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : [],
+    );
+}
+
+/** Package names of the bare specifiers a file imports or requires. */
+function importedPackages(file: string): string[] {
+    const text = fs.readFileSync(path.join(ROOT, file), "utf8");
+    const specifiers = [...text.matchAll(/(?:\bfrom\s+|\brequire(?:\.resolve)?\(\s*|\bimport\(\s*)["']([^"'.][^"']*)["']/g)].map((m) => m[1]);
+    return specifiers
+        .filter((s) => !s.startsWith("node:") && !builtinModules.includes(s.split("/")[0]))
+        .map((s) => (s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]));
+}
+
+describe("deploy-time dependencies", () => {
+    it("every package the program and the providers' library load, TypeScript and tsx among them, is installed by npm ci --omit=dev", () => {
+        const needed = new Set(["typescript", "tsx", ...["infra", "migration"].flatMap(tsFiles).flatMap(importedPackages)]);
+        expect(needed.has("pg") && needed.has("@pulumi/pulumi")).toBe(true); // the scan sees imports at all
+        const missing = [...needed].filter((p) => !installedWithoutDev(p)).sort();
+        expect(missing).toEqual([]);
+    });
+});
+
+describe("loadLibrary in the provider host", () => {
+    const TSX_CJS = require.resolve("tsx/cjs", { paths: [ROOT] });
+    // Plain Node with tsx's hook, as in the provider host; prints the library's SCHEMA_VERSION.
+    const load = (cwd: string, root: string | undefined) =>
+        spawnSync(
+            process.execPath,
+            ["--require", TSX_CJS, "-e", `console.log(require(${JSON.stringify(path.join(ROOT, "infra/dynamic/loadLibrary.ts"))}).loadLibrary("migration/schema/tables").SCHEMA_VERSION)`],
+            { cwd, env: { ...process.env, GECKO_PG_ROOT: root }, encoding: "utf8" },
+        );
+
+    it.each([
+        ["the project directory, no GECKO_PG_ROOT", ROOT, undefined],
+        ["a subdirectory, empty GECKO_PG_ROOT", path.join(ROOT, "infra"), ""],
+        ["elsewhere, a relative GECKO_PG_ROOT", os.tmpdir(), path.relative(os.tmpdir(), ROOT)],
+    ])("finds the project from %s", (_label, cwd, root) => {
+        const r = load(cwd, root);
+        expect(r.stderr).toBe("");
+        expect(r.stdout.trim()).toMatch(/^\d+$/);
+    });
+
+    it("outside the project without GECKO_PG_ROOT, says what to do", () => {
+        const r = load(os.tmpdir(), undefined);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toContain(`cannot find Pulumi.yaml in or above ${fs.realpathSync(os.tmpdir())}`);
+    });
+});
