@@ -34,6 +34,7 @@ export const CONFIG_DEFAULTS = {
     ownerRole: "gecko_owner",
     collectorTimeZone: "UTC",
     serverSettings: "{}",
+    serverSettingsMode: "auto",
     sqlitePath: "",
     sourceTimeZone: "UTC",
     clockOverrides: "{}",
@@ -53,6 +54,9 @@ export const CONFIG_KEYS = [...Object.keys(CONFIG_DEFAULTS), "protect", ...SECRE
 export const DOCKER_ADMIN_USER = "postgres";
 
 export type ServerMode = "docker" | "external";
+
+export type ServerSettingsMode = "apply" | "report" | "off";
+const SETTINGS_MODE_CHOICES = ["auto", "apply", "report", "off"] as const;
 
 /** A PostgreSQL container this stack runs (local development, single host). */
 export interface DockerServerConfig {
@@ -108,6 +112,12 @@ export interface StackConfig<Secret = pulumi.Output<string>> {
     readonly protect: boolean;
     /** PostgreSQL setting -> value overrides on top of the settings component's defaults. */
     readonly serverSettings: Readonly<Record<string, string>>;
+    /**
+     * How the settings reach the server: `apply` (ALTER SYSTEM), `report` (change nothing, list what
+     * to set in a managed service's parameter group), `off` (no settings resource). Config `auto`
+     * resolves to `report` for an external server whose admin is not a superuser, else `apply`.
+     */
+    readonly serverSettingsMode: ServerSettingsMode;
     /** Undefined without `sqlitePath`: no Migration resource, and the Schema applies both phases. */
     readonly migration?: MigrationConfig;
     /** Deleting the Schema/Migration resources drops the tables/data. Never with `protect`. */
@@ -166,6 +176,7 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
         collectorTimeZone: r.timezone("collectorTimeZone"),
         protect: raw.protect === undefined ? stack !== "dev" : r.bool("protect"),
         serverSettings: r.settings("serverSettings"),
+        serverSettingsMode: settingsMode(r.oneOf("serverSettingsMode", SETTINGS_MODE_CHOICES), server),
         dropDataOnDelete: r.bool("dropDataOnDelete"),
     };
     // Validated whether or not sqlitePath is set, so a typo surfaces before the key is needed.
@@ -187,6 +198,12 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
     }
     r.throwIfFailed();
     return migration.sqlitePath ? { ...config, migration } : config;
+}
+
+/** `auto`: a managed server's admin (external, not a superuser) cannot ALTER SYSTEM, so report there. */
+function settingsMode(choice: (typeof SETTINGS_MODE_CHOICES)[number], server: DockerServerConfig | ExternalServerConfig): ServerSettingsMode {
+    if (choice !== "auto") return choice;
+    return server.mode === "external" && !server.superuser ? "report" : "apply";
 }
 
 /** Reads `gecko-pg:*` from the running stack; passwords come back as Pulumi secrets. */

@@ -1,6 +1,6 @@
 /**
  * The gecko-pg stack, in the order of the architecture:
- * config -> PostgresServer -> DatabaseAccess -> ServerSettings -> Schema -> Migration -> outputs.
+ * config -> PostgresServer -> DatabaseAccess -> ServerSettings (apply, report or off) -> Schema -> Migration -> outputs.
  * The Migration exists only when `gecko-pg:sqlitePath` is set; the Schema then leaves
  * indexes and foreign keys to it (built after the bulk load).
  */
@@ -66,12 +66,15 @@ const restart: pulumi.Input<RestartStrategy> = server.containerName
     : { kind: "none" };
 
 // After access: a docker restart for a setting must not cut the provider's connections mid-grant.
-const settings = new ServerSettings("settings", {
+// A managed server refuses ALTER SYSTEM to its admin: there the resource only reports (serverSettingsMode).
+const settings = config.serverSettingsMode === "off" ? undefined : new ServerSettings("settings", {
     connection: server.adminConnection,
     settings: config.serverSettings,
     serverMemoryMb: config.serverMemoryMb,
     restart,
+    mode: config.serverSettingsMode,
 }, { dependsOn: [...server.ready, ...access.ready] });
+const afterSettings = settings ? [settings] : [];
 
 // The admin session inside the collector database: applySchema and runMigration SET ROLE to the owner.
 const collectorDbAdmin = pulumi.secret(
@@ -86,7 +89,7 @@ const schema = new Schema("schema", {
     timeZone: config.collectorTimeZone,
     deferPostLoad: config.migration !== undefined,
     dropOnDelete: config.dropDataOnDelete,
-}, { dependsOn: [settings, ...access.ready] });
+}, { dependsOn: [...afterSettings, ...access.ready] });
 
 const m = config.migration;
 const migrationRun = m && new Migration("migration", {
@@ -103,7 +106,7 @@ const migrationRun = m && new Migration("migration", {
     allowQuarantine: m.allowQuarantine,
     databaseTimeZone: config.collectorTimeZone,
     dropOnDelete: config.dropDataOnDelete,
-}, { dependsOn: [schema, settings, ...access.ready] });
+}, { dependsOn: [schema, ...afterSettings, ...access.ready] });
 
 /** What the collector is configured with; secret (password inside, URL-encoded by connectionUrl). */
 export const collectorDatabaseUrl = pulumi.secret(
@@ -116,8 +119,10 @@ export const database = access.database;
 export const appRole = access.appRole;
 export const ownerRole = access.ownerRole;
 export const containerName = server.containerName;
-export const effectiveSettings = settings.effective;
-export const pendingRestart = settings.pendingRestart;
+export const effectiveSettings = settings?.effective;
+export const pendingRestart = settings?.pendingRestart;
+/** serverSettingsMode report: the settings to set in the server's parameter group (desired vs in effect). */
+export const parameterGroup = settings?.parameterGroup;
 export const schemaVersion = schema.version;
 /**
  * The last run's summary (ok, failures, row counts) and the gecko_migration.runs row holding

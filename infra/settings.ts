@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../migration/postgres/connection";
-import type { RestartStrategy } from "../migration/settings/settingsPlan";
+import type { RestartStrategy, SettingDrift, SettingsMode } from "../migration/settings/settingsPlan";
 import { loadLibrary } from "./dynamic/loadLibrary";
 
 export type { RestartStrategy } from "../migration/settings/settingsPlan";
@@ -22,6 +22,8 @@ export interface ServerSettingsArgs {
     readonly serverMemoryMb?: pulumi.Input<number>;
     /** `docker`: restart that container when a setting needs it; `none` (external server): report `pendingRestart`. */
     readonly restart: pulumi.Input<RestartStrategy>;
+    /** `apply` (default): ALTER SYSTEM. `report`: change nothing, list in `parameterGroup` what differs (managed servers). */
+    readonly mode?: pulumi.Input<SettingsMode>;
 }
 
 /** The dynamic provider; exported so tests can call its methods directly. */
@@ -33,24 +35,38 @@ export const serverSettingsProvider: pulumi.dynamic.ResourceProvider = {
         return loadLibrary<SettingsLibrary>("migration/settings/applySettings").diffServerSettings(olds, news);
     },
     async create(inputs) {
-        return loadLibrary<SettingsLibrary>("migration/settings/applySettings").createServerSettings(inputs);
+        const created = await loadLibrary<SettingsLibrary>("migration/settings/applySettings").createServerSettings(inputs);
+        warnParameterGroup(created.outs.parameterGroup);
+        return created;
     },
     async read(id, props) {
         return loadLibrary<SettingsLibrary>("migration/settings/applySettings").readServerSettings(id, props);
     },
     async update(_id, olds, news) {
-        return loadLibrary<SettingsLibrary>("migration/settings/applySettings").updateServerSettings(olds, news);
+        const updated = await loadLibrary<SettingsLibrary>("migration/settings/applySettings").updateServerSettings(olds, news);
+        warnParameterGroup(updated.outs.parameterGroup);
+        return updated;
     },
     async delete(_id, props) {
         return loadLibrary<SettingsLibrary>("migration/settings/applySettings").deleteServerSettings(props);
     },
 };
 
+/** Report mode: what to set by hand, shown by `pulumi up` (the provider host forwards logs to the engine). */
+function warnParameterGroup(drift: readonly SettingDrift[]): void {
+    if (drift.length === 0) return;
+    const lines = drift.map((d) => `${d.name} = ${d.desired} (now ${d.actual ?? "unknown to this server"}${d.pendingRestart ? ", pending restart" : ""})`);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require("@pulumi/pulumi") as typeof pulumi).log.warn(`server settings to set in the server's parameter group (serverSettingsMode report): ${lines.join("; ")}`);
+}
+
 export class ServerSettings extends pulumi.dynamic.Resource {
     /** Values in effect, read back from pg_settings (SHOW format, e.g. `256MB`). */
     declare readonly effective: pulumi.Output<Record<string, string>>;
     /** Managed settings waiting for a server restart (always empty after a docker restart). */
     declare readonly pendingRestart: pulumi.Output<string[]>;
+    /** Report mode: desired settings whose value in effect differs; set them in the server's parameter group. */
+    declare readonly parameterGroup: pulumi.Output<SettingDrift[]>;
 
     constructor(name: string, args: ServerSettingsArgs, opts: pulumi.CustomResourceOptions = {}) {
         super(serverSettingsProvider, name, {
@@ -59,6 +75,7 @@ export class ServerSettings extends pulumi.dynamic.Resource {
             connection: pulumi.secret(args.connection),
             effective: undefined,
             pendingRestart: undefined,
+            parameterGroup: undefined,
         }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"] }, "gecko", "ServerSettings");
     }
 }

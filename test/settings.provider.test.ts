@@ -193,6 +193,55 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
     });
 });
 
+describe("ServerSettings on a managed server (admin not a superuser)", () => {
+    // Like a managed service's admin: may create roles and databases, may not ALTER SYSTEM or read pg_file_settings.
+    const admin = { user: "cloudadmin_settings", password: "managed-pw-0" };
+    let managed: ConnectionSpec;
+    beforeAll(async () => {
+        await sql(`CREATE ROLE ${admin.user} LOGIN CREATEROLE CREATEDB PASSWORD '${admin.password}'`);
+        await sql(`GRANT pg_read_all_settings TO ${admin.user}`); // the old error's hint: it changes nothing
+        managed = { ...connection, user: admin.user, password: admin.password };
+    });
+    afterAll(async () => sql(`DROP ROLE IF EXISTS ${admin.user}`));
+
+    it("apply mode fails before changing anything, saying which mode works there", async () => {
+        const inputs = await checked({ connection: managed, settings: { work_mem: "12MB" }, restart: { kind: "none" } });
+        await expect(provider.create(inputs)).rejects.toThrow(/cannot read pg_file_settings.*serverSettingsMode to report.*parameter group/);
+        expect(await autoConf()).toEqual({});
+    });
+
+    it("report mode changes nothing and lists, per setting, the value to set and the value in effect", async () => {
+        const inputs = await checked({ connection: managed, settings: { work_mem: "4MB", random_page_cost: "1.1" }, restart: { kind: "none" }, mode: "report" });
+        const created = await provider.create(inputs);
+        expect(await autoConf()).toEqual({});
+        const drift = created.outs.parameterGroup as { name: string; desired: string; actual: string | null; pendingRestart: boolean }[];
+        // work_mem 4MB is the server's default: not listed; units compared (1GB vs 4GB).
+        expect(drift.map((d) => d.name)).not.toContain("work_mem");
+        expect(drift).toContainEqual({ name: "random_page_cost", desired: "1.1", actual: "4", pendingRestart: false });
+        expect(drift).toContainEqual({ name: "effective_cache_size", desired: "1GB", actual: "4GB", pendingRestart: false });
+        // Set as the operator would in the parameter group: the next read lists it no more.
+        await sql("ALTER SYSTEM SET random_page_cost = 1.1");
+        await sql("SELECT pg_reload_conf()");
+        await new Promise((r) => setTimeout(r, 200));
+        const read = await provider.read!(created.id, created.outs);
+        expect((read.props!.parameterGroup as { name: string }[]).map((d) => d.name)).not.toContain("random_page_cost");
+        // Delete resets nothing: report mode set nothing.
+        await provider.delete!(created.id, read.props);
+        expect(await autoConf()).toEqual({ random_page_cost: "1.1" });
+    });
+
+    it("a mode change is an update, shown by diff", async () => {
+        const d = await provider.diff!("id", { settings: DEFAULT_SETTINGS, restart: { kind: "none" }, connection: managed, mode: "apply" }, { settings: {}, restart: { kind: "none" }, connection: managed, mode: "report" });
+        expect(d.changes).toBe(true);
+        expect(d.replaces ?? []).toEqual([]);
+    });
+
+    it("check names an unknown mode", async () => {
+        const r = await provider.check!({}, { connection: managed, restart: { kind: "none" }, mode: "sometimes" });
+        expect(r.failures).toEqual([{ property: "mode", reason: "must be one of apply, report, got 'sometimes'" }]);
+    });
+});
+
 describe("ServerSettings resource", () => {
     it("keeps the connection secret and its serialised provider loads the library in plain Node", async () => {
         const run = await installMocks({ project: "gecko-pg", stack: "test", config: {} });

@@ -193,8 +193,8 @@ describe("docker mode (stack prod)", () => {
         expect((await resolve(p.port)).value).toBe(15432);
         expect((await resolve(p.database)).value).toBe("gecko_terminal_collector");
         expect((await resolve(p.appRole)).value).toBe("gecko_collector");
-        expect((await resolve(p.effectiveSettings)).value).toEqual({ shared_buffers: "256MB" });
-        expect((await resolve(p.pendingRestart)).value).toEqual([]);
+        expect((await resolve(p.effectiveSettings!)).value).toEqual({ shared_buffers: "256MB" });
+        expect((await resolve(p.pendingRestart!)).value).toEqual([]);
     });
 });
 
@@ -228,6 +228,11 @@ describe("external mode, managed server (admin not a superuser)", () => {
 
     it("reports pending restarts instead of restarting", () => {
         expect(settingsOf(run.mock)[0].inputs.restart).toEqual({ kind: "none" });
+    });
+
+    it("only reports the settings (no ALTER SYSTEM, which a managed server refuses its admin), and exports what to set in the parameter group", () => {
+        expect(settingsOf(run.mock)[0].inputs.mode).toBe("report");
+        expect(run.program.parameterGroup).toBeDefined();
     });
 
     it("keeps passwords secret", async () => {
@@ -337,6 +342,20 @@ describe("validateStackConfig", () => {
         ["prod", "false", false],
     ])("protect on stack %s with protect=%s is %s", (stack, protect, expected) => {
         expect(validateStackConfig({ ...secrets, protect }, stack).protect).toBe(expected);
+    });
+
+    it.each([
+        ["docker", {}, "auto", "apply"],
+        ["external superuser", { mode: "external", externalHost: "db", externalSuperuser: "true", serverVersion: "16" }, "auto", "apply"],
+        ["external, admin not a superuser (managed)", { mode: "external", externalHost: "db", externalSuperuser: "false", serverVersion: "16" }, "auto", "report"],
+        ["managed, overridden", { mode: "external", externalHost: "db", externalSuperuser: "false", serverVersion: "16" }, "apply", "apply"],
+        ["docker, turned off", {}, "off", "off"],
+    ])("serverSettingsMode on %s: %s -> %s", (_label, server, choice, expected) => {
+        expect(validateStackConfig({ ...secrets, ...server, serverSettingsMode: choice }, "prod").serverSettingsMode).toBe(expected);
+    });
+
+    it("refuses an unknown serverSettingsMode, naming the key", () => {
+        expect(() => validateStackConfig({ ...secrets, serverSettingsMode: "sometimes" }, "prod")).toThrow(/gecko-pg:serverSettingsMode/);
     });
 
     it("reads an external managed server", () => {

@@ -11,8 +11,8 @@ import { Client } from "pg";
 import { clientConfig, describeConnection, type ConnectionSpec } from "../postgres/connection";
 import { parseDockerHost, restartContainer } from "./dockerRestart";
 import {
-    alterSystemSql, diffSettings, localCatalog, planApply, resolveDesired, SettingsValidationError, UNKNOWN, validateSettings,
-    type ApplyStep, type RestartStrategy, type SettingInfo, type SettingProblem,
+    alterSystemSql, diffSettings, localCatalog, planApply, resolveDesired, SETTINGS_MODES, settingsDrift, SettingsValidationError, UNKNOWN, validateSettings,
+    type ApplyStep, type RestartStrategy, type SettingDrift, type SettingInfo, type SettingProblem, type SettingsMode,
 } from "./settingsPlan";
 
 export interface ApplyRequest {
@@ -112,7 +112,12 @@ async function autoConfEntries(client: Client): Promise<Map<string, string>> {
             `SELECT lower(name) AS name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno`);
         return new Map(rows.map((r) => [r.name, r.setting]));
     } catch (cause) {
-        throw new Error("server settings: cannot read pg_file_settings (needs superuser or pg_read_all_settings)", { cause });
+        // pg_read_all_settings does not open it: only a superuser (or a grant of EXECUTE on pg_show_all_file_settings()).
+        throw new Error(
+            "server settings: cannot read pg_file_settings, which ALTER SYSTEM needs to stay all or nothing (a superuser can); " +
+                "on a managed server whose admin is not one, set gecko-pg:serverSettingsMode to report and set the values in the provider's parameter group",
+            { cause },
+        );
     }
 }
 
@@ -191,11 +196,15 @@ export interface ServerSettingsInputs {
     readonly settings?: Record<string, string>;
     readonly serverMemoryMb?: number;
     readonly restart: RestartStrategy;
+    /** `apply` (default): ALTER SYSTEM; `report`: change nothing, list what differs (managed servers). */
+    readonly mode?: SettingsMode;
 }
 
 /** Stored state: the inputs (settings with defaults merged) plus what the server reports. */
 export interface ServerSettingsState extends ServerSettingsInputs, SettingsState {
     readonly settings: Record<string, string>;
+    /** Report mode: desired settings whose value in effect differs, to set in the server's parameter group; empty in apply mode. */
+    readonly parameterGroup: SettingDrift[];
 }
 
 export interface PropertyDiff {
@@ -236,6 +245,9 @@ export function checkServerSettings(_olds: unknown, news: Record<string, unknown
                 }
             }
         } else if (typeof restart !== "object" || restart?.kind !== "none") fail("restart", "must be { kind: 'docker', containerName } or { kind: 'none' } (external server)");
+    }
+    if (news.mode !== undefined && news.mode !== UNKNOWN && !SETTINGS_MODES.includes(news.mode as SettingsMode)) {
+        fail("mode", `must be one of ${SETTINGS_MODES.join(", ")}, got '${String(news.mode)}'`);
     }
     const memory = news.serverMemoryMb === UNKNOWN ? undefined : (news.serverMemoryMb as number | undefined);
     const raw = news.settings ?? {};
@@ -280,26 +292,46 @@ export function diffServerSettings(olds: Partial<ServerSettingsState>, news: Rec
     }
     if (olds.serverMemoryMb !== news.serverMemoryMb) detailedDiff.serverMemoryMb = { kind: "update", inputDiff: true };
     if (JSON.stringify(olds.restart) !== JSON.stringify(news.restart)) detailedDiff.restart = { kind: "update", inputDiff: true };
+    if ((olds.mode ?? "apply") !== (news.mode ?? "apply")) detailedDiff.mode = { kind: "update", inputDiff: true };
     return { changes: Object.keys(detailedDiff).length > 0, replaces, deleteBeforeReplace: false, detailedDiff, restartRequired };
 }
 
 export async function createServerSettings(inputs: ServerSettingsInputs): Promise<{ id: string; outs: ServerSettingsState }> {
-    const outs = await applyInputs(inputs, []);
+    const outs = inputs.mode === "report" ? await reportInputs(inputs) : await applyInputs(inputs, []);
     return { id: `${inputs.connection.host}:${inputs.connection.port}`, outs };
 }
 
 export async function updateServerSettings(olds: ServerSettingsState, news: ServerSettingsInputs): Promise<{ outs: ServerSettingsState }> {
-    return { outs: await applyInputs(news, Object.keys(olds.settings ?? {})) };
+    if (news.mode === "report") {
+        // Settings applied before the switch to report mode stay as they are: report mode changes nothing.
+        return { outs: await reportInputs(news) };
+    }
+    return { outs: await applyInputs(news, olds.mode === "report" ? [] : Object.keys(olds.settings ?? {})) };
 }
 
-/** RESETs what this resource set; throws on failure so the resource stays in state. */
+/** RESETs what this resource set (nothing in report mode); throws on failure so the resource stays in state. */
 export async function deleteServerSettings(props: ServerSettingsState): Promise<void> {
+    if (props.mode === "report") return;
     await resetSettings(props.connection, Object.keys(props.settings ?? {}));
 }
 
 export async function readServerSettings(id: string, props: ServerSettingsState): Promise<{ id: string; props: ServerSettingsState }> {
+    if (props.mode === "report") return { id, props: await reportInputs(props) };
     const state = await readSettings(props.connection, Object.keys(props.settings ?? {}));
     return { id, props: { ...props, ...state } };
+}
+
+/** Report mode: reads pg_settings (open to any role) and lists what differs from the desired values. */
+async function reportInputs(inputs: ServerSettingsInputs): Promise<ServerSettingsState> {
+    const { settings, problems } = resolveDesired(inputs.settings);
+    if (problems.length > 0) throw new SettingsValidationError(problems, describeConnection(inputs.connection));
+    const names = Object.keys(settings);
+    const { state, catalog } = await withSession(inputs.connection, async (client) => ({ state: await readState(client, names), catalog: await readCatalog(client, names) }));
+    const parameterGroup = settingsDrift(settings, state.effective, state.pendingRestart, (n) => catalog.get(n) ?? localCatalog(n));
+    return {
+        connection: inputs.connection, settings, restart: inputs.restart, mode: "report", effective: state.effective, pendingRestart: state.pendingRestart, parameterGroup,
+        ...(inputs.serverMemoryMb === undefined ? {} : { serverMemoryMb: inputs.serverMemoryMb }),
+    };
 }
 
 async function applyInputs(inputs: ServerSettingsInputs, previouslyManaged: readonly string[]): Promise<ServerSettingsState> {
@@ -310,7 +342,7 @@ async function applyInputs(inputs: ServerSettingsInputs, previouslyManaged: read
     });
     // Pulumi state cannot hold `undefined`; keep only the keys that are set.
     return {
-        connection: inputs.connection, settings, restart: inputs.restart, effective, pendingRestart,
+        connection: inputs.connection, settings, restart: inputs.restart, mode: "apply", effective, pendingRestart, parameterGroup: [],
         ...(inputs.serverMemoryMb === undefined ? {} : { serverMemoryMb: inputs.serverMemoryMb }),
     };
 }

@@ -10,6 +10,42 @@ export type RestartStrategy =
     | { readonly kind: "docker"; readonly containerName: string; readonly dockerHost?: string }
     | { readonly kind: "none" };
 
+/**
+ * How the settings reach the server. `apply`: ALTER SYSTEM (superuser, or a server granting
+ * ALTER SYSTEM). `report`: nothing is changed; the desired values are compared with the
+ * values in effect and every difference is listed for the operator to set where the server
+ * takes settings (a managed service's parameter group), since a managed server refuses
+ * ALTER SYSTEM and pg_file_settings to its admin.
+ */
+export type SettingsMode = "apply" | "report";
+export const SETTINGS_MODES: readonly SettingsMode[] = ["apply", "report"];
+
+/** A setting whose value in effect differs from the desired one (report mode). */
+export interface SettingDrift {
+    readonly name: string;
+    readonly desired: string;
+    /** SHOW-formatted value in effect, or null when the server does not know the setting. */
+    readonly actual: string | null;
+    /** The value is changed but waits for a restart of the server. */
+    readonly pendingRestart: boolean;
+}
+
+/** Desired settings that differ from the values in effect, by name (units compared, '4GB' = '4096MB'). */
+export function settingsDrift(
+    desired: Readonly<Record<string, string>>,
+    effective: Readonly<Record<string, string>>,
+    pendingRestart: readonly string[],
+    catalog: SettingsCatalog = localCatalog,
+): SettingDrift[] {
+    return Object.keys(desired)
+        .sort()
+        .flatMap((name) => {
+            const actual = effective[name];
+            if (actual !== undefined && sameSettingValue(actual, desired[name], catalog(name))) return [];
+            return [{ name, desired: desired[name], actual: actual ?? null, pendingRestart: pendingRestart.includes(name) }];
+        });
+}
+
 /** One row of `pg_settings`, as far as validation needs it. */
 export interface SettingInfo {
     readonly name: string;
