@@ -71,7 +71,6 @@ export class DatabaseAccess extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: args.serverReady });
         const child = { parent: this, provider: this.provider };
 
-        const db = new postgresql.Database(`${name}-database`, { name: plan.database }, { ...child, protect: args.protect });
         const roles = new Map<string, postgresql.Role>();
         for (const r of plan.roles) {
             roles.set(r.name, new postgresql.Role(`${name}-${r.key}-role`, {
@@ -80,6 +79,16 @@ export class DatabaseAccess extends pulumi.ComponentResource {
                 password: r.login ? args.appPassword : undefined,
             }, child));
         }
+        // The database depends on the roles so that `pulumi destroy` (dependents first) drops it BEFORE them.
+        // The provider deletes a Role with REASSIGN OWNED / DROP OWNED / DROP ROLE in the database it is
+        // connected to (`postgres`) only: while the collector database still holds the owner's tables,
+        // DROP ROLE fails ("cannot be dropped because some objects depend on it"). DROP DATABASE removes
+        // them first. Nothing the roles take depends on the database, so this adds no cycle.
+        const db = new postgresql.Database(`${name}-database`, { name: plan.database }, {
+            ...child,
+            protect: args.protect,
+            dependsOn: [...roles.values()],
+        });
         // Reference the role resources (not just names) so each grant waits for its role.
         const roleName = (n: string): pulumi.Input<string> => roles.get(n)?.name ?? n;
 

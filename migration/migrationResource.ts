@@ -10,8 +10,9 @@
  *   resource; the next `up` resumes from the checkpoints).
  * - diff: never a replacement. The source fingerprint, the source path, every
  *   migration option and the target (host, port, database) are updates that
- *   rerun the migration; `dropOnDelete` and `reportPath` are updates that only
- *   store the new value; the admin user, password or sslmode alone are no change.
+ *   rerun the migration; `dropOnDelete`, `reportPath` and a new admin user,
+ *   password or sslmode are updates that only store the new value (so a later
+ *   delete logs in with the credentials in force).
  * - delete leaves the migrated data alone unless `dropOnDelete`: then it
  *   empties the collector tables, drops the extra tables the migration created,
  *   and clears checkpoints and quarantine (keeping gecko_migration.runs, the
@@ -26,7 +27,7 @@ import { summarize, type MigrationReport } from "./report/report";
 import { runMigration } from "./runMigration";
 import { ident, MIGRATION_SCHEMA, qualified } from "./schema/ddl";
 import {
-    asRoleInTransaction, checkBoolean, checkConnection, checkIdentifier, checkTimeZone, diffConnection, diffValues, isUnknown,
+    asRoleInTransaction, checkBoolean, checkConnection, CREDENTIAL_KEYS, checkIdentifier, checkTimeZone, diffConnection, diffValues, isUnknown,
     pgMessage, presentTables, QUARANTINE_SCHEMA, resourceDiff, resourceId, withSession,
     type CheckFailure, type CheckResult, type PropertyDiff, type ResourceDiff,
 } from "./schema/schemaResource";
@@ -143,7 +144,8 @@ export async function createMigration(inputs: MigrationResourceInputs, logger: M
 /** Reruns the migration when the source, an option or the target changed; otherwise only stores the new inputs. */
 export async function updateMigration(olds: MigrationResourceState, news: MigrationResourceInputs, logger: MigrationLogger = silentLogger): Promise<{ outs: MigrationResourceState }> {
     const changed = Object.keys(diffMigration(olds, news as unknown as Record<string, unknown>).detailedDiff);
-    const rerun = changed.some((k) => !(STATE_KEYS as readonly string[]).includes(k));
+    const storeOnly = [...STATE_KEYS, ...CREDENTIAL_KEYS.map((k) => `connection.${k}`)] as readonly string[];
+    const rerun = changed.some((k) => !storeOnly.includes(k));
     if (!rerun) {
         return { outs: { ...onlyInputs(news), summary: olds.summary, reportRunId: olds.reportRunId, extraTables: olds.extraTables, ...(olds.reportFile ? { reportFile: olds.reportFile } : {}) } };
     }

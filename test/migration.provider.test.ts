@@ -145,12 +145,13 @@ describe("Migration provider on a real PostgreSQL", () => {
         for (const text of [file, JSON.stringify({ ...created.outs, connection: undefined })]) expect(text).not.toContain(t.connection.password);
     });
 
-    it("diff: nothing for the same source or new credentials; an update for the fingerprint, each option and the target; never a replacement", async () => {
+    it("diff: nothing for the same source; an update for new credentials, the fingerprint, each option and the target; never a replacement", async () => {
         const olds = created.outs as unknown as Record<string, unknown>;
         const diff = (news: Record<string, unknown>) => provider.diff!(created.id, olds, news);
         expect(await diff(inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false, detailedDiff: {} });
-        expect(await diff({ ...inputs, connection: { ...t.connection, password: "rotated" } })).toMatchObject({ changes: false });
-        expect(await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })).toMatchObject({ changes: false });
+        // New credentials: an update that only stores them (next test), so a later delete logs in with them.
+        expect(await diff({ ...inputs, connection: { ...t.connection, password: "rotated" } })).toMatchObject({ changes: true, replaces: [] });
+        expect(Object.keys((await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })).detailedDiff!).sort()).toEqual(["connection.sslmode", "connection.user"]);
         const cases: Array<[Record<string, unknown>, string]> = [
             [{ sourceFingerprint: "0123456789abcdef" }, "sourceFingerprint"],
             [{ sqlitePath: path.join(dir, "other.db") }, "sqlitePath"],
@@ -179,6 +180,15 @@ describe("Migration provider on a real PostgreSQL", () => {
         const news = await checked({ ...inputs, dropOnDelete: true }, created.outs as unknown as Record<string, unknown>);
         const updated = (await provider.update!(created.id, created.outs, news)).outs as MigrationResourceState;
         expect(updated).toMatchObject({ dropOnDelete: true, reportRunId: created.outs.reportRunId, summary: created.outs.summary });
+        expect(await rows(t, "SELECT id FROM gecko_migration.runs")).toHaveLength(1);
+    });
+
+    it("an update of the admin's password alone stores it without rerunning the migration (or connecting)", async () => {
+        // After a rotation the state must hold the new password: a later delete logs in with it.
+        const news = await checked({ ...inputs, connection: { ...t.connection, password: "rotated-pw-1" } }, created.outs as unknown as Record<string, unknown>);
+        const updated = (await provider.update!(created.id, created.outs, news)).outs as MigrationResourceState;
+        expect(updated.connection.password).toBe("rotated-pw-1");
+        expect(updated).toMatchObject({ reportRunId: created.outs.reportRunId, summary: created.outs.summary });
         expect(await rows(t, "SELECT id FROM gecko_migration.runs")).toHaveLength(1);
     });
 

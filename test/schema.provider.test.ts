@@ -80,14 +80,15 @@ describe("Schema provider on a real PostgreSQL", () => {
         expect(again.outs).toMatchObject({ changes: 0, tables: TABLES, postLoad: "applied" });
     });
 
-    it("diffs: updates for version, roles, TimeZone, deferPostLoad, dropOnDelete and the target; nothing for credentials; never replaces", async () => {
+    it("diffs: updates for version, roles, TimeZone, deferPostLoad, dropOnDelete, the target and credentials; never replaces", async () => {
         const inputs = await checked({ connection: t.connection, ownerRole: t.ownerRole, appRole: t.appRole, deferPostLoad: false });
         const olds = { ...inputs, tables: TABLES, changes: 0, postLoad: "applied" };
         const diff = (news: Record<string, unknown>) => provider.diff!("id", olds, news);
 
         expect(await diff(inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false, detailedDiff: {} });
-        expect(await diff({ ...inputs, connection: { ...t.connection, password: "rotated" } })).toMatchObject({ changes: false });
-        expect(await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })).toMatchObject({ changes: false });
+        // A new credential is an update (a re-apply that changes nothing), so the state a later delete uses has it.
+        expect(await diff({ ...inputs, connection: { ...t.connection, password: "rotated" } })).toMatchObject({ changes: true, replaces: [], detailedDiff: { "connection.password": { kind: "update" } } });
+        expect(Object.keys((await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })).detailedDiff!).sort()).toEqual(["connection.sslmode", "connection.user"]);
 
         const cases: Array<[Record<string, unknown>, string[]]> = [
             [{ version: SCHEMA_VERSION + 1, checksum: "f".repeat(64) }, ["checksum", "version"]],

@@ -9,9 +9,9 @@
  *   idempotent, so an update is always a full re-apply.
  * - diff: never a replacement. The schema version/checksum (filled in by
  *   `check` from the code), the roles, the TimeZone, `deferPostLoad`,
- *   `dropOnDelete` and the target (host, port, database) are updates; the
- *   admin user, password or sslmode alone change nothing in the database, so
- *   they are no change at all.
+ *   `dropOnDelete` and the target (host, port, database) are updates; a new
+ *   admin user, password or sslmode is an update too (a cheap re-apply that
+ *   changes nothing) so the state holds the credentials a later delete needs.
  * - delete leaves the tables (the data!) alone unless `dropOnDelete`; then it
  *   drops the collector tables and the gecko_migration / gecko_quarantine
  *   schemas in one transaction. A failed delete throws (Pulumi keeps the resource).
@@ -116,16 +116,24 @@ export function checkBoolean(value: unknown, property: string, fail: (property: 
 
 /**
  * Connection keys that point at another database: a change means the work has
- * to be done there (an update). user/password/sslmode are only how we log in.
+ * to be done there (an update).
  */
 const TARGET_KEYS = ["host", "port", "database"] as const;
+/**
+ * How we log in: a change does nothing in the database, but must reach the state,
+ * or a later refresh or delete would log in with the old password (an update that
+ * only stores the new value where the resource allows).
+ */
+export const CREDENTIAL_KEYS = ["user", "password", "sslmode"] as const;
 
-/** `connection.<key>` entries for a changed target; never a replacement. */
+/** `connection.<key>` entries for a changed target or credential; never a replacement. */
 export function diffConnection(olds: unknown, news: unknown, into: Record<string, PropertyDiff>): void {
     const o = (olds ?? {}) as Record<string, unknown>;
     const n = isUnknown(news) ? undefined : ((news ?? {}) as Record<string, unknown>);
-    for (const key of TARGET_KEYS) {
+    for (const key of [...TARGET_KEYS, ...CREDENTIAL_KEYS]) {
         if (n !== undefined && !isUnknown(n[key]) && o[key] === n[key]) continue;
+        // An unknown credential during preview is usually unchanged (a secret resolved at up): say nothing.
+        if ((CREDENTIAL_KEYS as readonly string[]).includes(key) && (n === undefined || isUnknown(n[key]))) continue;
         into[`connection.${key}`] = { kind: "update", inputDiff: true };
     }
 }
