@@ -151,7 +151,7 @@ describe("Migration provider on a real PostgreSQL", () => {
         expect(await diff(inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false, detailedDiff: {} });
         // New credentials: an update that only stores them (next test), so a later delete logs in with them.
         expect(await diff({ ...inputs, connection: { ...t.connection, password: "rotated" } })).toMatchObject({ changes: true, replaces: [] });
-        expect(Object.keys((await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })).detailedDiff!).sort()).toEqual(["connection.sslmode", "connection.user"]);
+        expect(Object.keys(((await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })) as { detailedDiff: object }).detailedDiff).sort()).toEqual(["connection.sslmode", "connection.user"]);
         const cases: Array<[Record<string, unknown>, string]> = [
             [{ sourceFingerprint: "0123456789abcdef" }, "sourceFingerprint"],
             [{ sqlitePath: path.join(dir, "other.db") }, "sqlitePath"],
