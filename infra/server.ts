@@ -8,6 +8,9 @@ import type { ConnectionSpec, SslMode } from "../migration/postgres/connection";
 import { DOCKER_ADMIN_USER } from "./config";
 
 /** Data directory of the official image up to PostgreSQL 17 (18 moved it to /var/lib/postgresql/<major>/docker). */
+/** Seconds a stopping container gets for PostgreSQL's shutdown checkpoint before Docker kills it. */
+export const STOP_GRACE_SECONDS = 60;
+
 export const DATA_DIR = "/var/lib/postgresql/data";
 const CONTAINER_PORT = 5432;
 
@@ -125,6 +128,11 @@ export class PostgresServer extends pulumi.ComponentResource {
             },
             wait: true,
             waitTimeout: args.waitTimeoutSeconds ?? 120,
+            // Stop, never kill, on replace and destroy: SIGINT is PostgreSQL's fast shutdown (the image's own
+            // STOPSIGNAL: roll back open transactions, checkpoint, exit), with time for that checkpoint.
+            stopSignal: "SIGINT",
+            stopTimeout: STOP_GRACE_SECONDS,
+            destroyGraceSeconds: STOP_GRACE_SECONDS,
         }, {
             parent: this,
             // Fixed container name and host port: the old container must go before the new one starts.

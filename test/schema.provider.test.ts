@@ -33,6 +33,9 @@ const schemas = async (t: Target) => (await query<{ nspname: string }>(t,
     `SELECT nspname FROM pg_namespace WHERE nspname IN ('gecko_migration', 'gecko_quarantine') ORDER BY 1`)).map((r) => r.nspname);
 const databaseTimeZone = async (t: Target) => (await query<{ setconfig: string[] }>(t,
     `SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0`))[0]?.setconfig;
+/** The app role's own settings (every database): the collector's sessions start in this TimeZone wherever they connect. */
+const roleTimeZone = async (t: Target) => (await query<{ setconfig: string[] }>(t,
+    `SELECT setconfig FROM pg_db_role_setting WHERE setrole = to_regrole($1) AND setdatabase = 0`, [`"${t.appRole}"`]))[0]?.setconfig;
 
 async function checked(news: Record<string, unknown>, olds: Record<string, unknown> = {}) {
     const result = await provider.check!(olds, news);
@@ -75,6 +78,7 @@ describe("Schema provider on a real PostgreSQL", () => {
         expect(inspected.constraints.filter((c) => !c.present || !c.validated)).toEqual([]);
         expect(inspected.foreignOwned).toEqual([]);
         expect(await databaseTimeZone(t)).toEqual(["TimeZone=America/New_York"]);
+        expect(await roleTimeZone(t)).toEqual(["TimeZone=America/New_York"]);
 
         const again = await provider.update!(created.id, created.outs, inputs);
         expect(again.outs).toMatchObject({ changes: 0, tables: TABLES, postLoad: "applied" });
@@ -116,8 +120,9 @@ describe("Schema provider on a real PostgreSQL", () => {
         const olds = await checked({ connection: t.connection, ownerRole: t.ownerRole, appRole: t.appRole, timeZone: "America/New_York", deferPostLoad: false });
         const news = await checked({ ...olds, timeZone: "Asia/Tokyo" }, olds);
         const updated = await provider.update!("id", { ...olds, tables: TABLES, changes: 0, postLoad: "applied" }, news);
-        expect(updated.outs).toMatchObject({ timeZone: "Asia/Tokyo", changes: 1 });
+        expect(updated.outs).toMatchObject({ timeZone: "Asia/Tokyo", changes: 2 });
         expect(await databaseTimeZone(t)).toEqual(["TimeZone=Asia/Tokyo"]);
+        expect(await roleTimeZone(t)).toEqual(["TimeZone=Asia/Tokyo"]);
     });
 
     it("delete leaves the tables by default; with dropOnDelete a failed delete throws and changes nothing, a good one drops everything", async () => {

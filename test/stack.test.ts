@@ -141,6 +141,15 @@ describe("docker mode (stack prod)", () => {
         expect(r(T.container).deleteBeforeReplace).toBe(true);
     });
 
+    it("stops PostgreSQL cleanly on replace and destroy instead of killing it", () => {
+        const c = r(T.container).inputs;
+        // SIGINT: PostgreSQL's fast shutdown (SIGTERM is "smart": it waits for every client to leave).
+        expect(c.stopSignal).toBe("SIGINT");
+        // Without destroyGraceSeconds the docker provider removes the container by force (SIGKILL).
+        expect(c.destroyGraceSeconds).toBeGreaterThanOrEqual(30);
+        expect(c.stopTimeout).toBeGreaterThanOrEqual(30);
+    });
+
     it("connects the postgresql provider only after the container is healthy", () => {
         const provider = r(T.pgProvider);
         expect(provider.dependencies).toContain(r(T.container).urn);

@@ -26,6 +26,7 @@ import {
     schemaChecksum,
     schemaVersionSql,
     setDatabaseTimeZoneSql,
+    setRoleTimeZoneSql,
     TARGET_SCHEMA,
     targetRegclassSql,
 } from "./ddl";
@@ -132,6 +133,11 @@ async function tablesPhase(client: ClientBase, o: ApplySchemaOptions, tables: re
             if (before !== tz) {
                 await client.query(setDatabaseTimeZoneSql(tz));
                 changes.push(`set database TimeZone to ${tz}`);
+            }
+            // The app role's too: the collector never sets a session TimeZone, whatever database it reaches.
+            if ((await roleTimeZone(client, o.appRole)) !== tz) {
+                await client.query(setRoleTimeZoneSql(o.appRole, tz));
+                changes.push(`set ${o.appRole} TimeZone to ${tz}`);
             }
             if (!(await exists(client, qualified("schema_version", MIGRATION_SCHEMA)))) changes.push(`created ${MIGRATION_SCHEMA}.schema_version`);
             const [schemaSql, versionTableSql] = schemaVersionSql(o.ownerRole);
@@ -277,6 +283,16 @@ async function latestVersion(client: ClientBase): Promise<number | null> {
 async function exists(client: ClientBase, qualifiedName: string): Promise<boolean> {
     const r = await client.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [qualifiedName]);
     return r.rows[0].ok;
+}
+
+/** The TimeZone set on a role in every database (ALTER ROLE ... SET), or null. */
+async function roleTimeZone(client: ClientBase, role: string): Promise<string | null> {
+    const r = await client.query<{ tz: string | null }>(
+        `SELECT (SELECT substr(s, length('timezone=') + 1) FROM unnest(d.setconfig) s WHERE lower(s) LIKE 'timezone=%') AS tz
+           FROM pg_db_role_setting d WHERE d.setrole = to_regrole($1) AND d.setdatabase = 0`,
+        [ident(role)],
+    );
+    return r.rows[0]?.tz ?? null;
 }
 
 /** The TimeZone set on the current database (ALTER DATABASE ... SET), or null. */

@@ -179,6 +179,12 @@ export function setDatabaseTimeZoneSql(timeZone: string): string {
     return `DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), ${literal(timeZone)}); END$$`;
 }
 
+/** Sets a role's TimeZone (every session of that role, the collector's included, in any database). */
+export function setRoleTimeZoneSql(role: string, timeZone: string): string {
+    if (!/^[A-Za-z0-9_+\-/]+$/.test(timeZone)) throw new Error(`invalid time zone name: '${timeZone}'`);
+    return `ALTER ROLE ${ident(role)} SET timezone TO ${literal(timeZone)}`;
+}
+
 /** The bookkeeping schema and table recording applied schema versions. */
 export function schemaVersionSql(ownerRole: string): string[] {
     return [

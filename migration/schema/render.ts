@@ -19,6 +19,7 @@ import {
     schemaChecksum,
     schemaVersionSql,
     setDatabaseTimeZoneSql,
+    setRoleTimeZoneSql,
     TARGET_SCHEMA,
     validateConstraintSql,
     versionGuardSql,
@@ -49,13 +50,14 @@ export function tablesPhaseSql(o: RenderSchemaOptions): string[] {
         ]);
     return [
         setDatabaseTimeZoneSql(o.timeZone ?? "UTC"),
+        setRoleTimeZoneSql(o.appRole, o.timeZone ?? "UTC"),
         schemaSql,
         `SET ROLE ${ident(o.ownerRole)}`,
         versionTableSql,
         versionGuardSql(SCHEMA_VERSION, schemaChecksum(tables)),
         ...tables.map(createTableSql),
         `INSERT INTO ${qualified("schema_version", MIGRATION_SCHEMA)} (version, checksum, description) ` +
-            `VALUES (${SCHEMA_VERSION}, ${literal(schemaChecksum(tables))}, 'initial collector schema') ON CONFLICT (version) DO NOTHING`,
+            `VALUES (${SCHEMA_VERSION}, ${literal(schemaChecksum(tables))}, 'collector schema') ON CONFLICT (version) DO NOTHING`,
         ...partitions,
         ...grantSql(TARGET_SCHEMA, o.appRole),
         "RESET ROLE",
