@@ -41,6 +41,14 @@ export interface MigrationArgs {
 }
 
 /** The dynamic provider; exported so tests can call its methods directly. */
+/**
+ * Progress and phases as lines on the provider host's console, which `pulumi up` shows
+ * (the CLI passes a dynamic provider's output through; its log API does not reach the engine).
+ */
+function upLogger() {
+    return loadLibrary<typeof import("../migration/report/progress")>("migration/report/progress").lineLogger((line) => console.log(line), "gecko-pg migration: ");
+}
+
 export const migrationProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds, news) {
         return loadLibrary<MigrationLibrary>("migration/migrationResource").checkMigration(olds, news);
@@ -49,10 +57,10 @@ export const migrationProvider: pulumi.dynamic.ResourceProvider = {
         return loadLibrary<MigrationLibrary>("migration/migrationResource").diffMigration(olds, news);
     },
     async create(inputs) {
-        return loadLibrary<MigrationLibrary>("migration/migrationResource").createMigration(inputs);
+        return loadLibrary<MigrationLibrary>("migration/migrationResource").createMigration(inputs, upLogger());
     },
     async update(_id, olds, news) {
-        return loadLibrary<MigrationLibrary>("migration/migrationResource").updateMigration(olds, news);
+        return loadLibrary<MigrationLibrary>("migration/migrationResource").updateMigration(olds, news, upLogger());
     },
     async delete(_id, props) {
         return loadLibrary<MigrationLibrary>("migration/migrationResource").deleteMigration(props);

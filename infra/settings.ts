@@ -32,7 +32,10 @@ export const serverSettingsProvider: pulumi.dynamic.ResourceProvider = {
         return loadLibrary<SettingsLibrary>("migration/settings/applySettings").checkServerSettings(olds, news);
     },
     async diff(_id, olds, news) {
-        return loadLibrary<SettingsLibrary>("migration/settings/applySettings").diffServerSettings(olds, news);
+        const diff = loadLibrary<SettingsLibrary>("migration/settings/applySettings").diffServerSettings(olds, news);
+        // The provider host drops detailed diffs; a line on its console is what `pulumi preview` shows.
+        if (diff.restartRequired.length) console.log(`gecko-pg settings: a server restart is needed for ${diff.restartRequired.join(", ")}${news.mode === "report" ? "" : " (docker: up restarts the container; external: restart it yourself)"}`);
+        return diff;
     },
     async create(inputs) {
         const created = await loadLibrary<SettingsLibrary>("migration/settings/applySettings").createServerSettings(inputs);

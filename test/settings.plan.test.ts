@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseDockerHost } from "../migration/settings/dockerRestart";
 import {
     alterSystemSql, DEFAULT_SETTINGS, describeProblem, diffSettings, localCatalog, memoryCapProblems, parseSettingValue, planApply,
-    resolveDesired, sameSettingValue, SettingsValidationError, validateSettings, type SettingInfo, type SettingsCatalog,
+    resolveDesired, sameSettingValue, settingsDrift, SettingsValidationError, validateSettings, type SettingInfo, type SettingsCatalog,
 } from "../migration/settings/settingsPlan";
 
 /** Rows shaped like PostgreSQL 17's pg_settings, for settings the local table does not know. */
@@ -183,5 +183,16 @@ describe("parseDockerHost", () => {
 
     it.each(["ssh://me@host", "tcp://host", "https://host:2376", "unix://relative.sock"])("rejects %s", (value) => {
         expect(() => parseDockerHost(value)).toThrow(/unsupported Docker host/);
+    });
+});
+
+describe("settingsDrift (report mode)", () => {
+    it.each([
+        [{ work_mem: "4MB" }, { work_mem: "4096kB" }, []],
+        [{ effective_cache_size: "1GB" }, { effective_cache_size: "4GB" }, [{ name: "effective_cache_size", desired: "1GB", actual: "4GB", pendingRestart: false }]],
+        [{ shared_buffers: "256MB" }, { shared_buffers: "128MB" }, [{ name: "shared_buffers", desired: "256MB", actual: "128MB", pendingRestart: true }]],
+        [{ no_such_setting: "1" }, {}, [{ name: "no_such_setting", desired: "1", actual: null, pendingRestart: false }]],
+    ])("%j against %j", (desired, effective, expected) => {
+        expect(settingsDrift(desired, effective, Object.keys(effective).filter((n) => n === "shared_buffers"))).toEqual(expected);
     });
 });

@@ -1,17 +1,7 @@
 /** Terminal rendering shared by the scripts: progress lines and a logger. */
 import { chalk } from "./zx";
-import type { MigrationLogger, ProgressEvent } from "../../migration/options";
-
-function fmtDuration(s: number | undefined): string {
-    if (s === undefined || !Number.isFinite(s)) return "--";
-    if (s < 60) return `${s.toFixed(0)}s`;
-    return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
-}
-
-export function progressLine(e: ProgressEvent): string {
-    const pct = e.rowsTotal ? Math.min(100, (100 * e.rowsDone) / e.rowsTotal) : 100;
-    return `${e.table.padEnd(20)} ${String(e.rowsDone).padStart(10)}/${e.rowsTotal} rows ${pct.toFixed(0).padStart(3)}%  ${Math.round(e.rowsPerSecond).toLocaleString("en-US")} rows/s  ETA ${fmtDuration(e.etaSeconds)}`;
-}
+import type { MigrationLogger } from "../../migration/options";
+import { progressLine } from "../../migration/report/progress";
 
 /** Logs to stderr (stdout stays clean for --json); progress redraws one line on a TTY. */
 export function terminalLogger(opts: { quiet?: boolean } = {}): MigrationLogger {
