@@ -5,12 +5,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec, SslMode } from "../migration/postgres/connection";
+import { AdminPassword } from "./adminPassword";
 import { DOCKER_ADMIN_USER } from "./config";
 
-/** Data directory of the official image up to PostgreSQL 17 (18 moved it to /var/lib/postgresql/<major>/docker). */
 /** Seconds a stopping container gets for PostgreSQL's shutdown checkpoint before Docker kills it. */
 export const STOP_GRACE_SECONDS = 60;
 
+/** Data directory of the official image up to PostgreSQL 17 (18 moved it to /var/lib/postgresql/<major>/docker). */
 export const DATA_DIR = "/var/lib/postgresql/data";
 const CONTAINER_PORT = 5432;
 
@@ -82,7 +83,13 @@ export class PostgresServer extends pulumi.ComponentResource {
             this.adminUser = pulumi.output(DOCKER_ADMIN_USER);
             this.sslmode = pulumi.output<SslMode>("disable");
             this.containerName = container.name;
-            this.ready = [container];
+            // POSTGRES_PASSWORD counts only when the image initialises an empty volume: a changed
+            // password is set inside the running server instead (the container ignores the change).
+            const password = new AdminPassword(`${name}-admin-password`, {
+                connection: pulumi.output(args.hostPort).apply((port) => ({ host: "127.0.0.1", port, user: DOCKER_ADMIN_USER, database: "postgres", sslmode: "disable" as const })),
+                password: args.adminPassword,
+            }, { parent: this, dependsOn: [container] });
+            this.ready = [container, password];
         } else {
             this.host = pulumi.output(args.host);
             this.port = pulumi.output(args.port);
@@ -138,6 +145,8 @@ export class PostgresServer extends pulumi.ComponentResource {
             // Fixed container name and host port: the old container must go before the new one starts.
             deleteBeforeReplace: true,
             additionalSecretOutputs: ["envs"],
+            // A new adminPassword must not replace the container: AdminPassword rotates it in the server.
+            ignoreChanges: ["envs"],
         });
     }
 }

@@ -141,6 +141,18 @@ describe("docker mode (stack prod)", () => {
         expect(r(T.container).deleteBeforeReplace).toBe(true);
     });
 
+    it("rotates a changed admin password inside the server instead of replacing the container (which would keep the old one)", () => {
+        const container = r(T.container);
+        expect(container.ignoreChanges).toContain("envs");
+        const rotation = run.mock.one("pulumi-nodejs:dynamic/gecko:AdminPassword");
+        expect(rotation.inputs.password).toBe(ADMIN_PASSWORD);
+        expect(isWireSecret(rotation.wireInputs.password)).toBe(true);
+        expect(rotation.additionalSecretOutputs).toContain("password");
+        expect(rotation.dependencies).toContain(container.urn);
+        // Everything that logs in as the admin waits for the rotation.
+        expect(r(T.pgProvider).dependencies).toContain(rotation.urn);
+    });
+
     it("stops PostgreSQL cleanly on replace and destroy instead of killing it", () => {
         const c = r(T.container).inputs;
         // SIGINT: PostgreSQL's fast shutdown (SIGTERM is "smart": it waits for every client to leave).

@@ -19,6 +19,7 @@ export interface RecordedResource {
     readonly protect: boolean;
     readonly deleteBeforeReplace: boolean;
     readonly additionalSecretOutputs: readonly string[];
+    readonly ignoreChanges: readonly string[];
     /** Inputs with secrets unwrapped. */
     readonly inputs: Record<string, any>;
     /** Inputs as sent to the engine: secrets are `{ [specialSigKey]: specialSecretSig, value }`. */
@@ -67,6 +68,7 @@ export async function installMocks(options: MockOptions): Promise<MockRun> {
                 protect: req.getProtect(),
                 deleteBeforeReplace: req.getDeletebeforereplace(),
                 additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                ignoreChanges: req.getIgnorechangesList(),
                 inputs: unwrapSecrets(pulumi.runtime.deserializeProperties(req.getObject())) as Record<string, any>,
                 wireInputs: req.getObject().toJavaScript(),
             });
