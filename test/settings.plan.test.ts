@@ -181,7 +181,22 @@ describe("parseDockerHost", () => {
         expect(parseDockerHost(value)).toEqual(expected);
     });
 
-    it.each(["ssh://me@host", "tcp://host", "https://host:2376", "unix://relative.sock"])("rejects %s", (value) => {
+    it.each([
+        ["ssh://me@host", { kind: "ssh", url: "ssh://me@host" }],
+        ["ssh://host:2222", { kind: "ssh", url: "ssh://host:2222" }],
+    ])("%s", (value, expected) => {
+        expect(parseDockerHost(value)).toEqual(expected);
+    });
+
+    it("uses TLS for tcp:// when DOCKER_TLS_VERIFY or DOCKER_CERT_PATH is set, as the docker CLI does", () => {
+        expect(parseDockerHost("tcp://docker.example:2376", { DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" })).toEqual({
+            kind: "tcp", host: "docker.example", port: 2376, tls: { certPath: "/certs", verify: true },
+        });
+        expect(parseDockerHost("tcp://docker.example:2376", { DOCKER_CERT_PATH: "/certs" })).toMatchObject({ tls: { certPath: "/certs", verify: false } });
+        expect(parseDockerHost("tcp://docker.example:2375", {})).toEqual({ kind: "tcp", host: "docker.example", port: 2375 });
+    });
+
+    it.each(["tcp://host", "https://host:2376", "unix://relative.sock", "ssh://a@b@c", "ssh://host/path"])("rejects %s", (value) => {
         expect(() => parseDockerHost(value)).toThrow(/unsupported Docker host/);
     });
 });
