@@ -55,7 +55,7 @@ export const serverSettingsProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
-/** Report mode: what to set by hand, shown by `pulumi up` (the provider host forwards logs to the engine). */
+/** Report mode: what to set by hand. The engine gives the provider host no address, so this reaches stderr as `warning: [runtime] ...`, which the CLI passes through (pulumi/pulumi#6065, #18253). */
 function warnParameterGroup(drift: readonly SettingDrift[]): void {
     if (drift.length === 0) return;
     const lines = drift.map((d) => `${d.name} = ${d.desired} (now ${d.actual ?? "unknown to this server"}${d.pendingRestart ? ", pending restart" : ""})`);
