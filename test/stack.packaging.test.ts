@@ -44,6 +44,13 @@ describe("deploy-time dependencies", () => {
         const missing = [...needed].filter((p) => !installedWithoutDev(p)).sort();
         expect(missing).toEqual([]);
     });
+
+    it("so are their type declarations: the CLI type-checks the program (TS7016 for pg without @types/pg)", () => {
+        const packages = ["node", ...["infra", "migration"].flatMap(tsFiles).flatMap(importedPackages)];
+        const typings = [...new Set(packages.map((p) => `@types/${p.replace(/^@([^/]+)\/(.+)$/, "$1__$2")}`))].filter((t) => `node_modules/${t}` in lock.packages);
+        expect(typings).toContain("@types/pg");
+        expect(typings.filter((t) => !installedWithoutDev(t)).sort()).toEqual([]);
+    });
 });
 
 describe("loadLibrary in the provider host", () => {
