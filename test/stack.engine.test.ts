@@ -33,21 +33,9 @@ import { inputRuleViolations } from "./support/providerDocs";
 import {
     HostCallError, PROJECT_ROOT, registeredProvider, serializeProvider, startProviderHost, stripSecrets, UNKNOWN, urnOf, type Props, type ProviderHost,
 } from "./support/providerHost";
-import { isWireSecret, plaintextPaths, type RecordedResource } from "./support/pulumiMocks";
+import { isWireSecret, plaintextPaths, type RecordedResource, RESOURCE_TYPES } from "./support/pulumiMocks";
 
-const T = {
-    settings: "pulumi-nodejs:dynamic/gecko:ServerSettings",
-    schema: "pulumi-nodejs:dynamic/gecko:Schema",
-    migration: "pulumi-nodejs:dynamic/gecko:Migration",
-    adminPassword: "pulumi-nodejs:dynamic/gecko:AdminPassword",
-    image: "docker:index/remoteImage:RemoteImage",
-    volume: "docker:index/volume:Volume",
-    container: "docker:index/container:Container",
-    pgProvider: "pulumi:providers:postgresql",
-    database: "postgresql:index/database:Database",
-    role: "postgresql:index/role:Role",
-    grantRole: "postgresql:index/grantRole:GrantRole",
-};
+const T = RESOURCE_TYPES;
 const APP_PASSWORD = "c0llector p@ss/word?#%";
 const DOCKER_ADMIN_PASSWORD = "adm1n pw/with:odd@chars";
 const COLLECTOR_TABLES = TARGET_TABLES.map((t) => t.name);

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { planAccess } from "../migration/access/accessPlan";
 import { parseConnectionUrl } from "../migration/postgres/connection";
 import { CONFIG_DEFAULTS, CONFIG_KEYS, SECRET_KEYS, StackConfigError, validateStackConfig } from "../infra/config";
-import { installMocks, isWireSecret, plaintextPaths, resolve, settle, type MockRun, type RecordedResource } from "./support/pulumiMocks";
+import { installMocks, isWireSecret, plaintextPaths, resolve, settle, type MockRun, type RecordedResource, RESOURCE_TYPES } from "./support/pulumiMocks";
 
 const ROOT = path.join(__dirname, "..");
 const ADMIN_PASSWORD = "adm1n pw/with:odd@chars";
@@ -18,17 +18,7 @@ const SECRETS = { "gecko-pg:adminPassword": ADMIN_PASSWORD, "gecko-pg:appPasswor
 const SECRET_CONFIG_KEYS = Object.keys(SECRETS);
 const IMAGE_ID = "sha256:0123456789abcdef";
 
-const T = {
-    image: "docker:index/remoteImage:RemoteImage",
-    volume: "docker:index/volume:Volume",
-    container: "docker:index/container:Container",
-    pgProvider: "pulumi:providers:postgresql",
-    database: "postgresql:index/database:Database",
-    role: "postgresql:index/role:Role",
-    grant: "postgresql:index/grant:Grant",
-    grantRole: "postgresql:index/grantRole:GrantRole",
-    defaults: "postgresql:index/defaultPrivileges:DefaultPrivileges",
-};
+const T = RESOURCE_TYPES;
 
 type Program = typeof import("../infra/index");
 
@@ -144,7 +134,7 @@ describe("docker mode (stack prod)", () => {
     it("rotates a changed admin password inside the server instead of replacing the container (which would keep the old one)", () => {
         const container = r(T.container);
         expect(container.ignoreChanges).toContain("envs");
-        const rotation = run.mock.one("pulumi-nodejs:dynamic/gecko:AdminPassword");
+        const rotation = run.mock.one(T.adminPassword);
         expect(rotation.inputs.password).toBe(ADMIN_PASSWORD);
         expect(isWireSecret(rotation.wireInputs.password)).toBe(true);
         expect(rotation.additionalSecretOutputs).toContain("password");

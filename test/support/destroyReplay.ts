@@ -20,21 +20,9 @@ import { deleteMigration } from "../../migration/migrationResource";
 import type { MigrationResourceState } from "../../migration/migrationResource";
 import { clientConfig, type ConnectionSpec } from "../../migration/postgres/connection";
 import { deleteSchema, type SchemaState } from "../../migration/schema/schemaResource";
-import type { RecordedResource } from "./pulumiMocks";
+import { RESOURCE_TYPES, type RecordedResource } from "./pulumiMocks";
 
-export const TYPES = {
-    pgProvider: "pulumi:providers:postgresql",
-    database: "postgresql:index/database:Database",
-    role: "postgresql:index/role:Role",
-    grant: "postgresql:index/grant:Grant",
-    grantRole: "postgresql:index/grantRole:GrantRole",
-    defaults: "postgresql:index/defaultPrivileges:DefaultPrivileges",
-    schema: "pulumi-nodejs:dynamic/gecko:Schema",
-    migration: "pulumi-nodejs:dynamic/gecko:Migration",
-    settings: "pulumi-nodejs:dynamic/gecko:ServerSettings",
-    volume: "docker:index/volume:Volume",
-    container: "docker:index/container:Container",
-} as const;
+export { RESOURCE_TYPES as TYPES };
 
 /** The URN of a provider reference (`urn::id`). */
 export function providerUrn(ref: string): string {
@@ -372,18 +360,18 @@ export async function replayDestroy(order: readonly RecordedResource[], options:
             const step = (skipped?: string) => steps.push({ resource: r.name, type: r.type, sql, ...(skipped ? { skipped } : {}) });
             try {
                 switch (r.type) {
-                    case TYPES.database: await deleteDatabase(s, r, name); break;
-                    case TYPES.role: await deleteRole(s, r, name); break;
-                    case TYPES.grant: await deleteGrant(s, r, name); break;
-                    case TYPES.defaults: await deleteDefaultPrivileges(s, r, name); break;
-                    case TYPES.grantRole: await deleteGrantRole(s, r, name); break;
-                    case TYPES.schema: {
+                    case RESOURCE_TYPES.database: await deleteDatabase(s, r, name); break;
+                    case RESOURCE_TYPES.role: await deleteRole(s, r, name); break;
+                    case RESOURCE_TYPES.grant: await deleteGrant(s, r, name); break;
+                    case RESOURCE_TYPES.defaults: await deleteDefaultPrivileges(s, r, name); break;
+                    case RESOURCE_TYPES.grantRole: await deleteGrantRole(s, r, name); break;
+                    case RESOURCE_TYPES.schema: {
                         const props = { ...r.inputs, connection: options.collectorDb, ownerRole: name(r.inputs.ownerRole), appRole: name(r.inputs.appRole) } as SchemaState;
                         sql.push(`schema delete (dropOnDelete ${props.dropOnDelete === true})`);
                         await deleteSchema(props);
                         break;
                     }
-                    case TYPES.migration: {
+                    case RESOURCE_TYPES.migration: {
                         const props = { ...r.inputs, connection: options.collectorDb, ownerRole: name(r.inputs.ownerRole), extraTables: [] } as unknown as MigrationResourceState;
                         sql.push(`migration delete (dropOnDelete ${props.dropOnDelete === true})`);
                         await deleteMigration(props);
@@ -391,7 +379,7 @@ export async function replayDestroy(order: readonly RecordedResource[], options:
                     }
                     default:
                         step(r.type.startsWith("docker:") ? "docker resource (no daemon in tests)"
-                            : r.type === TYPES.settings ? "server settings (would RESET ALTER SYSTEM on the shared test server)"
+                            : r.type === RESOURCE_TYPES.settings ? "server settings (would RESET ALTER SYSTEM on the shared test server)"
                             : "no delete action (component, provider or stack)");
                         continue;
                 }

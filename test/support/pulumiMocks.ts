@@ -6,6 +6,23 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
+/** The type tokens of the stack's resources, as the engine records them. */
+export const RESOURCE_TYPES = {
+    image: "docker:index/remoteImage:RemoteImage",
+    volume: "docker:index/volume:Volume",
+    container: "docker:index/container:Container",
+    pgProvider: "pulumi:providers:postgresql",
+    database: "postgresql:index/database:Database",
+    role: "postgresql:index/role:Role",
+    grant: "postgresql:index/grant:Grant",
+    grantRole: "postgresql:index/grantRole:GrantRole",
+    defaults: "postgresql:index/defaultPrivileges:DefaultPrivileges",
+    settings: "pulumi-nodejs:dynamic/gecko:ServerSettings",
+    schema: "pulumi-nodejs:dynamic/gecko:Schema",
+    migration: "pulumi-nodejs:dynamic/gecko:Migration",
+    adminPassword: "pulumi-nodejs:dynamic/gecko:AdminPassword",
+} as const;
+
 /** One resource registration. */
 export interface RecordedResource {
     readonly type: string;
