@@ -50,17 +50,20 @@ export function exportCommit(commit: string, root = REPO_ROOT): { dir: string; r
 export interface WorkingTree {
     /** HEAD's commit id. */
     readonly head: string;
-    /** Files differing from HEAD, untracked ones included (.gitignore'd files not). */
+    /** The paths looked at (git pathspecs; empty: the whole tree). */
+    readonly paths: readonly string[];
+    /** Files among them differing from HEAD, untracked ones included (.gitignore'd files not). */
     readonly changedFiles: number;
-    /** sha256 (first 12 hex digits) over every tracked or untracked, not ignored, file's path and content: equal digests, same code. */
+    /** sha256 (first 12 hex digits) over every such tracked or untracked, not ignored, file's path and content: equal digests, same code. */
     readonly digest: string;
 }
 
-/** What the checkout at `root` holds right now. */
-export function workingTree(root = REPO_ROOT): WorkingTree {
+/** What the checkout at `root` holds right now, under `paths` (git pathspecs; default: everything). */
+export function workingTree(root = REPO_ROOT, paths: readonly string[] = []): WorkingTree {
     const head = resolveCommit("HEAD", root);
-    const status = git(["status", "--porcelain", "--untracked-files=all"], root).stdout;
-    const files = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], root).stdout.split("\0").filter(Boolean).sort();
+    const spec = paths.length ? ["--", ...paths] : [];
+    const status = git(["status", "--porcelain", "--untracked-files=all", ...spec], root).stdout;
+    const files = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard", ...spec], root).stdout.split("\0").filter(Boolean).sort();
     const hash = createHash("sha256");
     for (const f of files) {
         hash.update(f).update("\0");
@@ -71,5 +74,5 @@ export function workingTree(root = REPO_ROOT): WorkingTree {
         }
         hash.update("\0");
     }
-    return { head, changedFiles: status ? status.split("\n").length : 0, digest: hash.digest("hex").slice(0, 12) };
+    return { head, paths, changedFiles: status ? status.split("\n").length : 0, digest: hash.digest("hex").slice(0, 12) };
 }
