@@ -244,6 +244,39 @@ describe("post-load with orphan rows", () => {
     });
 });
 
+describe("tables made by hand before any gecko-pg schema version", () => {
+    let f: SchemaFixture;
+    beforeAll(async () => {
+        f = await createSchemaFixture("schema_byhand");
+    });
+    afterAll(() => f?.cleanup());
+
+    it("are brought to this version in place (the collector's SQLite-model shape, say), or the difference is named", async () => {
+        const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW };
+        // As the collector's SQLite-model create_all would make it on PostgreSQL, holding a row.
+        await f.admin.query(`SET ROLE ${f.ownerRole}`);
+        await f.admin.query(`CREATE TABLE dexes (id varchar(50) PRIMARY KEY, name varchar(100) NOT NULL, network varchar(20) NOT NULL, last_updated timestamptz, metadata_json jsonb)`);
+        await f.admin.query(`INSERT INTO dexes (id, name, network) VALUES ('raydium', 'Raydium', 'solana')`);
+        await f.admin.query("RESET ROLE");
+        const r = await applySchema(f.admin, "tables", opts);
+        expect(r.changes).toEqual(expect.arrayContaining(["widened dexes.id from character varying(50) to character varying(100)", "added column dexes.created_at", "created table pools"]));
+        expect(await f.admin.query("SELECT id, created_at FROM dexes").then((x) => x.rows)).toEqual([{ id: "raydium", created_at: null }]);
+
+        // A difference no in-place change covers stops the first application, naming table, column and types.
+        const other = await createSchemaFixture("schema_byhand_bad");
+        try {
+            await other.admin.query(`SET ROLE ${other.ownerRole}`);
+            await other.admin.query(`CREATE TABLE tokens (id integer PRIMARY KEY, address varchar(100) NOT NULL, network varchar(50) NOT NULL)`);
+            await other.admin.query("RESET ROLE");
+            await expect(applySchema(other.admin, "tables", { ...opts, ownerRole: other.ownerRole, appRole: other.appRole })).rejects.toThrow(
+                /upgrade tokens\.id: the table has integer, this version plans character varying\(200\)/,
+            );
+        } finally {
+            await other.cleanup();
+        }
+    });
+});
+
 describe("renderSchemaSql", () => {
     let f: SchemaFixture;
     beforeAll(async () => {

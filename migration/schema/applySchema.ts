@@ -148,12 +148,14 @@ async function tablesPhase(client: ClientBase, o: ApplySchemaOptions, tables: re
             if (recorded.rows[0] && recorded.rows[0].checksum !== checksum) {
                 throw new Error(`schema version ${SCHEMA_VERSION} was applied with checksum ${recorded.rows[0].checksum}, this DDL has ${checksum}: bump SCHEMA_VERSION`);
             }
-            // The first application of this version brings tables an earlier one made up to it, in place.
-            const earlier = recorded.rows[0] ? null : await latestVersion(client);
+            // The first application of this version brings existing tables up to it, in place: those an
+            // earlier version made, and any made by hand (a difference no safe ALTER covers stops it, named).
+            const firstApplication = !recorded.rows[0];
+            const earlier = firstApplication ? await latestVersion(client) : null;
             const upgraded: string[] = [];
             for (const t of tables) {
                 if (await exists(client, qualified(t.name))) {
-                    if (earlier !== null) upgraded.push(...(await applyTableUpgrade(client, t)));
+                    if (firstApplication) upgraded.push(...(await applyTableUpgrade(client, t)));
                     continue;
                 }
                 await client.query(createTableSql(t));
