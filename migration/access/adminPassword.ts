@@ -12,6 +12,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { Client } from "pg";
 import { clientConfig, describeConnection, type ConnectionSpec } from "../postgres/connection";
+import { isUnknown, type CheckFailure, type CheckResult } from "../schema/schemaResource";
 
 /** PostgreSQL's default (scram_iterations). */
 const SCRAM_ITERATIONS = 4096;
@@ -85,14 +86,11 @@ export interface AdminPasswordInputs {
     readonly password: string;
 }
 
-type CheckFailure = { property: string; reason: string };
-
-export function checkAdminPassword(_olds: unknown, news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+export function checkAdminPassword(_olds: unknown, news: Record<string, unknown>): CheckResult {
     const failures: CheckFailure[] = [];
-    const unknown = (v: unknown) => v === "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-    if (!unknown(news.password) && (typeof news.password !== "string" || news.password === "")) failures.push({ property: "password", reason: "must be a non-empty string" });
+    if (!isUnknown(news.password) && (typeof news.password !== "string" || news.password === "")) failures.push({ property: "password", reason: "must be a non-empty string" });
     const c = news.connection as Record<string, unknown> | undefined;
-    if (!unknown(c) && (typeof c !== "object" || c === null || (!unknown(c.user) && typeof c.user !== "string"))) {
+    if (!isUnknown(c) && (typeof c !== "object" || c === null || (!isUnknown(c.user) && typeof c.user !== "string"))) {
         failures.push({ property: "connection", reason: "required: { host, port, user, database }" });
     }
     return { inputs: news, failures };

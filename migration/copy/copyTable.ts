@@ -185,6 +185,13 @@ async function streamChunk(input: CopyTableInput, pg: ClientBase, source: PageSo
     return tally.outcome();
 }
 
+/** One row's INSERT, its parameters the encoder's values in mapping order (the row-by-row paths). */
+export function rowInsertSql(mapping: TableMapping): string {
+    const cols = mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ");
+    const params = mapping.columns.map((_, i) => `$${i + 1}`).join(", ");
+    return `INSERT INTO ${quoteIdent(mapping.target.name)} (${cols}) VALUES (${params})`;
+}
+
 /** Errors caused by one row's content (as opposed to a lost connection or a bug). */
 export function isRowLevelError(err: unknown): boolean {
     const code = (err as { code?: string }).code ?? "";
@@ -195,9 +202,7 @@ async function insertRowByRow(input: CopyTableInput, pg: ClientBase, rows: () =>
     const { encoder, mapping } = input;
     const table = mapping.target.name;
     const tally = new ChunkTally(encoder);
-    const cols = mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ");
-    const params = mapping.columns.map((_, i) => `$${i + 1}`).join(", ");
-    const insert = `INSERT INTO ${quoteIdent(table)} (${cols}) VALUES (${params})`;
+    const insert = rowInsertSql(mapping);
     for (const raw of rows()) {
         const r = tally.encode(raw);
         if (!r) continue;

@@ -12,8 +12,9 @@ import type { ClientBase } from "pg";
 import type { TableMapping } from "../plan/tableMapping";
 import { quoteIdent } from "../source/introspect";
 import { BucketSums, rowHash } from "../validate/checksum";
-import { isRowLevelError } from "./copyTable";
-import type { RawValue, RowEncoder } from "./rowEncoder";
+import { isRowLevelError, rowInsertSql } from "./copyTable";
+import { pageReader } from "./pageEncoder";
+import type { RowEncoder } from "./rowEncoder";
 
 export interface QuarantineRetry {
     /** Set-aside rows read again. */
@@ -42,15 +43,16 @@ export async function retryQuarantined(pg: ClientBase, sqlite: Database.Database
     );
     const orphans = await pg.query<{ n: string }>("SELECT count(*) AS n FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'orphan'", [table]);
     if (setAside.rows.length === 0 && orphans.rows[0].n === "0") return { retried: 0, recovered: 0 };
-    const read = sqlite.prepare(`SELECT rowid, ${encoder.sourceColumns().map(quoteIdent).join(", ")} FROM ${quoteIdent(mapping.source.name)} WHERE rowid = ?`).raw(true);
-    const insert = `INSERT INTO ${quoteIdent(table)} (${mapping.columns.map((c) => quoteIdent(c.target.name)).join(", ")}) VALUES (${mapping.columns.map((_, i) => `$${i + 1}`).join(", ")})`;
+    const readPage = pageReader(sqlite, mapping, encoder.sourceColumns());
+    const insert = rowInsertSql(mapping);
     const perChunk = new Map<number, { sums: BucketSums; rows: number }>();
     const hash = { hi: 0, lo: 0 };
     let recovered = 0;
     await pg.query("BEGIN");
     try {
         for (const q of setAside.rows) {
-            const raw = read.get(BigInt(q.rowid)) as RawValue[] | undefined;
+            const rowid = BigInt(q.rowid);
+            const raw = readPage(rowid, rowid)[0];
             if (!raw) continue; // gone from the source: a sync's business, not a copy's
             const r = encoder.encode(raw);
             if (!r.ok) {

@@ -288,20 +288,21 @@ async function exists(client: ClientBase, qualifiedName: string): Promise<boolea
 }
 
 /** The TimeZone set on a role in every database (ALTER ROLE ... SET), or null. */
-async function roleTimeZone(client: ClientBase, role: string): Promise<string | null> {
-    const r = await client.query<{ tz: string | null }>(
-        `SELECT (SELECT substr(s, length('timezone=') + 1) FROM unnest(d.setconfig) s WHERE lower(s) LIKE 'timezone=%') AS tz
-           FROM pg_db_role_setting d WHERE d.setrole = to_regrole($1) AND d.setdatabase = 0`,
-        [ident(role)],
-    );
-    return r.rows[0]?.tz ?? null;
+function roleTimeZone(client: ClientBase, role: string): Promise<string | null> {
+    return configuredTimeZone(client, "d.setrole = to_regrole($1) AND d.setdatabase = 0", [ident(role)]);
 }
 
 /** The TimeZone set on the current database (ALTER DATABASE ... SET), or null. */
-async function databaseTimeZone(client: ClientBase): Promise<string | null> {
+function databaseTimeZone(client: ClientBase): Promise<string | null> {
+    return configuredTimeZone(client, "d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND d.setrole = 0", []);
+}
+
+/** The `timezone` entry of the pg_db_role_setting row `where` picks, or null. */
+async function configuredTimeZone(client: ClientBase, where: string, params: unknown[]): Promise<string | null> {
     const r = await client.query<{ tz: string | null }>(
         `SELECT (SELECT substr(s, length('timezone=') + 1) FROM unnest(d.setconfig) s WHERE lower(s) LIKE 'timezone=%') AS tz
-           FROM pg_db_role_setting d WHERE d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND d.setrole = 0`,
+           FROM pg_db_role_setting d WHERE ${where}`,
+        params,
     );
     return r.rows[0]?.tz ?? null;
 }

@@ -174,14 +174,18 @@ export function grantSql(schema: string, appRole: string): string[] {
 
 /** Sets the current database's TimeZone (new sessions; the collector never sets its own). */
 export function setDatabaseTimeZoneSql(timeZone: string): string {
-    // Goes into a dollar-quoted body: keep to IANA-name characters.
-    if (!/^[A-Za-z0-9_+\-/]+$/.test(timeZone)) throw new Error(`invalid time zone name: '${timeZone}'`);
+    checkTimeZoneName(timeZone); // it goes into a dollar-quoted body
     return `DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), ${literal(timeZone)}); END$$`;
+}
+
+/** IANA-name characters only: the name is spliced into SQL. */
+function checkTimeZoneName(timeZone: string): void {
+    if (!/^[A-Za-z0-9_+\-/]+$/.test(timeZone)) throw new Error(`invalid time zone name: '${timeZone}'`);
 }
 
 /** Sets a role's TimeZone (every session of that role, the collector's included, in any database). */
 export function setRoleTimeZoneSql(role: string, timeZone: string): string {
-    if (!/^[A-Za-z0-9_+\-/]+$/.test(timeZone)) throw new Error(`invalid time zone name: '${timeZone}'`);
+    checkTimeZoneName(timeZone);
     return `ALTER ROLE ${ident(role)} SET timezone TO ${literal(timeZone)}`;
 }
 
