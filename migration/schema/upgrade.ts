@@ -19,7 +19,7 @@
  * The planner is pure (planTableUpgrade); applyTableUpgrade runs its steps.
  */
 import type { ClientBase } from "pg";
-import { columnSql, columnTypeSql, ident, literal, qualified, TARGET_SCHEMA } from "./ddl";
+import { columnSql, columnTypeSql, ident, literal, qualified } from "./ddl";
 import type { TargetColumn, TargetTable } from "./types";
 
 /** A column as the catalog has it. */
@@ -263,13 +263,4 @@ async function refuseDuplicates(client: ClientBase, table: string, constraint: s
         `upgrade ${table}: cannot add ${constraint}: rows share (${columns.join(", ")}): ${keys}. ` +
             `Delete or merge the duplicates (a fresh migrate sets them aside in gecko_quarantine.rows), then rerun`,
     );
-}
-
-/** Collector tables present in the target schema, by name. */
-export async function existingTables(client: ClientBase, names: readonly string[]): Promise<Set<string>> {
-    const r = await client.query<{ name: string }>(
-        `SELECT c.relname AS name FROM pg_class c WHERE c.relnamespace = to_regnamespace($1) AND c.relname = ANY($2) AND c.relkind IN ('r', 'p')`,
-        [TARGET_SCHEMA, names],
-    );
-    return new Set(r.rows.map((x) => x.name));
 }
