@@ -1,6 +1,6 @@
 /**
  * The collector database and who may use it: an AccessPlan
- * (migration/access/accessPlan.ts) mapped 1:1 onto `@pulumi/postgresql`
+ * (migration/setup/accessPlan.ts) mapped 1:1 onto `@pulumi/postgresql`
  * resources. The same plan renders to SQL for the demo and the CLI.
  *
  * Preview on an unchanged stack shows no diff because every resource reads
@@ -11,7 +11,7 @@
  */
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
-import type { AccessPlan } from "../migration/access/accessPlan";
+import type { AccessPlan } from "../migration/setup/accessPlan";
 import type { SslMode } from "../migration/postgres/connection";
 
 /** How the postgresql provider reaches the server as its admin user. */

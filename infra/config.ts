@@ -10,8 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { SslMode } from "../migration/postgres/connection";
-import type { OrphanPolicy } from "../migration/options";
-import { isPlainIdentifier } from "../migration/access/accessPlan";
+import type { OrphanPolicy } from "../migration/data/options";
+import { isPlainIdentifier } from "../migration/setup/accessPlan";
 
 export const CONFIG_NAMESPACE = "gecko-pg";
 

@@ -5,10 +5,10 @@
  * indexes and foreign keys to it (built after the bulk load).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { planAccess } from "../migration/access/accessPlan";
+import { planAccess } from "../migration/setup/accessPlan";
 import { connectionUrl } from "../migration/postgres/connection";
 import { DatabaseAccess } from "./access";
-import { sourceFingerprint } from "../migration/source/snapshot";
+import { sourceFingerprint } from "../migration/data/source/snapshot";
 import { loadStackConfig } from "./config";
 import { Migration } from "./migration";
 import { Schema } from "./schema";

@@ -1,17 +1,17 @@
 /**
  * Migration: the SQLite -> PostgreSQL stage (`runMigration`, as the CLI runs it)
  * during `pulumi up`, as a thin dynamic resource. Running, diffing and the
- * failure rules live in migration/migrationResource.ts; each provider method
+ * failure rules live in infra/providers/migration.ts; each provider method
  * loads that library at call time and calls one function.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { OrphanPolicy } from "../migration/options";
+import type { OrphanPolicy } from "../migration/data/options";
 import type { ConnectionSpec } from "../migration/postgres/connection";
-import { loadLibrary } from "./dynamic/loadLibrary";
+import { loadLibrary } from "./providers/loadLibrary";
 
-import type { MigrationSummary } from "../migration/migrationResource";
+import type { MigrationSummary } from "./providers/migration";
 
-type MigrationLibrary = typeof import("../migration/migrationResource");
+type MigrationLibrary = typeof import("./providers/migration");
 export type { MigrationSummary };
 
 export interface MigrationArgs {
@@ -41,29 +41,23 @@ export interface MigrationArgs {
 }
 
 /** The dynamic provider; exported so tests can call its methods directly. */
-/**
- * Progress and phases as lines on the provider host's console, which `pulumi up` shows
- * (the CLI passes a dynamic provider's output through; its log API does not reach the engine).
- */
-function upLogger() {
-    return loadLibrary<typeof import("../migration/report/progress")>("migration/report/progress").lineLogger((line) => console.log(line), "gecko-pg migration: ");
-}
-
 export const migrationProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds, news) {
-        return loadLibrary<MigrationLibrary>("migration/migrationResource").checkMigration(olds, news);
+        return loadLibrary<MigrationLibrary>("infra/providers/migration").checkMigration(olds, news);
     },
     async diff(_id, olds, news) {
-        return loadLibrary<MigrationLibrary>("migration/migrationResource").diffMigration(olds, news);
+        return loadLibrary<MigrationLibrary>("infra/providers/migration").diffMigration(olds, news);
     },
     async create(inputs) {
-        return loadLibrary<MigrationLibrary>("migration/migrationResource").createMigration(inputs, upLogger());
+        const ops = loadLibrary<MigrationLibrary>("infra/providers/migration");
+        return ops.createMigration(inputs, ops.upLogger());
     },
     async update(_id, olds, news) {
-        return loadLibrary<MigrationLibrary>("migration/migrationResource").updateMigration(olds, news, upLogger());
+        const ops = loadLibrary<MigrationLibrary>("infra/providers/migration");
+        return ops.updateMigration(olds, news, ops.upLogger());
     },
     async delete(_id, props) {
-        return loadLibrary<MigrationLibrary>("migration/migrationResource").deleteMigration(props);
+        return loadLibrary<MigrationLibrary>("infra/providers/migration").deleteMigration(props);
     },
 };
 

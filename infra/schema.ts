@@ -1,13 +1,13 @@
 /**
  * Schema: the collector tables in the collector database, as a thin dynamic
- * resource. The apply, diff and drop logic live in migration/schema/schemaResource.ts;
+ * resource. The apply, diff and drop logic live in infra/providers/schema.ts;
  * each provider method loads that library at call time and calls one function.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../migration/postgres/connection";
-import { loadLibrary } from "./dynamic/loadLibrary";
+import { loadLibrary } from "./providers/loadLibrary";
 
-type SchemaLibrary = typeof import("../migration/schema/schemaResource");
+type SchemaLibrary = typeof import("./providers/schema");
 
 export interface SchemaArgs {
     /** Admin connection to the collector database (able to SET ROLE ownerRole); stored as a secret. */
@@ -29,19 +29,19 @@ export interface SchemaArgs {
 /** The dynamic provider; exported so tests can call its methods directly. */
 export const schemaProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds, news) {
-        return loadLibrary<SchemaLibrary>("migration/schema/schemaResource").checkSchema(olds, news);
+        return loadLibrary<SchemaLibrary>("infra/providers/schema").checkSchema(olds, news);
     },
     async diff(_id, olds, news) {
-        return loadLibrary<SchemaLibrary>("migration/schema/schemaResource").diffSchema(olds, news);
+        return loadLibrary<SchemaLibrary>("infra/providers/schema").diffSchema(olds, news);
     },
     async create(inputs) {
-        return loadLibrary<SchemaLibrary>("migration/schema/schemaResource").createSchema(inputs);
+        return loadLibrary<SchemaLibrary>("infra/providers/schema").createSchema(inputs);
     },
     async update(_id, olds, news) {
-        return loadLibrary<SchemaLibrary>("migration/schema/schemaResource").updateSchema(olds, news);
+        return loadLibrary<SchemaLibrary>("infra/providers/schema").updateSchema(olds, news);
     },
     async delete(_id, props) {
-        return loadLibrary<SchemaLibrary>("migration/schema/schemaResource").deleteSchema(props);
+        return loadLibrary<SchemaLibrary>("infra/providers/schema").deleteSchema(props);
     },
 };
 

@@ -5,13 +5,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../migration/postgres/connection";
-import type { RestartStrategy, SettingDrift, SettingsMode } from "../migration/settings/settingsPlan";
-import { loadLibrary } from "./dynamic/loadLibrary";
+import type { RestartStrategy, SettingDrift, SettingsMode } from "../migration/setup/settingsPlan";
+import { loadLibrary } from "./providers/loadLibrary";
 
-export type { RestartStrategy } from "../migration/settings/settingsPlan";
-export { DEFAULT_SETTINGS, MEMORY_CAP } from "../migration/settings/settingsPlan";
+export type { RestartStrategy } from "../migration/setup/settingsPlan";
+export { DEFAULT_SETTINGS, MEMORY_CAP } from "../migration/setup/settingsPlan";
 
-type SettingsLibrary = typeof import("../migration/settings/applySettings");
+type SettingsLibrary = typeof import("./providers/serverSettings");
 
 export interface ServerSettingsArgs {
     /** Admin connection (superuser or ALTER SYSTEM privilege); stored as a secret. */
@@ -29,29 +29,29 @@ export interface ServerSettingsArgs {
 /** The dynamic provider; exported so tests can call its methods directly. */
 export const serverSettingsProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds, news) {
-        return loadLibrary<SettingsLibrary>("migration/settings/applySettings").checkServerSettings(olds, news);
+        return loadLibrary<SettingsLibrary>("infra/providers/serverSettings").checkServerSettings(olds, news);
     },
     async diff(_id, olds, news) {
-        const diff = loadLibrary<SettingsLibrary>("migration/settings/applySettings").diffServerSettings(olds, news);
+        const diff = loadLibrary<SettingsLibrary>("infra/providers/serverSettings").diffServerSettings(olds, news);
         // The provider host drops detailed diffs; a line on its console is what `pulumi preview` shows.
         if (diff.restartRequired.length) console.log(`gecko-pg settings: a server restart is needed for ${diff.restartRequired.join(", ")}${news.mode === "report" ? "" : " (docker: up restarts the container; external: restart it yourself)"}`);
         return diff;
     },
     async create(inputs) {
-        const created = await loadLibrary<SettingsLibrary>("migration/settings/applySettings").createServerSettings(inputs);
+        const created = await loadLibrary<SettingsLibrary>("infra/providers/serverSettings").createServerSettings(inputs);
         warnParameterGroup(created.outs.parameterGroup);
         return created;
     },
     async read(id, props) {
-        return loadLibrary<SettingsLibrary>("migration/settings/applySettings").readServerSettings(id, props);
+        return loadLibrary<SettingsLibrary>("infra/providers/serverSettings").readServerSettings(id, props);
     },
     async update(_id, olds, news) {
-        const updated = await loadLibrary<SettingsLibrary>("migration/settings/applySettings").updateServerSettings(olds, news);
+        const updated = await loadLibrary<SettingsLibrary>("infra/providers/serverSettings").updateServerSettings(olds, news);
         warnParameterGroup(updated.outs.parameterGroup);
         return updated;
     },
     async delete(_id, props) {
-        return loadLibrary<SettingsLibrary>("migration/settings/applySettings").deleteServerSettings(props);
+        return loadLibrary<SettingsLibrary>("infra/providers/serverSettings").deleteServerSettings(props);
     },
 };
 

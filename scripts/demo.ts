@@ -8,13 +8,13 @@
 import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
-import { planAccess } from "../migration/access/accessPlan";
-import { applyAccess } from "../migration/access/applyAccess";
+import { planAccess } from "../migration/setup/accessPlan";
+import { applyAccess } from "../migration/setup/applyAccess";
 import { connectionUrl, parseConnectionUrl } from "../migration/postgres/connection";
 import { redactUrl, startLocalPostgres } from "../migration/postgres/localServer";
-import { renderReport, runMigration } from "../migration/runMigration";
-import { applySettings } from "../migration/settings/applySettings";
-import { DEFAULT_SETTINGS } from "../migration/settings/settingsPlan";
+import { renderReport, runMigration } from "../migration/data/run/runMigration";
+import { applySettings } from "../migration/setup/applySettings";
+import { DEFAULT_SETTINGS } from "../migration/setup/settingsPlan";
 import { DEFECT_NAMES, generateCollectorDb, type DefectName } from "./generator/collectorDb";
 import { int, str } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";

@@ -6,12 +6,12 @@
 import { Client } from "pg";
 import * as path from "node:path";
 import { clientConfig, describeConnection } from "../migration/postgres/connection";
-import { planMigration, renderPlan } from "../migration/planMigration";
-import { renderReport, runMigration, runValidation } from "../migration/runMigration";
-import type { MigrationReport } from "../migration/report/report";
+import { planMigration, renderPlan } from "../migration/data/plan/planMigration";
+import { renderReport, runMigration, runValidation } from "../migration/data/run/runMigration";
+import type { MigrationReport } from "../migration/data/report/report";
 import { addFuturePartitions } from "../migration/schema/partitionMaintenance";
 import { renderSchemaSql } from "../migration/schema/render";
-import { upgradeTarget } from "../migration/targetSchema";
+import { upgradeTarget } from "../migration/schema/target";
 import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";

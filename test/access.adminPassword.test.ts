@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminPasswordProvider } from "../infra/adminPassword";
-import { rotateAdminPassword, scramVerifier } from "../migration/access/adminPassword";
+import { rotateAdminPassword, scramVerifier } from "../migration/setup/adminPassword";
 import { parseConnectionUrl, type ConnectionSpec } from "../migration/postgres/connection";
 import { adminUrl, withClient } from "./support/db";
 

@@ -8,8 +8,9 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planAccess, quoteLiteral, renderAccessSql, type AccessPlan } from "../migration/access/accessPlan";
-import { applyAccess } from "../migration/access/applyAccess";
+import { planAccess, renderAccessSql, type AccessPlan } from "../migration/setup/accessPlan";
+import { literal } from "../migration/postgres/sql";
+import { applyAccess } from "../migration/setup/applyAccess";
 import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../migration/postgres/connection";
 import { adminUrl, createScratchDatabase, withClient, type ScratchDatabase } from "./support/db";
 
@@ -141,7 +142,7 @@ describe("access SQL applied by a non-superuser admin (managed server)", () => {
     let plan: AccessPlan;
 
     beforeAll(async () => {
-        await withClient(adminUrl(), (c) => c.query(`CREATE ROLE ${names.admin} LOGIN CREATEROLE CREATEDB PASSWORD ${quoteLiteral(adminPassword)}`));
+        await withClient(adminUrl(), (c) => c.query(`CREATE ROLE ${names.admin} LOGIN CREATEROLE CREATEDB PASSWORD ${literal(adminPassword)}`));
         plan = planAccess({ database: names.database, ownerRole: names.owner, appRole: names.app, timezone: "UTC", nonSuperuserAdmin: names.admin });
     });
 
@@ -209,9 +210,9 @@ describe("planAccess and renderAccessSql", () => {
     it.each([
         ["plain", "'plain'"],
         ["it's", "'it''s'"],
-        ["back\\slash", " E'back\\\\slash'"],
+        ["back\\slash", "E'back\\\\slash'"],
     ])("quotes %s as a literal", (value, expected) => {
-        expect(quoteLiteral(value)).toBe(expected);
+        expect(literal(value)).toBe(expected);
     });
 
     it("refuses to render without a password", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJsonb, convertJson } from "../migration/convert/json";
-import type { ConvertResult } from "../migration/convert/result";
+import { canonicalJsonb, convertJson } from "../migration/data/convert/json";
+import type { ConvertResult } from "../migration/data/convert/result";
 import { mismatches, oracleClient, pgEach, prng } from "./convertOracle";
 
 const value = (r: ConvertResult) => (r.ok ? (r.value ?? "NULL") : "ERROR");

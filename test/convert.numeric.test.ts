@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { convertNumeric, roundReal, roundShortest } from "../migration/convert/numeric";
-import { type Decimal, float64Exact, formatFixed, roundHalfAwayFromZero } from "../migration/convert/decimal";
-import type { ConvertResult } from "../migration/convert/result";
+import { convertNumeric, roundReal, roundShortest } from "../migration/data/convert/numeric";
+import { type Decimal, float64Exact, formatFixed, roundHalfAwayFromZero } from "../migration/data/convert/decimal";
+import type { ConvertResult } from "../migration/data/convert/result";
 import { mismatches, oracleClient, pgEach, prng } from "./convertOracle";
 
 const value = (r: ConvertResult) => (r.ok ? (r.value ?? "NULL") : "ERROR");

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { convertBoolean } from "../migration/convert/boolean";
-import { convertInteger } from "../migration/convert/integer";
-import { convertText } from "../migration/convert/text";
-import type { ConvertResult } from "../migration/convert/result";
+import { convertBoolean } from "../migration/data/convert/boolean";
+import { convertInteger } from "../migration/data/convert/integer";
+import { convertText } from "../migration/data/convert/text";
+import type { ConvertResult } from "../migration/data/convert/result";
 
 const value = (r: ConvertResult) => (r.ok ? (r.value ?? "NULL") : "ERROR");
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { convertTimestamp, formatTimestamp } from "../migration/convert/timestamp";
-import type { ConvertResult } from "../migration/convert/result";
+import { convertTimestamp, formatTimestamp } from "../migration/data/convert/timestamp";
+import type { ConvertResult } from "../migration/data/convert/result";
 import { mismatches, oracleClient, pgEach, prng } from "./convertOracle";
 
 const value = (r: ConvertResult) => (r.ok ? (r.value ?? "NULL") : "ERROR");

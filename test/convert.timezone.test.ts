@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { canonicalTimeZone, localToUtc, utcOffsetAt } from "../migration/convert/timeZone";
-import { clockOf, createTimezonePolicy, zoneOf } from "../migration/convert/timezonePolicy";
-import { civilSeconds } from "../migration/convert/civil";
+import { canonicalTimeZone, localToUtc, utcOffsetAt } from "../migration/data/convert/timeZone";
+import { clockOf, createTimezonePolicy, zoneOf } from "../migration/data/convert/timezonePolicy";
+import { civilSeconds } from "../migration/data/convert/civil";
 
 describe("TimezonePolicy", () => {
     it("defaults: local for the four local-clock columns, utc for everything else (pools.last_updated included)", () => {

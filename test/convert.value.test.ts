@@ -3,7 +3,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { canonicalSql, columnContext, convertValue, copyEscape, createTimezonePolicy, fieldConverter, type ConvertContext, type RawValue } from "../migration/convert";
+import { canonicalSql, columnContext, convertValue, copyEscape, createTimezonePolicy, fieldConverter, type ConvertContext, type RawValue } from "../migration/data/convert/index";
 import type { ColumnType } from "../migration/schema/types";
 import { prng } from "./convertOracle";
 import { createScratchDatabase } from "./support/db";

@@ -7,7 +7,7 @@
  * kept open during the run.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MigrationReport } from "../migration/report/report";
+import type { MigrationReport } from "../migration/data/report/report";
 import { openLiveWriter, type GenerationManifest, type LiveWriter, type PlantedDefect } from "../scripts/generator/collectorDb";
 import { createMigrationFixture, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
 

@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderReport, type MigrationReport } from "../migration/report/report";
+import { renderReport, type MigrationReport } from "../migration/data/report/report";
 import { createMigrationFixture, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
 
 const CHUNK_ROWS = 100;

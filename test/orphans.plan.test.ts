@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
-import { orphanCondition, orphanExamplesSql } from "../migration/copy/orphans";
+import { orphanCondition, orphanExamplesSql } from "../migration/data/copy/orphans";
 import type { ForeignKeySpec, TargetTable } from "../migration/schema/types";
 import { createScratchDatabase, type ScratchDatabase } from "./support/db";
 

@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { serverSettingsProvider } from "../infra/settings";
-import { lineLogger, ProgressMeter } from "../migration/report/progress";
+import { lineLogger, ProgressMeter } from "../migration/data/report/progress";
 
 afterEach(() => vi.useRealTimers());
 

@@ -8,7 +8,7 @@
  * frequent queries, retention deletes) must pass.
  */
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { checkSchema, createSchema, type SchemaInputs } from "../migration/schema/schemaResource";
+import { checkSchema, createSchema, type SchemaInputs } from "../infra/providers/schema";
 import { SCHEMA_VARIANTS } from "../scripts/generator/collectorDb";
 import { expectAllPassed, missingStack, runCollectorOrm, URL_FORMS } from "./support/collectorOrm";
 import { createMigrationFixture, type MigrationFixture } from "./support/migrationFixture";

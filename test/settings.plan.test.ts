@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseDockerHost } from "../migration/settings/dockerRestart";
+import { parseDockerHost } from "../migration/setup/dockerRestart";
 import {
     alterSystemSql, DEFAULT_SETTINGS, describeProblem, diffSettings, localCatalog, memoryCapProblems, parseSettingValue, planApply,
     resolveDesired, sameSettingValue, settingsDrift, SettingsValidationError, validateSettings, type SettingInfo, type SettingsCatalog,
-} from "../migration/settings/settingsPlan";
+} from "../migration/setup/settingsPlan";
 
 /** Rows shaped like PostgreSQL 17's pg_settings, for settings the local table does not know. */
 const server: Record<string, SettingInfo> = {

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectionSpec } from "../migration/postgres/connection";
 import { startLocalPostgres, type LocalPostgres } from "../migration/postgres/localServer";
-import { restartContainer } from "../migration/settings/dockerRestart";
+import { restartContainer } from "../migration/setup/dockerRestart";
 import { DEFAULT_SETTINGS, ServerSettings, serverSettingsProvider as provider } from "../infra/settings";
 import { withClient } from "./support/db";
 import { installMocks, plaintextPaths, settle } from "./support/pulumiMocks";

@@ -16,8 +16,9 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { planAccess, quoteIdent } from "../migration/access/accessPlan";
-import { applyAccess } from "../migration/access/applyAccess";
+import { planAccess } from "../migration/setup/accessPlan";
+import { ident } from "../migration/postgres/sql";
+import { applyAccess } from "../migration/setup/applyAccess";
 import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../migration/postgres/connection";
 import { applySchema } from "../migration/schema/applySchema";
 import { adminUrl } from "./support/db";
@@ -116,7 +117,7 @@ async function provision(recordedAdmin: string, options: { managed: boolean; tab
     let admin = superuser;
     if (options.managed) {
         admin = { ...superuser, user: `destroy_admin_${id}`, password: randomBytes(12).toString("hex") };
-        await withClient(superuser, (c) => c.query(`CREATE ROLE ${quoteIdent(admin.user)} LOGIN CREATEDB CREATEROLE PASSWORD '${admin.password}'`));
+        await withClient(superuser, (c) => c.query(`CREATE ROLE ${ident(admin.user)} LOGIN CREATEDB CREATEROLE PASSWORD '${admin.password}'`));
     }
     const plan = planAccess({ ...names, timezone: "UTC", nonSuperuserAdmin: options.managed ? admin.user : undefined });
     const collectorDb = { ...admin, database: names.database };
@@ -133,12 +134,12 @@ async function provision(recordedAdmin: string, options: { managed: boolean; tab
             ...(await c.query<{ n: string }>("SELECT rolname AS n FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1", [[names.ownerRole, names.appRole]])).rows.map((r) => `role ${r.n}`),
         ]),
         dispose: () => withClient(superuser, async (c) => {
-            await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(names.database)} WITH (FORCE)`);
+            await c.query(`DROP DATABASE IF EXISTS ${ident(names.database)} WITH (FORCE)`);
             const roles = [names.appRole, names.ownerRole, ...(options.managed ? [admin.user] : [])];
             for (const role of roles) {
                 if (!(await c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount) continue;
-                await c.query(`DROP OWNED BY ${quoteIdent(role)}`);
-                await c.query(`DROP ROLE ${quoteIdent(role)}`);
+                await c.query(`DROP OWNED BY ${ident(role)}`);
+                await c.query(`DROP ROLE ${ident(role)}`);
             }
         }),
     };
@@ -266,7 +267,7 @@ describe.each([
             if (process.env.DESTROY_REPLAY_LOG) console.log(`${stack} tables=${tables}\n${describeReplay(result)}`);
             expect(await scratch.remaining()).toEqual([]);
             const database = result.steps.find((s) => s.type === T.database)!;
-            expect(database.sql).toContain(`DROP DATABASE ${quoteIdent(scratch.database)} WITH ( FORCE )`);
+            expect(database.sql).toContain(`DROP DATABASE ${ident(scratch.database)} WITH ( FORCE )`);
             // The roles' drops ran after the database was gone, in the provider's database only.
             const at = (type: string) => result.steps.flatMap((s, i) => (s.type === type ? [i] : []));
             for (const i of at(T.role)) expect(i).toBeGreaterThan(at(T.database)[0]);

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { sourceFingerprint } from "../migration/source/snapshot";
+import { sourceFingerprint } from "../migration/data/source/snapshot";
 import { resolveSqliteSource, StackConfigError, validateStackConfig } from "../infra/config";
 import { installMocks, isWireSecret, plaintextPaths, resolve, settle, type MockRun, type RecordedResource } from "./support/pulumiMocks";
 

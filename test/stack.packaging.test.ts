@@ -59,7 +59,7 @@ describe("loadLibrary in the provider host", () => {
     const load = (cwd: string, root: string | undefined) =>
         spawnSync(
             process.execPath,
-            ["--require", TSX_CJS, "-e", `console.log(require(${JSON.stringify(path.join(ROOT, "infra/dynamic/loadLibrary.ts"))}).loadLibrary("migration/schema/tables").SCHEMA_VERSION)`],
+            ["--require", TSX_CJS, "-e", `console.log(require(${JSON.stringify(path.join(ROOT, "infra/providers/loadLibrary.ts"))}).loadLibrary("migration/schema/tables").SCHEMA_VERSION)`],
             { cwd, env: { ...process.env, GECKO_PG_ROOT: root }, encoding: "utf8" },
         );
 

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { planAccess } from "../migration/access/accessPlan";
+import { planAccess } from "../migration/setup/accessPlan";
 import { parseConnectionUrl } from "../migration/postgres/connection";
 import { CONFIG_DEFAULTS, CONFIG_KEYS, SECRET_KEYS, StackConfigError, validateStackConfig } from "../infra/config";
 import { installMocks, isWireSecret, plaintextPaths, resolve, settle, type MockRun, type RecordedResource, RESOURCE_TYPES } from "./support/pulumiMocks";

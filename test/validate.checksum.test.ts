@@ -8,8 +8,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
 import { describe, expect, it } from "vitest";
-import { bucketOf, bucketSql, BucketSums, canonicalRowText, fieldTextSql, hashValue, rowHash, rowHashSql, rowTextSql } from "../migration/validate/checksum";
-import { hashBytesExtended, hashTextExtended } from "../migration/validate/textHash";
+import { bucketOf, bucketSql, BucketSums, canonicalRowText, fieldTextSql, hashValue, rowHash, rowHashSql, rowTextSql } from "../migration/data/checksum/checksum";
+import { hashBytesExtended, hashTextExtended } from "../migration/data/checksum/textHash";
 import type { ColumnType } from "../migration/schema/types";
 import { adminUrl, withClient } from "./support/db";
 

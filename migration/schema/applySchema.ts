@@ -15,21 +15,8 @@
  * in autocommit mode (no open transaction).
  */
 import type { ClientBase } from "pg";
-import {
-    analyzeSql,
-    createTableSql,
-    grantSql,
-    ident,
-    leafRelationsSql,
-    MIGRATION_SCHEMA,
-    qualified,
-    schemaChecksum,
-    schemaVersionSql,
-    setDatabaseTimeZoneSql,
-    setRoleTimeZoneSql,
-    TARGET_SCHEMA,
-    targetRegclassSql,
-} from "./ddl";
+import { analyzeSql, createTableSql, grantSql, leafRelationsSql, MIGRATION_SCHEMA, qualified, schemaChecksum, schemaVersionSql, setDatabaseTimeZoneSql, setRoleTimeZoneSql, TARGET_SCHEMA, targetRegclassSql } from "./ddl";
+import { ident } from "../postgres/sql";
 import { monthsAfter, ensurePartitions, type PartitionChange } from "./partitionMaintenance";
 import { dropRetiredIndexes, ensureForeignKeys, ensureIndexes, resetSequences, type SequencePosition } from "./postLoad";
 import { applyTableUpgrade } from "./upgrade";

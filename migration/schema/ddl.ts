@@ -3,6 +3,7 @@
  * trailing semicolon) or an ordered list of them. No `pg` import; tested by
  * string equality in test/schema.ddl.test.ts.
  */
+import { ident, literal, MAX_IDENTIFIER_BYTES, qualified as qualifiedIn } from "../postgres/sql";
 import { createHash } from "node:crypto";
 import type { ColumnType, ForeignKeySpec, IndexSpec, TargetColumn, TargetTable } from "./types";
 
@@ -10,24 +11,12 @@ import type { ColumnType, ForeignKeySpec, IndexSpec, TargetColumn, TargetTable }
 export const TARGET_SCHEMA = "public";
 /** Schema holding this project's bookkeeping (schema versions). */
 export const MIGRATION_SCHEMA = "gecko_migration";
-/** PostgreSQL truncates longer identifiers; builders refuse them instead. */
-const MAX_IDENTIFIER_BYTES = 63;
+/** Schema holding the rows a migration set aside (migration/data/copy/checkpointStore.ts). */
+export const QUARANTINE_SCHEMA = "gecko_quarantine";
 
-/** A double-quoted identifier (always quoted: `timestamp`, `type`, `level` are keywords). */
-export function ident(name: string): string {
-    if (name.length === 0) throw new Error("empty SQL identifier");
-    if (Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES) throw new Error(`identifier longer than ${MAX_IDENTIFIER_BYTES} bytes: ${name}`);
-    return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** `"schema"."name"`. */
+/** `"schema"."name"`, in the collector's schema unless told otherwise. */
 export function qualified(name: string, schema = TARGET_SCHEMA): string {
-    return `${ident(schema)}.${ident(name)}`;
-}
-
-/** A single-quoted string literal. */
-export function literal(value: string): string {
-    return `'${value.replace(/'/g, "''")}'`;
+    return qualifiedIn(name, schema);
 }
 
 export function columnTypeSql(type: ColumnType): string {

@@ -3,7 +3,8 @@
  * validation phase and reports. Returns data, judges nothing beyond `ok` flags.
  */
 import type { ClientBase } from "pg";
-import { ident, MIGRATION_SCHEMA, qualified, TARGET_SCHEMA } from "./ddl";
+import { MIGRATION_SCHEMA, qualified, TARGET_SCHEMA } from "./ddl";
+import { ident } from "../postgres/sql";
 import { TARGET_TABLES } from "./tables";
 import type { TargetTable } from "./types";
 
@@ -149,7 +150,7 @@ export async function inspectSchema(
                      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                     WHERE n.nspname IN ($1, $2) AND c.relkind IN ('r', 'p', 'i', 'I', 'S') AND c.relowner <> to_regrole($3)
                     ORDER BY 1`,
-                  [TARGET_SCHEMA, MIGRATION_SCHEMA, `"${options.ownerRole.replace(/"/g, '""')}"`],
+                  [TARGET_SCHEMA, MIGRATION_SCHEMA, ident(options.ownerRole)],
               )
           ).rows
         : [];

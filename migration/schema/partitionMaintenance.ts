@@ -13,7 +13,8 @@
  * and are moved out when their month is created.
  */
 import type { ClientBase } from "pg";
-import { ident, qualified } from "./ddl";
+import { qualified } from "./ddl";
+import { ident } from "../postgres/sql";
 import {
     createDefaultPartitionSql,
     createPartitionSql,

@@ -3,7 +3,8 @@
  * (ohlcv_data.timestamp is a true epoch). Partitions are named `<table>_pYYYYMM`,
  * the catch-all `<table>_default`; the pg side lives in partitionMaintenance.ts.
  */
-import { ident, qualified } from "./ddl";
+import { qualified } from "./ddl";
+import { ident } from "../postgres/sql";
 import type { PartitioningSpec, TargetTable } from "./types";
 
 /** One planned month: [fromEpoch, toEpoch) in epoch seconds. */

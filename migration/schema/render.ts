@@ -4,26 +4,8 @@
  * the catalog first and skips what exists. Run it with psql in autocommit mode:
  * CREATE INDEX CONCURRENTLY cannot run inside a transaction block.
  */
-import {
-    addForeignKeySql,
-    analyzeSql,
-    createIndexSql,
-    createTableSql,
-    grantSql,
-    ident,
-    literal,
-    MIGRATION_SCHEMA,
-    partitionedIndexSql,
-    qualified,
-    resetSequenceSql,
-    schemaChecksum,
-    schemaVersionSql,
-    setDatabaseTimeZoneSql,
-    setRoleTimeZoneSql,
-    TARGET_SCHEMA,
-    validateConstraintSql,
-    versionGuardSql,
-} from "./ddl";
+import { addForeignKeySql, analyzeSql, createIndexSql, createTableSql, grantSql, MIGRATION_SCHEMA, partitionedIndexSql, qualified, resetSequenceSql, schemaChecksum, schemaVersionSql, setDatabaseTimeZoneSql, setRoleTimeZoneSql, TARGET_SCHEMA, validateConstraintSql, versionGuardSql } from "./ddl";
+import { ident, literal } from "../postgres/sql";
 import { createDefaultPartitionSql, createPartitionSql, defaultPartitionName, planMonthlyPartitions } from "./partitions";
 import { SCHEMA_VERSION, TARGET_TABLES } from "./tables";
 import type { TargetTable } from "./types";

@@ -19,7 +19,8 @@
  * The planner is pure (planTableUpgrade); applyTableUpgrade runs its steps.
  */
 import type { ClientBase } from "pg";
-import { columnSql, columnTypeSql, ident, literal, qualified } from "./ddl";
+import { columnSql, columnTypeSql, qualified } from "./ddl";
+import { ident, literal } from "../postgres/sql";
 import type { TargetColumn, TargetTable } from "./types";
 
 /** A column as the catalog has it. */

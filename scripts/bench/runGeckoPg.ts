@@ -10,7 +10,7 @@
  */
 import * as fs from "node:fs";
 import { parseConnectionUrl } from "../../migration/postgres/connection";
-import { runMigration } from "../../migration/runMigration";
+import { runMigration } from "../../migration/data/run/runMigration";
 import { int, str, UsageError, type Flags } from "../lib/options";
 import { terminalLogger } from "../lib/terminal";
 import { minimist } from "../lib/zx";

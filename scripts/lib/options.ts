@@ -4,7 +4,7 @@
  * line is visible to every user of the machine (ps) and lands in shell history.
  */
 import { parseConnectionUrl, type ConnectionSpec, type SslMode } from "../../migration/postgres/connection";
-import type { MigrationInput, OrphanPolicy } from "../../migration/options";
+import type { MigrationInput, OrphanPolicy } from "../../migration/data/options";
 
 export class UsageError extends Error {}
 

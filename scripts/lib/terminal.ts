@@ -1,7 +1,7 @@
 /** Terminal rendering shared by the scripts: progress lines and a logger. */
 import { chalk } from "./zx";
-import type { MigrationLogger } from "../../migration/options";
-import { progressLine } from "../../migration/report/progress";
+import type { MigrationLogger } from "../../migration/data/options";
+import { progressLine } from "../../migration/data/report/progress";
 
 /** Logs to stderr (stdout stays clean for --json); progress redraws one line on a TTY. */
 export function terminalLogger(opts: { quiet?: boolean } = {}): MigrationLogger {

@@ -15,11 +15,11 @@
  *   real delete; docker resources and the server settings are skipped.
  */
 import { Client, type QueryResultRow } from "pg";
-import { quoteIdent } from "../../migration/access/accessPlan";
-import { deleteMigration } from "../../migration/migrationResource";
-import type { MigrationResourceState } from "../../migration/migrationResource";
+import { ident } from "../../migration/postgres/sql";
+import { deleteMigration } from "../../infra/providers/migration";
+import type { MigrationResourceState } from "../../infra/providers/migration";
 import { clientConfig, type ConnectionSpec } from "../../migration/postgres/connection";
-import { deleteSchema, type SchemaState } from "../../migration/schema/schemaResource";
+import { deleteSchema, type SchemaState } from "../../infra/providers/schema";
 import { RESOURCE_TYPES, type RecordedResource } from "./pulumiMocks";
 
 export { RESOURCE_TYPES as TYPES };
@@ -187,7 +187,7 @@ class ProviderSession {
     }
 }
 
-const q = quoteIdent;
+const q = ident;
 
 /** startTransaction + deferredRollback: commits unless `fn` returns "rollback" or throws. */
 async function inTransaction(s: ProviderSession, c: Client, fn: () => Promise<"rollback" | void>): Promise<void> {

@@ -6,8 +6,8 @@
  *
  *   node --import tsx test/support/migrationChild.ts
  */
-import { runMigration } from "../../migration/runMigration";
-import type { MigrationInput } from "../../migration/options";
+import { runMigration } from "../../migration/data/run/runMigration";
+import type { MigrationInput } from "../../migration/data/options";
 
 const input = JSON.parse(process.env.GECKO_TEST_MIGRATION ?? "null") as MigrationInput | null;
 if (!input) throw new Error("GECKO_TEST_MIGRATION is not set");

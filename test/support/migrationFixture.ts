@@ -11,12 +11,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import Database from "better-sqlite3";
 import { Client, type QueryResultRow } from "pg";
-import { planAccess } from "../../migration/access/accessPlan";
-import { applyAccessSql } from "../../migration/access/applyAccess";
-import type { MigrationInput } from "../../migration/options";
+import { planAccess } from "../../migration/setup/accessPlan";
+import { applyAccessSql } from "../../migration/setup/applyAccess";
+import type { MigrationInput } from "../../migration/data/options";
 import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
-import type { MigrationReport, TableReport } from "../../migration/report/report";
-import { runMigration, runValidation, type RunHooks } from "../../migration/runMigration";
+import type { MigrationReport, TableReport } from "../../migration/data/report/report";
+import { runMigration, runValidation, type RunHooks } from "../../migration/data/run/runMigration";
 import { generateCollectorDb, type CollectorDbOptions, type GenerationManifest } from "../../scripts/generator/collectorDb";
 import { adminUrl, createScratchDatabase, withClient, type ScratchDatabase } from "./db";
 

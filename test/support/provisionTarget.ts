@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { planAccess } from "../../migration/access/accessPlan";
-import { applyAccess } from "../../migration/access/applyAccess";
+import { planAccess } from "../../migration/setup/accessPlan";
+import { applyAccess } from "../../migration/setup/applyAccess";
 import { parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
 import { withDatabase } from "../../migration/postgres/localServer";
 import { adminUrl, withClient } from "./db";

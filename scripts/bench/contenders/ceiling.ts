@@ -13,11 +13,13 @@
 import Database from "better-sqlite3";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { addForeignKeySql, analyzeSql, createIndexSql, createTableSql, ident, qualified } from "../../../migration/schema/ddl";
+import { addForeignKeySql, analyzeSql, createIndexSql, createTableSql, qualified } from "../../../migration/schema/ddl";
+import { ident } from "../../../migration/postgres/sql";
 import { TARGET_TABLES } from "../../../migration/schema/tables";
 import type { TargetTable } from "../../../migration/schema/types";
-import { introspectSource, quoteIdent } from "../../../migration/source/introspect";
-import { mapSourceToTarget, type TableMapping } from "../../../migration/plan/tableMapping";
+import { introspectSource, } from "../../../migration/data/source/introspect";
+import { sqliteIdent } from "../../../migration/postgres/sql";
+import { mapSourceToTarget, type TableMapping } from "../../../migration/data/plan/tableMapping";
 import { runMeasured } from "../lib/measure";
 import { compareCounts, countTargetRows, withClient } from "../lib/targetDb";
 import type { ContenderContext, ContenderResult } from "../lib/types";
@@ -141,7 +143,7 @@ function loadScript(sqlitePath: string, lanes: readonly (readonly TableMapping[]
     const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const copyOne = (m: TableMapping) => {
         const cols = m.columns.filter((c) => c.source.kind === "column");
-        const select = `SELECT ${cols.map((c) => quoteIdent(c.source.kind === "column" ? c.source.name : "")).join(", ")} FROM ${quoteIdent(m.source!.name)}`;
+        const select = `SELECT ${cols.map((c) => sqliteIdent(c.source.kind === "column" ? c.source.name : "")).join(", ")} FROM ${sqliteIdent(m.source!.name)}`;
         const copy = `\\copy ${qualified(m.target.name)} (${cols.map((c) => ident(c.target.name)).join(", ")}) FROM STDIN WITH (FORMAT csv)`;
         return [
             `t0=$EPOCHREALTIME`,

@@ -10,10 +10,10 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { planAccess } from "../../../migration/access/accessPlan";
-import { applyAccess } from "../../../migration/access/applyAccess";
+import { planAccess } from "../../../migration/setup/accessPlan";
+import { applyAccess } from "../../../migration/setup/applyAccess";
 import { connectionUrl } from "../../../migration/postgres/connection";
-import type { MigrationReport } from "../../../migration/report/report";
+import type { MigrationReport } from "../../../migration/data/report/report";
 import { runMeasured } from "../lib/measure";
 import type { ContenderContext, ContenderResult } from "../lib/types";
 

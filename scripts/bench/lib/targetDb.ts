@@ -2,7 +2,7 @@
 import Database from "better-sqlite3";
 import { Client } from "pg";
 import { clientConfig, type ConnectionSpec } from "../../../migration/postgres/connection";
-import { ident } from "../../../migration/schema/ddl";
+import { ident, sqliteIdent } from "../../../migration/postgres/sql";
 
 export async function withClient<T>(spec: ConnectionSpec, fn: (c: Client) => Promise<T>): Promise<T> {
     const c = new Client(clientConfig(spec, { application_name: "gecko-pg bench" }));
@@ -51,7 +51,7 @@ export function countSourceRows(sqlitePath: string): Record<string, number> {
     const db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
     try {
         const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
-        return Object.fromEntries(names.map((n) => [n, Number(db.prepare(`SELECT count(*) FROM "${n.replace(/"/g, '""')}"`).pluck().get())]));
+        return Object.fromEntries(names.map((n) => [n, Number(db.prepare(`SELECT count(*) FROM ${sqliteIdent(n)}`).pluck().get())]));
     } finally {
         db.close();
     }

@@ -1,0 +1,273 @@
+/**
+ * The `gecko:Migration` dynamic resource's operations (infra/migration.ts calls
+ * one function per provider method): the same `runMigration` stage as the CLI,
+ * run by `pulumi up`.
+ *
+ * - create/update run the migration (resumable: a rerun copies only chunks not
+ *   yet done, including rows appended to the source since) and validate. A
+ *   report with `ok: false` throws an Error listing the report's failures, so
+ *   `pulumi up` fails and the state keeps the previous outputs (create: no
+ *   resource; the next `up` resumes from the checkpoints).
+ * - diff: never a replacement. The source fingerprint, the source path, every
+ *   migration option and the target (host, port, database) are updates that
+ *   rerun the migration; `dropOnDelete`, `reportPath` and a new admin user,
+ *   password or sslmode are updates that only store the new value (so a later
+ *   delete logs in with the credentials in force).
+ * - delete leaves the migrated data alone unless `dropOnDelete`: then it
+ *   empties the collector tables, drops the extra tables the migration created,
+ *   and clears checkpoints and quarantine (keeping gecko_migration.runs, the
+ *   run history), in one transaction.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Client } from "pg";
+import { DEFAULT_OPTIONS, silentLogger, type MigrationInput, type MigrationLogger, type OrphanPolicy } from "../../migration/data/options";
+import { lineLogger } from "../../migration/data/report/progress";
+import { summarize, type MigrationReport } from "../../migration/data/report/report";
+import { removeMigratedData } from "../../migration/data/run/removeMigratedData";
+import { runMigration } from "../../migration/data/run/runMigration";
+import { describeConnection, type ConnectionSpec } from "../../migration/postgres/connection";
+import { pgMessage, withSession } from "../../migration/postgres/session";
+import { MIGRATION_SCHEMA, qualified } from "../../migration/schema/ddl";
+import {
+    checkBoolean, checkConnection, CREDENTIAL_KEYS, checkIdentifier, checkTimeZone, diffConnection, diffValues, isUnknown, resourceDiff, resourceId,
+    type CheckFailure, type CheckResult, type PropertyDiff, type ResourceDiff,
+} from "./kit";
+
+export type MigrationSummary = ReturnType<typeof summarize>;
+
+const ORPHAN_POLICIES: readonly OrphanPolicy[] = ["quarantine", "placeholder", "fail"];
+
+/** Inputs of the Migration resource as the provider receives them (after `check`: defaults filled in). */
+export interface MigrationResourceInputs {
+    /** Admin connection to the collector database (must be able to SET ROLE ownerRole); kept as a secret. */
+    readonly connection: ConnectionSpec;
+    /** The collector's SQLite file; opened read-only. */
+    readonly sqlitePath: string;
+    /** `sourceFingerprint(sqlitePath)` computed by the program: a changed source means an update (a rerun). */
+    readonly sourceFingerprint: string;
+    readonly ownerRole: string;
+    readonly appRole: string;
+    readonly sourceTimeZone: string;
+    readonly clockOverrides: Readonly<Record<string, "utc" | "local">>;
+    readonly orphanPolicy: OrphanPolicy;
+    readonly chunkRows: number;
+    readonly allowQuarantine: boolean;
+    readonly sampleRows: number;
+    readonly databaseTimeZone: string;
+    /** Empty the migrated tables on delete. Default false (dev only). */
+    readonly dropOnDelete: boolean;
+    /** Optional file the full JSON report of each run is written to. */
+    readonly reportPath?: string;
+}
+
+/** Stored state: the inputs plus where the last run's report is. No credentials beyond `connection`. */
+export interface MigrationResourceState extends MigrationResourceInputs {
+    readonly summary: MigrationSummary;
+    /** Row id in gecko_migration.runs holding the full JSON report of the last run. */
+    readonly reportRunId: number;
+    /** Absolute path the last report was written to, when `reportPath` was set. */
+    readonly reportFile?: string;
+    /** Tables beyond the collector schema the migration created from the source (dropped by a dropOnDelete delete). */
+    readonly extraTables: string[];
+}
+
+/** A run whose report says `ok: false`; the message lists its failures (never a password). */
+/**
+ * Progress and phases as lines on the provider host's console, which `pulumi up` shows
+ * (the CLI passes a dynamic provider's output through; its log API does not reach the engine).
+ */
+export function upLogger(): MigrationLogger {
+    return lineLogger((line) => console.log(line), "gecko-pg migration: ");
+}
+
+export class MigrationFailedError extends Error {
+    constructor(readonly failures: readonly string[], readonly reportRunId: number | undefined, message: string) {
+        super(message);
+        this.name = "MigrationFailedError";
+    }
+}
+
+/** Inputs whose change reruns the migration. */
+const RUN_KEYS = [
+    "sqlitePath", "sourceFingerprint", "ownerRole", "appRole", "sourceTimeZone", "clockOverrides", "orphanPolicy",
+    "chunkRows", "allowQuarantine", "sampleRows", "databaseTimeZone",
+] as const;
+/** Inputs that only change what the state remembers. */
+const STATE_KEYS = ["dropOnDelete", "reportPath"] as const;
+
+/** Shape checks and defaults; the source file must exist (this runs at preview too). */
+export function checkMigration(_olds: unknown, news: Record<string, unknown>): CheckResult {
+    const failures: CheckFailure[] = [];
+    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const inputs: Record<string, unknown> = {
+        ownerRole: DEFAULT_OPTIONS.ownerRole,
+        appRole: DEFAULT_OPTIONS.appRole,
+        sourceTimeZone: DEFAULT_OPTIONS.sourceTimeZone,
+        clockOverrides: {},
+        orphanPolicy: DEFAULT_OPTIONS.orphanPolicy,
+        chunkRows: DEFAULT_OPTIONS.chunkRows,
+        allowQuarantine: DEFAULT_OPTIONS.allowQuarantine,
+        sampleRows: DEFAULT_OPTIONS.sampleRows,
+        databaseTimeZone: DEFAULT_OPTIONS.databaseTimeZone,
+        dropOnDelete: false,
+        ...Object.fromEntries(Object.entries(news).filter(([, v]) => v !== undefined)),
+    };
+    checkConnection(inputs.connection, fail);
+    const sqlitePath = inputs.sqlitePath;
+    if (!isUnknown(sqlitePath)) {
+        if (typeof sqlitePath !== "string" || sqlitePath === "") fail("sqlitePath", "required: path of the collector's SQLite file");
+        else if (!isFile(sqlitePath)) fail("sqlitePath", `SQLite source not found: ${sqlitePath}`);
+    }
+    if (!isUnknown(inputs.sourceFingerprint) && (typeof inputs.sourceFingerprint !== "string" || inputs.sourceFingerprint === "")) {
+        fail("sourceFingerprint", "required: sourceFingerprint(sqlitePath), so a changed source triggers an update");
+    }
+    checkIdentifier(inputs.ownerRole, "ownerRole", fail);
+    checkIdentifier(inputs.appRole, "appRole", fail);
+    checkTimeZone(inputs.sourceTimeZone, "sourceTimeZone", fail);
+    checkTimeZone(inputs.databaseTimeZone, "databaseTimeZone", fail);
+    checkClockOverrides(inputs.clockOverrides, fail);
+    if (!isUnknown(inputs.orphanPolicy) && !ORPHAN_POLICIES.includes(inputs.orphanPolicy as OrphanPolicy)) {
+        fail("orphanPolicy", `must be one of ${ORPHAN_POLICIES.join(", ")}, got '${String(inputs.orphanPolicy)}'`);
+    }
+    checkInteger(inputs.chunkRows, "chunkRows", 1, fail);
+    checkInteger(inputs.sampleRows, "sampleRows", 0, fail);
+    checkBoolean(inputs.allowQuarantine, "allowQuarantine", fail);
+    checkBoolean(inputs.dropOnDelete, "dropOnDelete", fail);
+    if (inputs.reportPath !== undefined && !isUnknown(inputs.reportPath) && (typeof inputs.reportPath !== "string" || inputs.reportPath === "")) {
+        fail("reportPath", "must be a file path");
+    }
+    return { inputs, failures };
+}
+
+export function diffMigration(olds: Partial<MigrationResourceState>, news: Record<string, unknown>): ResourceDiff {
+    const detailedDiff: Record<string, PropertyDiff> = {};
+    diffConnection(olds.connection, news.connection, detailedDiff);
+    diffValues(olds as Record<string, unknown>, news, [...RUN_KEYS, ...STATE_KEYS], detailedDiff);
+    return resourceDiff(detailedDiff);
+}
+
+export async function createMigration(inputs: MigrationResourceInputs, logger: MigrationLogger = silentLogger): Promise<{ id: string; outs: MigrationResourceState }> {
+    return { id: resourceId(inputs.connection), outs: await migrate(inputs, logger) };
+}
+
+/** Reruns the migration when the source, an option or the target changed; otherwise only stores the new inputs. */
+export async function updateMigration(olds: MigrationResourceState, news: MigrationResourceInputs, logger: MigrationLogger = silentLogger): Promise<{ outs: MigrationResourceState }> {
+    const changed = Object.keys(diffMigration(olds, news as unknown as Record<string, unknown>).detailedDiff);
+    const storeOnly = [...STATE_KEYS, ...CREDENTIAL_KEYS.map((k) => `connection.${k}`)] as readonly string[];
+    const rerun = changed.some((k) => !storeOnly.includes(k));
+    if (!rerun) {
+        return { outs: { ...onlyInputs(news), summary: olds.summary, reportRunId: olds.reportRunId, extraTables: olds.extraTables, ...(olds.reportFile ? { reportFile: olds.reportFile } : {}) } };
+    }
+    return { outs: await migrate(news, logger) };
+}
+
+/** Nothing unless `dropOnDelete`; then removes the migrated data. Throws on failure (Pulumi keeps the resource). */
+export async function deleteMigration(props: MigrationResourceState): Promise<void> {
+    if (props.dropOnDelete !== true) return;
+    await withSession("migration delete", props.connection, async (client) => {
+        try {
+            await removeMigratedData(client, props.ownerRole, props.extraTables ?? []);
+        } catch (cause) {
+            throw new Error(`migration delete: removing the migrated data in ${describeConnection(props.connection)} failed: ${pgMessage(cause)}`, { cause });
+        }
+    });
+}
+
+function toMigrationInput(i: MigrationResourceInputs): MigrationInput {
+    return {
+        sqlitePath: i.sqlitePath,
+        target: i.connection,
+        ownerRole: i.ownerRole,
+        appRole: i.appRole,
+        sourceTimeZone: i.sourceTimeZone,
+        clockOverrides: i.clockOverrides,
+        orphanPolicy: i.orphanPolicy,
+        chunkRows: i.chunkRows,
+        allowQuarantine: i.allowQuarantine,
+        sampleRows: i.sampleRows,
+        databaseTimeZone: i.databaseTimeZone,
+    };
+}
+
+/** Pulumi state cannot hold `undefined`: copy the inputs, leaving out unset optional keys. */
+function onlyInputs(i: MigrationResourceInputs): MigrationResourceInputs {
+    return {
+        connection: i.connection, sqlitePath: i.sqlitePath, sourceFingerprint: i.sourceFingerprint, ownerRole: i.ownerRole, appRole: i.appRole,
+        sourceTimeZone: i.sourceTimeZone, clockOverrides: i.clockOverrides, orphanPolicy: i.orphanPolicy, chunkRows: i.chunkRows,
+        allowQuarantine: i.allowQuarantine, sampleRows: i.sampleRows, databaseTimeZone: i.databaseTimeZone, dropOnDelete: i.dropOnDelete,
+        ...(i.reportPath ? { reportPath: i.reportPath } : {}),
+    };
+}
+
+async function migrate(inputs: MigrationResourceInputs, logger: MigrationLogger): Promise<MigrationResourceState> {
+    const where = describeConnection(inputs.connection);
+    let report: MigrationReport;
+    try {
+        report = await runMigration(toMigrationInput(inputs), logger);
+    } catch (cause) {
+        throw new Error(`migration of ${inputs.sqlitePath} into ${where}: ${(cause as Error).message}`, { cause });
+    }
+    const reportRunId = await withSession("migration", inputs.connection, (client) => findRun(client, report));
+    const reportFile = inputs.reportPath ? writeReport(inputs.reportPath, report) : undefined;
+    if (!report.ok) throw failed(inputs, report, reportRunId, reportFile);
+    return {
+        ...onlyInputs(inputs),
+        summary: summarize(report),
+        reportRunId,
+        extraTables: report.tables.filter((t) => t.extra).map((t) => t.table).sort(),
+        ...(reportFile ? { reportFile } : {}),
+    };
+}
+
+function failed(inputs: MigrationResourceInputs, report: MigrationReport, runId: number, reportFile: string | undefined): MigrationFailedError {
+    const lines = [`migration of ${inputs.sqlitePath} into ${describeConnection(inputs.connection)} failed:`, ...report.failures.map((f) => `  - ${f}`)];
+    if (report.quarantine.total > 0 && !inputs.allowQuarantine) {
+        lines.push(`quarantined rows are in ${report.quarantine.location}; to accept them set allowQuarantine (stack config gecko-pg:allowQuarantine true) and run pulumi up again`);
+    }
+    lines.push(`full report: ${MIGRATION_SCHEMA}.runs id ${runId}${reportFile ? ` and ${reportFile}` : ""}`);
+    return new MigrationFailedError(report.failures, runId, lines.join("\n"));
+}
+
+/** runMigration stores every report in gecko_migration.runs; find this one's row. */
+async function findRun(client: Client, report: MigrationReport): Promise<number> {
+    const r = await client.query<{ id: string }>(
+        `SELECT id FROM ${qualified("runs", MIGRATION_SCHEMA)} WHERE report->>'startedAt' = $1 AND report->>'finishedAt' = $2 ORDER BY id DESC LIMIT 1`,
+        [report.startedAt, report.finishedAt],
+    );
+    if (!r.rows[0]) throw new Error(`migration: the run finished at ${report.finishedAt} is not in ${MIGRATION_SCHEMA}.runs`);
+    return Number(r.rows[0].id);
+}
+
+function writeReport(reportPath: string, report: MigrationReport): string {
+    const file = path.resolve(reportPath);
+    try {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
+    } catch (cause) {
+        throw new Error(`migration: cannot write the report to ${file}: ${(cause as Error).message}`, { cause });
+    }
+    return file;
+}
+
+function isFile(p: string): boolean {
+    try {
+        return fs.statSync(p).isFile();
+    } catch {
+        return false;
+    }
+}
+
+function checkInteger(value: unknown, property: string, min: number, fail: (property: string, reason: string) => void): void {
+    if (!isUnknown(value) && !(Number.isSafeInteger(value) && (value as number) >= min)) fail(property, `must be an integer >= ${min}, got '${String(value)}'`);
+}
+
+function checkClockOverrides(value: unknown, fail: (property: string, reason: string) => void): void {
+    if (isUnknown(value)) return;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("clockOverrides", `must be an object of "table.column" -> "utc" | "local"`);
+    for (const [column, clock] of Object.entries(value)) {
+        if (!/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/.test(column) || (clock !== "utc" && clock !== "local")) {
+            fail(`clockOverrides.${column}`, `must be "table.column": "utc" | "local", got ${JSON.stringify(clock)}`);
+        }
+    }
+}

@@ -1,0 +1,221 @@
+/**
+ * Progress and quarantine, kept in PostgreSQL next to the data so that a
+ * chunk's rows, its quarantined rows and its checkpoint commit together.
+ *
+ * gecko_migration.chunks      the persisted ChunkPlan and each chunk's outcome
+ * gecko_migration.tables      per-table plan facts (bucket count, snapshot size)
+ * gecko_migration.placeholders parent rows invented by the placeholder orphan policy
+ * gecko_quarantine.rows       rows that could not be migrated, with table, key, column, raw value, reason
+ */
+import { ident } from "../../postgres/sql";
+import type { ClientBase } from "pg";
+import type { Chunk } from "../plan/chunkPlan";
+import { CHECKSUM_ALGORITHM, type BucketSums } from "../checksum/checksum";
+import type { QuarantinedRow } from "./rowEncoder";
+
+export const CHECKPOINT_DDL = `
+CREATE TABLE IF NOT EXISTS gecko_migration.tables (
+    table_name     text PRIMARY KEY,
+    buckets        integer NOT NULL,
+    planned_rows   bigint NOT NULL,
+    min_rowid      bigint,
+    max_rowid      bigint,
+    planned_at     timestamptz NOT NULL DEFAULT now()
+);
+-- Added in checkpoint format 2; NULL in older stores means md5 checksums.
+ALTER TABLE gecko_migration.tables ADD COLUMN IF NOT EXISTS checksum text;
+-- The target columns the recorded checksums cover (a schema upgrade adds columns); NULL in older stores.
+ALTER TABLE gecko_migration.tables ADD COLUMN IF NOT EXISTS columns text;
+CREATE TABLE IF NOT EXISTS gecko_migration.chunks (
+    table_name       text NOT NULL REFERENCES gecko_migration.tables (table_name),
+    chunk_no         integer NOT NULL,
+    rowid_lo         bigint NOT NULL,
+    rowid_hi         bigint NOT NULL,
+    status           text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+    rows_read        bigint,
+    rows_copied      bigint,
+    rows_quarantined bigint,
+    rows_filled      bigint,
+    bucket_sums      jsonb,
+    seconds          double precision,
+    copied_at        timestamptz,
+    PRIMARY KEY (table_name, chunk_no)
+);
+CREATE TABLE IF NOT EXISTS gecko_migration.placeholders (
+    table_name text NOT NULL,
+    row_key    jsonb NOT NULL,
+    reason     text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (table_name, row_key)
+);
+CREATE TABLE IF NOT EXISTS gecko_migration.runs (
+    id          bigserial PRIMARY KEY,
+    finished_at timestamptz NOT NULL DEFAULT now(),
+    ok          boolean NOT NULL,
+    report      jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gecko_quarantine.rows (
+    id             bigserial PRIMARY KEY,
+    table_name     text NOT NULL,
+    stage          text NOT NULL CHECK (stage IN ('convert', 'constraint', 'orphan')),
+    chunk_no       integer,
+    source_rowid   bigint,
+    row_key        jsonb NOT NULL,
+    column_name    text,
+    raw_value      text,
+    raw_type       text,
+    reason         text NOT NULL,
+    row_data       jsonb NOT NULL,
+    -- set when the row was counted in the source checksums (and must be taken out again)
+    bucket         integer,
+    row_hash       bigint,
+    quarantined_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS rows_table_idx ON gecko_quarantine.rows (table_name, stage);
+`;
+
+export interface ChunkOutcome {
+    readonly rowsRead: number;
+    readonly rowsCopied: number;
+    readonly rowsQuarantined: number;
+    readonly rowsFilled: number;
+    readonly bucketSums: BucketSums;
+    readonly seconds: number;
+}
+
+export interface PersistedTablePlan {
+    readonly buckets: number;
+    readonly chunks: readonly (Chunk & { readonly done: boolean })[];
+    /**
+     * The checksums recorded so far cover other target columns than `facts.columns`
+     * (the schema was upgraded since the copy): validation must re-read the source.
+     */
+    readonly columnsChanged: boolean;
+}
+
+/** Creates the bookkeeping schemas (owned by `ownerRole`) and tables; idempotent. */
+export async function ensureCheckpointSchema(client: ClientBase, ownerRole: string): Promise<void> {
+    const owner = ident(ownerRole);
+    await client.query("BEGIN");
+    try {
+        // CREATE SCHEMA needs CREATE on the database, which the session user has and the owner role may not.
+        for (const schema of ["gecko_migration", "gecko_quarantine"]) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${owner}`);
+        await client.query(`SET LOCAL ROLE ${owner}`);
+        await client.query(CHECKPOINT_DDL);
+        await client.query("COMMIT");
+    } catch (err) {
+        await client.query("ROLLBACK");
+        throw err;
+    }
+}
+
+/**
+ * The table's persisted plan, created from `planned` on the first run. A
+ * rerun keeps the persisted ranges (so completed chunks stay completed) and
+ * appends chunks for rowids beyond the old maximum (rows added since).
+ */
+export async function loadOrSavePlan(
+    client: ClientBase,
+    table: string,
+    planned: readonly Chunk[],
+    facts: { buckets: number; rowCount: number; minRowid: bigint | null; maxRowid: bigint | null; columns: readonly string[] },
+): Promise<PersistedTablePlan> {
+    const existing = await client.query<{ buckets: number; max_rowid: string | null; checksum: string | null; columns: string | null }>(
+        "SELECT buckets, max_rowid, checksum, columns FROM gecko_migration.tables WHERE table_name = $1",
+        [table],
+    );
+    let buckets = facts.buckets;
+    const columns = facts.columns.join(",");
+    let columnsChanged = false;
+    if (existing.rowCount === 0) {
+        await client.query(
+            "INSERT INTO gecko_migration.tables (table_name, buckets, planned_rows, min_rowid, max_rowid, checksum, columns) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [table, buckets, facts.rowCount, facts.minRowid?.toString() ?? null, facts.maxRowid?.toString() ?? null, CHECKSUM_ALGORITHM, columns],
+        );
+        await insertChunks(client, planned);
+    } else {
+        const made = existing.rows[0].checksum ?? "md5-v1";
+        if (made !== CHECKSUM_ALGORITHM) {
+            // The recorded source checksums could never match what this version computes on the target.
+            throw new Error(
+                `${table}: the checkpoints in gecko_migration were recorded with ${made} checksums, this gecko-pg computes ${CHECKSUM_ALGORITHM}; ` +
+                    "finish the run with the gecko-pg version that started it, or start over on an empty target database",
+            );
+        }
+        buckets = existing.rows[0].buckets;
+        columnsChanged = existing.rows[0].columns !== columns;
+        const oldMax = existing.rows[0].max_rowid === null ? null : BigInt(existing.rows[0].max_rowid);
+        if (facts.maxRowid !== null && (oldMax === null || facts.maxRowid > oldMax)) {
+            const next = await client.query<{ n: number }>("SELECT coalesce(max(chunk_no) + 1, 0) AS n FROM gecko_migration.chunks WHERE table_name = $1", [table]);
+            const lo = oldMax === null ? facts.minRowid ?? 0n : oldMax + 1n;
+            await insertChunks(client, [{ table, chunkNo: next.rows[0].n, rowidLo: lo, rowidHi: facts.maxRowid }]);
+            await client.query("UPDATE gecko_migration.tables SET max_rowid = $2, planned_rows = $3 WHERE table_name = $1", [table, facts.maxRowid.toString(), facts.rowCount]);
+        }
+    }
+    const rows = await client.query<{ chunk_no: number; rowid_lo: string; rowid_hi: string; status: string }>(
+        "SELECT chunk_no, rowid_lo, rowid_hi, status FROM gecko_migration.chunks WHERE table_name = $1 ORDER BY chunk_no",
+        [table],
+    );
+    return {
+        buckets,
+        columnsChanged,
+        chunks: rows.rows.map((r) => ({ table, chunkNo: r.chunk_no, rowidLo: BigInt(r.rowid_lo), rowidHi: BigInt(r.rowid_hi), done: r.status === "done" })),
+    };
+}
+
+async function insertChunks(client: ClientBase, chunks: readonly Chunk[]): Promise<void> {
+    for (let i = 0; i < chunks.length; i += 1000) {
+        const part = chunks.slice(i, i + 1000);
+        await client.query(
+            `INSERT INTO gecko_migration.chunks (table_name, chunk_no, rowid_lo, rowid_hi)
+             SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::bigint[])`,
+            [part[0].table, part.map((c) => c.chunkNo), part.map((c) => c.rowidLo.toString()), part.map((c) => c.rowidHi.toString())],
+        );
+    }
+}
+
+/** Marks a chunk done inside the caller's transaction; false if it already was (another run). */
+export async function completeChunk(client: ClientBase, chunk: Chunk, outcome: ChunkOutcome): Promise<boolean> {
+    const r = await client.query(
+        `UPDATE gecko_migration.chunks
+            SET status = 'done', rows_read = $3, rows_copied = $4, rows_quarantined = $5, rows_filled = $6,
+                bucket_sums = $7, seconds = $8, copied_at = now()
+          WHERE table_name = $1 AND chunk_no = $2 AND status = 'pending'`,
+        [chunk.table, chunk.chunkNo, outcome.rowsRead, outcome.rowsCopied, outcome.rowsQuarantined, outcome.rowsFilled, JSON.stringify(outcome.bucketSums.toJSON()), outcome.seconds],
+    );
+    return r.rowCount === 1;
+}
+
+export interface QuarantineRecord {
+    readonly stage: "convert" | "constraint";
+    readonly row: QuarantinedRow;
+    /** Set when the row's hash was already added to the chunk's source sums. */
+    readonly counted?: { readonly bucket: number; readonly hash: bigint };
+}
+
+export async function insertQuarantine(client: ClientBase, table: string, chunkNo: number, records: readonly QuarantineRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 2000) {
+        const part = records.slice(i, i + 2000);
+        await client.query(
+            `INSERT INTO gecko_quarantine.rows
+                 (table_name, stage, chunk_no, source_rowid, row_key, column_name, raw_value, raw_type, reason, row_data, bucket, row_hash)
+             SELECT $1, stage, $2, rowid, key, col, raw, rtype, reason, data, bucket, hash
+               FROM unnest($3::text[], $4::bigint[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::int[], $12::bigint[])
+                    AS q(stage, rowid, key, col, raw, rtype, reason, data, bucket, hash)`,
+            [
+                table,
+                chunkNo,
+                part.map((r) => r.stage),
+                part.map((r) => r.row.rowid.toString()),
+                part.map((r) => JSON.stringify(r.row.key)),
+                part.map((r) => r.row.column),
+                part.map((r) => r.row.rawValue),
+                part.map((r) => r.row.rawType),
+                part.map((r) => r.row.reason),
+                part.map((r) => JSON.stringify(r.row.row)),
+                part.map((r) => r.counted?.bucket ?? null),
+                part.map((r) => r.counted?.hash.toString() ?? null),
+            ],
+        );
+    }
+}

@@ -1,0 +1,175 @@
+/**
+ * One source row in, one COPY line (plus its checksum contribution) or one
+ * quarantine record out. Pure apart from the injected converter.
+ */
+import type { TableMapping } from "../plan/tableMapping";
+import { copyEscape, mayNeedCopyEscape } from "../convert/copyText";
+import type { FieldConverter } from "../convert/result";
+import type { TargetColumn } from "../../schema/types";
+import { bucketOf, canonicalRowText } from "../checksum/checksum";
+
+const NONE: readonly string[] = Object.freeze([]);
+
+/** A value as better-sqlite3 returns it with safe integers on. */
+export type RawValue = null | number | bigint | string | Buffer;
+
+/** The converter of one target column of the table (closes over the timezone policy). */
+export type ConverterFor = (column: TargetColumn) => FieldConverter;
+
+export interface EncodedRow {
+    readonly ok: true;
+    /** Canonical text per target column, in target column order. */
+    readonly values: readonly (string | null)[];
+    /** The row text of the checksums, which is also the row's COPY line without its newline. */
+    readonly line: string;
+    readonly bucket: number;
+    /** Target columns filled with the application default because the source held NULL in a NOT NULL column. */
+    readonly filled: readonly string[];
+}
+
+export interface QuarantinedRow {
+    readonly ok: false;
+    readonly rowid: bigint;
+    /** The row key as raw source text, e.g. `{ "id": "solana_..." }`. */
+    readonly key: Record<string, string | null>;
+    /** First failing column; `reason` lists all of them. */
+    readonly column: string;
+    readonly rawValue: string | null;
+    readonly rawType: string;
+    readonly reason: string;
+    /** Every raw source value of the row, so nothing is lost. */
+    readonly row: Record<string, string | null>;
+}
+
+export type EncodeResult = EncodedRow | QuarantinedRow;
+
+/** Text form of a raw value for quarantine and error messages. */
+export function rawText(raw: RawValue): string | null {
+    if (raw === null) return null;
+    if (Buffer.isBuffer(raw)) return "x'" + raw.toString("hex") + "'";
+    // PostgreSQL text cannot hold NUL: keep such a value exactly, as hex of its UTF-8 bytes.
+    if (typeof raw === "string" && raw.includes("\u0000")) return "x'" + Buffer.from(raw, "utf8").toString("hex") + "'";
+    return String(raw);
+}
+
+export function rawType(raw: RawValue): string {
+    if (raw === null) return "null";
+    if (Buffer.isBuffer(raw)) return "blob";
+    if (typeof raw === "bigint") return "integer";
+    // With safe integers on, SQLite INTEGERs arrive as bigint: a number is always a REAL, integral or not.
+    if (typeof raw === "number") return "real";
+    return "text";
+}
+
+export class RowEncoder {
+    /** Index into the raw select row (0 is rowid) per mapped column, or -1 for a fill. */
+    private readonly rawIndex: number[];
+    private readonly keyPositions: number[];
+    /** Per mapped column, undefined for a fill. */
+    private readonly converters: (FieldConverter | undefined)[];
+    /** Per mapped column: its converted text never needs COPY escaping (fills are always checked). */
+    private readonly plain: boolean[];
+    /** Accepted-with-a-warning conversions, keyed `column: warning` (e.g. `created_at: empty-as-null`). */
+    readonly warnings = new Map<string, number>();
+
+    constructor(
+        readonly mapping: TableMapping,
+        converterFor: ConverterFor,
+        readonly buckets: number,
+    ) {
+        this.converters = mapping.columns.map((c) => (c.source.kind === "column" ? converterFor(c.target) : undefined));
+        this.plain = mapping.columns.map((c) => c.source.kind === "column" && !mayNeedCopyEscape(c.target.type));
+        let next = 1;
+        this.rawIndex = mapping.columns.map((c) => (c.source.kind === "column" ? next++ : -1));
+        const names = mapping.columns.map((c) => c.target.name);
+        this.keyPositions = mapping.target.rowKey.map((k) => {
+            const i = names.indexOf(k);
+            if (i < 0) throw new Error(`${mapping.target.name}: row key column ${k} is not mapped`);
+            return i;
+        });
+    }
+
+    /** The source columns to select after `rowid`, in order. */
+    sourceColumns(): string[] {
+        return this.mapping.columns.flatMap((c) => (c.source.kind === "column" ? [c.source.name] : []));
+    }
+
+    encode(raw: readonly RawValue[]): EncodeResult {
+        const cols = this.mapping.columns;
+        const values: (string | null)[] = new Array(cols.length);
+        // Allocated only when needed: this runs once per source row.
+        let failures: { column: string; raw: RawValue; reason: string }[] | undefined;
+        let filled: string[] | undefined;
+        for (let i = 0; i < cols.length; i++) {
+            const col = cols[i];
+            if (col.source.kind === "fill") {
+                values[i] = col.source.value;
+                continue;
+            }
+            const r = raw[this.rawIndex[i]];
+            const c = this.converters[i]!(r);
+            let v: string | null;
+            if (c === null || typeof c === "string") v = c;
+            else if (!c.ok) {
+                (failures ??= []).push({ column: col.target.name, raw: r, reason: c.reason });
+                continue;
+            } else {
+                if (c.warning) {
+                    const k = `${col.target.name}: ${c.warning}`;
+                    this.warnings.set(k, (this.warnings.get(k) ?? 0) + 1);
+                }
+                v = c.value;
+            }
+            if (v === null && !col.target.nullable) {
+                const fill = col.target.appDefault?.nullFill ?? col.target.appDefault?.fill;
+                if (fill === undefined || fill === null) {
+                    (failures ??= []).push({ column: col.target.name, raw: r, reason: "NULL in a NOT NULL column" });
+                    continue;
+                }
+                v = fill;
+                (filled ??= []).push(col.target.name);
+            }
+            values[i] = v;
+        }
+        if (failures) return this.quarantine(raw, failures);
+        const keys = this.keyPositions;
+        const keyText = keys.length === 1 ? copyEscape(values[keys[0]]) : canonicalRowText(keys.map((p) => values[p]));
+        return { ok: true, values, line: canonicalRowText(values, this.plain), bucket: bucketOf(keyText, this.buckets), filled: filled ?? NONE };
+    }
+
+    rawKey(raw: readonly RawValue[]): Record<string, string | null> {
+        const key: Record<string, string | null> = {};
+        for (const p of this.keyPositions) {
+            const { target, source } = this.mapping.columns[p];
+            key[target.name] = source.kind === "fill" ? source.value : rawText(raw[this.rawIndex[p]]);
+        }
+        return key;
+    }
+
+    rawRow(raw: readonly RawValue[]): Record<string, string | null> {
+        const row: Record<string, string | null> = { rowid: rawText(raw[0]) };
+        this.mapping.columns.forEach((c, i) => {
+            if (c.source.kind === "column") row[c.source.name] = rawText(raw[this.rawIndex[i]]);
+        });
+        return row;
+    }
+
+    private quarantine(raw: readonly RawValue[], failures: { column: string; raw: RawValue; reason: string }[]): QuarantinedRow {
+        const first = failures[0];
+        return {
+            ok: false,
+            rowid: BigInt(raw[0] as bigint),
+            key: this.rawKey(raw),
+            column: first.column,
+            rawValue: rawText(first.raw),
+            rawType: rawType(first.raw),
+            reason: failures.map((f) => `${f.column}: ${f.reason}`).join("; "),
+            row: this.rawRow(raw),
+        };
+    }
+}
+
+/** `table key=value[, ...]` for error messages. */
+export function describeKey(table: string, key: Record<string, string | null>): string {
+    return `${table} ${Object.entries(key).map(([k, v]) => `${k}=${v === null ? "NULL" : JSON.stringify(v)}`).join(", ")}`;
+}

@@ -1,0 +1,73 @@
+/**
+ * What a migration run is told to do. Plain data: the CLI builds it from
+ * flags and environment, the `Migration` dynamic resource from stack inputs.
+ */
+import type { ConnectionSpec } from "../postgres/connection";
+
+/** What to do with a row whose foreign key has no parent row. */
+export type OrphanPolicy = "quarantine" | "placeholder" | "fail";
+
+export interface MigrationOptions {
+    /** Path of the collector's SQLite file; opened read-only, never modified. */
+    readonly sqlitePath: string;
+    /** Target database; the user must be able to `SET ROLE ownerRole`. */
+    readonly target: ConnectionSpec;
+    readonly ownerRole: string;
+    readonly appRole: string;
+    /** IANA zone of the host that wrote the source's local-clock columns. */
+    readonly sourceTimeZone: string;
+    /** Per-column clock overrides, `"table.column": "utc" | "local"`. */
+    readonly clockOverrides?: Readonly<Record<string, "utc" | "local">>;
+    readonly orphanPolicy: OrphanPolicy;
+    /** TimeZone set on the target database for new sessions (the collector never sets its own). */
+    readonly databaseTimeZone: string;
+    /** Rows per COPY chunk (one transaction and one checkpoint each). */
+    readonly chunkRows: number;
+    /** PostgreSQL connections copying chunks at once (client conversion overlaps server ingestion). */
+    readonly copyLanes: number;
+    /**
+     * Worker threads reading and converting rows for the lanes (each on the run's one
+     * source snapshot). Default 0: convert in the main thread. Worth it only with cores
+     * to spare beyond PostgreSQL's: on 2 cores shared with the server it measured slower
+     * (see the README's benchmarks); each worker adds about 100 MB of memory.
+     */
+    readonly convertWorkers?: number;
+    /** Exit successfully even when rows were quarantined. */
+    readonly allowQuarantine: boolean;
+    /** Rows compared field by field per table, on top of the full checksums. */
+    readonly sampleRows: number;
+}
+
+/** What a caller must give; everything else has a default (DEFAULT_OPTIONS). */
+export type MigrationInput = Pick<MigrationOptions, "sqlitePath" | "target"> & Partial<MigrationOptions>;
+
+export const DEFAULT_OPTIONS = {
+    ownerRole: "gecko_owner",
+    appRole: "gecko_collector",
+    sourceTimeZone: "UTC",
+    orphanPolicy: "quarantine",
+    databaseTimeZone: "UTC",
+    chunkRows: 50_000,
+    copyLanes: 2,
+    allowQuarantine: false,
+    sampleRows: 200,
+} as const satisfies Partial<MigrationOptions>;
+
+/** Where a run tells what it is doing; the library never prints. */
+export interface MigrationLogger {
+    info(message: string): void;
+    warn(message: string): void;
+    /** Copy progress, called at most a few times a second per table. */
+    progress?(event: ProgressEvent): void;
+}
+
+export interface ProgressEvent {
+    readonly table: string;
+    readonly rowsDone: number;
+    readonly rowsTotal: number;
+    readonly rowsPerSecond: number;
+    /** Seconds left at the current rate, or undefined before a rate is known. */
+    readonly etaSeconds?: number;
+}
+
+export const silentLogger: MigrationLogger = { info: () => undefined, warn: () => undefined };

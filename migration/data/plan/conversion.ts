@@ -1,0 +1,40 @@
+/**
+ * The conversion rules of one run, bound to its TimezonePolicy: the converter
+ * each table's RowEncoder uses, the matching SQL canonical form for checksums,
+ * and the check of the policy against the clocks found in the data.
+ */
+import type Database from "better-sqlite3";
+import { canonicalSql as canonicalSqlOf } from "../convert/copyText";
+import { columnContext, fieldConverter } from "../convert/convertValue";
+import type { FieldConverter } from "../convert/result";
+import { createTimezonePolicy, type TimezonePolicy } from "../convert/timezonePolicy";
+import type { MigrationOptions } from "../options";
+import type { TargetColumn } from "../../schema/types";
+import { checkClocks, type ClockCheckFinding } from "../source/clockCheck";
+
+export interface Conversion {
+    readonly policy: TimezonePolicy;
+    /** The converter of one column of `table`. */
+    converterFor(table: string, column: TargetColumn): FieldConverter;
+    /** SQL giving a stored value's canonical text. */
+    canonicalSql(columnSql: string, column: TargetColumn): string;
+    /** Measures the clocks in the data; pushes a warning for each disagreement with the policy. */
+    checkClocks(db: Database.Database, warnings: string[]): ClockCheckFinding[];
+}
+
+export function conversionFor(options: Pick<MigrationOptions, "sourceTimeZone" | "clockOverrides">): Conversion {
+    const policy = createTimezonePolicy({ hostZone: options.sourceTimeZone, overrides: options.clockOverrides });
+    return {
+        policy,
+        converterFor(table, column) {
+            // NOT NULL is enforced by the encoder (which may fill an app default), so convert as nullable.
+            return fieldConverter(column.type, { ...columnContext(policy, table, column), nullable: true });
+        },
+        canonicalSql: (columnSql, column) => canonicalSqlOf(columnSql, column.type),
+        checkClocks(db, warnings) {
+            const findings = checkClocks(db, policy);
+            for (const f of findings) if (f.policyAgrees === false) warnings.push(f.message);
+            return findings;
+        },
+    };
+}
