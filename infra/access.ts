@@ -58,64 +58,100 @@ export class DatabaseAccess extends pulumi.ComponentResource {
     constructor(name: string, args: DatabaseAccessArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("gecko:access:DatabaseAccess", name, {}, opts);
         const { plan, admin } = args;
-        this.provider = new postgresql.Provider(`${name}-provider`, {
-            host: admin.host,
-            port: admin.port,
-            username: admin.user,
-            password: admin.password,
-            database: "postgres",
-            sslmode: admin.sslmode,
-            superuser: admin.superuser,
-            expectedVersion: admin.expectedVersion,
-            connectTimeout: args.connectTimeoutSeconds ?? 15,
-        }, { parent: this, dependsOn: args.serverReady });
+        this.provider = new postgresql.Provider(
+            `${name}-provider`,
+            {
+                host: admin.host,
+                port: admin.port,
+                username: admin.user,
+                password: admin.password,
+                database: "postgres",
+                sslmode: admin.sslmode,
+                superuser: admin.superuser,
+                expectedVersion: admin.expectedVersion,
+                connectTimeout: args.connectTimeoutSeconds ?? 15,
+            },
+            { parent: this, dependsOn: args.serverReady },
+        );
         const child = { parent: this, provider: this.provider };
 
         const roles = new Map<string, postgresql.Role>();
         for (const r of plan.roles) {
-            roles.set(r.name, new postgresql.Role(`${name}-${r.key}-role`, {
-                name: r.name,
-                login: r.login,
-                password: r.login ? args.appPassword : undefined,
-            }, child));
+            roles.set(
+                r.name,
+                new postgresql.Role(
+                    `${name}-${r.key}-role`,
+                    {
+                        name: r.name,
+                        login: r.login,
+                        password: r.login ? args.appPassword : undefined,
+                    },
+                    child,
+                ),
+            );
         }
         // The database depends on the roles so that `pulumi destroy` (dependents first) drops it BEFORE them.
         // The provider deletes a Role with REASSIGN OWNED / DROP OWNED / DROP ROLE in the database it is
         // connected to (`postgres`) only: while the collector database still holds the owner's tables,
         // DROP ROLE fails ("cannot be dropped because some objects depend on it"). DROP DATABASE removes
         // them first. Nothing the roles take depends on the database, so this adds no cycle.
-        const db = new postgresql.Database(`${name}-database`, { name: plan.database }, {
-            ...child,
-            protect: args.protect,
-            dependsOn: [...roles.values()],
-        });
+        const db = new postgresql.Database(
+            `${name}-database`,
+            { name: plan.database },
+            {
+                ...child,
+                protect: args.protect,
+                dependsOn: [...roles.values()],
+            },
+        );
         // Reference the role resources (not just names) so each grant waits for its role.
         const roleName = (n: string): pulumi.Input<string> => roles.get(n)?.name ?? n;
 
-        const memberships = plan.memberships.map((m) => new postgresql.GrantRole(`${name}-${m.key}-membership`, {
-            grantRole: roleName(m.role),
-            role: m.member,
-        }, child));
-        const grants = plan.grants.map((g) => new postgresql.Grant(`${name}-${g.key}-grant`, {
-            database: db.name,
-            role: roleName(g.role),
-            objectType: g.objectType,
-            schema: g.schema,
-            privileges: [...g.privileges],
-        }, child));
-        const defaults = plan.defaultPrivileges.map((d) => new postgresql.DefaultPrivileges(`${name}-${d.key}-defaults`, {
-            database: db.name,
-            owner: roleName(d.owner),
-            role: roleName(d.role),
-            schema: d.schema,
-            objectType: d.objectType,
-            privileges: [...d.privileges],
-        }, {
-            ...child,
-            // A non-superuser admin may alter the owner's default privileges only as its member; being one
-            // already also stops the provider from granting (and afterwards revoking) that membership itself.
-            dependsOn: memberships,
-        }));
+        const memberships = plan.memberships.map(
+            (m) =>
+                new postgresql.GrantRole(
+                    `${name}-${m.key}-membership`,
+                    {
+                        grantRole: roleName(m.role),
+                        role: m.member,
+                    },
+                    child,
+                ),
+        );
+        const grants = plan.grants.map(
+            (g) =>
+                new postgresql.Grant(
+                    `${name}-${g.key}-grant`,
+                    {
+                        database: db.name,
+                        role: roleName(g.role),
+                        objectType: g.objectType,
+                        schema: g.schema,
+                        privileges: [...g.privileges],
+                    },
+                    child,
+                ),
+        );
+        const defaults = plan.defaultPrivileges.map(
+            (d) =>
+                new postgresql.DefaultPrivileges(
+                    `${name}-${d.key}-defaults`,
+                    {
+                        database: db.name,
+                        owner: roleName(d.owner),
+                        role: roleName(d.role),
+                        schema: d.schema,
+                        objectType: d.objectType,
+                        privileges: [...d.privileges],
+                    },
+                    {
+                        ...child,
+                        // A non-superuser admin may alter the owner's default privileges only as its member; being one
+                        // already also stops the provider from granting (and afterwards revoking) that membership itself.
+                        dependsOn: memberships,
+                    },
+                ),
+        );
 
         this.database = db.name;
         this.ownerRole = pulumi.output(roleName(plan.ownerRole));

@@ -35,9 +35,16 @@ export const adminPasswordProvider: pulumi.dynamic.ResourceProvider = {
 
 export class AdminPassword extends pulumi.dynamic.Resource {
     constructor(name: string, args: AdminPasswordArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(adminPasswordProvider, name, { ...args, password: pulumi.secret(args.password) }, {
-            ...opts,
-            additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "password"],
-        }, "gecko", "AdminPassword");
+        super(
+            adminPasswordProvider,
+            name,
+            { ...args, password: pulumi.secret(args.password) },
+            {
+                ...opts,
+                additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "password"],
+            },
+            "gecko",
+            "AdminPassword",
+        );
     }
 }

@@ -126,7 +126,10 @@ export interface StackConfig<Secret = pulumi.Output<string>> {
 
 /** A configuration error naming every field at fault (`gecko-pg:<key>`); never contains a secret value. */
 export class StackConfigError extends Error {
-    constructor(readonly fields: readonly string[], problems: readonly string[]) {
+    constructor(
+        readonly fields: readonly string[],
+        problems: readonly string[],
+    ) {
         super(`invalid ${CONFIG_NAMESPACE} stack config:\n  - ${problems.join("\n  - ")}`);
         this.name = "StackConfigError";
     }
@@ -135,7 +138,8 @@ export class StackConfigError extends Error {
 const SSL_MODES: readonly SslMode[] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
 const ORPHAN_POLICIES: readonly OrphanPolicy[] = ["quarantine", "placeholder", "fail"];
 /** A tag with at least major.minor (or a digest), so a re-pull cannot change the major version under the data. */
-const PINNED_IMAGE = /^[a-z0-9][a-z0-9._/-]*:(\d+)\.(\d+)[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?$|^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$/;
+const PINNED_IMAGE =
+    /^[a-z0-9][a-z0-9._/-]*:(\d+)\.(\d+)[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?$|^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$/;
 
 /**
  * Validates raw config (keys without the namespace; values as strings the way
@@ -153,22 +157,35 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
         throw new StackConfigError([key("externalHost")], [`mode 'external' needs ${key("externalHost")} (the existing server's address)`]);
     }
     if (mode === "docker" && host) {
-        throw new StackConfigError([key("mode"), key("externalHost")],
-            [`${key("externalHost")} is set but ${key("mode")} is 'docker': set mode to 'external' or remove externalHost`]);
+        throw new StackConfigError(
+            [key("mode"), key("externalHost")],
+            [`${key("externalHost")} is set but ${key("mode")} is 'docker': set mode to 'external' or remove externalHost`],
+        );
     }
 
-    const server: DockerServerConfig | ExternalServerConfig = mode === "docker"
-        ? { mode, image: r.image("image"), hostPort: r.int("hostPort", 1, 65535), containerName: r.str("containerName"), volumeName: r.str("volumeName") }
-        : {
-            mode, host, port: r.int("externalPort", 1, 65535), adminUser: r.str("externalAdminUser"),
-            sslmode: r.oneOf("externalSslmode", SSL_MODES), superuser: r.bool("externalSuperuser"),
-        };
+    const server: DockerServerConfig | ExternalServerConfig =
+        mode === "docker"
+            ? {
+                  mode,
+                  image: r.image("image"),
+                  hostPort: r.int("hostPort", 1, 65535),
+                  containerName: r.str("containerName"),
+                  volumeName: r.str("volumeName"),
+              }
+            : {
+                  mode,
+                  host,
+                  port: r.int("externalPort", 1, 65535),
+                  adminUser: r.str("externalAdminUser"),
+                  sslmode: r.oneOf("externalSslmode", SSL_MODES),
+                  superuser: r.bool("externalSuperuser"),
+              };
     const config: StackConfig<string> = {
         stack,
         server,
         adminPassword: r.secret("adminPassword"),
         serverMemoryMb: r.int("serverMemoryMb", 256, 4 * 1024 * 1024),
-        serverVersion: server.mode === "docker" ? imageVersion(server.image) ?? r.version("serverVersion") : r.version("serverVersion"),
+        serverVersion: server.mode === "docker" ? (imageVersion(server.image) ?? r.version("serverVersion")) : r.version("serverVersion"),
         database: r.ident("database"),
         appRole: r.ident("appRole"),
         ownerRole: r.ident("ownerRole"),
@@ -189,7 +206,10 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
         allowQuarantine: r.bool("allowQuarantine"),
     };
     if (config.dropDataOnDelete && config.protect) {
-        r.fail("dropDataOnDelete", `${key("dropDataOnDelete")} is true but ${key("protect")} is on: a protected stack keeps its data; set protect false (dev only) or dropDataOnDelete false`);
+        r.fail(
+            "dropDataOnDelete",
+            `${key("dropDataOnDelete")} is true but ${key("protect")} is on: a protected stack keeps its data; set protect false (dev only) or dropDataOnDelete false`,
+        );
     }
     const adminUser = server.mode === "docker" ? DOCKER_ADMIN_USER : server.adminUser;
     if (config.appRole === config.ownerRole) r.fail("appRole", `${key("appRole")} and ${key("ownerRole")} must differ`);
@@ -201,7 +221,10 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
 }
 
 /** `auto`: a managed server's admin (external, not a superuser) cannot ALTER SYSTEM, so report there. */
-function settingsMode(choice: (typeof SETTINGS_MODE_CHOICES)[number], server: DockerServerConfig | ExternalServerConfig): ServerSettingsMode {
+function settingsMode(
+    choice: (typeof SETTINGS_MODE_CHOICES)[number],
+    server: DockerServerConfig | ExternalServerConfig,
+): ServerSettingsMode {
     if (choice !== "auto") return choice;
     return server.mode === "external" && !server.superuser ? "report" : "apply";
 }
@@ -234,9 +257,12 @@ export function resolveSqliteSource(sqlitePath: string, baseDir: string = proces
         isFile = false;
     }
     if (!isFile) {
-        throw new StackConfigError([key("sqlitePath")], [
-            `${key("sqlitePath")} is '${sqlitePath}' but ${file} does not exist or is not a file: point it at the collector's gecko_data.db, or unset it to skip the migration`,
-        ]);
+        throw new StackConfigError(
+            [key("sqlitePath")],
+            [
+                `${key("sqlitePath")} is '${sqlitePath}' but ${file} does not exist or is not a file: point it at the collector's gecko_data.db, or unset it to skip the migration`,
+            ],
+        );
     }
     return file;
 }
@@ -317,7 +343,8 @@ class Reader {
 
     image(k: string): string {
         const v = this.str(k);
-        if (!PINNED_IMAGE.test(v)) this.fail(k, `${key(k)} must be pinned to major.minor or a digest (e.g. postgres:17.6-bookworm), got '${v}'`);
+        if (!PINNED_IMAGE.test(v))
+            this.fail(k, `${key(k)} must be pinned to major.minor or a digest (e.g. postgres:17.6-bookworm), got '${v}'`);
         return v;
     }
 

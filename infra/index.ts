@@ -18,18 +18,21 @@ import { ServerSettings, type RestartStrategy } from "./settings";
 const config = loadStackConfig();
 const s = config.server;
 
-const server = new PostgresServer("server", s.mode === "docker"
-    ? {
-        mode: "docker",
-        image: s.image,
-        hostPort: s.hostPort,
-        containerName: s.containerName,
-        volumeName: s.volumeName,
-        adminPassword: config.adminPassword,
-        memoryMb: config.serverMemoryMb,
-        protect: config.protect,
-    }
-    : { mode: "external", host: s.host, port: s.port, adminUser: s.adminUser, adminPassword: config.adminPassword, sslmode: s.sslmode });
+const server = new PostgresServer(
+    "server",
+    s.mode === "docker"
+        ? {
+              mode: "docker",
+              image: s.image,
+              hostPort: s.hostPort,
+              containerName: s.containerName,
+              volumeName: s.volumeName,
+              adminPassword: config.adminPassword,
+              memoryMb: config.serverMemoryMb,
+              protect: config.protect,
+          }
+        : { mode: "external", host: s.host, port: s.port, adminUser: s.adminUser, adminPassword: config.adminPassword, sslmode: s.sslmode },
+);
 
 // The docker image's admin is the superuser; a managed server's admin usually is not.
 const adminIsSuperuser = s.mode === "docker" || s.superuser;
@@ -62,18 +65,29 @@ const access = new DatabaseAccess("access", {
 // Restart through the same Docker daemon the docker provider uses (DOCKER_HOST when unset).
 const dockerHost = new pulumi.Config("docker").get("host");
 const restart: pulumi.Input<RestartStrategy> = server.containerName
-    ? server.containerName.apply((containerName): RestartStrategy => ({ kind: "docker", containerName, ...(dockerHost ? { dockerHost } : {}) }))
+    ? server.containerName.apply((containerName): RestartStrategy => ({
+          kind: "docker",
+          containerName,
+          ...(dockerHost ? { dockerHost } : {}),
+      }))
     : { kind: "none" };
 
 // After access: a docker restart for a setting must not cut the provider's connections mid-grant.
 // A managed server refuses ALTER SYSTEM to its admin: there the resource only reports (serverSettingsMode).
-const settings = config.serverSettingsMode === "off" ? undefined : new ServerSettings("settings", {
-    connection: server.adminConnection,
-    settings: config.serverSettings,
-    serverMemoryMb: config.serverMemoryMb,
-    restart,
-    mode: config.serverSettingsMode,
-}, { dependsOn: [...server.ready, ...access.ready] });
+const settings =
+    config.serverSettingsMode === "off"
+        ? undefined
+        : new ServerSettings(
+              "settings",
+              {
+                  connection: server.adminConnection,
+                  settings: config.serverSettings,
+                  serverMemoryMb: config.serverMemoryMb,
+                  restart,
+                  mode: config.serverSettingsMode,
+              },
+              { dependsOn: [...server.ready, ...access.ready] },
+          );
 const afterSettings = settings ? [settings] : [];
 
 // The admin session inside the collector database: applySchema and runMigration SET ROLE to the owner.
@@ -82,35 +96,46 @@ const collectorDbAdmin = pulumi.secret(
 );
 
 // After the settings: a restart for a setting must not cut the DDL or the COPY.
-const schema = new Schema("schema", {
-    connection: collectorDbAdmin,
-    ownerRole: access.ownerRole,
-    appRole: access.appRole,
-    timeZone: config.collectorTimeZone,
-    deferPostLoad: config.migration !== undefined,
-    dropOnDelete: config.dropDataOnDelete,
-}, { dependsOn: [...afterSettings, ...access.ready] });
+const schema = new Schema(
+    "schema",
+    {
+        connection: collectorDbAdmin,
+        ownerRole: access.ownerRole,
+        appRole: access.appRole,
+        timeZone: config.collectorTimeZone,
+        deferPostLoad: config.migration !== undefined,
+        dropOnDelete: config.dropDataOnDelete,
+    },
+    { dependsOn: [...afterSettings, ...access.ready] },
+);
 
 const m = config.migration;
-const migrationRun = m && new Migration("migration", {
-    connection: collectorDbAdmin,
-    sqlitePath: m.sqlitePath,
-    // Computed on every preview/up: a grown or rewritten source file is an update (a rerun copying the new rows).
-    sourceFingerprint: sourceFingerprint(m.sqlitePath),
-    ownerRole: access.ownerRole,
-    appRole: access.appRole,
-    sourceTimeZone: m.sourceTimeZone,
-    clockOverrides: m.clockOverrides,
-    orphanPolicy: m.orphanPolicy,
-    chunkRows: m.chunkRows,
-    allowQuarantine: m.allowQuarantine,
-    databaseTimeZone: config.collectorTimeZone,
-    dropOnDelete: config.dropDataOnDelete,
-}, { dependsOn: [schema, ...afterSettings, ...access.ready] });
+const migrationRun =
+    m &&
+    new Migration(
+        "migration",
+        {
+            connection: collectorDbAdmin,
+            sqlitePath: m.sqlitePath,
+            // Computed on every preview/up: a grown or rewritten source file is an update (a rerun copying the new rows).
+            sourceFingerprint: sourceFingerprint(m.sqlitePath),
+            ownerRole: access.ownerRole,
+            appRole: access.appRole,
+            sourceTimeZone: m.sourceTimeZone,
+            clockOverrides: m.clockOverrides,
+            orphanPolicy: m.orphanPolicy,
+            chunkRows: m.chunkRows,
+            allowQuarantine: m.allowQuarantine,
+            databaseTimeZone: config.collectorTimeZone,
+            dropOnDelete: config.dropDataOnDelete,
+        },
+        { dependsOn: [schema, ...afterSettings, ...access.ready] },
+    );
 
 /** What the collector is configured with; secret (password inside, URL-encoded by connectionUrl). */
 export const collectorDatabaseUrl = pulumi.secret(
-    pulumi.all([server.host, server.port, access.appRole, config.appPassword, access.database])
+    pulumi
+        .all([server.host, server.port, access.appRole, config.appPassword, access.database])
         .apply(([host, port, user, password, database]) => connectionUrl({ host, port, user, password, database })),
 );
 export const host = server.host;
@@ -128,5 +153,6 @@ export const schemaVersion = schema.version;
  * The last run's summary (ok, failures, row counts) and the gecko_migration.runs row holding
  * its full report; undefined without gecko-pg:sqlitePath. Contains no password.
  */
-export const migration = migrationRun && pulumi.all([migrationRun.summary, migrationRun.reportRunId])
-    .apply(([summary, reportRunId]) => ({ ...summary, reportRunId }));
+export const migration =
+    migrationRun &&
+    pulumi.all([migrationRun.summary, migrationRun.reportRunId]).apply(([summary, reportRunId]) => ({ ...summary, reportRunId }));

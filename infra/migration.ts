@@ -72,14 +72,21 @@ export class Migration extends pulumi.dynamic.Resource {
     declare readonly extraTables: pulumi.Output<string[]>;
 
     constructor(name: string, args: MigrationArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(migrationProvider, name, {
-            ...args,
-            // The state keeps the connection for delete: always a secret.
-            connection: pulumi.secret(args.connection),
-            summary: undefined,
-            reportRunId: undefined,
-            reportFile: undefined,
-            extraTables: undefined,
-        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"] }, "gecko", "Migration");
+        super(
+            migrationProvider,
+            name,
+            {
+                ...args,
+                // The state keeps the connection for delete: always a secret.
+                connection: pulumi.secret(args.connection),
+                summary: undefined,
+                reportRunId: undefined,
+                reportFile: undefined,
+                extraTables: undefined,
+            },
+            { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"] },
+            "gecko",
+            "Migration",
+        );
     }
 }

@@ -58,15 +58,22 @@ export class Schema extends pulumi.dynamic.Resource {
     declare readonly postLoad: pulumi.Output<"applied" | "deferred">;
 
     constructor(name: string, args: SchemaArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(schemaProvider, name, {
-            ...args,
-            // The state keeps the connection for delete: always a secret.
-            connection: pulumi.secret(args.connection),
-            version: undefined,
-            checksum: undefined,
-            tables: undefined,
-            changes: undefined,
-            postLoad: undefined,
-        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"] }, "gecko", "Schema");
+        super(
+            schemaProvider,
+            name,
+            {
+                ...args,
+                // The state keeps the connection for delete: always a secret.
+                connection: pulumi.secret(args.connection),
+                version: undefined,
+                checksum: undefined,
+                tables: undefined,
+                changes: undefined,
+                postLoad: undefined,
+            },
+            { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"] },
+            "gecko",
+            "Schema",
+        );
     }
 }

@@ -85,10 +85,22 @@ export class PostgresServer extends pulumi.ComponentResource {
             this.containerName = container.name;
             // POSTGRES_PASSWORD counts only when the image initialises an empty volume: a changed
             // password is set inside the running server instead (the container ignores the change).
-            const password = new AdminPassword(`${name}-admin-password`, {
-                connection: pulumi.output(args.hostPort).apply((port) => ({ host: "127.0.0.1", port, user: DOCKER_ADMIN_USER, database: "postgres", sslmode: "disable" as const })),
-                password: args.adminPassword,
-            }, { parent: this, dependsOn: [container] });
+            const password = new AdminPassword(
+                `${name}-admin-password`,
+                {
+                    connection: pulumi
+                        .output(args.hostPort)
+                        .apply((port) => ({
+                            host: "127.0.0.1",
+                            port,
+                            user: DOCKER_ADMIN_USER,
+                            database: "postgres",
+                            sslmode: "disable" as const,
+                        })),
+                    password: args.adminPassword,
+                },
+                { parent: this, dependsOn: [container] },
+            );
             this.ready = [container, password];
         } else {
             this.host = pulumi.output(args.host);
@@ -98,8 +110,16 @@ export class PostgresServer extends pulumi.ComponentResource {
             this.ready = [];
         }
         this.adminConnection = pulumi.secret(
-            pulumi.all([this.host, this.port, this.adminUser, args.adminPassword, this.sslmode])
-                .apply(([host, port, user, password, sslmode]): ConnectionSpec => ({ host, port, user, password, database: "postgres", sslmode })),
+            pulumi
+                .all([this.host, this.port, this.adminUser, args.adminPassword, this.sslmode])
+                .apply(([host, port, user, password, sslmode]): ConnectionSpec => ({
+                    host,
+                    port,
+                    user,
+                    password,
+                    database: "postgres",
+                    sslmode,
+                })),
         );
         this.registerOutputs({
             host: this.host,
@@ -114,39 +134,43 @@ export class PostgresServer extends pulumi.ComponentResource {
         // keepLocally: destroying the stack should not delete an image other projects may use.
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         const volume = new docker.Volume(`${name}-data`, { name: args.volumeName }, { parent: this, protect: args.protect });
-        return new docker.Container(`${name}-postgres`, {
-            name: args.containerName,
-            image: image.imageId,
-            // Only the image's own command: `-c name=value` flags would silently override
-            // ALTER SYSTEM (command line beats postgresql.auto.conf), defeating ServerSettings.
-            envs: pulumi.secret(pulumi.output(args.adminPassword).apply((p) => [`POSTGRES_PASSWORD=${p}`])),
-            volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
-            ports: [{ internal: CONTAINER_PORT, external: args.hostPort, ip: "127.0.0.1", protocol: "tcp" }],
-            memory: args.memoryMb,
-            restart: "unless-stopped",
-            healthcheck: {
-                // Over TCP: during first initialisation the entrypoint runs a socket-only
-                // server, so a socket check would report ready before TCP clients can connect.
-                tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", DOCKER_ADMIN_USER],
-                interval: "2s",
-                timeout: "5s",
-                retries: 30,
-                startPeriod: "5s",
+        return new docker.Container(
+            `${name}-postgres`,
+            {
+                name: args.containerName,
+                image: image.imageId,
+                // Only the image's own command: `-c name=value` flags would silently override
+                // ALTER SYSTEM (command line beats postgresql.auto.conf), defeating ServerSettings.
+                envs: pulumi.secret(pulumi.output(args.adminPassword).apply((p) => [`POSTGRES_PASSWORD=${p}`])),
+                volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
+                ports: [{ internal: CONTAINER_PORT, external: args.hostPort, ip: "127.0.0.1", protocol: "tcp" }],
+                memory: args.memoryMb,
+                restart: "unless-stopped",
+                healthcheck: {
+                    // Over TCP: during first initialisation the entrypoint runs a socket-only
+                    // server, so a socket check would report ready before TCP clients can connect.
+                    tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", DOCKER_ADMIN_USER],
+                    interval: "2s",
+                    timeout: "5s",
+                    retries: 30,
+                    startPeriod: "5s",
+                },
+                wait: true,
+                waitTimeout: args.waitTimeoutSeconds ?? 120,
+                // Stop, never kill, on replace and destroy: SIGINT is PostgreSQL's fast shutdown (the image's own
+                // STOPSIGNAL: roll back open transactions, checkpoint, exit), with time for that checkpoint.
+                stopSignal: "SIGINT",
+                stopTimeout: STOP_GRACE_SECONDS,
+                destroyGraceSeconds: STOP_GRACE_SECONDS,
             },
-            wait: true,
-            waitTimeout: args.waitTimeoutSeconds ?? 120,
-            // Stop, never kill, on replace and destroy: SIGINT is PostgreSQL's fast shutdown (the image's own
-            // STOPSIGNAL: roll back open transactions, checkpoint, exit), with time for that checkpoint.
-            stopSignal: "SIGINT",
-            stopTimeout: STOP_GRACE_SECONDS,
-            destroyGraceSeconds: STOP_GRACE_SECONDS,
-        }, {
-            parent: this,
-            // Fixed container name and host port: the old container must go before the new one starts.
-            deleteBeforeReplace: true,
-            additionalSecretOutputs: ["envs"],
-            // A new adminPassword must not replace the container: AdminPassword rotates it in the server.
-            ignoreChanges: ["envs"],
-        });
+            {
+                parent: this,
+                // Fixed container name and host port: the old container must go before the new one starts.
+                deleteBeforeReplace: true,
+                additionalSecretOutputs: ["envs"],
+                // A new adminPassword must not replace the container: AdminPassword rotates it in the server.
+                ignoreChanges: ["envs"],
+            },
+        );
     }
 }

@@ -34,7 +34,10 @@ export const serverSettingsProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id, olds, news) {
         const diff = loadLibrary<SettingsLibrary>("infra/providers/serverSettings").diffServerSettings(olds, news);
         // The provider host drops detailed diffs; a line on its console is what `pulumi preview` shows.
-        if (diff.restartRequired.length) console.log(`gecko-pg settings: a server restart is needed for ${diff.restartRequired.join(", ")}${news.mode === "report" ? "" : " (docker: up restarts the container; external: restart it yourself)"}`);
+        if (diff.restartRequired.length)
+            console.log(
+                `gecko-pg settings: a server restart is needed for ${diff.restartRequired.join(", ")}${news.mode === "report" ? "" : " (docker: up restarts the container; external: restart it yourself)"}`,
+            );
         return diff;
     },
     async create(inputs) {
@@ -58,9 +61,13 @@ export const serverSettingsProvider: pulumi.dynamic.ResourceProvider = {
 /** Report mode: what to set by hand. The engine gives the provider host no address, so this reaches stderr as `warning: [runtime] ...`, which the CLI passes through (pulumi/pulumi#6065, #18253). */
 function warnParameterGroup(drift: readonly SettingDrift[]): void {
     if (drift.length === 0) return;
-    const lines = drift.map((d) => `${d.name} = ${d.desired} (now ${d.actual ?? "unknown to this server"}${d.pendingRestart ? ", pending restart" : ""})`);
+    const lines = drift.map(
+        (d) => `${d.name} = ${d.desired} (now ${d.actual ?? "unknown to this server"}${d.pendingRestart ? ", pending restart" : ""})`,
+    );
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require("@pulumi/pulumi") as typeof pulumi).log.warn(`server settings to set in the server's parameter group (serverSettingsMode report): ${lines.join("; ")}`);
+    (require("@pulumi/pulumi") as typeof pulumi).log.warn(
+        `server settings to set in the server's parameter group (serverSettingsMode report): ${lines.join("; ")}`,
+    );
 }
 
 export class ServerSettings extends pulumi.dynamic.Resource {
@@ -72,13 +79,20 @@ export class ServerSettings extends pulumi.dynamic.Resource {
     declare readonly parameterGroup: pulumi.Output<SettingDrift[]>;
 
     constructor(name: string, args: ServerSettingsArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(serverSettingsProvider, name, {
-            ...args,
-            // The state keeps the connection for delete/refresh: always a secret.
-            connection: pulumi.secret(args.connection),
-            effective: undefined,
-            pendingRestart: undefined,
-            parameterGroup: undefined,
-        }, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"] }, "gecko", "ServerSettings");
+        super(
+            serverSettingsProvider,
+            name,
+            {
+                ...args,
+                // The state keeps the connection for delete/refresh: always a secret.
+                connection: pulumi.secret(args.connection),
+                effective: undefined,
+                pendingRestart: undefined,
+                parameterGroup: undefined,
+            },
+            { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"] },
+            "gecko",
+            "ServerSettings",
+        );
     }
 }

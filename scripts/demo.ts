@@ -42,7 +42,10 @@ as the Pulumi stack does, then migrates a collector SQLite database into it and 
 `;
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { boolean: ["keep", "quiet", "allow-quarantine"], string: ["sqlite", "rows", "defects", "host-time-zone", "source-time-zone", "report"] });
+    const flags = parseFlags(argv, {
+        boolean: ["keep", "quiet", "allow-quarantine"],
+        string: ["sqlite", "rows", "defects", "host-time-zone", "source-time-zone", "report"],
+    });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -57,23 +60,34 @@ async function main(argv: string[]): Promise<number> {
         logger.info(`PostgreSQL ${server.engine} at ${redactUrl(server.url)}`);
         const admin = parseConnectionUrl(server.url);
         const appPassword = randomBytes(18).toString("base64url");
-        const plan = planAccess({ database: "gecko_terminal_collector", ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC" });
+        const plan = planAccess({
+            database: "gecko_terminal_collector",
+            ownerRole: "gecko_owner",
+            appRole: "gecko_collector",
+            timezone: "UTC",
+        });
         await applyAccess(admin, plan, appPassword);
         logger.info("provisioned database gecko_terminal_collector, roles gecko_owner + gecko_collector, grants and default privileges");
         const settings = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
         if (settings.pendingRestart.length && server.engine !== "external") {
             await server.restart(); // what the stack's docker restart does
             logger.info(`applied ${Object.keys(settings.effective).length} settings (restarted for ${settings.pendingRestart.join(", ")})`);
-        } else logger.info(`applied ${Object.keys(settings.effective).length} settings; pending restart: ${settings.pendingRestart.join(", ") || "none"}`);
+        } else
+            logger.info(
+                `applied ${Object.keys(settings.effective).length} settings; pending restart: ${settings.pendingRestart.join(", ") || "none"}`,
+            );
 
         let sqlitePath = str(flags, "sqlite");
         if (!sqlitePath) {
             sqlitePath = path.join(workDir, "gecko_data.db");
-            const defects = flags.defects === undefined ? [] : flags.defects === "all" ? "all" : (String(flags.defects).split(",") as DefectName[]);
+            const defects =
+                flags.defects === undefined ? [] : flags.defects === "all" ? "all" : (String(flags.defects).split(",") as DefectName[]);
             const rows = int(flags, "rows", 200_000);
             const t0 = Date.now();
             const m = generateCollectorDb({ path: sqlitePath, rows, defects, hostTimeZone: hostZone });
-            logger.info(`generated ${m.totalRows.toLocaleString("en-US")} collector rows (${m.variant}, host zone ${hostZone}, ${m.defects.length} planted defects) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+            logger.info(
+                `generated ${m.totalRows.toLocaleString("en-US")} collector rows (${m.variant}, host zone ${hostZone}, ${m.defects.length} planted defects) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+            );
         }
         const target = { ...admin, database: "gecko_terminal_collector" };
         const report = await runMigration(
@@ -92,8 +106,12 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`${report.ok ? chalk.green("OK") : chalk.red("FAILED")}: ${report.tables.length} tables, report ${file}\n`);
         if (flags.keep) {
             const urlFile = path.join(workDir, "collector-url");
-            await fs.writeFile(urlFile, connectionUrl({ ...target, user: "gecko_collector", password: appPassword }) + "\n", { mode: 0o600 });
-            process.stderr.write(`server kept running; the collector's URL (GECKO_DB_URL) is in ${urlFile}. Ctrl-C stops and removes it.\n`);
+            await fs.writeFile(urlFile, connectionUrl({ ...target, user: "gecko_collector", password: appPassword }) + "\n", {
+                mode: 0o600,
+            });
+            process.stderr.write(
+                `server kept running; the collector's URL (GECKO_DB_URL) is in ${urlFile}. Ctrl-C stops and removes it.\n`,
+            );
             await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
         }
         return report.ok ? 0 : 1;

@@ -5,7 +5,14 @@
  *   npx tsx scripts/generate-collector-db.ts --out /tmp/gecko_data.db --rows 2000000 --defects all
  */
 import * as path from "node:path";
-import { DEFECT_NAMES, generateCollectorDb, SCHEMA_VARIANTS, type DefectName, type GenerationManifest, type SchemaVariant } from "./generator/collectorDb";
+import {
+    DEFECT_NAMES,
+    generateCollectorDb,
+    SCHEMA_VARIANTS,
+    type DefectName,
+    type GenerationManifest,
+    type SchemaVariant,
+} from "./generator/collectorDb";
 import { chalk, fs, minimist } from "./lib/zx";
 
 const HELP = `Usage: npx tsx scripts/generate-collector-db.ts --out FILE [options]
@@ -71,7 +78,12 @@ function main(): void {
         if (fs.existsSync(file) && !args.force) throw new Error(`${file} exists; pass --force to overwrite`);
     }
     const variant = (args.variant ?? "current") as SchemaVariant;
-    const defects = args.defects === undefined ? [] : args.defects === "all" ? "all" : (String(args.defects).split(",").filter(Boolean) as DefectName[]);
+    const defects =
+        args.defects === undefined
+            ? []
+            : args.defects === "all"
+              ? "all"
+              : (String(args.defects).split(",").filter(Boolean) as DefectName[]);
     const rows = int("rows", args.rows, 10_000);
     const months = args.months === undefined ? undefined : Number(args.months);
 

@@ -62,7 +62,32 @@ Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quar
 `;
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { boolean: ["json", "quiet", "allow-quarantine"], string: ["sqlite", "target", "host", "port", "user", "database", "sslmode", "owner-role", "app-role", "source-time-zone", "database-time-zone", "clock", "orphans", "chunk-rows", "copy-lanes", "convert-workers", "sample-rows", "months", "report", "from", "to"] });
+    const flags = parseFlags(argv, {
+        boolean: ["json", "quiet", "allow-quarantine"],
+        string: [
+            "sqlite",
+            "target",
+            "host",
+            "port",
+            "user",
+            "database",
+            "sslmode",
+            "owner-role",
+            "app-role",
+            "source-time-zone",
+            "database-time-zone",
+            "clock",
+            "orphans",
+            "chunk-rows",
+            "copy-lanes",
+            "convert-workers",
+            "sample-rows",
+            "months",
+            "report",
+            "from",
+            "to",
+        ],
+    });
     const command = flags._[0];
     if (flags.help || !command) {
         process.stdout.write(HELP);
@@ -79,7 +104,12 @@ async function main(argv: string[]): Promise<number> {
             return finish(command, report, flags);
         }
         case "plan": {
-            const plan = planMigration({ sqlitePath: sqlitePathFrom(flags), chunkRows: int(flags, "chunk-rows", 50_000), sourceTimeZone: str(flags, "source-time-zone", "GECKO_SOURCE_TIME_ZONE"), clockOverrides: clockOverridesFrom(flags) });
+            const plan = planMigration({
+                sqlitePath: sqlitePathFrom(flags),
+                chunkRows: int(flags, "chunk-rows", 50_000),
+                sourceTimeZone: str(flags, "source-time-zone", "GECKO_SOURCE_TIME_ZONE"),
+                clockOverrides: clockOverridesFrom(flags),
+            });
             process.stdout.write((flags.json ? JSON.stringify(plan, null, 2) : renderPlan(plan)) + "\n");
             return 0;
         }
@@ -89,9 +119,19 @@ async function main(argv: string[]): Promise<number> {
             await client.connect();
             try {
                 logger.info(`upgrade: ${describeConnection(target)}`);
-                const roles = { ownerRole: str(flags, "owner-role") ?? "gecko_owner", appRole: str(flags, "app-role") ?? "gecko_collector", timeZone: str(flags, "database-time-zone") ?? "UTC" };
+                const roles = {
+                    ownerRole: str(flags, "owner-role") ?? "gecko_owner",
+                    appRole: str(flags, "app-role") ?? "gecko_collector",
+                    timeZone: str(flags, "database-time-zone") ?? "UTC",
+                };
                 const result = await upgradeTarget(client, roles, logger);
-                const text = [`schema version ${result.before.join(", ")} -> ${result.version}`, ...result.changes.map((c) => `  ${c}`), result.changes.length ? "" : "  up to date"].filter(Boolean).join("\n");
+                const text = [
+                    `schema version ${result.before.join(", ")} -> ${result.version}`,
+                    ...result.changes.map((c) => `  ${c}`),
+                    result.changes.length ? "" : "  up to date",
+                ]
+                    .filter(Boolean)
+                    .join("\n");
                 process.stdout.write((flags.json ? JSON.stringify(result, null, 2) : text) + "\n");
             } finally {
                 await client.end();
@@ -103,8 +143,16 @@ async function main(argv: string[]): Promise<number> {
             const client = new Client(clientConfig(target));
             await client.connect();
             try {
-                const changes = await addFuturePartitions(client, int(flags, "months", 3), { ownerRole: str(flags, "owner-role") ?? "gecko_owner" });
-                process.stdout.write(flags.json ? JSON.stringify(changes, null, 2) + "\n" : changes.length ? changes.map((c) => `${JSON.stringify(c)}`).join("\n") + "\n" : "partitions up to date\n");
+                const changes = await addFuturePartitions(client, int(flags, "months", 3), {
+                    ownerRole: str(flags, "owner-role") ?? "gecko_owner",
+                });
+                process.stdout.write(
+                    flags.json
+                        ? JSON.stringify(changes, null, 2) + "\n"
+                        : changes.length
+                          ? changes.map((c) => `${JSON.stringify(c)}`).join("\n") + "\n"
+                          : "partitions up to date\n",
+                );
             } finally {
                 await client.end();
             }
@@ -113,7 +161,14 @@ async function main(argv: string[]): Promise<number> {
         case "schema-sql": {
             const from = Number(str(flags, "from") ?? Math.floor(Date.now() / 1000));
             const to = Number(str(flags, "to") ?? from);
-            process.stdout.write(renderSchemaSql({ ownerRole: str(flags, "owner-role") ?? "gecko_owner", appRole: str(flags, "app-role") ?? "gecko_collector", timeZone: str(flags, "database-time-zone") ?? "UTC", partitionSpan: { fromEpoch: from, toEpoch: to } }) + "\n");
+            process.stdout.write(
+                renderSchemaSql({
+                    ownerRole: str(flags, "owner-role") ?? "gecko_owner",
+                    appRole: str(flags, "app-role") ?? "gecko_collector",
+                    timeZone: str(flags, "database-time-zone") ?? "UTC",
+                    partitionSpan: { fromEpoch: from, toEpoch: to },
+                }) + "\n",
+            );
             return 0;
         }
         default:
@@ -140,8 +195,12 @@ async function finish(command: string, report: MigrationReport, flags: Flags): P
     await fs.ensureDir(path.dirname(file));
     await fs.writeFile(file, JSON.stringify(report, null, 2));
     process.stdout.write((flags.json ? JSON.stringify(report, null, 2) : renderReport(report)) + "\n");
-    const failed = report.tables.filter((t) => !t.validation || !t.validation.countsMatch || t.validation.mismatchedBuckets.length || t.validation.sampleMismatches.length).length;
-    process.stderr.write(`${report.ok ? chalk.green("OK") : chalk.red("FAILED")}: ${report.tables.length - failed} tables ok, ${failed} failed; report: ${file}\n`);
+    const failed = report.tables.filter(
+        (t) => !t.validation || !t.validation.countsMatch || t.validation.mismatchedBuckets.length || t.validation.sampleMismatches.length,
+    ).length;
+    process.stderr.write(
+        `${report.ok ? chalk.green("OK") : chalk.red("FAILED")}: ${report.tables.length - failed} tables ok, ${failed} failed; report: ${file}\n`,
+    );
     return report.ok ? 0 : 1;
 }
 

@@ -14,7 +14,13 @@ import { adminUrl, withClient } from "./support/db";
 describe("rotateAdminPassword", () => {
     const role = `rot_admin_${randomBytes(4).toString("hex")}`;
     let connection: Omit<ConnectionSpec, "password">;
-    const login = (password: string) => withClient(`postgresql://${role}:${encodeURIComponent(password)}@${connection.host}:${connection.port}/postgres`, (c) => c.query("SELECT 1")).then(() => true, () => false);
+    const login = (password: string) =>
+        withClient(`postgresql://${role}:${encodeURIComponent(password)}@${connection.host}:${connection.port}/postgres`, (c) =>
+            c.query("SELECT 1"),
+        ).then(
+            () => true,
+            () => false,
+        );
 
     beforeAll(async () => {
         const { password: _, ...server } = parseConnectionUrl(adminUrl());
@@ -32,7 +38,9 @@ describe("rotateAdminPassword", () => {
         expect(await rotateAdminPassword(connection, "old-pw-1", "new-pw-2")).toEqual({ rotated: true });
         expect(await login("new-pw-2")).toBe(true);
         expect(await login("old-pw-1")).toBe(false);
-        const [stored] = await withClient(adminUrl(), (c) => c.query("SELECT rolpassword FROM pg_authid WHERE rolname = $1", [role]).then((r) => r.rows));
+        const [stored] = await withClient(adminUrl(), (c) =>
+            c.query("SELECT rolpassword FROM pg_authid WHERE rolname = $1", [role]).then((r) => r.rows),
+        );
         expect(stored.rolpassword).toMatch(/^SCRAM-SHA-256\$/);
     });
 
@@ -66,9 +74,16 @@ describe("AdminPassword provider", () => {
         const news = { connection, password: "second-pw" };
         expect(await adminPasswordProvider.diff!(created.id, created.outs, news)).toMatchObject({ changes: true, replaces: [] });
         await adminPasswordProvider.update!(created.id, created.outs, news);
-        const ok = await withClient(`postgresql://${role}:second-pw@${connection.host}:${connection.port}/postgres`, (c) => c.query("SELECT 1")).then(() => true, () => false);
+        const ok = await withClient(`postgresql://${role}:second-pw@${connection.host}:${connection.port}/postgres`, (c) =>
+            c.query("SELECT 1"),
+        ).then(
+            () => true,
+            () => false,
+        );
         expect(ok).toBe(true);
         // A create against a server holding another password says so (an old volume, a typo) instead of failing later.
-        await expect(adminPasswordProvider.create({ connection, password: "not-it" })).rejects.toThrow(/cannot log in .* with the configured password/);
+        await expect(adminPasswordProvider.create({ connection, password: "not-it" })).rejects.toThrow(
+            /cannot log in .* with the configured password/,
+        );
     });
 });

@@ -48,16 +48,24 @@ async function dropDatabaseAndRoles(database: string, roles: string[]) {
 /** Privileges actually granted in `database`, in the plan's shape. */
 async function grantedPrivileges(c: Client, plan: AccessPlan) {
     const q = async (sql: string, params: unknown[]) => (await c.query(sql, params)).rows.map((r) => r.p as string).sort();
-    const onDatabase = (role: string) => q(
-        `SELECT a.privilege_type AS p FROM pg_database d, aclexplode(d.datacl) a
-         WHERE d.datname = $1 AND a.grantee = $2::regrole`, [plan.database, role]);
-    const onSchema = (role: string, schema: string) => q(
-        `SELECT a.privilege_type AS p FROM pg_namespace n, aclexplode(n.nspacl) a
-         WHERE n.nspname = $1 AND a.grantee = $2::regrole`, [schema, role]);
-    const defaults = (owner: string, role: string, schema: string, type: "table" | "sequence") => q(
-        `SELECT a.privilege_type AS p FROM pg_default_acl d, aclexplode(d.defaclacl) a
+    const onDatabase = (role: string) =>
+        q(
+            `SELECT a.privilege_type AS p FROM pg_database d, aclexplode(d.datacl) a
+         WHERE d.datname = $1 AND a.grantee = $2::regrole`,
+            [plan.database, role],
+        );
+    const onSchema = (role: string, schema: string) =>
+        q(
+            `SELECT a.privilege_type AS p FROM pg_namespace n, aclexplode(n.nspacl) a
+         WHERE n.nspname = $1 AND a.grantee = $2::regrole`,
+            [schema, role],
+        );
+    const defaults = (owner: string, role: string, schema: string, type: "table" | "sequence") =>
+        q(
+            `SELECT a.privilege_type AS p FROM pg_default_acl d, aclexplode(d.defaclacl) a
          WHERE d.defaclrole = $1::regrole AND d.defaclnamespace = $2::regnamespace AND d.defaclobjtype = $3 AND a.grantee = $4::regrole`,
-        [owner, schema, type === "table" ? "r" : "S", role]);
+            [owner, schema, type === "table" ? "r" : "S", role],
+        );
     // One client runs one query at a time: collect sequentially.
     const grants = [];
     for (const g of plan.grants) {
@@ -90,7 +98,9 @@ describe("access SQL applied by a superuser", () => {
         await withClient(db.url, async (c) => {
             await c.query(`SET ROLE ${plan.ownerRole}`);
             await c.query("CREATE TABLE pools (id bigserial PRIMARY KEY, name text NOT NULL)");
-            await c.query("CREATE TABLE trades (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, pool_id bigint REFERENCES pools, amount numeric)");
+            await c.query(
+                "CREATE TABLE trades (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, pool_id bigint REFERENCES pools, amount numeric)",
+            );
         });
         app = await connect({ ...admin, user: plan.appRole, password: appPassword, database: db.name });
     });
@@ -142,8 +152,16 @@ describe("access SQL applied by a non-superuser admin (managed server)", () => {
     let plan: AccessPlan;
 
     beforeAll(async () => {
-        await withClient(adminUrl(), (c) => c.query(`CREATE ROLE ${names.admin} LOGIN CREATEROLE CREATEDB PASSWORD ${literal(adminPassword)}`));
-        plan = planAccess({ database: names.database, ownerRole: names.owner, appRole: names.app, timezone: "UTC", nonSuperuserAdmin: names.admin });
+        await withClient(adminUrl(), (c) =>
+            c.query(`CREATE ROLE ${names.admin} LOGIN CREATEROLE CREATEDB PASSWORD ${literal(adminPassword)}`),
+        );
+        plan = planAccess({
+            database: names.database,
+            ownerRole: names.owner,
+            appRole: names.app,
+            timezone: "UTC",
+            nonSuperuserAdmin: names.admin,
+        });
     });
 
     afterAll(async () => {
@@ -163,8 +181,9 @@ describe("access SQL applied by a non-superuser admin (managed server)", () => {
             await c.query(`SET ROLE ${names.owner}`);
             await c.query("CREATE TABLE t (id bigserial PRIMARY KEY)");
             expect((await c.query("SELECT tableowner FROM pg_tables WHERE tablename = 't'")).rows[0].tableowner).toBe(names.owner);
-            expect((await grantedPrivileges(c, plan)).defaultPrivileges.map((d) => d.privileges))
-                .toEqual(plan.defaultPrivileges.map((d) => [...d.privileges]));
+            expect((await grantedPrivileges(c, plan)).defaultPrivileges.map((d) => d.privileges)).toEqual(
+                plan.defaultPrivileges.map((d) => [...d.privileges]),
+            );
         } finally {
             await c.end();
         }
@@ -172,7 +191,12 @@ describe("access SQL applied by a non-superuser admin (managed server)", () => {
 });
 
 describe("planAccess and renderAccessSql", () => {
-    const plan = planAccess({ database: "gecko_terminal_collector", ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC" });
+    const plan = planAccess({
+        database: "gecko_terminal_collector",
+        ownerRole: "gecko_owner",
+        appRole: "gecko_collector",
+        timezone: "UTC",
+    });
 
     it("renders guarded role creation, role settings, grants, then default privileges", () => {
         const sql = renderAccessSql(plan, "pw").map((st) => st.sql);
@@ -204,7 +228,9 @@ describe("planAccess and renderAccessSql", () => {
         ["owner = app", { appRole: "gecko_owner" }, /must differ/],
         ["the admin as owner", { nonSuperuserAdmin: "gecko_owner" }, /cannot also be/],
     ])("rejects %s", (_label, overrides, message) => {
-        expect(() => planAccess({ database: "db", ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC", ...overrides })).toThrow(message);
+        expect(() =>
+            planAccess({ database: "db", ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC", ...overrides }),
+        ).toThrow(message);
     });
 
     it.each([

@@ -51,11 +51,33 @@ describe("scripts/bench/concurrency.ts --rows 20000 --writers 1,4 --seconds 2 --
         // Its own throwaway server: the script ignores DATABASE_URL (it provisions cluster-wide roles).
         const env = { ...process.env };
         delete env.DATABASE_URL;
-        run = spawnSync(TSX, [SCRIPT, "--rows", "20000", "--writers", WRITERS.join(","), "--seconds", "2", "--warmup", "0.5", "--pg-statements", "psycopg2,prepared", "--runs", "1", "--no-collector-timeout", "--quiet", "--json", json], {
-            encoding: "utf8",
-            env,
-            timeout: 110_000,
-        });
+        run = spawnSync(
+            TSX,
+            [
+                SCRIPT,
+                "--rows",
+                "20000",
+                "--writers",
+                WRITERS.join(","),
+                "--seconds",
+                "2",
+                "--warmup",
+                "0.5",
+                "--pg-statements",
+                "psycopg2,prepared",
+                "--runs",
+                "1",
+                "--no-collector-timeout",
+                "--quiet",
+                "--json",
+                json,
+            ],
+            {
+                encoding: "utf8",
+                env,
+                timeout: 110_000,
+            },
+        );
         if (run.status === 0) out = JSON.parse(fs.readFileSync(json, "utf8"));
     }, 120_000);
 
@@ -74,7 +96,11 @@ describe("scripts/bench/concurrency.ts --rows 20000 --writers 1,4 --seconds 2 --
     });
 
     it("has figures for SQLite and each PostgreSQL statement mode at every N, warm-up excluded", () => {
-        for (const [store, statements] of [["sqlite", undefined], ["postgres", "psycopg2"], ["postgres", "prepared"]]) {
+        for (const [store, statements] of [
+            ["sqlite", undefined],
+            ["postgres", "psycopg2"],
+            ["postgres", "prepared"],
+        ]) {
             for (const n of WRITERS) {
                 const w = out.writes.find((x) => x.store === store && x.statements === statements && x.writers === n);
                 expect(w, `${store} ${statements} N=${n}`).toBeDefined();

@@ -19,10 +19,26 @@ describe("throughput benchmark", () => {
 
     it("measures every contender and our report is ok", async () => {
         const json = path.join(dir, "out.json");
-        const args = ["--import", "tsx", "scripts/bench/throughput.ts", "--rows", "20000", "--scales", "20000", "--repeat", "2", "--json", json, ...(hasPgloader ? [] : ["--skip-pgloader"])];
+        const args = [
+            "--import",
+            "tsx",
+            "scripts/bench/throughput.ts",
+            "--rows",
+            "20000",
+            "--scales",
+            "20000",
+            "--repeat",
+            "2",
+            "--json",
+            json,
+            ...(hasPgloader ? [] : ["--skip-pgloader"]),
+        ];
         const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-            execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, DATABASE_URL: adminUrl() }, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-                resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+            execFile(
+                process.execPath,
+                args,
+                { cwd: ROOT, env: { ...process.env, DATABASE_URL: adminUrl() }, maxBuffer: 16 << 20 },
+                (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
             );
         });
         expect(code, stderr.slice(-3000)).toBe(0);

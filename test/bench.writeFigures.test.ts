@@ -11,10 +11,19 @@ import type { OpResult, WriterResult } from "../scripts/bench/load/protocol";
 import { aggregate } from "../scripts/bench/load/runWriters";
 import { DEFAULT_MIX, OpSource, type Workload } from "../scripts/bench/load/ops";
 
-const op = (latenciesMs: number[], completedInWindow: number, rows: number, errors: OpResult["errors"] = {}): OpResult => ({ latenciesMs, completedInWindow, rows, slow: 0, errors });
+const op = (latenciesMs: number[], completedInWindow: number, rows: number, errors: OpResult["errors"] = {}): OpResult => ({
+    latenciesMs,
+    completedInWindow,
+    rows,
+    slow: 0,
+    errors,
+});
 
 function writer(worker: number, cpuMs: number, ops: WriterResult["ops"], warmupOps = 3): WriterResult {
-    const opsStarted = Object.values(ops).reduce((n, o) => n + o.latenciesMs.length + Object.values(o.errors).reduce((a, b) => a + (b ?? 0), 0), 0);
+    const opsStarted = Object.values(ops).reduce(
+        (n, o) => n + o.latenciesMs.length + Object.values(o.errors).reduce((a, b) => a + (b ?? 0), 0),
+        0,
+    );
     return { worker, startedAt: 0, endedAt: 0, ops, opsStarted, cpuMs, warmupOps, errorSamples: [] };
 }
 

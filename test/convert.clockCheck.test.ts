@@ -60,16 +60,31 @@ describe("checkClocks", () => {
     it("confirms a local-clock ohlcv_data.datetime across DST and catches trades shifted by 6 hours", () => {
         const [ohlcv, trades] = checkClocks(db, createTimezonePolicy({ hostZone: "America/Chicago" }));
         expect(ohlcv).toMatchObject({
-            column: "ohlcv_data.datetime", status: "ok", policyClock: "local", policyZone: "America/Chicago",
-            rowsSampled: 744, rowsUsable: 744, rowsAgreeingWithPolicy: 744, policyAgrees: true,
-            dominantOffsetMinutes: -300, expectedOffsetsMinutes: [-360, -300],
+            column: "ohlcv_data.datetime",
+            status: "ok",
+            policyClock: "local",
+            policyZone: "America/Chicago",
+            rowsSampled: 744,
+            rowsUsable: 744,
+            rowsAgreeingWithPolicy: 744,
+            policyAgrees: true,
+            dominantOffsetMinutes: -300,
+            expectedOffsetsMinutes: [-360, -300],
         });
         // 9 days and 7 hours in CST (until 08:00 UTC on the 10th), the rest in CDT
         expect(ohlcv!.dominantCount).toBe(744 - (9 * 24 + 8));
         expect(trades).toMatchObject({
-            column: "trades.block_timestamp", status: "mismatch", policyClock: "utc", policyZone: "UTC",
-            rowsSampled: 502, rowsUsable: 500, dominantOffsetMinutes: -360, dominantCount: 500,
-            expectedOffsetsMinutes: [0], rowsAgreeingWithPolicy: 0, policyAgrees: false,
+            column: "trades.block_timestamp",
+            status: "mismatch",
+            policyClock: "utc",
+            policyZone: "UTC",
+            rowsSampled: 502,
+            rowsUsable: 500,
+            dominantOffsetMinutes: -360,
+            dominantCount: 500,
+            expectedOffsetsMinutes: [0],
+            rowsAgreeingWithPolicy: 0,
+            policyAgrees: false,
         });
         expect(trades!.message).toContain("UTC-06:00");
         expect(trades!.message).toContain("shifted");
@@ -77,7 +92,13 @@ describe("checkClocks", () => {
 
     it("flags a policy that reads the local column as UTC", () => {
         const [ohlcv] = checkClocks(db, createTimezonePolicy());
-        expect(ohlcv).toMatchObject({ status: "mismatch", policyZone: "UTC", rowsAgreeingWithPolicy: 0, policyAgrees: false, expectedOffsetsMinutes: [0] });
+        expect(ohlcv).toMatchObject({
+            status: "mismatch",
+            policyZone: "UTC",
+            rowsAgreeingWithPolicy: 0,
+            policyAgrees: false,
+            expectedOffsetsMinutes: [0],
+        });
     });
 
     it("bounds the sample and spreads it over the rowid range", () => {
@@ -101,11 +122,22 @@ describe("checkClocks", () => {
         try {
             const policy = createTimezonePolicy();
             const [o1, t1] = checkClocks(other, policy);
-            expect(o1).toMatchObject({ status: "absent", rowsSampled: 0, policyAgrees: null, message: "ohlcv_data.datetime: not checked, column(s) ohlcv_data.datetime absent" });
+            expect(o1).toMatchObject({
+                status: "absent",
+                rowsSampled: 0,
+                policyAgrees: null,
+                message: "ohlcv_data.datetime: not checked, column(s) ohlcv_data.datetime absent",
+            });
             expect(t1).toMatchObject({ status: "absent", message: "trades.block_timestamp: not checked, table trades is absent" });
             const [o2, t2] = checkClocks(empty, policy);
             expect(o2).toMatchObject({ status: "empty", rowsSampled: 0, policyAgrees: null });
-            expect(t2).toMatchObject({ status: "inconclusive", rowsSampled: 1, rowsUsable: 0, policyAgrees: null, dominantOffsetMinutes: null });
+            expect(t2).toMatchObject({
+                status: "inconclusive",
+                rowsSampled: 1,
+                rowsUsable: 0,
+                policyAgrees: null,
+                dominantOffsetMinutes: null,
+            });
         } finally {
             other.close();
             empty.close();

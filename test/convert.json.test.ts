@@ -14,7 +14,7 @@ describe("convertJson: jsonb output form", () => {
         ['{"a":1,"a":2}', '{"a": 2}'], // last duplicate wins
         ['{"a":{"z":1},"a":[]}', '{"a": []}'],
         ['{"é":1,"z":2,"aa":3,"Z":4,"":5}', '{"": 5, "Z": 4, "z": 2, "aa": 3, "é": 1}'], // byte length, then bytes
-        ['[1 , {} ,[], null,true,false]', "[1, {}, [], null, true, false]"],
+        ["[1 , {} ,[], null,true,false]", "[1, {}, [], null, true, false]"],
         ["\t\r\n[1]\n", "[1]"],
         ['"x"', '"x"'],
         ["1.5e-7", "0.00000015"],
@@ -70,12 +70,18 @@ describe("convertJson: jsonb output form", () => {
         expect(convertJson(12n)).toEqual({ ok: true, value: "12" });
         expect(convertJson(1.5)).toEqual({ ok: true, value: "1.5" });
         expect(convertJson(Buffer.from('{"b":1,"a":2}'))).toEqual({ ok: true, value: '{"a": 2, "b": 1}' });
-        expect(convertJson(Buffer.from([0x7b, 0xff, 0x7d]))).toMatchObject({ ok: false, reason: expect.stringContaining("not valid UTF-8") });
+        expect(convertJson(Buffer.from([0x7b, 0xff, 0x7d]))).toMatchObject({
+            ok: false,
+            reason: expect.stringContaining("not valid UTF-8"),
+        });
         expect(convertJson("\ud800")).toMatchObject({ ok: false, reason: expect.stringContaining("lone UTF-16 surrogate") });
     });
 
     it("names the position of a syntax error", () => {
-        expect(convertJson('{"a": tru}')).toEqual({ ok: false, reason: 'TEXT "{\\"a\\": tru}" is not valid jsonb: expected a JSON value at character 7' });
+        expect(convertJson('{"a": tru}')).toEqual({
+            ok: false,
+            reason: 'TEXT "{\\"a\\": tru}" is not valid jsonb: expected a JSON value at character 7',
+        });
     });
 });
 
@@ -105,7 +111,32 @@ function randomNumber(rnd: ReturnType<typeof prng>): string {
 }
 
 function randomString(rnd: ReturnType<typeof prng>): string {
-    const pieces = ["a", "Z", " ", "é", "ß", "中", "😀", "\\n", "\\t", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\r", "\\u0001", "\\u001F", "\\u00e9", "\\ud83d\\ude00", "\\u20AC", "\u007f", "'", "<", "\u2028"];
+    const pieces = [
+        "a",
+        "Z",
+        " ",
+        "é",
+        "ß",
+        "中",
+        "😀",
+        "\\n",
+        "\\t",
+        '\\"',
+        "\\\\",
+        "\\/",
+        "\\b",
+        "\\f",
+        "\\r",
+        "\\u0001",
+        "\\u001F",
+        "\\u00e9",
+        "\\ud83d\\ude00",
+        "\\u20AC",
+        "\u007f",
+        "'",
+        "<",
+        "\u2028",
+    ];
     return randomStringFrom(rnd, Array.from({ length: rnd.int(0, 8) }, () => rnd.pick(pieces)).join(""));
 }
 
@@ -126,7 +157,12 @@ describe("convertJson: agrees with PostgreSQL's jsonb", () => {
                 const at = rnd.int(0, doc.length);
                 const surrogate = (i: number) => /[\ud800-\udfff]/.test(doc[i] ?? "");
                 const safe = !surrogate(at - 1) && !surrogate(at);
-                if (safe) doc = rnd.chance(0.5) ? doc.slice(0, at) + rnd.pick([",", "]", "}", ":", '"', "\\", "x", "0", "-", ".", "\u0001", "\\u0000"]) + doc.slice(at) : doc.slice(0, at) + doc.slice(at + 1);
+                if (safe)
+                    doc = rnd.chance(0.5)
+                        ? doc.slice(0, at) +
+                          rnd.pick([",", "]", "}", ":", '"', "\\", "x", "0", "-", ".", "\u0001", "\\u0000"]) +
+                          doc.slice(at)
+                        : doc.slice(0, at) + doc.slice(at + 1);
             }
             inputs.push(doc);
         }

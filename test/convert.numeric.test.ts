@@ -54,11 +54,20 @@ describe("convertNumeric: rules", () => {
     });
 
     it.each([
-        ["NaN", "NaN and Infinity"], ["-Infinity", "NaN and Infinity"], ["inf", "NaN and Infinity"],
-        [Number.NaN, "NaN and Infinity"], [Number.POSITIVE_INFINITY, "NaN and Infinity"],
-        ["", "not a decimal number"], ["abc", "not a decimal number"], ["1_000", "not a decimal number"],
-        ["0x1F", "not a decimal number"], ["1.2.3", "not a decimal number"], ["e5", "not a decimal number"], [".", "not a decimal number"],
-        ["1 000", "not a decimal number"], [Buffer.from("12"), "BLOB"],
+        ["NaN", "NaN and Infinity"],
+        ["-Infinity", "NaN and Infinity"],
+        ["inf", "NaN and Infinity"],
+        [Number.NaN, "NaN and Infinity"],
+        [Number.POSITIVE_INFINITY, "NaN and Infinity"],
+        ["", "not a decimal number"],
+        ["abc", "not a decimal number"],
+        ["1_000", "not a decimal number"],
+        ["0x1F", "not a decimal number"],
+        ["1.2.3", "not a decimal number"],
+        ["e5", "not a decimal number"],
+        [".", "not a decimal number"],
+        ["1 000", "not a decimal number"],
+        [Buffer.from("12"), "BLOB"],
     ] as const)("rejects %j naming why", (raw, why) => {
         const r = convertNumeric(raw, 10, 4);
         expect(r.ok).toBe(false);
@@ -67,7 +76,10 @@ describe("convertNumeric: rules", () => {
 
     it("names the value and the limits on overflow", () => {
         const r = convertNumeric("866222.818", 9, 4);
-        expect(r).toEqual({ ok: false, reason: 'TEXT "866222.818" overflows numeric(9,4): needs 6 integer digits, at most 5 allowed (values are never truncated)' });
+        expect(r).toEqual({
+            ok: false,
+            reason: 'TEXT "866222.818" overflows numeric(9,4): needs 6 integer digits, at most 5 allowed (values are never truncated)',
+        });
     });
 
     it("rejects an impossible type definition as a programming error", () => {
@@ -75,7 +87,8 @@ describe("convertNumeric: rules", () => {
     });
 
     it("expands doubles exactly", () => {
-        const exact = (d: Decimal) => formatFixed(d.negative, roundHalfAwayFromZero(d, Math.max(0, -d.exponent)), Math.max(0, -d.exponent)).replace(/\.?0+$/, "");
+        const exact = (d: Decimal) =>
+            formatFixed(d.negative, roundHalfAwayFromZero(d, Math.max(0, -d.exponent)), Math.max(0, -d.exponent)).replace(/\.?0+$/, "");
         expect(exact(float64Exact(0.1))).toBe("0.1000000000000000055511151231257827021181583404541015625");
         expect(exact(float64Exact(-1.5))).toBe("-1.5");
         expect(float64Exact(-(2 ** 60))).toEqual({ negative: true, digits: String(2n ** 60n), exponent: 0 });
@@ -83,7 +96,16 @@ describe("convertNumeric: rules", () => {
     });
 });
 
-const TYPES: readonly (readonly [number, number])[] = [[20, 8], [30, 18], [10, 4], [5, 2], [10, 3], [20, 10], [20, 4], [12, 0]];
+const TYPES: readonly (readonly [number, number])[] = [
+    [20, 8],
+    [30, 18],
+    [10, 4],
+    [5, 2],
+    [10, 3],
+    [20, 10],
+    [20, 4],
+    [12, 0],
+];
 
 describe("roundReal: toFixed with 3 guard digits equals rounding the shortest decimal", () => {
     const bits = new Float64Array(1);
@@ -126,11 +148,15 @@ describe("convertNumeric: agrees with PostgreSQL", () => {
             const shape = rnd.int(0, 5);
             const magnitude = 10 ** rnd.int(-14, 16);
             let x: number;
-            if (shape === 0) x = rnd.next() * magnitude; // arbitrary double
-            else if (shape === 1) x = Number((rnd.next() * magnitude).toPrecision(rnd.int(1, 17))); // "API-like" decimals
-            else if (shape === 2) x = Number(`${rnd.int(0, 99999)}.${String(rnd.int(0, 9999)).padStart(4, "0")}5`) * 10 ** rnd.int(-8, 3); // near ties
+            if (shape === 0)
+                x = rnd.next() * magnitude; // arbitrary double
+            else if (shape === 1)
+                x = Number((rnd.next() * magnitude).toPrecision(rnd.int(1, 17))); // "API-like" decimals
+            else if (shape === 2)
+                x = Number(`${rnd.int(0, 99999)}.${String(rnd.int(0, 9999)).padStart(4, "0")}5`) * 10 ** rnd.int(-8, 3); // near ties
             else if (shape === 3) x = rnd.int(-1e9, 1e9);
-            else if (shape === 4) x = 10 ** rnd.int(1, 13) - rnd.next() * 10 ** rnd.int(-10, 0); // near the integer-digit limit
+            else if (shape === 4)
+                x = 10 ** rnd.int(1, 13) - rnd.next() * 10 ** rnd.int(-10, 0); // near the integer-digit limit
             else x = rnd.next() * 2 ** rnd.int(-60, 60);
             inputs.push(rnd.chance(0.3) ? -x : x);
         }

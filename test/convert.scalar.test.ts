@@ -44,7 +44,10 @@ describe("convertInteger", () => {
 
     it("says why a value is rejected", () => {
         expect(convertInteger(5.5, "integer")).toEqual({ ok: false, reason: "REAL 5.5 is not a valid integer: has a fractional part" });
-        expect(convertInteger(2n ** 31n, "integer")).toEqual({ ok: false, reason: "INTEGER 2147483648 is out of range for integer (-2147483648..2147483647)" });
+        expect(convertInteger(2n ** 31n, "integer")).toEqual({
+            ok: false,
+            reason: "INTEGER 2147483648 is out of range for integer (-2147483648..2147483647)",
+        });
     });
 });
 
@@ -71,17 +74,39 @@ describe("convertText", () => {
 
     it("names the limit on over-length values", () => {
         expect(convertText("abcdef", 5)).toEqual({ ok: false, reason: 'TEXT "abcdef" has 6 characters, varchar(5) allows 5' });
-        expect(convertText("a".repeat(200), 10)).toMatchObject({ ok: false, reason: expect.stringMatching(/^TEXT "a{77}\.\.\." has 200 characters/) });
+        expect(convertText("a".repeat(200), 10)).toMatchObject({
+            ok: false,
+            reason: expect.stringMatching(/^TEXT "a{77}\.\.\." has 200 characters/),
+        });
     });
 });
 
 describe("convertBoolean", () => {
     it.each([
-        [1n, "true"], [0n, "false"], [1, "true"], [0, "false"],
-        ["true", "true"], ["TRUE", "true"], [" t ", "true"], ["yes", "true"], ["Yes", "true"], ["1", "true"],
-        ["false", "false"], ["F", "false"], ["no", "false"], ["NO", "false"], ["0", "false"],
-        [2n, "ERROR"], [-1n, "ERROR"], [0.5, "ERROR"], ["on", "ERROR"], ["y", "ERROR"], ["2", "ERROR"],
-        ["constructor", "ERROR"], ["", "ERROR"], [Buffer.from([1]), "ERROR"],
+        [1n, "true"],
+        [0n, "false"],
+        [1, "true"],
+        [0, "false"],
+        ["true", "true"],
+        ["TRUE", "true"],
+        [" t ", "true"],
+        ["yes", "true"],
+        ["Yes", "true"],
+        ["1", "true"],
+        ["false", "false"],
+        ["F", "false"],
+        ["no", "false"],
+        ["NO", "false"],
+        ["0", "false"],
+        [2n, "ERROR"],
+        [-1n, "ERROR"],
+        [0.5, "ERROR"],
+        ["on", "ERROR"],
+        ["y", "ERROR"],
+        ["2", "ERROR"],
+        ["constructor", "ERROR"],
+        ["", "ERROR"],
+        [Buffer.from([1]), "ERROR"],
     ] as const)("%s -> %s", (raw, expected) => {
         expect(value(convertBoolean(raw))).toBe(expected);
     });

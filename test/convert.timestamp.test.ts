@@ -122,7 +122,9 @@ describe("convertTimestamp: agrees with PostgreSQL", () => {
             const p2 = (n: number) => String(n).padStart(2, "0");
             const inputs: string[] = [];
             for (let i = 0; i < 1500; i++) {
-                const y = rnd.int(1970, 2037), mo = rnd.int(1, 12), d = rnd.int(1, 28);
+                const y = rnd.int(1970, 2037),
+                    mo = rnd.int(1, 12),
+                    d = rnd.int(1, 28);
                 // half the values near the small hours of a March/April/October/November Sunday-ish date: DST territory
                 const dstish = rnd.chance(0.5);
                 const month = dstish ? rnd.pick([3, 4, 10, 11]) : mo;
@@ -135,7 +137,9 @@ describe("convertTimestamp: agrees with PostgreSQL", () => {
                         if (rnd.chance(0.7)) text += `.${Array.from({ length: rnd.int(1, 9) }, () => rnd.int(0, 9)).join("")}`;
                     }
                     const suffix = rnd.int(0, 9);
-                    const oh = p2(rnd.int(0, 14)), om = rnd.pick(["00", "30", "45"]), sign = rnd.pick(["+", "-"]);
+                    const oh = p2(rnd.int(0, 14)),
+                        om = rnd.pick(["00", "30", "45"]),
+                        sign = rnd.pick(["+", "-"]);
                     if (suffix === 0) text += "Z";
                     else if (suffix === 1) text += `${sign}${oh}:${om}`;
                     else if (suffix === 2) text += `${sign}${oh}${om}`;
@@ -161,10 +165,13 @@ describe("convertTimestamp: agrees with PostgreSQL", () => {
                 for (const month of [3, 4, 9, 10, 11, 12]) {
                     for (let day = 1; day <= 31; day++) {
                         if (day > 30 && (month === 4 || month === 9 || month === 11)) continue;
-                        if (new Date(Date.UTC(y, month - 1, day)).getUTCDay() !== 0 && !(zone === "Pacific/Apia" || rnd.chance(0.02))) continue;
+                        if (new Date(Date.UTC(y, month - 1, day)).getUTCDay() !== 0 && !(zone === "Pacific/Apia" || rnd.chance(0.02)))
+                            continue;
                         for (let k = 0; k < 4; k++) {
                             const minutes = rnd.int(0, 5 * 60); // 00:00 .. 05:00
-                            inputs.push(`${y}-${p2(month)}-${p2(day)} ${p2(Math.floor(minutes / 60))}:${p2(minutes % 60)}:${p2(rnd.int(0, 59))}.${String(rnd.int(0, 999999)).padStart(6, "0")}`);
+                            inputs.push(
+                                `${y}-${p2(month)}-${p2(day)} ${p2(Math.floor(minutes / 60))}:${p2(minutes % 60)}:${p2(rnd.int(0, 59))}.${String(rnd.int(0, 999999)).padStart(6, "0")}`,
+                            );
                         }
                     }
                 }
@@ -195,7 +202,11 @@ describe("convertTimestamp: agrees with PostgreSQL", () => {
             else inputs.push(String(BigInt(rnd.int(100_000_000, 4_000_000_000)) * 1000n + BigInt(rnd.int(0, 999))));
         }
         inputs.push("99999999999", "100000000000");
-        const theirs = await pgEach(pg(), `select ${PG_CANONICAL(`'epoch'::timestamptz + case when abs($1::bigint) >= 100000000000 then $1::bigint * interval '1 millisecond' else $1::bigint * interval '1 second' end`)}`, inputs);
+        const theirs = await pgEach(
+            pg(),
+            `select ${PG_CANONICAL(`'epoch'::timestamptz + case when abs($1::bigint) >= 100000000000 then $1::bigint * interval '1 millisecond' else $1::bigint * interval '1 second' end`)}`,
+            inputs,
+        );
         const ours = inputs.map((t) => value(convertTimestamp(BigInt(t), "America/Chicago")));
         expect(mismatches(inputs, ours, theirs)).toEqual([]);
     });

@@ -18,7 +18,10 @@ describe("TimezonePolicy", () => {
     });
 
     it("applies overrides and maps clocks to zones", () => {
-        const p = createTimezonePolicy({ hostZone: "europe/berlin", overrides: { "pools.last_updated": "local", "ohlcv_data.datetime": "utc" } });
+        const p = createTimezonePolicy({
+            hostZone: "europe/berlin",
+            overrides: { "pools.last_updated": "local", "ohlcv_data.datetime": "utc" },
+        });
         expect(p.hostZone).toBe("Europe/Berlin");
         expect(zoneOf(p, "pools", "last_updated")).toBe("Europe/Berlin");
         expect(zoneOf(p, "ohlcv_data", "datetime")).toBe("UTC");

@@ -3,7 +3,16 @@ import { from as copyFrom } from "pg-copy-streams";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { canonicalSql, columnContext, convertValue, copyEscape, createTimezonePolicy, fieldConverter, type ConvertContext, type RawValue } from "../migration/data/convert/index";
+import {
+    canonicalSql,
+    columnContext,
+    convertValue,
+    copyEscape,
+    createTimezonePolicy,
+    fieldConverter,
+    type ConvertContext,
+    type RawValue,
+} from "../migration/data/convert/index";
 import type { ColumnType } from "../migration/schema/types";
 import { prng } from "./convertOracle";
 import { createScratchDatabase } from "./support/db";
@@ -13,7 +22,14 @@ const notNull = { timeZone: "UTC", nullable: false };
 const N = (precision: number, scale: number): ColumnType => ({ kind: "numeric", precision, scale });
 
 describe("convertValue: NULL and empty-string rules", () => {
-    const nonText: ColumnType[] = [{ kind: "integer" }, { kind: "bigint" }, N(10, 4), { kind: "boolean" }, { kind: "timestamptz" }, { kind: "jsonb" }];
+    const nonText: ColumnType[] = [
+        { kind: "integer" },
+        { kind: "bigint" },
+        N(10, 4),
+        { kind: "boolean" },
+        { kind: "timestamptz" },
+        { kind: "jsonb" },
+    ];
 
     it.each(nonText)("blank string in a nullable %j column -> NULL with a warning", (type) => {
         expect(convertValue("", type, utc)).toEqual({ ok: true, value: null, warning: "empty-as-null" });
@@ -32,7 +48,10 @@ describe("convertValue: NULL and empty-string rules", () => {
 
     it("dispatches by type and applies the column's zone to naive timestamps", () => {
         expect(convertValue(379.28646677651693, N(20, 8), utc)).toEqual({ ok: true, value: "379.28646678" });
-        expect(convertValue("2024-07-01 12:00:00", { kind: "timestamptz" }, { timeZone: "America/Chicago", nullable: true })).toEqual({ ok: true, value: "2024-07-01 17:00:00+00" });
+        expect(convertValue("2024-07-01 12:00:00", { kind: "timestamptz" }, { timeZone: "America/Chicago", nullable: true })).toEqual({
+            ok: true,
+            value: "2024-07-01 17:00:00+00",
+        });
         expect(convertValue("2024-07-01 12:00:00", { kind: "timestamptz" }, utc)).toEqual({ ok: true, value: "2024-07-01 12:00:00+00" });
         expect(convertValue(1n, { kind: "boolean" }, utc)).toEqual({ ok: true, value: "true" });
         expect(convertValue('{"b":1,"a":2}', { kind: "jsonb" }, utc)).toEqual({ ok: true, value: '{"a": 2, "b": 1}' });
@@ -42,25 +61,105 @@ describe("convertValue: NULL and empty-string rules", () => {
 
     it("builds the context of a column from the policy", () => {
         const policy = createTimezonePolicy({ hostZone: "America/Chicago" });
-        expect(columnContext(policy, "ohlcv_data", { name: "datetime", type: { kind: "timestamptz" }, nullable: false })).toEqual({ timeZone: "America/Chicago", nullable: false });
-        expect(columnContext(policy, "trades", { name: "block_timestamp", type: { kind: "timestamptz" }, nullable: true })).toEqual({ timeZone: "UTC", nullable: true });
+        expect(columnContext(policy, "ohlcv_data", { name: "datetime", type: { kind: "timestamptz" }, nullable: false })).toEqual({
+            timeZone: "America/Chicago",
+            nullable: false,
+        });
+        expect(columnContext(policy, "trades", { name: "block_timestamp", type: { kind: "timestamptz" }, nullable: true })).toEqual({
+            timeZone: "UTC",
+            nullable: true,
+        });
     });
 });
 
 describe("fieldConverter: convertValue's results, the common values as plain text", () => {
     const types: ColumnType[] = [
-        { kind: "text" }, { kind: "text", maxLength: 10 }, { kind: "integer" }, { kind: "bigint" },
-        N(10, 4), N(20, 8), N(5, 0), N(3, 3), { kind: "boolean" }, { kind: "timestamptz" }, { kind: "jsonb" },
+        { kind: "text" },
+        { kind: "text", maxLength: 10 },
+        { kind: "integer" },
+        { kind: "bigint" },
+        N(10, 4),
+        N(20, 8),
+        N(5, 0),
+        N(3, 3),
+        { kind: "boolean" },
+        { kind: "timestamptz" },
+        { kind: "jsonb" },
     ];
-    const contexts: ConvertContext[] = [utc, notNull, { timeZone: "America/Chicago", nullable: true }, { timeZone: "Europe/Berlin", nullable: false }];
+    const contexts: ConvertContext[] = [
+        utc,
+        notNull,
+        { timeZone: "America/Chicago", nullable: true },
+        { timeZone: "Europe/Berlin", nullable: false },
+    ];
     const fixed: RawValue[] = [
-        null, "", " ", "\t", "abc", "a\u0000b", "\ud800x", "x".repeat(10), "x".repeat(11), "😀".repeat(6), "😀".repeat(11),
-        "2024-07-01 12:00:00", "2024-07-01 12:00:00.123456", "2024-07-01T12:00:00.000000", "2024-03-10 02:30:00", "2024-11-03 01:30:00",
-        "2024-03-31 02:30:00", "2024-10-27 02:30:00", "2024-02-30 00:00:00", "2024-02-29 24:00:00", "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999",
-        "2024-07-01 12:00", "2024-07-01 12:00:00Z", " 2024-07-01 12:00:00 ", "1", "0", "2", "true", "F", "12.5", " 42 ", "1e-7", "NaN", '{"b":1}', "[1,2]",
-        0n, 1n, 2n, -1n, 2n ** 31n, 2n ** 31n - 1n, -(2n ** 31n), -(2n ** 31n) - 1n, 2n ** 63n - 1n, -(2n ** 63n), 1_700_000_000n, 1_700_000_000_123n,
-        0, -0, 1, 0.5, -0.00005, 379.28646677651693, 4.68e-7, -4.68e-7, 9.99995e-5, 1e21, 1e-300, NaN, Infinity, 866222.818, 99999.99995, 999.9995, 1_700_000_000.5,
-        Buffer.from("abc"), Buffer.from([0xff]),
+        null,
+        "",
+        " ",
+        "\t",
+        "abc",
+        "a\u0000b",
+        "\ud800x",
+        "x".repeat(10),
+        "x".repeat(11),
+        "😀".repeat(6),
+        "😀".repeat(11),
+        "2024-07-01 12:00:00",
+        "2024-07-01 12:00:00.123456",
+        "2024-07-01T12:00:00.000000",
+        "2024-03-10 02:30:00",
+        "2024-11-03 01:30:00",
+        "2024-03-31 02:30:00",
+        "2024-10-27 02:30:00",
+        "2024-02-30 00:00:00",
+        "2024-02-29 24:00:00",
+        "0001-01-01 00:00:00",
+        "9999-12-31 23:59:59.999999",
+        "2024-07-01 12:00",
+        "2024-07-01 12:00:00Z",
+        " 2024-07-01 12:00:00 ",
+        "1",
+        "0",
+        "2",
+        "true",
+        "F",
+        "12.5",
+        " 42 ",
+        "1e-7",
+        "NaN",
+        '{"b":1}',
+        "[1,2]",
+        0n,
+        1n,
+        2n,
+        -1n,
+        2n ** 31n,
+        2n ** 31n - 1n,
+        -(2n ** 31n),
+        -(2n ** 31n) - 1n,
+        2n ** 63n - 1n,
+        -(2n ** 63n),
+        1_700_000_000n,
+        1_700_000_000_123n,
+        0,
+        -0,
+        1,
+        0.5,
+        -0.00005,
+        379.28646677651693,
+        4.68e-7,
+        -4.68e-7,
+        9.99995e-5,
+        1e21,
+        1e-300,
+        NaN,
+        Infinity,
+        866222.818,
+        99999.99995,
+        999.9995,
+        1_700_000_000.5,
+        Buffer.from("abc"),
+        Buffer.from([0xff]),
     ];
     const rng = prng(7);
     const randomReals = Array.from({ length: 3000 }, () => (rng.chance(0.5) ? -1 : 1) * rng.next() * 10 ** rng.int(-12, 8));
@@ -75,17 +174,25 @@ describe("fieldConverter: convertValue's results, the common values as plain tex
             for (const raw of [...fixed, ...randomReals]) {
                 const got = convert(raw);
                 // toEqual would pass -0 vs 0 and distinguishes nothing finer than the text; compare as JSON.
-                expect(JSON.stringify(got), `${JSON.stringify(type)} ${ctx.timeZone} ${String(raw)}`).toBe(JSON.stringify(expected(raw, type, ctx)));
+                expect(JSON.stringify(got), `${JSON.stringify(type)} ${ctx.timeZone} ${String(raw)}`).toBe(
+                    JSON.stringify(expected(raw, type, ctx)),
+                );
             }
         }
     });
 
     it("hands back text, not an object, for the collector's usual values", () => {
         expect(fieldConverter(N(20, 8), utc)(379.28646677651693)).toBe("379.28646678");
-        expect(fieldConverter({ kind: "timestamptz" }, { timeZone: "America/Chicago", nullable: true })("2024-07-01 12:00:00.123456")).toBe("2024-07-01 17:00:00.123456+00");
+        expect(fieldConverter({ kind: "timestamptz" }, { timeZone: "America/Chicago", nullable: true })("2024-07-01 12:00:00.123456")).toBe(
+            "2024-07-01 17:00:00.123456+00",
+        );
         expect(fieldConverter({ kind: "text", maxLength: 10 }, utc)("😀".repeat(6))).toBe("😀".repeat(6));
         expect(fieldConverter({ kind: "integer" }, utc)(-(2n ** 31n) - 1n)).toMatchObject({ ok: false });
-        expect(fieldConverter({ kind: "timestamptz" }, { timeZone: "America/Chicago", nullable: true })("2024-11-03 01:30:00")).toEqual({ ok: true, value: "2024-11-03 07:30:00+00", warning: "dst-ambiguous" });
+        expect(fieldConverter({ kind: "timestamptz" }, { timeZone: "America/Chicago", nullable: true })("2024-11-03 01:30:00")).toEqual({
+            ok: true,
+            value: "2024-11-03 07:30:00+00",
+            warning: "dst-ambiguous",
+        });
     });
 });
 
@@ -121,11 +228,33 @@ describe("canonical text round trip through PostgreSQL", () => {
             { name: "v", type: { kind: "text", maxLength: 5 }, sqlType: "varchar(5)", raws: ["😀😀😀😀😀", "a", 12n, 1.5, "\r", null] },
             { name: "i", type: { kind: "integer" }, sqlType: "integer", raws: [-2147483648n, 5.0, "4.2e1", "-0", 0n, null] },
             { name: "b8", type: { kind: "bigint" }, sqlType: "bigint", raws: [9223372036854775807n, -1n, "  12 ", 2 ** 60, 0n, ""] },
-            { name: "n", type: N(20, 8), sqlType: "numeric(20,8)", raws: [379.28646677651693, "1.5e-7", "-0.000000001", 1e-7, 123456789012n, null] },
+            {
+                name: "n",
+                type: N(20, 8),
+                sqlType: "numeric(20,8)",
+                raws: [379.28646677651693, "1.5e-7", "-0.000000001", 1e-7, 123456789012n, null],
+            },
             { name: "n2", type: N(10, 4), sqlType: "numeric(10,4)", raws: ["866222.818", 0.00005, -0.00005, "3.04E-8", 0n, null] },
-            { name: "ts", type: { kind: "timestamptz" }, sqlType: "timestamptz", raws: ["2024-11-03 01:30:00", "2024-03-10 02:30:00.123456", "0001-01-01 00:00:00+00", 1700000000123n, "2024-05-01T12:34:56Z", null] },
+            {
+                name: "ts",
+                type: { kind: "timestamptz" },
+                sqlType: "timestamptz",
+                raws: [
+                    "2024-11-03 01:30:00",
+                    "2024-03-10 02:30:00.123456",
+                    "0001-01-01 00:00:00+00",
+                    1700000000123n,
+                    "2024-05-01T12:34:56Z",
+                    null,
+                ],
+            },
             { name: "bo", type: { kind: "boolean" }, sqlType: "boolean", raws: [1n, 0n, "yes", "F", "t", null] },
-            { name: "j", type: { kind: "jsonb" }, sqlType: "jsonb", raws: ['{"b":"x\\ny\\t\\\\","a":[1.50e1,-0]}', "{}", '"\\u001f"', "[]", "1e-7", null] },
+            {
+                name: "j",
+                type: { kind: "jsonb" },
+                sqlType: "jsonb",
+                raws: ['{"b":"x\\ny\\t\\\\","a":[1.50e1,-0]}', "{}", '"\\u001f"', "[]", "1e-7", null],
+            },
         ];
         const ctx = { timeZone: "America/Chicago", nullable: true };
         const expected = columns.map((col) =>
@@ -145,7 +274,9 @@ describe("canonical text round trip through PostgreSQL", () => {
             await c.query("SET TimeZone = 'Asia/Tokyo'"); // COPY input carries +00, so the session zone must not matter
             await pipeline(Readable.from(rows), c.query(copyFrom(`COPY rt (id, ${columns.map((col) => col.name).join(", ")}) FROM STDIN`)));
             await c.query("SET TimeZone = 'America/Los_Angeles'");
-            const r = await c.query(`select ${columns.map((col) => `${canonicalSql(`"${col.name}"`, col.type)} as "${col.name}"`).join(", ")} from rt order by id`);
+            const r = await c.query(
+                `select ${columns.map((col) => `${canonicalSql(`"${col.name}"`, col.type)} as "${col.name}"`).join(", ")} from rt order by id`,
+            );
             const actual = columns.map((col) => r.rows.map((row: Record<string, string | null>) => row[col.name]));
             expect(actual).toEqual(expected);
         } finally {

@@ -27,7 +27,12 @@ export function oracleClient(prefix: string): () => Client {
 }
 
 /** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): { next(): number; int(lo: number, hi: number): number; pick<T>(items: readonly T[]): T; chance(p: number): boolean } {
+export function prng(seed: number): {
+    next(): number;
+    int(lo: number, hi: number): number;
+    pick<T>(items: readonly T[]): T;
+    chance(p: number): boolean;
+} {
     let a = seed >>> 0;
     const next = () => {
         a = (a + 0x6d2b79f5) >>> 0;

@@ -13,7 +13,11 @@ const ZONE = "America/Chicago";
 let dir: string;
 
 const open = (file: string) => new Database(file, { readonly: true });
-const one = <T = unknown>(db: Database.Database, sql: string, ...params: unknown[]) => db.prepare(sql).pluck().get(...params) as T;
+const one = <T = unknown>(db: Database.Database, sql: string, ...params: unknown[]) =>
+    db
+        .prepare(sql)
+        .pluck()
+        .get(...params) as T;
 const columns = (db: Database.Database, table: string) =>
     (db.prepare("SELECT name FROM pragma_table_info(?)").all(table) as { name: string }[]).map((c) => c.name);
 const tables = (db: Database.Database) =>
@@ -34,7 +38,16 @@ function contentHash(file: string): string {
 /** Host-local naive wall clock for an epoch second, computed independently of the generator. */
 function localWall(epochSec: number, zone: string): string {
     const parts = Object.fromEntries(
-        new Intl.DateTimeFormat("en-CA", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+        new Intl.DateTimeFormat("en-CA", {
+            timeZone: zone,
+            hourCycle: "h23",
+            year: "numeric",
+            month: "2-digit",
+            day: "2-digit",
+            hour: "2-digit",
+            minute: "2-digit",
+            second: "2-digit",
+        })
             .formatToParts(new Date(epochSec * 1000))
             .map((p) => [p.type, p.value]),
     );
@@ -67,7 +80,9 @@ describe("current variant, no defects", () => {
         const expected = fs.existsSync(REFERENCE_SCHEMA)
             ? [...fs.readFileSync(REFERENCE_SCHEMA, "utf8").matchAll(/^CREATE TABLE \w+ \([\s\S]*?\n\)/gm)].map((m) => m[0])
             : COLLECTOR_TABLES.map((t) => renderCreateTable(t, CURRENT_TABLE_ITEMS[t]));
-        const actual = (db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' ORDER BY rowid").all() as { sql: string }[]).map((r) => r.sql);
+        const actual = (db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' ORDER BY rowid").all() as { sql: string }[]).map(
+            (r) => r.sql,
+        );
         expect(actual).toEqual(expected);
         expect(one(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL")).toBe(0);
         expect(one(db, "PRAGMA journal_mode")).toBe("wal");
@@ -78,7 +93,9 @@ describe("current variant, no defects", () => {
     it("stores numerics as REAL with float noise, INTEGER when integral", () => {
         expect(one(db, "SELECT count(*) FROM trades WHERE typeof(volume_usd) <> 'real'")).toBe(0);
         // More decimals than NUMERIC(20,8) keeps: computed in float arithmetic, not pre-rounded.
-        expect(one<number>(db, "SELECT count(*) FROM trades WHERE volume_usd <> round(volume_usd, 8)")).toBeGreaterThan(manifest.tables.trades! * 0.9);
+        expect(one<number>(db, "SELECT count(*) FROM trades WHERE volume_usd <> round(volume_usd, 8)")).toBeGreaterThan(
+            manifest.tables.trades! * 0.9,
+        );
         expect(one(db, "SELECT DISTINCT typeof(quote_token_price_native_currency) FROM new_pools_history")).toBe("integer");
         expect(one<number>(db, "SELECT count(*) FROM ohlcv_data WHERE typeof(volume_usd) = 'integer'")).toBeGreaterThan(0);
         expect(one(db, "SELECT count(*) FROM pools WHERE typeof(activity_score) NOT IN ('real', 'integer')")).toBe(0);
@@ -99,9 +116,18 @@ describe("current variant, no defects", () => {
     it("mixes Python and CURRENT_TIMESTAMP datetime text in the same column", () => {
         const python = "????-??-?? ??:??:??.??????";
         const sqlite = "????-??-?? ??:??:??";
-        for (const [table, column] of [["trades", "created_at"], ["ohlcv_data", "created_at"], ["watchlist", "created_at"], ["tokens", "last_updated"]]) {
-            expect(one<number>(db, `SELECT count(*) FROM ${table} WHERE ${column} GLOB ?`, python), `${table}.${column}`).toBeGreaterThan(0);
-            expect(one<number>(db, `SELECT count(*) FROM ${table} WHERE ${column} GLOB ?`, sqlite), `${table}.${column}`).toBeGreaterThan(0);
+        for (const [table, column] of [
+            ["trades", "created_at"],
+            ["ohlcv_data", "created_at"],
+            ["watchlist", "created_at"],
+            ["tokens", "last_updated"],
+        ]) {
+            expect(one<number>(db, `SELECT count(*) FROM ${table} WHERE ${column} GLOB ?`, python), `${table}.${column}`).toBeGreaterThan(
+                0,
+            );
+            expect(one<number>(db, `SELECT count(*) FROM ${table} WHERE ${column} GLOB ?`, sqlite), `${table}.${column}`).toBeGreaterThan(
+                0,
+            );
         }
         expect(one(db, "SELECT count(*) FROM trades WHERE block_timestamp NOT GLOB ?", python)).toBe(0);
     });
@@ -114,7 +140,12 @@ describe("current variant, no defects", () => {
 
     it("keeps relations intact: dexes -> pools -> trades/ohlcv/watchlist, tokens", () => {
         expect(one(db, "SELECT count(*) FROM pools WHERE dex_id NOT IN (SELECT id FROM dexes)")).toBe(0);
-        expect(one(db, "SELECT count(*) FROM pools WHERE base_token_id NOT IN (SELECT id FROM tokens) OR quote_token_id NOT IN (SELECT id FROM tokens)")).toBe(0);
+        expect(
+            one(
+                db,
+                "SELECT count(*) FROM pools WHERE base_token_id NOT IN (SELECT id FROM tokens) OR quote_token_id NOT IN (SELECT id FROM tokens)",
+            ),
+        ).toBe(0);
         for (const t of ["trades", "ohlcv_data", "watchlist", "new_pools_history"]) {
             expect(one(db, `SELECT count(*) FROM ${t} WHERE pool_id NOT IN (SELECT id FROM pools)`), t).toBe(0);
         }
@@ -134,7 +165,11 @@ describe("current variant, no defects", () => {
 
     it("aligns OHLCV timestamps to the timeframe and writes datetime as host-local wall time", () => {
         const seconds: Record<string, number> = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "12h": 43200, "1d": 86400 };
-        const rows = db.prepare("SELECT timeframe, timestamp, datetime FROM ohlcv_data").all() as { timeframe: string; timestamp: number; datetime: string }[];
+        const rows = db.prepare("SELECT timeframe, timestamp, datetime FROM ohlcv_data").all() as {
+            timeframe: string;
+            timestamp: number;
+            datetime: string;
+        }[];
         expect(new Set(rows.map((r) => r.timeframe)).size).toBe(7);
         for (const r of rows) expect(r.timestamp % seconds[r.timeframe]).toBe(0);
         for (const r of rows.filter((_, i) => i % 37 === 0)) expect(r.datetime).toBe(`${localWall(r.timestamp, ZONE)}.000000`);
@@ -162,7 +197,10 @@ describe("current variant, no defects", () => {
 
 describe("options", () => {
     it("honours explicit per-table counts", () => {
-        const m = generateCollectorDb({ path: path.join(dir, "counts.db"), counts: { trades: 123, ohlcv_data: 77, pools: 9, tokens: 8, watchlist: 3, new_pools_history: 40 } });
+        const m = generateCollectorDb({
+            path: path.join(dir, "counts.db"),
+            counts: { trades: 123, ohlcv_data: 77, pools: 9, tokens: 8, watchlist: 3, new_pools_history: 40 },
+        });
         expect(m.tables).toMatchObject({ trades: 123, ohlcv_data: 77, pools: 9, tokens: 8, watchlist: 3, new_pools_history: 40 });
     });
 
@@ -187,7 +225,9 @@ describe("options", () => {
 
 /** Asserts that the row a planted defect names really carries it. */
 function assertPlanted(db: Database.Database, d: PlantedDefect): void {
-    const where = Object.keys(d.key).map((k) => `${k} = ?`).join(" AND ");
+    const where = Object.keys(d.key)
+        .map((k) => `${k} = ?`)
+        .join(" AND ");
     const row = db.prepare(`SELECT * FROM ${d.table} WHERE ${where}`).get(...Object.values(d.key)) as Record<string, unknown> | undefined;
     const label = `${d.defect}/${d.kind} ${d.table} ${JSON.stringify(d.key)}`;
     expect(row, label).toBeDefined();
@@ -196,7 +236,13 @@ function assertPlanted(db: Database.Database, d: PlantedDefect): void {
     if (col && "value" in d) expect(row![col], label).toEqual(d.value);
     switch (d.kind) {
         case "blank-pool":
-            expect([row!.name, row!.address, row!.base_token_id, row!.quote_token_id, row!.reserve_usd], label).toEqual(["", row!.id, null, null, null]);
+            expect([row!.name, row!.address, row!.base_token_id, row!.quote_token_id, row!.reserve_usd], label).toEqual([
+                "",
+                row!.id,
+                null,
+                null,
+                null,
+            ]);
             break;
         case "placeholder-token":
             expect(row!.name, label).toBe(`Token ${(row!.address as string).slice(0, 8)}...`);
@@ -307,9 +353,13 @@ describe("defects", () => {
     });
 
     it("text numbers keep the declared NUMERIC type; integrity_check flags exactly those columns", () => {
-        expect(one(db, "SELECT sql FROM sqlite_schema WHERE name = 'trades'")).toBe(renderCreateTable("trades", CURRENT_TABLE_ITEMS.trades));
+        expect(one(db, "SELECT sql FROM sqlite_schema WHERE name = 'trades'")).toBe(
+            renderCreateTable("trades", CURRENT_TABLE_ITEMS.trades),
+        );
         const flagged = new Set(db.prepare("PRAGMA integrity_check").pluck().all() as string[]);
-        const expected = new Set(manifest.defects.filter((d) => d.kind === "text-number").map((d) => `TEXT value in ${d.table}.${d.columns[0]}`));
+        const expected = new Set(
+            manifest.defects.filter((d) => d.kind === "text-number").map((d) => `TEXT value in ${d.table}.${d.columns[0]}`),
+        );
         expect(flagged).toEqual(expected);
     });
 });
@@ -323,12 +373,40 @@ describe("schema variants", () => {
 
     it("old: old watchlist, no metadata_json on dexes/tokens, no late pool columns, missing tables, alembic_version", () => {
         const { db, manifest } = gen("old");
-        expect(columns(db, "watchlist")).toEqual(["id", "pool_id", "token_symbol", "token_name", "network_address", "added_at", "is_active"]);
+        expect(columns(db, "watchlist")).toEqual([
+            "id",
+            "pool_id",
+            "token_symbol",
+            "token_name",
+            "network_address",
+            "added_at",
+            "is_active",
+        ]);
         expect(one(db, "SELECT \"notnull\" FROM pragma_table_info('watchlist') WHERE name = 'is_active'")).toBe(0);
         expect(columns(db, "dexes")).not.toContain("metadata_json");
         expect(columns(db, "tokens")).not.toContain("metadata_json");
-        expect(columns(db, "pools")).toEqual(["id", "address", "name", "dex_id", "base_token_id", "quote_token_id", "reserve_usd", "created_at", "last_updated", "metadata_json"]);
-        expect(tables(db)).toEqual(["alembic_version", "collection_metadata", "dexes", "ohlcv_data", "pools", "tokens", "trades", "watchlist"]);
+        expect(columns(db, "pools")).toEqual([
+            "id",
+            "address",
+            "name",
+            "dex_id",
+            "base_token_id",
+            "quote_token_id",
+            "reserve_usd",
+            "created_at",
+            "last_updated",
+            "metadata_json",
+        ]);
+        expect(tables(db)).toEqual([
+            "alembic_version",
+            "collection_metadata",
+            "dexes",
+            "ohlcv_data",
+            "pools",
+            "tokens",
+            "trades",
+            "watchlist",
+        ]);
         expect(one<string>(db, "SELECT version_num FROM alembic_version")).toMatch(/^[0-9a-f]{12}$/);
         for (const d of manifest.defects) assertPlanted(db, d);
         db.close();
@@ -343,23 +421,42 @@ describe("schema variants", () => {
         expect(note.table).toBe("pools");
         const before = note.rowsBeforeAlter!;
         expect(before).toBeGreaterThan(0);
-        expect(one(db, `SELECT count(*) FROM pools WHERE rowid <= ? AND (${late.map((c) => `${c} IS NOT NULL`).join(" OR ")})`, before)).toBe(0);
-        expect(one<number>(db, "SELECT count(*) FROM pools WHERE rowid > ? AND collection_priority IS NOT NULL", before)).toBeGreaterThan(0);
-        expect(one<string>(db, "SELECT sql FROM sqlite_schema WHERE name = 'pools'")).toMatch(/metadata_json TEXT, activity_score NUMERIC\(5, 2\), discovery_source VARCHAR\(20\)/); // SQLite splices ADD COLUMN text in
+        expect(
+            one(db, `SELECT count(*) FROM pools WHERE rowid <= ? AND (${late.map((c) => `${c} IS NOT NULL`).join(" OR ")})`, before),
+        ).toBe(0);
+        expect(one<number>(db, "SELECT count(*) FROM pools WHERE rowid > ? AND collection_priority IS NOT NULL", before)).toBeGreaterThan(
+            0,
+        );
+        expect(one<string>(db, "SELECT sql FROM sqlite_schema WHERE name = 'pools'")).toMatch(
+            /metadata_json TEXT, activity_score NUMERIC\(5, 2\), discovery_source VARCHAR\(20\)/,
+        ); // SQLite splices ADD COLUMN text in
         for (const d of manifest.defects) assertPlanted(db, d);
         db.close();
     });
 
     it("extended: extra new_pools_history columns, an unknown table and an unknown tokens column", () => {
         const { db, manifest } = gen("extended");
-        expect(columns(db, "new_pools_history").slice(-6)).toEqual(["signal_score", "volume_trend", "liquidity_trend", "momentum_indicator", "activity_score", "volatility_score"]);
+        expect(columns(db, "new_pools_history").slice(-6)).toEqual([
+            "signal_score",
+            "volume_trend",
+            "liquidity_trend",
+            "momentum_indicator",
+            "activity_score",
+            "volatility_score",
+        ]);
         expect(one(db, "SELECT type FROM pragma_table_info('new_pools_history') WHERE name = 'signal_score'")).toBe("NUMERIC(10, 4)");
         expect(columns(db, "tokens")).toContain("coingecko_coin_id");
         expect(tables(db)).toContain("collector_notes");
         const note = manifest.drift.find((d) => d.table === "new_pools_history")!;
-        expect(one(db, "SELECT count(*) FROM new_pools_history WHERE rowid <= ? AND signal_score IS NOT NULL", note.rowsBeforeAlter)).toBe(0);
+        expect(one(db, "SELECT count(*) FROM new_pools_history WHERE rowid <= ? AND signal_score IS NOT NULL", note.rowsBeforeAlter)).toBe(
+            0,
+        );
         expect(one<number>(db, "SELECT count(*) FROM new_pools_history WHERE signal_score IS NOT NULL")).toBeGreaterThan(0);
-        expect(manifest.drift.map((d) => `${d.kind}:${d.table}`)).toEqual(["extra-columns:new_pools_history", "extra-columns:tokens", "unknown-table:collector_notes"]);
+        expect(manifest.drift.map((d) => `${d.kind}:${d.table}`)).toEqual([
+            "extra-columns:new_pools_history",
+            "extra-columns:tokens",
+            "unknown-table:collector_notes",
+        ]);
         for (const d of manifest.defects) assertPlanted(db, d);
         db.close();
     });
@@ -403,7 +500,9 @@ describe("scale", () => {
         const started = performance.now();
         const m = generateCollectorDb({ path: file, rows: 200_000, defects: "all", hostTimeZone: ZONE });
         const seconds = (performance.now() - started) / 1000;
-        console.log(`generator: ${m.totalRows} rows in ${seconds.toFixed(2)}s = ${Math.round(m.totalRows / seconds)} rows/s, ${(fs.statSync(file).size / 1e6).toFixed(1)} MB`);
+        console.log(
+            `generator: ${m.totalRows} rows in ${seconds.toFixed(2)}s = ${Math.round(m.totalRows / seconds)} rows/s, ${(fs.statSync(file).size / 1e6).toFixed(1)} MB`,
+        );
         expect(m.totalRows).toBeGreaterThan(195_000);
         expect(m.totalRows).toBeLessThan(205_000);
     });

@@ -17,7 +17,9 @@ describe.each([0, 2])("a unique key that only collides after conversion (convert
         fx = await createMigrationFixture("uniq");
         ({ path: source } = fx.generate("uniq", { rows: 1500, seed: 11 }));
         const db = new Database(source);
-        const row = db.prepare("SELECT id, pool_id, collected_at FROM new_pools_history WHERE collected_at LIKE '% %' ORDER BY id LIMIT 1").get() as typeof twin;
+        const row = db
+            .prepare("SELECT id, pool_id, collected_at FROM new_pools_history WHERE collected_at LIKE '% %' ORDER BY id LIMIT 1")
+            .get() as typeof twin;
         // The same instant written with a T separator: a distinct string for SQLite's UNIQUE, equal as timestamptz.
         const sameInstant = row.collected_at.replace(" ", "T");
         const max = (db.prepare("SELECT max(id) AS m FROM new_pools_history").get() as { m: number }).m;
@@ -42,7 +44,10 @@ describe.each([0, 2])("a unique key that only collides after conversion (convert
         expect(q[0].source_rowid).toBe(String(twin.id));
         expect(q[0].reason).toContain("uq_new_pools_history_pool_collected");
         expect(q[0].row_data.collected_at).toBe(twin.collected_at);
-        const kept = await fx.query<{ n: string }>("SELECT count(*) AS n FROM new_pools_history WHERE pool_id = $1 AND id = $2", [twin.pool_id, twin.id]);
+        const kept = await fx.query<{ n: string }>("SELECT count(*) AS n FROM new_pools_history WHERE pool_id = $1 AND id = $2", [
+            twin.pool_id,
+            twin.id,
+        ]);
         expect(kept[0].n).toBe("0");
     });
 
@@ -68,7 +73,11 @@ describe("two token ids for one (network, address): the PostgreSQL model's uq_to
         kept = db.prepare("SELECT id, network, address FROM tokens ORDER BY rowid LIMIT 1").get() as typeof kept;
         // The doubled-prefix id some real files carry, for the same token.
         twinId = `${kept.network}_${kept.id}`;
-        db.prepare("INSERT INTO tokens (id, address, name, symbol, network) VALUES (?, ?, 'twin', 'TWN', ?)").run(twinId, kept.address, kept.network);
+        db.prepare("INSERT INTO tokens (id, address, name, symbol, network) VALUES (?, ?, 'twin', 'TWN', ?)").run(
+            twinId,
+            kept.address,
+            kept.network,
+        );
         db.close();
     });
     afterAll(async () => fx?.dispose());
@@ -79,9 +88,14 @@ describe("two token ids for one (network, address): the PostgreSQL model's uq_to
         expect(t.validation!.countsMatch).toBe(true);
         expect(t.validation!.mismatchedBuckets).toEqual([]);
         expect(report.ok).toBe(true);
-        const q = await fx.query<{ stage: string; key: string; reason: string }>("SELECT stage, row_key->>'id' AS key, reason FROM gecko_quarantine.rows WHERE table_name = 'tokens'");
+        const q = await fx.query<{ stage: string; key: string; reason: string }>(
+            "SELECT stage, row_key->>'id' AS key, reason FROM gecko_quarantine.rows WHERE table_name = 'tokens'",
+        );
         expect(q).toEqual([{ stage: "constraint", key: twinId, reason: expect.stringContaining("uq_tokens_network_address") }]);
-        const rows = await fx.query<{ id: string }>("SELECT id FROM tokens WHERE network = $1 AND address = $2", [kept.network, kept.address]);
+        const rows = await fx.query<{ id: string }>("SELECT id FROM tokens WHERE network = $1 AND address = $2", [
+            kept.network,
+            kept.address,
+        ]);
         expect(rows).toEqual([{ id: kept.id }]);
     });
 });
@@ -106,7 +120,9 @@ describe("a rerun after the source is fixed", () => {
         expect(first.ok).toBe(false);
         expect(first.quarantine.examples.map((e) => [e.table, e.column])).toContainEqual(["dexes", "metadata_json"]);
         // Its pools were orphans then: set aside too.
-        const orphans = Number((await fx.query<{ n: string }>("SELECT count(*) AS n FROM gecko_quarantine.rows WHERE stage = 'orphan'"))[0].n);
+        const orphans = Number(
+            (await fx.query<{ n: string }>("SELECT count(*) AS n FROM gecko_quarantine.rows WHERE stage = 'orphan'"))[0].n,
+        );
         expect(orphans).toBeGreaterThan(0);
 
         const db = new Database(source);

@@ -27,14 +27,14 @@ describe.each([0, 2])("migration of a current collector database (convert worker
         fx = await createMigrationFixture("copy");
         ({ path: source } = fx.generate("current", { rows: 3000, seed: 7 }));
         const db = new Database(source);
-        specialIds = (db.prepare("SELECT id FROM pools ORDER BY rowid LIMIT ?").pluck().all(specials.length) as string[]);
+        specialIds = db.prepare("SELECT id FROM pools ORDER BY rowid LIMIT ?").pluck().all(specials.length) as string[];
         const plant = db.prepare("UPDATE pools SET name = ?, metadata_json = ? WHERE id = ?");
         specialIds.forEach((id, i) => plant.run(specials[i], JSON.stringify({ note: specials[i] }), id));
         db.close();
         sourceCounts = Object.fromEntries(
             sqliteAll<{ name: string }>(source, "SELECT name FROM sqlite_master WHERE type = 'table'").map((t) => [
                 t.name,
-                (sqliteAll<{ n: number }>(source, `SELECT count(*) AS n FROM "${t.name}"`)[0]).n,
+                sqliteAll<{ n: number }>(source, `SELECT count(*) AS n FROM "${t.name}"`)[0].n,
             ]),
         );
         report = await fx.migrate(source, { convertWorkers });
@@ -78,7 +78,10 @@ describe.each([0, 2])("migration of a current collector database (convert worker
     });
 
     it("rounds a REAL with float noise into numeric(20,8) half away from zero, from its shortest decimal", async () => {
-        const rows = sqliteAll<{ id: string; v: number }>(source, "SELECT id, volume_usd AS v FROM trades WHERE typeof(volume_usd) = 'real'");
+        const rows = sqliteAll<{ id: string; v: number }>(
+            source,
+            "SELECT id, volume_usd AS v FROM trades WHERE typeof(volume_usd) = 'real'",
+        );
         // A value whose 9th fraction digit forces rounding up: truncation would give a different result.
         const noisy = rows.find((r) => /^\d+\.\d{8}[5-9]\d*$/.test(String(r.v)));
         expect(noisy, "a trades.volume_usd with more than 8 fraction digits, 9th >= 5").toBeDefined();
@@ -98,7 +101,10 @@ describe.each([0, 2])("migration of a current collector database (convert worker
 
     it("converts the local-clock ohlcv_data.datetime with the host zone: it equals to_timestamp(timestamp) on every row", async () => {
         // The source really holds Chicago wall-clock time (UTC would be 5 or 6 hours later).
-        const [s] = sqliteAll<{ datetime: string; timestamp: number }>(source, "SELECT datetime, timestamp FROM ohlcv_data ORDER BY rowid LIMIT 1");
+        const [s] = sqliteAll<{ datetime: string; timestamp: number }>(
+            source,
+            "SELECT datetime, timestamp FROM ohlcv_data ORDER BY rowid LIMIT 1",
+        );
         expect(s.datetime.slice(0, 19)).not.toBe(new Date(s.timestamp * 1000).toISOString().replace("T", " ").slice(0, 19));
         const [r] = await fx.query<{ n: string; bad: string }>(
             "SELECT count(*) AS n, count(*) FILTER (WHERE datetime IS DISTINCT FROM to_timestamp(timestamp)) AS bad FROM ohlcv_data",
@@ -124,15 +130,26 @@ describe.each([0, 2])("migration of a current collector database (convert worker
     });
 
     it("copies text with tabs, newlines, backslashes and a literal \\N exactly (COPY escaping)", async () => {
-        const rows = await fx.query<{ id: string; name: string; note: string }>("SELECT id, name, metadata_json->>'note' AS note FROM pools WHERE id = ANY($1)", [specialIds]);
-        expect(new Map(rows.map((r) => [r.id, [r.name, r.note]]))).toEqual(new Map(specialIds.map((id, i) => [id, [specials[i], specials[i]]])));
+        const rows = await fx.query<{ id: string; name: string; note: string }>(
+            "SELECT id, name, metadata_json->>'note' AS note FROM pools WHERE id = ANY($1)",
+            [specialIds],
+        );
+        expect(new Map(rows.map((r) => [r.id, [r.name, r.note]]))).toEqual(
+            new Map(specialIds.map((id, i) => [id, [specials[i], specials[i]]])),
+        );
     });
 
     it("copies booleans (0/1) and JSON text (as jsonb) value for value", async () => {
-        const alerts = sqliteAll<{ id: number; a: number; r: number }>(source, "SELECT id, acknowledged AS a, resolved AS r FROM system_alerts");
+        const alerts = sqliteAll<{ id: number; a: number; r: number }>(
+            source,
+            "SELECT id, acknowledged AS a, resolved AS r FROM system_alerts",
+        );
         expect(alerts.length).toBeGreaterThan(0);
         for (const s of alerts) {
-            const [t] = await fx.query<{ a: boolean; r: boolean }>("SELECT acknowledged AS a, resolved AS r FROM system_alerts WHERE id = $1", [s.id]);
+            const [t] = await fx.query<{ a: boolean; r: boolean }>(
+                "SELECT acknowledged AS a, resolved AS r FROM system_alerts WHERE id = $1",
+                [s.id],
+            );
             expect([t.a, t.r], `system_alerts ${s.id}`).toEqual([s.a === 1, s.r === 1]);
         }
         const watch = sqliteAll<{ id: number; a: number }>(source, "SELECT id, is_active AS a FROM watchlist");
@@ -143,7 +160,10 @@ describe.each([0, 2])("migration of a current collector database (convert worker
         expect(Number(w.bad)).toBe(0);
 
         const json = sqliteAll<{ id: string; j: string }>(source, "SELECT id, metadata_json AS j FROM pools");
-        expect(json.some((x) => x.j !== "{}"), "some pools carry non-empty metadata").toBe(true);
+        expect(
+            json.some((x) => x.j !== "{}"),
+            "some pools carry non-empty metadata",
+        ).toBe(true);
         const [p] = await fx.query<{ n: string; bad: string }>(
             "SELECT count(*) AS n, count(*) FILTER (WHERE p.metadata_json IS DISTINCT FROM s.j::jsonb) AS bad FROM pools p JOIN unnest($1::text[], $2::text[]) AS s(id, j) ON s.id = p.id",
             [json.map((x) => x.id), json.map((x) => x.j)],
@@ -183,7 +203,15 @@ describe.each([0, 2])("migration of a current collector database (convert worker
     });
 
     it("identity sequences are past max(id) and the collector's role can insert without an id", async () => {
-        for (const table of ["ohlcv_data", "watchlist", "new_pools_history", "execution_history", "performance_metrics", "system_alerts", "discovery_metadata"]) {
+        for (const table of [
+            "ohlcv_data",
+            "watchlist",
+            "new_pools_history",
+            "execution_history",
+            "performance_metrics",
+            "system_alerts",
+            "discovery_metadata",
+        ]) {
             const [r] = await fx.query<{ last: string; max: string }>(
                 `SELECT (SELECT last_value FROM pg_sequences WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('public.${table}', 'id'))::text AS last,
                         (SELECT max(id) FROM ${table})::text AS max`,

@@ -55,7 +55,12 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
 
     beforeAll(async () => {
         fx = await createMigrationFixture("defects");
-        ({ path: source, manifest } = fx.generate("defects", { rows: 3000, seed: 11, defects: "all", counts: { system_alerts: 12, watchlist: 12 } }));
+        ({ path: source, manifest } = fx.generate("defects", {
+            rows: 3000,
+            seed: 11,
+            defects: "all",
+            counts: { system_alerts: 12, watchlist: 12 },
+        }));
         live = openLiveWriter(source, { rows: 60, seed: 5 });
         report = await fx.migrate(source, { convertWorkers });
         quarantine = await fx.query<QuarantineRow>(
@@ -78,7 +83,9 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
         expect(report.quarantine.total).toBe(quarantine.length);
         // One failure: how many rows, where they are, and how to accept them.
         expect(report.failures).toHaveLength(1);
-        expect(report.failures[0]).toMatch(new RegExp(`^${quarantine.length} rows quarantined in gecko_quarantine\\.rows \\(.*allow-quarantine.*\\)$`));
+        expect(report.failures[0]).toMatch(
+            new RegExp(`^${quarantine.length} rows quarantined in gecko_quarantine\\.rows \\(.*allow-quarantine.*\\)$`),
+        );
         // Everything else holds: counts and checksums agree for every table.
         for (const t of report.tables) {
             expect(t.validation!.countsMatch, t.table).toBe(true);
@@ -98,11 +105,19 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
             expect(q.column_name, tk(d.table, keyOf(d))).toBe(d.columns[0]);
             expect(q.raw_value).toBe(String(d.value));
             // SQLite's NUMERIC affinity stores an integral REAL that fits 64 bits as INTEGER.
-            const storedAs = typeof d.value !== "number" ? "text" : Number.isInteger(d.value) && Math.abs(d.value) < 2 ** 63 ? "integer" : "real";
+            const storedAs =
+                typeof d.value !== "number" ? "text" : Number.isInteger(d.value) && Math.abs(d.value) < 2 ** 63 ? "integer" : "real";
             expect(q.raw_type, tk(d.table, keyOf(d))).toBe(storedAs);
-            if (d.kind === "overflow") expect(q.reason).toMatch(new RegExp(`^${d.columns[0]}: ${storedAs.toUpperCase()} ${String(d.value).replace(".", "\\.")} overflows numeric\\(\\d+,\\d+\\): .*never truncated`));
-            if (d.kind === "invalid-json") expect(q.reason).toMatch(new RegExp(`^${d.columns[0]}: TEXT .* is not valid jsonb: .* at character \\d+`));
-            if (d.kind === "unparseable-boolean") expect(q.reason).toBe(`${d.columns[0]}: TEXT "maybe" is not a boolean: expected true/false/t/f/yes/no/1/0`);
+            if (d.kind === "overflow")
+                expect(q.reason).toMatch(
+                    new RegExp(
+                        `^${d.columns[0]}: ${storedAs.toUpperCase()} ${String(d.value).replace(".", "\\.")} overflows numeric\\(\\d+,\\d+\\): .*never truncated`,
+                    ),
+                );
+            if (d.kind === "invalid-json")
+                expect(q.reason).toMatch(new RegExp(`^${d.columns[0]}: TEXT .* is not valid jsonb: .* at character \\d+`));
+            if (d.kind === "unparseable-boolean")
+                expect(q.reason).toBe(`${d.columns[0]}: TEXT "maybe" is not a boolean: expected true/false/t/f/yes/no/1/0`);
         }
         // Per table, the report counts the same rows.
         const perTable = new Map<string, number>();
@@ -114,7 +129,11 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
         // The report's examples are real quarantine rows.
         expect(report.quarantine.examples.length).toBe(Math.min(10, quarantine.length));
         for (const e of report.quarantine.examples) {
-            expect(quarantine.some((q) => q.table_name === e.table && q.column_name === e.column && q.raw_value === e.rawValue && q.reason === e.reason)).toBe(true);
+            expect(
+                quarantine.some(
+                    (q) => q.table_name === e.table && q.column_name === e.column && q.raw_value === e.rawValue && q.reason === e.reason,
+                ),
+            ).toBe(true);
         }
     });
 
@@ -158,7 +177,9 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
         expect(text.map((d) => d.value).sort()).toEqual(["1.5e-7", "1.5e-7", "3.04E-8", "3.04E-8", "3.04E-8", "987.07", "987.07"]);
         for (const d of text) {
             const got = await landed(d.table, keyOf(d), d.columns[0]);
-            const [o] = await fx.query<{ v: string }>(`SELECT $1::numeric(${numericType(d.table, d.columns[0])})::text AS v`, [String(d.value)]);
+            const [o] = await fx.query<{ v: string }>(`SELECT $1::numeric(${numericType(d.table, d.columns[0])})::text AS v`, [
+                String(d.value),
+            ]);
             expect(got.value, tk(d.table, keyOf(d))).toBe(o.v);
         }
         const exp = text.find((d) => d.table === "ohlcv_data" && d.value === "1.5e-7")!;
@@ -167,22 +188,33 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
 
     it("converts odd datetimes (T, Z, offsets, epoch seconds and milliseconds) to the right instant", async () => {
         const odd = planted((d) => d.defect === "odd-datetimes" && d.kind !== "empty-string");
-        expect(new Set(odd.map((d) => d.kind))).toEqual(new Set(["iso-z", "epoch-seconds", "offset-suffix", "epoch-milliseconds", "iso-t"]));
+        expect(new Set(odd.map((d) => d.kind))).toEqual(
+            new Set(["iso-z", "epoch-seconds", "offset-suffix", "epoch-milliseconds", "iso-t"]),
+        );
         for (const d of odd) {
             const column = d.columns[0];
             const got = await landed(d.table, keyOf(d), column);
             // PostgreSQL is the oracle: an instant as the planted value states it, naive text in the column's clock.
             const clock = d.table === "new_pools_history" && column === "collected_at" ? HOST_ZONE : "UTC";
             const oracle =
-                d.kind === "epoch-seconds" ? "to_timestamp($2::bigint)"
-                : d.kind === "epoch-milliseconds" ? "to_timestamp($2::bigint / 1000.0)"
-                : d.kind === "iso-t" ? `($2::timestamp AT TIME ZONE '${clock}')`
-                : "$2::timestamptz";
-            const [r] = await fx.query<{ ok: boolean; got: string }>(`SELECT $1::timestamptz = ${oracle} AS ok, $1 AS got`, [got.value, String(d.value)]);
+                d.kind === "epoch-seconds"
+                    ? "to_timestamp($2::bigint)"
+                    : d.kind === "epoch-milliseconds"
+                      ? "to_timestamp($2::bigint / 1000.0)"
+                      : d.kind === "iso-t"
+                        ? `($2::timestamp AT TIME ZONE '${clock}')`
+                        : "$2::timestamptz";
+            const [r] = await fx.query<{ ok: boolean; got: string }>(`SELECT $1::timestamptz = ${oracle} AS ok, $1 AS got`, [
+                got.value,
+                String(d.value),
+            ]);
             expect(r.ok, `${tk(d.table, keyOf(d))} ${column}=${String(d.value)} -> ${r.got}`).toBe(true);
             if (d.table === "trades") {
                 // The trade id's epoch suffix is the same instant.
-                const [s] = await fx.query<{ ok: boolean }>("SELECT extract(epoch FROM $1::timestamptz) = $2::numeric AS ok", [got.value, keyOf(d).split("_").pop()]);
+                const [s] = await fx.query<{ ok: boolean }>("SELECT extract(epoch FROM $1::timestamptz) = $2::numeric AS ok", [
+                    got.value,
+                    keyOf(d).split("_").pop(),
+                ]);
                 expect(s.ok, keyOf(d)).toBe(true);
             }
         }
@@ -214,7 +246,10 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
 
     it("copies blank pools, placeholder tokens, explicit NULLs over app defaults and test rows as they are", async () => {
         for (const d of planted((x) => x.kind === "blank-pool")) {
-            const [p] = await fx.query<Record<string, string | null>>("SELECT name, address, base_token_id, quote_token_id, reserve_usd FROM pools WHERE id = $1", [keyOf(d)]);
+            const [p] = await fx.query<Record<string, string | null>>(
+                "SELECT name, address, base_token_id, quote_token_id, reserve_usd FROM pools WHERE id = $1",
+                [keyOf(d)],
+            );
             expect(p, keyOf(d)).toEqual({ name: "", address: keyOf(d), base_token_id: null, quote_token_id: null, reserve_usd: null });
         }
         for (const d of planted((x) => x.kind === "placeholder-token")) {
@@ -232,7 +267,9 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
         for (const d of tests) expect((await landed(d.table, keyOf(d), keyCol(d.table))).where, tk(d.table, keyOf(d))).toBe("target");
         const [dex] = await fx.query("SELECT id, name, network FROM dexes WHERE id = 'test_dex'");
         expect(dex).toEqual({ id: "test_dex", name: "Test DEX", network: "solana" });
-        const [trade] = await fx.query<{ pool_id: string; volume_usd: string }>("SELECT pool_id, volume_usd::text FROM trades WHERE id = 'test_trade_1'");
+        const [trade] = await fx.query<{ pool_id: string; volume_usd: string }>(
+            "SELECT pool_id, volume_usd::text FROM trades WHERE id = 'test_trade_1'",
+        );
         expect(trade).toEqual({ pool_id: "test_pool_1", volume_usd: "150.00000000" });
     });
 
@@ -245,7 +282,11 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
 
     it("quarantines rows whose pool is missing (deleted pools, and pools quarantined themselves) as orphans", async () => {
         const quarantinedPools = new Set(quarantine.filter((q) => q.table_name === "pools").map((q) => q.key));
-        const livePools = new Set(sqliteAll<{ id: string }>(source, "SELECT id FROM pools").map((p) => p.id).filter((id) => !quarantinedPools.has(id)));
+        const livePools = new Set(
+            sqliteAll<{ id: string }>(source, "SELECT id FROM pools")
+                .map((p) => p.id)
+                .filter((id) => !quarantinedPools.has(id)),
+        );
         const convertKeys = new Set(quarantine.filter((q) => q.stage === "convert").map((q) => tk(q.table_name, q.key)));
         const expected: string[] = [];
         const byTable: Record<string, number> = {};
@@ -316,7 +357,9 @@ describe("orphan policies", () => {
             (e: Error) => e,
         );
         expect(err).toBeInstanceOf(Error);
-        expect(err!.message).toMatch(/^3 orphan rows in ohlcv_data: pool_id has no parent row in pools\(id\); e\.g\. .* \(orphan policy: fail\)$/);
+        expect(err!.message).toMatch(
+            /^3 orphan rows in ohlcv_data: pool_id has no parent row in pools\(id\); e\.g\. .* \(orphan policy: fail\)$/,
+        );
         for (const k of ohlcv) expect(err!.message).toContain(`{"id": "${k}"}`);
         const [fk] = await fx.query<{ n: string }>("SELECT count(*) AS n FROM pg_constraint WHERE conname = 'ohlcv_data_pool_id_fkey'");
         expect(Number(fk.n)).toBe(0);
@@ -328,7 +371,9 @@ describe("orphan policies", () => {
         expect(r.failures).toEqual([]);
         expect(r.ok).toBe(true);
         expect(r.quarantine.total).toBe(0);
-        const placeholders = await fx.query<{ table_name: string; key: string }>("SELECT table_name, row_key->>'id' AS key FROM gecko_migration.placeholders ORDER BY 1");
+        const placeholders = await fx.query<{ table_name: string; key: string }>(
+            "SELECT table_name, row_key->>'id' AS key FROM gecko_migration.placeholders ORDER BY 1",
+        );
         expect(placeholders).toEqual([
             { table_name: "dexes", key: "gecko_pg_placeholder" },
             { table_name: "pools", key: deletedPool },
@@ -342,7 +387,12 @@ describe("orphan policies", () => {
         }
         // Report: each foreign key with orphans, by child rows; validation discounts the placeholders.
         const byTable = Object.fromEntries(r.orphans.map((o) => [o.table, o]));
-        expect(byTable.ohlcv_data).toMatchObject({ foreignKey: "ohlcv_data_pool_id_fkey", parent: "pools", action: "placeholder", rows: 3 });
+        expect(byTable.ohlcv_data).toMatchObject({
+            foreignKey: "ohlcv_data_pool_id_fkey",
+            parent: "pools",
+            action: "placeholder",
+            rows: 3,
+        });
         expect(byTable.trades).toMatchObject({ foreignKey: "trades_pool_id_fkey", parent: "pools", action: "placeholder", rows: 3 });
         for (const table of ["pools", "dexes"]) {
             const v = tableReport(r, table).validation!;
@@ -351,7 +401,8 @@ describe("orphan policies", () => {
             expect(v.countsMatch, table).toBe(true);
             expect(v.mismatchedBuckets, table).toEqual([]);
         }
-        for (const table of ["trades", "ohlcv_data"]) expect(tableReport(r, table).validation!.targetRows, table).toBe(tableReport(r, table).sourceRows);
+        for (const table of ["trades", "ohlcv_data"])
+            expect(tableReport(r, table).validation!.targetRows, table).toBe(tableReport(r, table).sourceRows);
     });
 });
 

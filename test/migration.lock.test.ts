@@ -23,19 +23,28 @@ describe("a second run while the first holds the lock", () => {
         let entered!: () => void;
         const inCopy = new Promise<void>((r) => (entered = r));
         // The first run stops before its first chunk commits, holding the lock.
-        const first = fx.migrate(source, {}, {
-            beforeChunkCommit: async () => {
-                entered();
-                await gate;
+        const first = fx.migrate(
+            source,
+            {},
+            {
+                beforeChunkCommit: async () => {
+                    entered();
+                    await gate;
+                },
             },
-        });
+        );
         try {
             await inCopy;
-            const [held] = await fx.query<{ n: string }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+            const [held] = await fx.query<{ n: string }>(
+                "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            );
             expect(Number(held.n)).toBeGreaterThanOrEqual(1);
 
             const t0 = Date.now();
-            const second = await fx.migrate(source).then(() => undefined, (e: Error) => e);
+            const second = await fx.migrate(source).then(
+                () => undefined,
+                (e: Error) => e,
+            );
             expect(second).toBeInstanceOf(Error);
             expect(second!.message).toBe("another gecko-pg migration is running against this database (advisory lock held)");
             expect(Date.now() - t0).toBeLessThan(5000); // the first run waits forever: any bound shows no waiting

@@ -26,7 +26,6 @@ const COLLECTOR_TABLES = TARGET_TABLES.map((t) => t.name);
 /** A table beyond the collector schema, so the migration creates (and a dropOnDelete delete drops) an extra table. */
 const EXTRA_TABLE = "collector_notes";
 
-
 const rows = targetRows;
 
 /** Rows per table in the target, and quarantined rows per table. */
@@ -36,13 +35,19 @@ async function targetCounts(t: Target, tables: readonly string[]): Promise<Recor
     return out;
 }
 async function quarantinedCounts(t: Target): Promise<Record<string, number>> {
-    const r = await rows<{ table_name: string; n: number }>(t, "SELECT table_name, count(*)::int AS n FROM gecko_quarantine.rows GROUP BY 1");
+    const r = await rows<{ table_name: string; n: number }>(
+        t,
+        "SELECT table_name, count(*)::int AS n FROM gecko_quarantine.rows GROUP BY 1",
+    );
     return Object.fromEntries(r.map((x) => [x.table_name, x.n]));
 }
 
 /** Schema resource create, as the stack runs it before the migration. */
 async function createSchema(t: Target): Promise<void> {
-    const { inputs, failures } = await schemaProvider.check!({}, { connection: t.connection, ownerRole: t.ownerRole, appRole: t.appRole, deferPostLoad: true });
+    const { inputs, failures } = await schemaProvider.check!(
+        {},
+        { connection: t.connection, ownerRole: t.ownerRole, appRole: t.appRole, deferPostLoad: true },
+    );
     expect(failures ?? []).toEqual([]);
     const created = await schemaProvider.create(inputs);
     expect(created.outs.postLoad).toBe("deferred");
@@ -88,13 +93,35 @@ describe("Migration provider on a real PostgreSQL", () => {
     afterAll(() => t?.drop());
 
     it("check fills in the defaults and names every bad input, including a missing source", async () => {
-        const base = { connection: t.connection, sqlitePath: source.file, sourceFingerprint: sourceFingerprint(source.file), ownerRole: t.ownerRole, appRole: t.appRole };
+        const base = {
+            connection: t.connection,
+            sqlitePath: source.file,
+            sourceFingerprint: sourceFingerprint(source.file),
+            ownerRole: t.ownerRole,
+            appRole: t.appRole,
+        };
         expect(await checked(base)).toMatchObject({
-            sourceTimeZone: "UTC", clockOverrides: {}, orphanPolicy: "quarantine", chunkRows: 50000, allowQuarantine: false, sampleRows: 200, databaseTimeZone: "UTC", dropOnDelete: false,
+            sourceTimeZone: "UTC",
+            clockOverrides: {},
+            orphanPolicy: "quarantine",
+            chunkRows: 50000,
+            allowQuarantine: false,
+            sampleRows: 200,
+            databaseTimeZone: "UTC",
+            dropOnDelete: false,
         });
-        const bad = await provider.check!({}, {
-            ...base, sqlitePath: path.join(dir, "missing.db"), orphanPolicy: "ignore", chunkRows: 0, sourceTimeZone: "Mars/Olympus", clockOverrides: { "pools.last_updated": "cet" }, allowQuarantine: "no",
-        });
+        const bad = await provider.check!(
+            {},
+            {
+                ...base,
+                sqlitePath: path.join(dir, "missing.db"),
+                orphanPolicy: "ignore",
+                chunkRows: 0,
+                sourceTimeZone: "Mars/Olympus",
+                clockOverrides: { "pools.last_updated": "cet" },
+                allowQuarantine: "no",
+            },
+        );
         expect(bad.failures).toEqual([
             { property: "sqlitePath", reason: `SQLite source not found: ${path.join(dir, "missing.db")}` },
             { property: "sourceTimeZone", reason: "must be an IANA time zone such as UTC or Europe/Berlin, got 'Mars/Olympus'" },
@@ -109,15 +136,24 @@ describe("Migration provider on a real PostgreSQL", () => {
         // allowQuarantine: the generator can plant values beyond a column's precision even without defects;
         // this test is about the copy, so quarantined rows are accepted and counted against the source.
         inputs = await checked({
-            connection: t.connection, sqlitePath: source.file, sourceFingerprint: sourceFingerprint(source.file), ownerRole: t.ownerRole, appRole: t.appRole,
-            chunkRows: 500, allowQuarantine: true, reportPath: path.join(dir, "reports", "migration.json"),
+            connection: t.connection,
+            sqlitePath: source.file,
+            sourceFingerprint: sourceFingerprint(source.file),
+            ownerRole: t.ownerRole,
+            appRole: t.appRole,
+            chunkRows: 500,
+            allowQuarantine: true,
+            reportPath: path.join(dir, "reports", "migration.json"),
         });
         const walBefore = fs.existsSync(`${source.file}-wal`);
         created = (await provider.create(inputs)) as { id: string; outs: MigrationResourceState };
         const { summary } = created.outs;
         // Reading the source must not change its fingerprint: the next preview of an unchanged stack is clean
         // (a read-only open of a WAL-mode file leaves an empty -wal beside one that had none).
-        expect({ walBefore, fingerprint: sourceFingerprint(source.file) }).toEqual({ walBefore: false, fingerprint: inputs.sourceFingerprint });
+        expect({ walBefore, fingerprint: sourceFingerprint(source.file) }).toEqual({
+            walBefore: false,
+            fingerprint: inputs.sourceFingerprint,
+        });
         expect(created.id).toBe(`${t.connection.host}:${t.connection.port}/${t.connection.database}`);
         expect(summary.ok).toBe(true);
         expect(summary.failures).toEqual([]);
@@ -132,17 +168,25 @@ describe("Migration provider on a real PostgreSQL", () => {
         expect(Object.values(quarantined).reduce((a, b) => a + b, 0)).toBe(summary.rowsQuarantined);
 
         // The migration ran the post-load phase the schema deferred.
-        const fks = await rows<{ n: number }>(t, "SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND connamespace = 'public'::regnamespace");
+        const fks = await rows<{ n: number }>(
+            t,
+            "SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND connamespace = 'public'::regnamespace",
+        );
         expect(fks[0].n).toBe(TARGET_TABLES.reduce((n, x) => n + x.foreignKeys.length, 0));
 
-        const stored = await rows<{ ok: boolean; report: MigrationReport }>(t, "SELECT ok, report FROM gecko_migration.runs WHERE id = $1", [created.outs.reportRunId]);
+        const stored = await rows<{ ok: boolean; report: MigrationReport }>(
+            t,
+            "SELECT ok, report FROM gecko_migration.runs WHERE id = $1",
+            [created.outs.reportRunId],
+        );
         expect(stored).toHaveLength(1);
         expect(stored[0].ok).toBe(true);
         expect(stored[0].report.finishedAt).toBe(summary.finishedAt);
         expect(created.outs.reportFile).toBe(path.join(dir, "reports", "migration.json"));
         const file = fs.readFileSync(created.outs.reportFile!, "utf8");
         expect(JSON.parse(file).finishedAt).toBe(summary.finishedAt);
-        for (const text of [file, JSON.stringify({ ...created.outs, connection: undefined })]) expect(text).not.toContain(t.connection.password);
+        for (const text of [file, JSON.stringify({ ...created.outs, connection: undefined })])
+            expect(text).not.toContain(t.connection.password);
     });
 
     it("diff: nothing for the same source; an update for new credentials, the fingerprint, each option and the target; never a replacement", async () => {
@@ -150,8 +194,19 @@ describe("Migration provider on a real PostgreSQL", () => {
         const diff = (news: Record<string, unknown>) => provider.diff!(created.id, olds, news);
         expect(await diff(inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false, detailedDiff: {} });
         // New credentials: an update that only stores them (next test), so a later delete logs in with them.
-        expect(await diff({ ...inputs, connection: { ...t.connection, password: "rotated" } })).toMatchObject({ changes: true, replaces: [] });
-        expect(Object.keys(((await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })) as { detailedDiff: object }).detailedDiff).sort()).toEqual(["connection.sslmode", "connection.user"]);
+        expect(await diff({ ...inputs, connection: { ...t.connection, password: "rotated" } })).toMatchObject({
+            changes: true,
+            replaces: [],
+        });
+        expect(
+            Object.keys(
+                (
+                    (await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })) as {
+                        detailedDiff: object;
+                    }
+                ).detailedDiff,
+            ).sort(),
+        ).toEqual(["connection.sslmode", "connection.user"]);
         const cases: Array<[Record<string, unknown>, string]> = [
             [{ sourceFingerprint: "0123456789abcdef" }, "sourceFingerprint"],
             [{ sqlitePath: path.join(dir, "other.db") }, "sqlitePath"],
@@ -169,7 +224,11 @@ describe("Migration provider on a real PostgreSQL", () => {
             [{ connection: { ...t.connection, database: "another_db" } }, "connection.database"],
         ];
         for (const [change, key] of cases) {
-            const d = (await diff({ ...inputs, ...change })) as { changes: boolean; replaces: string[]; detailedDiff: Record<string, { kind: string }> };
+            const d = (await diff({ ...inputs, ...change })) as {
+                changes: boolean;
+                replaces: string[];
+                detailedDiff: Record<string, { kind: string }>;
+            };
             expect(Object.keys(d.detailedDiff), key).toEqual([key]);
             expect(d).toMatchObject({ changes: true, replaces: [] });
             expect(d.detailedDiff[key].kind).toBe("update");
@@ -185,7 +244,10 @@ describe("Migration provider on a real PostgreSQL", () => {
 
     it("an update of the admin's password alone stores it without rerunning the migration (or connecting)", async () => {
         // After a rotation the state must hold the new password: a later delete logs in with it.
-        const news = await checked({ ...inputs, connection: { ...t.connection, password: "rotated-pw-1" } }, created.outs as unknown as Record<string, unknown>);
+        const news = await checked(
+            { ...inputs, connection: { ...t.connection, password: "rotated-pw-1" } },
+            created.outs as unknown as Record<string, unknown>,
+        );
         const updated = (await provider.update!(created.id, created.outs, news)).outs as MigrationResourceState;
         expect(updated.connection.password).toBe("rotated-pw-1");
         expect(updated).toMatchObject({ reportRunId: created.outs.reportRunId, summary: created.outs.summary });
@@ -221,8 +283,12 @@ describe("Migration provider on a real PostgreSQL", () => {
         expect(updated.reportRunId).toBeGreaterThan(created.outs.reportRunId);
         expect(updated.sourceFingerprint).toBe(fingerprint);
         expect((await targetCounts(t, ["trades"])).trades).toBe(before.trades + added.length);
-        expect((await rows<{ id: string }>(t, "SELECT id FROM trades WHERE id = ANY($1) ORDER BY id", [added])).map((r) => r.id)).toEqual([...added].sort());
-        const [last] = await rows<{ report: MigrationReport }>(t, "SELECT report FROM gecko_migration.runs WHERE id = $1", [updated.reportRunId]);
+        expect((await rows<{ id: string }>(t, "SELECT id FROM trades WHERE id = ANY($1) ORDER BY id", [added])).map((r) => r.id)).toEqual(
+            [...added].sort(),
+        );
+        const [last] = await rows<{ report: MigrationReport }>(t, "SELECT report FROM gecko_migration.runs WHERE id = $1", [
+            updated.reportRunId,
+        ]);
         expect(last.report.tables.find((x) => x.table === "trades")?.rowsCopiedThisRun).toBe(added.length);
         created = { id: created.id, outs: updated };
         inputs = news;
@@ -234,7 +300,14 @@ describe("Migration provider on a real PostgreSQL", () => {
         await provider.delete!(created.id, { ...created.outs, dropOnDelete: false });
         expect(await targetCounts(t, tables)).toEqual(before);
 
-        const error = await provider.delete!(created.id, { ...created.outs, dropOnDelete: true, connection: { ...t.connection, password: "wrong password" } }).then(() => undefined, (e: Error) => e);
+        const error = await provider.delete!(created.id, {
+            ...created.outs,
+            dropOnDelete: true,
+            connection: { ...t.connection, password: "wrong password" },
+        }).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(error?.message).toMatch(/^migration delete: cannot connect to .*\/migr_prov_/);
         expect(error?.message).not.toContain("wrong password");
         expect(await targetCounts(t, tables)).toEqual(before);
@@ -249,7 +322,11 @@ describe("Migration provider on a real PostgreSQL", () => {
         expect((await rows(t, "SELECT id FROM gecko_migration.runs")).length).toBe(2);
 
         const again = (await provider.create(inputs)) as { outs: MigrationResourceState };
-        expect(again.outs.summary).toMatchObject({ ok: true, rowsSource: created.outs.summary.rowsSource, rowsTarget: created.outs.summary.rowsTarget });
+        expect(again.outs.summary).toMatchObject({
+            ok: true,
+            rowsSource: created.outs.summary.rowsSource,
+            rowsTarget: created.outs.summary.rowsTarget,
+        });
         expect(await targetCounts(t, tables)).toEqual(before);
     });
 });
@@ -265,8 +342,11 @@ describe("Migration provider: failures fail the create", () => {
         try {
             const model = db.prepare("SELECT * FROM trades ORDER BY rowid LIMIT 1").get() as Record<string, unknown>;
             const columns = Object.keys(model);
-            db.prepare(`INSERT INTO trades (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")})`)
-                .run({ ...model, id: plantedId, from_token_amount: 123456789012345678901.5 });
+            db.prepare(`INSERT INTO trades (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")})`).run({
+                ...model,
+                id: plantedId,
+                from_token_amount: 123456789012345678901.5,
+            });
         } finally {
             db.close();
         }
@@ -276,17 +356,36 @@ describe("Migration provider: failures fail the create", () => {
     afterAll(() => t?.drop());
 
     it("throws naming the quarantine when rows are quarantined and allowQuarantine is false; allowing them then succeeds", async () => {
-        const inputs = await checked({ connection: t.connection, sqlitePath: file, sourceFingerprint: sourceFingerprint(file), ownerRole: t.ownerRole, appRole: t.appRole });
-        const error = await provider.create(inputs).then(() => undefined, (e: Error) => e);
+        const inputs = await checked({
+            connection: t.connection,
+            sqlitePath: file,
+            sourceFingerprint: sourceFingerprint(file),
+            ownerRole: t.ownerRole,
+            appRole: t.appRole,
+        });
+        const error = await provider.create(inputs).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(error?.name).toBe("MigrationFailedError");
-        expect(error?.message).toMatch(new RegExp(`^migration of ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} into postgres@127\\.0\\.0\\.1:\\d+/migr_fail_\\w+ failed:\n`));
+        expect(error?.message).toMatch(
+            new RegExp(
+                `^migration of ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} into postgres@127\\.0\\.0\\.1:\\d+/migr_fail_\\w+ failed:\n`,
+            ),
+        );
         expect(error?.message).toMatch(/^ {2}- \d+ rows quarantined in gecko_quarantine\.rows/m);
         expect(error?.message).toContain("set allowQuarantine (stack config gecko-pg:allowQuarantine true)");
         expect(error?.message).toMatch(/full report: gecko_migration\.runs id \d+$/);
         expect(error?.message).not.toContain(t.connection.password);
-        const [run] = await rows<{ ok: boolean }>(t, "SELECT ok FROM gecko_migration.runs WHERE id = $1", [(error as unknown as { reportRunId: number }).reportRunId]);
+        const [run] = await rows<{ ok: boolean }>(t, "SELECT ok FROM gecko_migration.runs WHERE id = $1", [
+            (error as unknown as { reportRunId: number }).reportRunId,
+        ]);
         expect(run.ok).toBe(false);
-        const planted = await rows<{ column_name: string; reason: string }>(t, "SELECT column_name, reason FROM gecko_quarantine.rows WHERE row_key->>'id' = $1", [plantedId]);
+        const planted = await rows<{ column_name: string; reason: string }>(
+            t,
+            "SELECT column_name, reason FROM gecko_quarantine.rows WHERE row_key->>'id' = $1",
+            [plantedId],
+        );
         expect(planted).toEqual([{ column_name: "from_token_amount", reason: expect.stringContaining("overflows numeric(38,18)") }]);
 
         // The next `pulumi up` with the quarantine accepted resumes from the checkpoints and succeeds.
@@ -297,8 +396,17 @@ describe("Migration provider: failures fail the create", () => {
     });
 
     it("a run that cannot start throws with its cause and no password", async () => {
-        const inputs = await checked({ connection: { ...t.connection, password: "not the password" }, sqlitePath: file, sourceFingerprint: sourceFingerprint(file), ownerRole: t.ownerRole, appRole: t.appRole });
-        const error = await provider.create(inputs).then(() => undefined, (e: Error) => e);
+        const inputs = await checked({
+            connection: { ...t.connection, password: "not the password" },
+            sqlitePath: file,
+            sourceFingerprint: sourceFingerprint(file),
+            ownerRole: t.ownerRole,
+            appRole: t.appRole,
+        });
+        const error = await provider.create(inputs).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(error?.message).toMatch(/^migration of .* into postgres@127\.0\.0\.1:\d+\/migr_fail_\w+: /);
         expect(error?.message).not.toContain("not the password");
         expect(error?.cause).toBeInstanceOf(Error);
@@ -318,10 +426,17 @@ describe("Migration resource", () => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "migration-provider-js-"));
         try {
             fs.writeFileSync(path.join(tmp, "provider.js"), String(res.inputs.__provider));
-            const script = `require(${JSON.stringify(path.join(tmp, "provider.js"))}).handler()`
-                + `.check({}, { connection: ${JSON.stringify(connection)}, sqlitePath: "/nonexistent/gecko_data.db", sourceFingerprint: "-", orphanPolicy: "skip" })`
-                + `.then((r) => console.log(JSON.stringify(r)))`;
-            const out = JSON.parse(execFileSync(process.execPath, ["-e", script], { cwd: tmp, env: { ...process.env, GECKO_PG_ROOT: root }, encoding: "utf8" }));
+            const script =
+                `require(${JSON.stringify(path.join(tmp, "provider.js"))}).handler()` +
+                `.check({}, { connection: ${JSON.stringify(connection)}, sqlitePath: "/nonexistent/gecko_data.db", sourceFingerprint: "-", orphanPolicy: "skip" })` +
+                `.then((r) => console.log(JSON.stringify(r)))`;
+            const out = JSON.parse(
+                execFileSync(process.execPath, ["-e", script], {
+                    cwd: tmp,
+                    env: { ...process.env, GECKO_PG_ROOT: root },
+                    encoding: "utf8",
+                }),
+            );
             expect(out.failures).toEqual([
                 { property: "sqlitePath", reason: "SQLite source not found: /nonexistent/gecko_data.db" },
                 { property: "orphanPolicy", reason: "must be one of quarantine, placeholder, fail, got 'skip'" },

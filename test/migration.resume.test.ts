@@ -24,7 +24,9 @@ interface ChunkRow {
 
 function sourceCounts(sqlitePath: string): Record<string, number> {
     const tables = sqliteAll<{ name: string }>(sqlitePath, "SELECT name FROM sqlite_master WHERE type = 'table'");
-    return Object.fromEntries(tables.map((t) => [t.name, sqliteAll<{ n: number }>(sqlitePath, `SELECT count(*) AS n FROM "${t.name}"`)[0].n]));
+    return Object.fromEntries(
+        tables.map((t) => [t.name, sqliteAll<{ n: number }>(sqlitePath, `SELECT count(*) AS n FROM "${t.name}"`)[0].n]),
+    );
 }
 
 async function targetCounts(fx: MigrationFixture, tables: readonly string[]): Promise<Record<string, number>> {
@@ -63,17 +65,23 @@ describe.each([0, 2])("resume after an exception before a chunk commits, then ta
     it("the run fails at trades chunk 3; chunks 0-2 are committed with their rows, nothing of chunk 3", async () => {
         const seen: number[] = [];
         // One lane makes "which chunks were committed before the crash" exact; the SIGKILL test below runs the default lanes.
-        const run = fx.migrate(source, { chunkRows: CHUNK_ROWS, copyLanes: 1, convertWorkers }, {
-            beforeChunkCommit: (chunk) => {
-                if (chunk.table !== "trades") return;
-                seen.push(chunk.chunkNo);
-                if (chunk.chunkNo === 3) throw new Error("simulated crash");
+        const run = fx.migrate(
+            source,
+            { chunkRows: CHUNK_ROWS, copyLanes: 1, convertWorkers },
+            {
+                beforeChunkCommit: (chunk) => {
+                    if (chunk.table !== "trades") return;
+                    seen.push(chunk.chunkNo);
+                    if (chunk.chunkNo === 3) throw new Error("simulated crash");
+                },
             },
-        });
+        );
         await expect(run).rejects.toThrow(/^copy trades chunk 3 \(rowid \d+\.\.\d+\): simulated crash$/);
         expect(seen).toEqual([0, 1, 2, 3]);
 
-        beforeRerun = await fx.query<ChunkRow>("SELECT table_name, chunk_no, status, rows_copied::text, copied_at FROM gecko_migration.chunks ORDER BY table_name, chunk_no");
+        beforeRerun = await fx.query<ChunkRow>(
+            "SELECT table_name, chunk_no, status, rows_copied::text, copied_at FROM gecko_migration.chunks ORDER BY table_name, chunk_no",
+        );
         const trades = beforeRerun.filter((c) => c.table_name === "trades");
         expect(trades.length).toBeGreaterThan(6);
         expect(trades.map((c) => c.status)).toEqual(trades.map((c) => (c.chunk_no < 3 ? "done" : "pending")));
@@ -85,12 +93,16 @@ describe.each([0, 2])("resume after an exception before a chunk commits, then ta
         expect(beforeRerun.filter((c) => c.table_name === "watchlist").every((c) => c.status === "pending")).toBe(true);
         expect(await fx.query("SELECT 1 FROM gecko_migration.runs")).toHaveLength(0);
         // Autovacuum was paused for the copy (on every partition too) and stays so until a run completes ...
-        const paused = await fx.query<{ rel: string }>(`SELECT relname AS rel FROM pg_class WHERE reloptions @> ARRAY['autovacuum_enabled=false'] ORDER BY 1`);
+        const paused = await fx.query<{ rel: string }>(
+            `SELECT relname AS rel FROM pg_class WHERE reloptions @> ARRAY['autovacuum_enabled=false'] ORDER BY 1`,
+        );
         expect(paused.map((r) => r.rel)).toEqual(expect.arrayContaining(["trades", "pools", "ohlcv_data_default"]));
         expect(paused.filter((r) => r.rel.startsWith("ohlcv_data_p")).length).toBeGreaterThan(0);
         // ... which validation reports meanwhile.
         const v = await fx.validate(source, { chunkRows: CHUNK_ROWS });
-        expect(v.failures).toContain("autovacuum is off on trades (left by a migration that did not finish; a completed migrate turns it back on)");
+        expect(v.failures).toContain(
+            "autovacuum is off on trades (left by a migration that did not finish; a completed migrate turns it back on)",
+        );
     });
 
     it("a rerun finishes without copying finished chunks again: no row lost or duplicated, checksums ok", async () => {
@@ -107,9 +119,14 @@ describe.each([0, 2])("resume after an exception before a chunk commits, then ta
         expect(ohlcv.rowsCopiedThisRun).toBe(0);
         expect(tableReport(report, "watchlist").rowsCopiedThisRun).toBe(counts.watchlist);
         // Committed chunks kept their original checkpoint.
-        const after = await fx.query<ChunkRow>("SELECT table_name, chunk_no, status, rows_copied::text, copied_at FROM gecko_migration.chunks ORDER BY table_name, chunk_no");
+        const after = await fx.query<ChunkRow>(
+            "SELECT table_name, chunk_no, status, rows_copied::text, copied_at FROM gecko_migration.chunks ORDER BY table_name, chunk_no",
+        );
         for (const c of beforeRerun.filter((x) => x.status === "done")) {
-            expect(after.find((x) => x.table_name === c.table_name && x.chunk_no === c.chunk_no), `${c.table_name} chunk ${c.chunk_no}`).toEqual(c);
+            expect(
+                after.find((x) => x.table_name === c.table_name && x.chunk_no === c.chunk_no),
+                `${c.table_name} chunk ${c.chunk_no}`,
+            ).toEqual(c);
         }
         expect(after.every((c) => c.status === "done")).toBe(true);
         expect(await targetCounts(fx, Object.keys(counts))).toEqual(counts);
@@ -126,9 +143,16 @@ describe.each([0, 2])("resume after an exception before a chunk commits, then ta
         const chunks = await fx.query<{ table_name: string; chunk_no: number; lo: string; hi: string }>(
             "SELECT table_name, chunk_no, rowid_lo::text AS lo, rowid_hi::text AS hi FROM gecko_migration.chunks",
         );
-        const chunkOf = (table: string, rowid: number) => chunks.find((c) => c.table_name === table && BigInt(c.lo) <= BigInt(rowid) && BigInt(rowid) <= BigInt(c.hi))!.chunk_no;
-        const [trade] = sqliteAll<{ rowid_: number; id: string }>(source, "SELECT rowid AS rowid_, id FROM trades WHERE price_usd IS NOT NULL ORDER BY rowid LIMIT 1 OFFSET 450");
-        const [candle] = sqliteAll<{ rowid_: number; id: number }>(source, "SELECT rowid AS rowid_, id FROM ohlcv_data ORDER BY rowid LIMIT 1 OFFSET 300");
+        const chunkOf = (table: string, rowid: number) =>
+            chunks.find((c) => c.table_name === table && BigInt(c.lo) <= BigInt(rowid) && BigInt(rowid) <= BigInt(c.hi))!.chunk_no;
+        const [trade] = sqliteAll<{ rowid_: number; id: string }>(
+            source,
+            "SELECT rowid AS rowid_, id FROM trades WHERE price_usd IS NOT NULL ORDER BY rowid LIMIT 1 OFFSET 450",
+        );
+        const [candle] = sqliteAll<{ rowid_: number; id: number }>(
+            source,
+            "SELECT rowid AS rowid_, id FROM ohlcv_data ORDER BY rowid LIMIT 1 OFFSET 300",
+        );
         expect(chunkOf("trades", trade.rowid_)).toBeGreaterThan(0);
 
         const [{ price }] = await fx.query<{ price: string }>("SELECT price_usd::text AS price FROM trades WHERE id = $1", [trade.id]);
@@ -144,29 +168,47 @@ describe.each([0, 2])("resume after an exception before a chunk commits, then ta
         const tv = tableReport(v, "trades").validation!;
         expect(tv.countsMatch).toBe(true);
         expect(tv.mismatchedBuckets).toEqual([0]);
-        const [{ changed }] = await fx.query<{ changed: string }>("SELECT price_usd::text AS changed FROM trades WHERE id = $1", [trade.id]);
+        const [{ changed }] = await fx.query<{ changed: string }>("SELECT price_usd::text AS changed FROM trades WHERE id = $1", [
+            trade.id,
+        ]);
         expect(changed).toBe((await fx.query<{ v: string }>("SELECT ($1::numeric + 1)::text AS v", [price]))[0].v);
         expect(tv.differences).toEqual([
-            { key: trade.id, issue: "values differ", chunkNo: chunkOf("trades", trade.rowid_), columns: [{ column: "price_usd", source: price, target: changed }] },
+            {
+                key: trade.id,
+                issue: "values differ",
+                chunkNo: chunkOf("trades", trade.rowid_),
+                columns: [{ column: "price_usd", source: price, target: changed }],
+            },
         ]);
 
         const ov = tableReport(v, "ohlcv_data").validation!;
-        expect(ov).toMatchObject({ countsMatch: false, sourceRows: counts.ohlcv_data, targetRows: counts.ohlcv_data - 1, mismatchedBuckets: [0] });
-        expect(ov.differences).toEqual([{ key: String(candle.id), issue: "missing in target", chunkNo: chunkOf("ohlcv_data", candle.rowid_) }]);
+        expect(ov).toMatchObject({
+            countsMatch: false,
+            sourceRows: counts.ohlcv_data,
+            targetRows: counts.ohlcv_data - 1,
+            mismatchedBuckets: [0],
+        });
+        expect(ov.differences).toEqual([
+            { key: String(candle.id), issue: "missing in target", chunkNo: chunkOf("ohlcv_data", candle.rowid_) },
+        ]);
 
         const kv = tableReport(v, "tokens").validation!;
         expect(kv).toMatchObject({ countsMatch: false, targetRows: counts.tokens + 1, mismatchedBuckets: [0] });
         expect(kv.differences).toEqual([{ key: "solana_tampered", issue: "unexpected in target" }]);
 
-        expect([...v.failures].sort()).toEqual([
-            `ohlcv_data: source ${counts.ohlcv_data} rows != target ${counts.ohlcv_data - 1} + quarantined 0`,
-            "ohlcv_data: checksum mismatch in 1 of 1 buckets (1 rows listed)",
-            `tokens: source ${counts.tokens} rows != target ${counts.tokens + 1} + quarantined 0`,
-            "tokens: checksum mismatch in 1 of 1 buckets (1 rows listed)",
-            "trades: checksum mismatch in 1 of 1 buckets (1 rows listed)",
-        ].sort());
+        expect([...v.failures].sort()).toEqual(
+            [
+                `ohlcv_data: source ${counts.ohlcv_data} rows != target ${counts.ohlcv_data - 1} + quarantined 0`,
+                "ohlcv_data: checksum mismatch in 1 of 1 buckets (1 rows listed)",
+                `tokens: source ${counts.tokens} rows != target ${counts.tokens + 1} + quarantined 0`,
+                "tokens: checksum mismatch in 1 of 1 buckets (1 rows listed)",
+                "trades: checksum mismatch in 1 of 1 buckets (1 rows listed)",
+            ].sort(),
+        );
         const text = renderReport(v);
-        expect(text).toContain(`trades ${trade.id}: values differ (chunk ${chunkOf("trades", trade.rowid_)}) price_usd: ${price} != ${changed}`);
+        expect(text).toContain(
+            `trades ${trade.id}: values differ (chunk ${chunkOf("trades", trade.rowid_)}) price_usd: ${price} != ${changed}`,
+        );
         expect(text).toContain(`ohlcv_data ${candle.id}: missing in target (chunk ${chunkOf("ohlcv_data", candle.rowid_)})`);
         expect(text).toContain("tokens solana_tampered: unexpected in target");
 
@@ -193,13 +235,19 @@ describe("resume after the migration process is killed (SIGKILL) mid-copy", () =
     it("a rerun in-process completes the copy: counts and checksums ok, committed chunks skipped", async () => {
         const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "support", "migrationChild.ts")], {
             cwd: path.join(__dirname, ".."),
-            env: { ...process.env, GECKO_TEST_MIGRATION: JSON.stringify(fx.input(source, { chunkRows: 50 })), GECKO_TEST_CHUNK_DELAY_MS: "40" },
+            env: {
+                ...process.env,
+                GECKO_TEST_MIGRATION: JSON.stringify(fx.input(source, { chunkRows: 50 })),
+                GECKO_TEST_CHUNK_DELAY_MS: "40",
+            },
             stdio: ["ignore", "pipe", "pipe"],
         });
         let output = "";
         child.stdout.on("data", (d) => (output += d));
         child.stderr.on("data", (d) => (output += d));
-        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+            child.on("exit", (code, signal) => resolve({ code, signal })),
+        );
 
         // Kill once some chunks are committed, well before all are.
         const progress = async () => {
@@ -221,7 +269,9 @@ describe("resume after the migration process is killed (SIGKILL) mid-copy", () =
 
         // The server drops the dead session (its open transaction rolls back, its advisory lock goes).
         for (let i = 0; ; i++) {
-            const s = await fx.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'gecko-pg migrate'");
+            const s = await fx.query(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'gecko-pg migrate'",
+            );
             if (s.length === 0) break;
             expect(i, "killed session still present").toBeLessThan(200);
             await new Promise((r) => setTimeout(r, 25));
@@ -233,7 +283,10 @@ describe("resume after the migration process is killed (SIGKILL) mid-copy", () =
         const partial = await fx.query<{ table_name: string; done_rows: string }>(
             "SELECT table_name, coalesce(sum(rows_copied) FILTER (WHERE status = 'done'), 0)::text AS done_rows FROM gecko_migration.chunks GROUP BY 1",
         );
-        const inTarget = await targetCounts(fx, partial.map((p) => p.table_name));
+        const inTarget = await targetCounts(
+            fx,
+            partial.map((p) => p.table_name),
+        );
         for (const p of partial) expect(inTarget[p.table_name], p.table_name).toBe(Number(p.done_rows));
 
         const report = await fx.migrate(source, { chunkRows: 50 });
@@ -258,7 +311,9 @@ describe("checkpoints recorded under another checksum definition", () => {
         expect((await fx.migrate(source)).ok).toBe(true);
         // What a store written by the md5 version looks like: no checksum recorded.
         await fx.query("UPDATE gecko_migration.tables SET checksum = NULL");
-        await expect(fx.migrate(source)).rejects.toThrow(/recorded with md5-v1 checksums, this gecko-pg computes copytext-hashtextextended-v3/);
+        await expect(fx.migrate(source)).rejects.toThrow(
+            /recorded with md5-v1 checksums, this gecko-pg computes copytext-hashtextextended-v3/,
+        );
     });
 });
 
@@ -280,7 +335,12 @@ describe("the field-by-field sample", () => {
         const v = await fx.validate(source, { sampleRows: 100_000 });
         const dexes = tableReport(v, "dexes").validation!;
         expect(dexes.sampleMismatches).toEqual([
-            { key: dex.id, issue: "values differ", chunkNo: 0, columns: [expect.objectContaining({ column: "name", target: expect.stringMatching(/ \(edited\)$/) })] },
+            {
+                key: dex.id,
+                issue: "values differ",
+                chunkNo: 0,
+                columns: [expect.objectContaining({ column: "name", target: expect.stringMatching(/ \(edited\)$/) })],
+            },
         ]);
         expect(dexes.sampleCompared).toBe(dexes.sourceRows);
         expect(tableReport(v, "trades").validation!.sampleMismatches).toEqual([{ key: trade.id, issue: "missing in target", chunkNo: 0 }]);

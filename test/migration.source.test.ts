@@ -96,7 +96,8 @@ describe("one snapshot for several connections (openSharedSnapshot)", () => {
             const snapshot = await openSharedSnapshot(file, {
                 begin: async () => {
                     // The first time, a collector commits after the main snapshot was taken, before the peer's.
-                    if (begins++ === 0) writer.prepare("INSERT INTO dexes (id, name, network) VALUES ('shared_test_dex', 'x', 'solana')").run();
+                    if (begins++ === 0)
+                        writer.prepare("INSERT INTO dexes (id, name, network) VALUES ('shared_test_dex', 'x', 'solana')").run();
                     peer.exec("BEGIN");
                     count(peer);
                 },

@@ -11,7 +11,11 @@ import type { ForeignKeySpec, TargetTable } from "../migration/schema/types";
 import { createScratchDatabase, type ScratchDatabase } from "./support/db";
 
 const child = { name: "orphan_child", rowKey: ["id"] } as unknown as TargetTable;
-const fk = { name: "orphan_child_pool_fkey", columns: ["pool_id"], references: { table: "orphan_parent", columns: ["id"] } } as unknown as ForeignKeySpec;
+const fk = {
+    name: "orphan_child_pool_fkey",
+    columns: ["pool_id"],
+    references: { table: "orphan_parent", columns: ["id"] },
+} as unknown as ForeignKeySpec;
 
 describe("orphan search on freshly loaded (unanalyzed) tables", () => {
     let db: ScratchDatabase;
@@ -34,7 +38,8 @@ describe("orphan search on freshly loaded (unanalyzed) tables", () => {
     const where = orphanCondition(child, fk, "orphan_parent");
 
     it("plans a hash anti join, where a bare LIMIT plans a nested loop", async () => {
-        const plan = async (sql: string) => (await c.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+        const plan = async (sql: string) =>
+            (await c.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
         // The control: the naive form really does mislead the planner here, so this test can fail.
         expect(await plan(`SELECT c.id FROM orphan_child c WHERE ${where} LIMIT 5`)).toMatch(/Nested Loop Anti Join/);
         const ours = await plan(orphanExamplesSql(child, where));

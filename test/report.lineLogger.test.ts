@@ -38,8 +38,13 @@ describe("ServerSettings diff in preview", () => {
         try {
             // wal_buffers: a default the old state lacked, also postmaster-context.
             const olds = { settings: { shared_buffers: "128MB", work_mem: "4MB" }, restart: { kind: "none" } };
-            await serverSettingsProvider.diff!("id", olds, { settings: { shared_buffers: "512MB", work_mem: "8MB" }, restart: { kind: "none" } });
-            expect(spy.mock.calls.map((c) => c[0])).toContainEqual("gecko-pg settings: a server restart is needed for shared_buffers, wal_buffers (docker: up restarts the container; external: restart it yourself)");
+            await serverSettingsProvider.diff!("id", olds, {
+                settings: { shared_buffers: "512MB", work_mem: "8MB" },
+                restart: { kind: "none" },
+            });
+            expect(spy.mock.calls.map((c) => c[0])).toContainEqual(
+                "gecko-pg settings: a server restart is needed for shared_buffers, wal_buffers (docker: up restarts the container; external: restart it yourself)",
+            );
             expect(spy.mock.calls.join("\n")).not.toContain("work_mem");
         } finally {
             spy.mockRestore();

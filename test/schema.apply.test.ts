@@ -36,7 +36,9 @@ async function loadSample(f: SchemaFixture): Promise<void> {
             [id, utcEpoch(iso)],
         );
     }
-    await f.admin.query(`INSERT INTO trades (id, pool_id, volume_usd, block_timestamp) VALUES ('t1', 'solana_p1', 5, '2024-01-03 00:00:00+00')`);
+    await f.admin.query(
+        `INSERT INTO trades (id, pool_id, volume_usd, block_timestamp) VALUES ('t1', 'solana_p1', 5, '2024-01-03 00:00:00+00')`,
+    );
 }
 
 async function nonOwnerObjects(f: SchemaFixture): Promise<string[]> {
@@ -78,7 +80,9 @@ describe("applySchema on a real database", () => {
         expect(part.indexes.some((i) => i.present)).toBe(false);
         expect(part.constraints.filter((c) => c.kind !== "foreign").every((c) => c.present && c.validated)).toBe(true);
         expect(part.constraints.filter((c) => c.kind === "foreign").some((c) => c.present)).toBe(false);
-        const tz = await f.admin.query(`SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0`);
+        const tz = await f.admin.query(
+            `SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0`,
+        );
         expect(tz.rows[0].setconfig).toEqual(["TimeZone=UTC"]);
     });
 
@@ -103,8 +107,12 @@ describe("applySchema on a real database", () => {
             expect(i, i.name).toMatchObject({ present: true, valid: true });
             for (const p of i.partitions) expect(p.valid, `${i.name} on ${p.partition}`).toBe(true);
         }
-        expect(s.indexes.find((i) => i.name === "idx_ohlcv_data_datetime")!.partitions.map((p) => p.partition)).toEqual(EXPECTED_BOUNDS.map(([n]) => n));
-        const indisvalid = await f.admin.query(`SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace AND NOT i.indisvalid`);
+        expect(s.indexes.find((i) => i.name === "idx_ohlcv_data_datetime")!.partitions.map((p) => p.partition)).toEqual(
+            EXPECTED_BOUNDS.map(([n]) => n),
+        );
+        const indisvalid = await f.admin.query(
+            `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace AND NOT i.indisvalid`,
+        );
         expect(indisvalid.rows).toEqual([]);
         expect(s.unplannedIndexes).toEqual([]);
         for (const c of s.constraints) expect(c, c.name).toMatchObject({ present: true, validated: true });
@@ -115,7 +123,10 @@ describe("applySchema on a real database", () => {
     });
 
     it("owns every table, partition, index and sequence by the owner role", async () => {
-        const counted = await f.admin.query(`SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r','p','i','I','S') AND relowner = $1::regrole`, [f.ownerRole]);
+        const counted = await f.admin.query(
+            `SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r','p','i','I','S') AND relowner = $1::regrole`,
+            [f.ownerRole],
+        );
         expect(counted.rows[0].n).toBeGreaterThan(40);
         expect(await nonOwnerObjects(f)).toEqual([]);
     });
@@ -139,8 +150,12 @@ describe("applySchema on a real database", () => {
     });
 
     it("refuses a different DDL under the same schema version", async () => {
-        const changed: TargetTable[] = TARGET_TABLES.map((t) => (t.name === "dexes" ? { ...t, columns: [...t.columns, { name: "extra", type: { kind: "integer" }, nullable: true }] } : t));
-        await expect(applySchema(f.admin, "tables", { ...opts, tables: changed })).rejects.toThrow(new RegExp(`schema version ${SCHEMA_VERSION} was applied with checksum`));
+        const changed: TargetTable[] = TARGET_TABLES.map((t) =>
+            t.name === "dexes" ? { ...t, columns: [...t.columns, { name: "extra", type: { kind: "integer" }, nullable: true }] } : t,
+        );
+        await expect(applySchema(f.admin, "tables", { ...opts, tables: changed })).rejects.toThrow(
+            new RegExp(`schema version ${SCHEMA_VERSION} was applied with checksum`),
+        );
         await expect(applySchema(f.admin, "post-load", { ...opts, tables: changed })).rejects.toThrow(/another DDL/);
         const cols = await f.admin.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'dexes' AND column_name = 'extra'`);
         expect(cols.rowCount).toBe(0);
@@ -148,13 +163,21 @@ describe("applySchema on a real database", () => {
 
     it("drops and rebuilds INVALID indexes left by crashed concurrent builds", async () => {
         // A failed CREATE INDEX CONCURRENTLY (here: duplicates under UNIQUE) leaves an INVALID index behind.
-        await f.admin.query(`INSERT INTO tokens (id, address, symbol, network) VALUES ('a', 'a', 'SOL', 'solana'), ('b', 'b', 'SOL', 'solana')`);
+        await f.admin.query(
+            `INSERT INTO tokens (id, address, symbol, network) VALUES ('a', 'a', 'SOL', 'solana'), ('b', 'b', 'SOL', 'solana')`,
+        );
         await f.admin.query(`DROP INDEX idx_tokens_symbol_network`);
-        await expect(f.admin.query(`CREATE UNIQUE INDEX CONCURRENTLY idx_tokens_symbol_network ON tokens (symbol, network)`)).rejects.toThrow();
+        await expect(
+            f.admin.query(`CREATE UNIQUE INDEX CONCURRENTLY idx_tokens_symbol_network ON tokens (symbol, network)`),
+        ).rejects.toThrow();
         // Same on a partition, before its ATTACH.
         await f.admin.query(`DROP INDEX idx_ohlcv_data_datetime`);
-        await expect(f.admin.query(`CREATE UNIQUE INDEX CONCURRENTLY ohlcv_data_p202401_datetime_idx ON ohlcv_data_p202401 (pool_id)`)).rejects.toThrow();
-        const invalid = await f.admin.query(`SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid AND c.relnamespace = 'public'::regnamespace ORDER BY 1`);
+        await expect(
+            f.admin.query(`CREATE UNIQUE INDEX CONCURRENTLY ohlcv_data_p202401_datetime_idx ON ohlcv_data_p202401 (pool_id)`),
+        ).rejects.toThrow();
+        const invalid = await f.admin.query(
+            `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
+        );
         expect(invalid.rows.map((r) => r.relname)).toEqual(["idx_tokens_symbol_network", "ohlcv_data_p202401_datetime_idx"]);
 
         const r = await applySchema(f.admin, "post-load", opts);
@@ -168,7 +191,9 @@ describe("applySchema on a real database", () => {
         );
         const s = await inspectSchema(f.admin, { ownerRole: f.ownerRole });
         for (const i of s.indexes) expect(i.valid && i.partitions.every((p) => p.valid), i.name).toBe(true);
-        const unique = await f.admin.query(`SELECT indisunique FROM pg_index WHERE indexrelid = 'public.idx_tokens_symbol_network'::regclass`);
+        const unique = await f.admin.query(
+            `SELECT indisunique FROM pg_index WHERE indexrelid = 'public.idx_tokens_symbol_network'::regclass`,
+        );
         expect(unique.rows[0].indisunique).toBe(false);
         expect(s.foreignOwned).toEqual([]);
     });
@@ -183,12 +208,19 @@ describe("applySchema on a real database", () => {
             );
         }
         const where = async () =>
-            (await f.admin.query(`SELECT id, tableoid::regclass::text AS part FROM ohlcv_data WHERE pool_id = 'solana_p2' ORDER BY id`)).rows;
-        expect(await where()).toEqual([{ id: "9000", part: "ohlcv_data_default" }, { id: "9001", part: "ohlcv_data_default" }]);
+            (await f.admin.query(`SELECT id, tableoid::regclass::text AS part FROM ohlcv_data WHERE pool_id = 'solana_p2' ORDER BY id`))
+                .rows;
+        expect(await where()).toEqual([
+            { id: "9000", part: "ohlcv_data_default" },
+            { id: "9001", part: "ohlcv_data_default" },
+        ]);
 
         const changes = await ensurePartitions(f.admin, "ohlcv_data", june[0], june[1], { ownerRole: f.ownerRole });
         expect(changes).toEqual([{ partition: "ohlcv_data_p202406", action: "created", movedRows: 2 }]);
-        expect(await where()).toEqual([{ id: "9000", part: "ohlcv_data_p202406" }, { id: "9001", part: "ohlcv_data_p202406" }]);
+        expect(await where()).toEqual([
+            { id: "9000", part: "ohlcv_data_p202406" },
+            { id: "9001", part: "ohlcv_data_p202406" },
+        ]);
         // The 2025 row stays in DEFAULT.
         const left = await f.admin.query(`SELECT id FROM ohlcv_data_default`);
         expect(left.rows).toEqual([{ id: "103" }]);
@@ -198,7 +230,10 @@ describe("applySchema on a real database", () => {
 
         const s = await inspectSchema(f.admin, { ownerRole: f.ownerRole });
         for (const i of s.indexes.filter((x) => x.table === "ohlcv_data")) {
-            expect(i.partitions.find((p) => p.partition === "ohlcv_data_p202406"), i.name).toMatchObject({ valid: true });
+            expect(
+                i.partitions.find((p) => p.partition === "ohlcv_data_p202406"),
+                i.name,
+            ).toMatchObject({ valid: true });
             expect(i.valid).toBe(true);
         }
         expect(s.constraints.filter((c) => c.table === "ohlcv_data").every((c) => c.validated)).toBe(true);
@@ -213,7 +248,9 @@ describe("applySchema on a real database", () => {
             { partition: "ohlcv_data_p202408", action: "created", movedRows: 0 },
         ]);
         await f.admin.query(`CREATE TABLE ohlcv_data_p202409 (x int)`);
-        await expect(addFuturePartitions(f.admin, 0, { now: new Date("2024-09-02T00:00:00Z") })).rejects.toThrow(/ohlcv_data_p202409 exists but is not a partition/);
+        await expect(addFuturePartitions(f.admin, 0, { now: new Date("2024-09-02T00:00:00Z") })).rejects.toThrow(
+            /ohlcv_data_p202409 exists but is not a partition/,
+        );
         await f.admin.query(`DROP TABLE ohlcv_data_p202409`);
     });
 });
@@ -226,10 +263,19 @@ describe("post-load with orphan rows", () => {
     afterAll(() => f?.cleanup());
 
     it("fails validation, leaves the key NOT VALID, and finishes on a rerun once the data is fixed", async () => {
-        const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, timeZone: "Europe/Berlin", partitionSpan: SPAN, monthsAhead: 0, now: NOW };
+        const opts: ApplySchemaOptions = {
+            ownerRole: f.ownerRole,
+            appRole: f.appRole,
+            timeZone: "Europe/Berlin",
+            partitionSpan: SPAN,
+            monthsAhead: 0,
+            now: NOW,
+        };
         await applySchema(f.admin, "tables", opts);
         await f.admin.query(`INSERT INTO trades (id, pool_id) VALUES ('orphan', 'solana_gone')`);
-        await expect(applySchema(f.admin, "post-load", opts)).rejects.toThrow(/foreign key trades_pool_id_fkey on trades: .*violates foreign key constraint/);
+        await expect(applySchema(f.admin, "post-load", opts)).rejects.toThrow(
+            /foreign key trades_pool_id_fkey on trades: .*violates foreign key constraint/,
+        );
         const before = await inspectSchema(f.admin);
         expect(before.constraints.find((c) => c.name === "trades_pool_id_fkey")).toMatchObject({ present: true, validated: false });
         expect(before.versions[0].postLoadAt).toBeNull();
@@ -239,7 +285,9 @@ describe("post-load with orphan rows", () => {
         expect(r.changes).toContain("validated foreign key trades_pool_id_fkey");
         const after = await inspectSchema(f.admin);
         expect(after.constraints.every((c) => c.present && c.validated)).toBe(true);
-        const tz = await f.admin.query(`SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0`);
+        const tz = await f.admin.query(
+            `SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0`,
+        );
         expect(tz.rows[0].setconfig).toEqual(["TimeZone=Europe/Berlin"]);
     });
 });
@@ -255,22 +303,32 @@ describe("tables made by hand before any gecko-pg schema version", () => {
         const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW };
         // As the collector's SQLite-model create_all would make it on PostgreSQL, holding a row.
         await f.admin.query(`SET ROLE ${f.ownerRole}`);
-        await f.admin.query(`CREATE TABLE dexes (id varchar(50) PRIMARY KEY, name varchar(100) NOT NULL, network varchar(20) NOT NULL, last_updated timestamptz, metadata_json jsonb)`);
+        await f.admin.query(
+            `CREATE TABLE dexes (id varchar(50) PRIMARY KEY, name varchar(100) NOT NULL, network varchar(20) NOT NULL, last_updated timestamptz, metadata_json jsonb)`,
+        );
         await f.admin.query(`INSERT INTO dexes (id, name, network) VALUES ('raydium', 'Raydium', 'solana')`);
         await f.admin.query("RESET ROLE");
         const r = await applySchema(f.admin, "tables", opts);
-        expect(r.changes).toEqual(expect.arrayContaining(["widened dexes.id from character varying(50) to character varying(100)", "added column dexes.created_at", "created table pools"]));
+        expect(r.changes).toEqual(
+            expect.arrayContaining([
+                "widened dexes.id from character varying(50) to character varying(100)",
+                "added column dexes.created_at",
+                "created table pools",
+            ]),
+        );
         expect(await f.admin.query("SELECT id, created_at FROM dexes").then((x) => x.rows)).toEqual([{ id: "raydium", created_at: null }]);
 
         // A difference no in-place change covers stops the first application, naming table, column and types.
         const other = await createSchemaFixture("schema_byhand_bad");
         try {
             await other.admin.query(`SET ROLE ${other.ownerRole}`);
-            await other.admin.query(`CREATE TABLE tokens (id integer PRIMARY KEY, address varchar(100) NOT NULL, network varchar(50) NOT NULL)`);
-            await other.admin.query("RESET ROLE");
-            await expect(applySchema(other.admin, "tables", { ...opts, ownerRole: other.ownerRole, appRole: other.appRole })).rejects.toThrow(
-                /upgrade tokens\.id: the table has integer, this version plans character varying\(200\)/,
+            await other.admin.query(
+                `CREATE TABLE tokens (id integer PRIMARY KEY, address varchar(100) NOT NULL, network varchar(50) NOT NULL)`,
             );
+            await other.admin.query("RESET ROLE");
+            await expect(
+                applySchema(other.admin, "tables", { ...opts, ownerRole: other.ownerRole, appRole: other.appRole }),
+            ).rejects.toThrow(/upgrade tokens\.id: the table has integer, this version plans character varying\(200\)/);
         } finally {
             await other.cleanup();
         }
@@ -286,14 +344,19 @@ describe("renderSchemaSql", () => {
 
     it("is a runnable script building what applySchema builds (applySchema then finds nothing to do)", async () => {
         const script = renderSchemaSql({ ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN });
-        const statements = script.split(/;\n/).map((s) => s.replace(/^(--.*\n|\n)*/, "").trim()).filter(Boolean);
+        const statements = script
+            .split(/;\n/)
+            .map((s) => s.replace(/^(--.*\n|\n)*/, "").trim())
+            .filter(Boolean);
         for (const s of statements) await f.admin.query(s); // autocommit, one statement at a time, like psql
         const s = await inspectSchema(f.admin, { ownerRole: f.ownerRole });
         expect(s.partitions.map((p) => p.name)).toEqual(["ohlcv_data_default", "ohlcv_data_p202312", "ohlcv_data_p202401"]);
         for (const i of s.indexes) expect(i.present && i.valid && i.partitions.every((p) => p.valid), i.name).toBe(true);
         expect(s.constraints.every((c) => c.present && c.validated)).toBe(true);
         expect(s.foreignOwned).toEqual([]);
-        expect(s.versions.map((v) => [v.version, v.checksum, v.postLoadAt instanceof Date])).toEqual([[SCHEMA_VERSION, schemaChecksum(TARGET_TABLES), true]]);
+        expect(s.versions.map((v) => [v.version, v.checksum, v.postLoadAt instanceof Date])).toEqual([
+            [SCHEMA_VERSION, schemaChecksum(TARGET_TABLES), true],
+        ]);
 
         const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW };
         expect((await applySchema(f.admin, "tables", opts)).changes).toEqual([]);
@@ -313,7 +376,9 @@ describe("post-load index builds", () => {
         await applySchema(f.admin, "tables", opts);
         // Inside a transaction block PostgreSQL refuses CONCURRENTLY and accepts a plain build: that tells them apart.
         await f.admin.query("BEGIN");
-        await expect(applySchema(f.admin, "post-load", opts)).rejects.toThrow(/CREATE INDEX CONCURRENTLY cannot run inside a transaction block/);
+        await expect(applySchema(f.admin, "post-load", opts)).rejects.toThrow(
+            /CREATE INDEX CONCURRENTLY cannot run inside a transaction block/,
+        );
         await f.admin.query("ROLLBACK");
         await f.admin.query("BEGIN");
         const r = await applySchema(f.admin, "post-load", { ...opts, concurrentIndexes: false });
@@ -332,19 +397,32 @@ describe("post-load and relations squatting on an index name", () => {
     afterAll(() => f?.cleanup());
 
     it("refuses a table or view holding a planned index's name (IF NOT EXISTS would skip it silently), and builds once it is gone", async () => {
-        const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW, concurrentIndexes: false };
+        const opts: ApplySchemaOptions = {
+            ownerRole: f.ownerRole,
+            appRole: f.appRole,
+            partitionSpan: SPAN,
+            monthsAhead: 0,
+            now: NOW,
+            concurrentIndexes: false,
+        };
         await applySchema(f.admin, "tables", opts);
         const plain = TARGET_TABLES.find((t) => t.name === "trades")!.indexes[0]!.name;
         const partitioned = TARGET_TABLES.find((t) => t.name === "ohlcv_data")!.indexes[0]!.name;
         const squatters = new Map([
             [`index ${plain} on trades: ${plain} exists but is not an index (it is a table): rename or drop it`, `TABLE ${plain}`],
-            [`index ${partitioned} on ohlcv_data: ${partitioned} exists but is not an index (it is a view): rename or drop it`, `VIEW ${partitioned}`],
+            [
+                `index ${partitioned} on ohlcv_data: ${partitioned} exists but is not an index (it is a view): rename or drop it`,
+                `VIEW ${partitioned}`,
+            ],
         ]);
         await f.admin.query(`CREATE TABLE ${plain} (x int)`);
         await f.admin.query(`CREATE VIEW ${partitioned} AS SELECT 1 AS x`);
         // Whichever table post-load reaches first stops it; each squatter is named in turn.
         while (squatters.size) {
-            const message = await applySchema(f.admin, "post-load", opts).then(() => "post-load succeeded", (e: Error) => e.message);
+            const message = await applySchema(f.admin, "post-load", opts).then(
+                () => "post-load succeeded",
+                (e: Error) => e.message,
+            );
             const named = [...squatters.keys()].find((k) => message.endsWith(k));
             expect(named, message).toBeDefined();
             await f.admin.query(`DROP ${squatters.get(named!)}`);
@@ -382,7 +460,14 @@ describe("post-load over extra connections", () => {
     }
 
     it("spreads the per-table work over every connection, in the same result as one connection", async () => {
-        const opts: ApplySchemaOptions = { ownerRole: f.ownerRole, appRole: f.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW, concurrentIndexes: false };
+        const opts: ApplySchemaOptions = {
+            ownerRole: f.ownerRole,
+            appRole: f.appRole,
+            partitionSpan: SPAN,
+            monthsAhead: 0,
+            now: NOW,
+            concurrentIndexes: false,
+        };
         await applySchema(f.admin, "tables", opts);
         await loadSample(f);
         const main = recording(f.admin);
@@ -411,13 +496,24 @@ describe("post-load over extra connections", () => {
         const other = new Client({ connectionString: g.db.url });
         await other.connect();
         try {
-            const opts: ApplySchemaOptions = { ownerRole: g.ownerRole, appRole: g.appRole, partitionSpan: SPAN, monthsAhead: 0, now: NOW, concurrentIndexes: false };
+            const opts: ApplySchemaOptions = {
+                ownerRole: g.ownerRole,
+                appRole: g.appRole,
+                partitionSpan: SPAN,
+                monthsAhead: 0,
+                now: NOW,
+                concurrentIndexes: false,
+            };
             await applySchema(g.admin, "tables", opts);
             // An orphan trade: that table's foreign key fails, the other tables' go on.
             await g.admin.query(`INSERT INTO trades (id, pool_id) VALUES ('orphan', 'solana_gone')`);
-            await expect(applySchema(g.admin, "post-load", { ...opts, extraConnections: [other] })).rejects.toThrow(/applySchema foreign keys: foreign key trades_pool_id_fkey on trades: .*violates foreign key constraint/);
+            await expect(applySchema(g.admin, "post-load", { ...opts, extraConnections: [other] })).rejects.toThrow(
+                /applySchema foreign keys: foreign key trades_pool_id_fkey on trades: .*violates foreign key constraint/,
+            );
             for (const c of [g.admin, other]) expect((await c.query("SELECT current_user = session_user AS same")).rows[0].same).toBe(true);
-            const busy = await g.admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`);
+            const busy = await g.admin.query(
+                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
+            );
             expect(busy.rows[0].n).toBe(0);
         } finally {
             await other.end();

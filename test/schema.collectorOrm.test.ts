@@ -42,22 +42,28 @@ describe.skipIf(missingStack !== undefined)("the collector's SQLAlchemy stack on
     });
 });
 
-describe.skipIf(missingStack !== undefined)("the collector's SQLAlchemy stack on an empty database given the schema by the Schema resource", () => {
-    let fx: MigrationFixture;
-    beforeAll(async () => {
-        fx = await createMigrationFixture("ormempty");
-        // What the Schema resource does without a Migration after it: check, then create
-        // (applySchema "tables", then "post-load" with no source data).
-        const checked = checkSchema({}, { connection: fx.target, ownerRole: fx.ownerRole, appRole: fx.appRole, timeZone: "UTC", deferPostLoad: false });
-        if (checked.failures.length) throw new Error(`schema check failed: ${JSON.stringify(checked.failures)}`);
-        const { outs } = await createSchema(checked.inputs as unknown as SchemaInputs);
-        if (outs.postLoad !== "applied") throw new Error(`post-load was ${outs.postLoad}`);
-    });
-    afterAll(() => fx?.dispose());
+describe.skipIf(missingStack !== undefined)(
+    "the collector's SQLAlchemy stack on an empty database given the schema by the Schema resource",
+    () => {
+        let fx: MigrationFixture;
+        beforeAll(async () => {
+            fx = await createMigrationFixture("ormempty");
+            // What the Schema resource does without a Migration after it: check, then create
+            // (applySchema "tables", then "post-load" with no source data).
+            const checked = checkSchema(
+                {},
+                { connection: fx.target, ownerRole: fx.ownerRole, appRole: fx.appRole, timeZone: "UTC", deferPostLoad: false },
+            );
+            if (checked.failures.length) throw new Error(`schema check failed: ${JSON.stringify(checked.failures)}`);
+            const { outs } = await createSchema(checked.inputs as unknown as SchemaInputs);
+            if (outs.postLoad !== "applied") throw new Error(`post-load was ${outs.postLoad}`);
+        });
+        afterAll(() => fx?.dispose());
 
-    it.each(URL_FORMS)("%s (%s models)", (prefix, models) => {
-        expectAllPassed(runCollectorOrm(fx.app, prefix), models);
-    });
-});
+        it.each(URL_FORMS)("%s (%s models)", (prefix, models) => {
+            expectAllPassed(runCollectorOrm(fx.app, prefix), models);
+        });
+    },
+);
 
 // (c), a database upgraded from the previous schema version: test/schema.upgrade.test.ts.

@@ -36,7 +36,9 @@ async function migrate(f: SchemaFixture): Promise<void> {
              ('solana_p2', 'p2', 'BONK/SOL', 'orca', NULL, 'auto_new', 'high', NULL),
              ('solana_p3', 'p3', 'OLD/SOL', 'orca', 12.00, 'auto', 'paused', NULL),
              ('solana_p4', 'p4', 'MAN/SOL', 'raydium', 40.00, 'manual', 'normal', NULL)`);
-    await q(`INSERT INTO watchlist (id, pool_id, token_symbol, is_active) VALUES (1, 'solana_p1', 'SOL', true), (2, 'solana_p2', 'BONK', false)`);
+    await q(
+        `INSERT INTO watchlist (id, pool_id, token_symbol, is_active) VALUES (1, 'solana_p1', 'SOL', true), (2, 'solana_p2', 'BONK', false)`,
+    );
     for (const [i, iso] of ohlcvTimes.entries()) {
         await q(
             `INSERT INTO ohlcv_data (id, pool_id, timeframe, timestamp, open_price, high_price, low_price, close_price, volume_usd, datetime)
@@ -57,7 +59,10 @@ async function migrate(f: SchemaFixture): Promise<void> {
 }
 
 /** Relation and index names of an EXPLAIN (FORMAT JSON) plan. */
-function planNodes(plan: unknown, out: { relations: string[]; indexes: string[]; nodes: string[] } = { relations: [], indexes: [], nodes: [] }) {
+function planNodes(
+    plan: unknown,
+    out: { relations: string[]; indexes: string[]; nodes: string[] } = { relations: [], indexes: [], nodes: [] },
+) {
     if (Array.isArray(plan)) plan.forEach((p) => planNodes(p, out));
     else if (plan && typeof plan === "object") {
         const o = plan as Record<string, unknown>;
@@ -87,7 +92,9 @@ describe("the collector's statements as the app role", () => {
     });
 
     it("logs in as the app role and reads naive timestamps as UTC", async () => {
-        const r = await sql(`SELECT current_user AS u, current_setting('TimeZone') AS tz, '2024-02-01 12:00:00'::timestamptz = to_timestamp(1706788800) AS utc`);
+        const r = await sql(
+            `SELECT current_user AS u, current_setting('TimeZone') AS tz, '2024-02-01 12:00:00'::timestamptz = to_timestamp(1706788800) AS utc`,
+        );
         expect(r.rows[0]).toEqual({ u: f.appRole, tz: "UTC", utc: true });
     });
 
@@ -148,7 +155,18 @@ describe("the collector's statements as the app role", () => {
                  ON CONFLICT (pool_id, timeframe, timestamp) DO UPDATE SET open_price = excluded.open_price, high_price = excluded.high_price,
                    low_price = excluded.low_price, close_price = excluded.close_price, volume_usd = excluded.volume_usd, datetime = excluded.datetime
                  RETURNING id, close_price, tableoid::regclass::text AS part`,
-                ["solana_p1", "1h", ts, 1, 2, 0.5, close, 10, new Date(ts * 1000).toISOString().slice(0, 19).replace("T", " "), "2024-03-10 00:00:00"],
+                [
+                    "solana_p1",
+                    "1h",
+                    ts,
+                    1,
+                    2,
+                    0.5,
+                    close,
+                    10,
+                    new Date(ts * 1000).toISOString().slice(0, 19).replace("T", " "),
+                    "2024-03-10 00:00:00",
+                ],
             );
         const mar = utcEpoch("2024-03-08T00:00:00Z");
         const first = await upsert(mar, 1.25);
@@ -165,7 +183,12 @@ describe("the collector's statements as the app role", () => {
     });
 
     it("6. pool upsert: UPDATE pools SET ..., last_updated = ? WHERE id = ?", async () => {
-        const r = await sql(`UPDATE pools SET name = $1, reserve_usd = $2, last_updated = $3::timestamp WHERE pools.id = $4`, ["SOL/USDC", 379.28646677651693, "2024-03-10 08:00:00.654321", "solana_p1"]);
+        const r = await sql(`UPDATE pools SET name = $1, reserve_usd = $2, last_updated = $3::timestamp WHERE pools.id = $4`, [
+            "SOL/USDC",
+            379.28646677651693,
+            "2024-03-10 08:00:00.654321",
+            "solana_p1",
+        ]);
         expect(r.rowCount).toBe(1);
         const back = await sql(`SELECT reserve_usd, last_updated FROM pools WHERE id = 'solana_p1'`);
         expect(back.rows[0]).toEqual({ reserve_usd: "379.28646678", last_updated: new Date("2024-03-10T08:00:00.654Z") });
@@ -178,7 +201,10 @@ describe("the collector's statements as the app role", () => {
             ["solana_p1", "2024-03-09 11:30:00"],
         );
         expect(BigInt(ins.rows[0].id)).toBeGreaterThan(42n);
-        const hist = await sql(`SELECT id FROM new_pools_history WHERE pool_id = $1 AND collected_at >= $2::timestamp ORDER BY collected_at DESC`, ["solana_p1", "2024-03-09 00:00:00"]);
+        const hist = await sql(
+            `SELECT id FROM new_pools_history WHERE pool_id = $1 AND collected_at >= $2::timestamp ORDER BY collected_at DESC`,
+            ["solana_p1", "2024-03-09 00:00:00"],
+        );
         expect(hist.rows.map((x) => x.id)).toEqual([ins.rows[0].id, "40"]);
         const top = await sql(
             `SELECT pool_id, signal_score FROM new_pools_history WHERE network_id = $1 AND collected_at >= $2::timestamp AND signal_score >= $3 ORDER BY signal_score DESC LIMIT $4`,
@@ -192,9 +218,16 @@ describe("the collector's statements as the app role", () => {
 
     it("8. statistics: counts per network and dex, hourly buckets", async () => {
         const byNetwork = await sql(`SELECT network_id, count(*)::int AS n FROM new_pools_history GROUP BY network_id ORDER BY network_id`);
-        expect(byNetwork.rows).toEqual([{ network_id: "eth", n: 1 }, { network_id: "solana", n: 3 }]);
+        expect(byNetwork.rows).toEqual([
+            { network_id: "eth", n: 1 },
+            { network_id: "solana", n: 3 },
+        ]);
         const byDex = await sql(`SELECT dex_id, count(*)::int AS n FROM new_pools_history GROUP BY dex_id ORDER BY dex_id`);
-        expect(byDex.rows).toEqual([{ dex_id: "orca", n: 1 }, { dex_id: "raydium", n: 2 }, { dex_id: "uniswap", n: 1 }]);
+        expect(byDex.rows).toEqual([
+            { dex_id: "orca", n: 1 },
+            { dex_id: "raydium", n: 2 },
+            { dex_id: "uniswap", n: 1 },
+        ]);
         const hourly = await sql(
             `SELECT date_trunc('hour', collected_at) AS hour, count(DISTINCT pool_id)::int AS pools, avg(reserve_in_usd) AS avg_reserve, sum(volume_usd_h24) AS volume
                FROM new_pools_history WHERE collected_at >= $1::timestamp GROUP BY 1 ORDER BY 1`,
@@ -207,13 +240,22 @@ describe("the collector's statements as the app role", () => {
     });
 
     it("9. per-pool statistics on OHLCV and trades", async () => {
-        const o = await sql(`SELECT timeframe, count(*)::int AS n, min(datetime) AS first, max(datetime) AS last FROM ohlcv_data WHERE pool_id = $1 GROUP BY timeframe`, ["solana_p1"]);
+        const o = await sql(
+            `SELECT timeframe, count(*)::int AS n, min(datetime) AS first, max(datetime) AS last FROM ohlcv_data WHERE pool_id = $1 GROUP BY timeframe`,
+            ["solana_p1"],
+        );
         expect(o.rows).toEqual([{ timeframe: "1h", n: 6, first: new Date(ohlcvTimes[0]), last: new Date("2026-01-01T00:00:00Z") }]);
         const t = await sql(
             `SELECT sum(volume_usd) AS total, avg(volume_usd)::numeric(20,2) AS mean, max(volume_usd) AS top, min(block_timestamp) AS first, max(block_timestamp) AS last FROM trades WHERE pool_id = $1`,
             ["solana_p2"],
         );
-        expect(t.rows[0]).toEqual({ total: "7.00000000", mean: "7.00", top: "7.00000000", first: new Date("2024-03-05T12:00:00Z"), last: new Date("2024-03-05T12:00:00Z") });
+        expect(t.rows[0]).toEqual({
+            total: "7.00000000",
+            mean: "7.00",
+            top: "7.00000000",
+            first: new Date("2024-03-05T12:00:00Z"),
+            last: new Date("2024-03-05T12:00:00Z"),
+        });
     });
 
     it("11. discovery: ranking by activity_score DESC (NULLs sort FIRST in PostgreSQL) and the due-for-check list", async () => {
@@ -228,11 +270,16 @@ describe("the collector's statements as the app role", () => {
 
     it("relies on the PostgreSQL defaults when the collector omits columns", async () => {
         await sql(`INSERT INTO pools (id, address, dex_id) VALUES ('solana_p5', 'p5', 'orca')`);
-        const p = await sql(`SELECT discovery_source, collection_priority, metadata_json, created_at IS NOT NULL AS stamped FROM pools WHERE id = 'solana_p5'`);
+        const p = await sql(
+            `SELECT discovery_source, collection_priority, metadata_json, created_at IS NOT NULL AS stamped FROM pools WHERE id = 'solana_p5'`,
+        );
         expect(p.rows[0]).toEqual({ discovery_source: "auto", collection_priority: "normal", metadata_json: {}, stamped: true });
         const w = await sql(`INSERT INTO watchlist (pool_id) VALUES ('solana_p5') RETURNING id, is_active, metadata_json`);
         expect(w.rows[0]).toEqual({ id: "3", is_active: true, metadata_json: {} });
-        const a = await sql(`INSERT INTO system_alerts (alert_id, level, collector_type, message, timestamp) VALUES ('a1', 'warning', 'ohlcv', 'slow', $1::timestamp) RETURNING acknowledged, resolved`, ["2024-03-10 00:00:00"]);
+        const a = await sql(
+            `INSERT INTO system_alerts (alert_id, level, collector_type, message, timestamp) VALUES ('a1', 'warning', 'ohlcv', 'slow', $1::timestamp) RETURNING acknowledged, resolved`,
+            ["2024-03-10 00:00:00"],
+        );
         expect(a.rows[0]).toEqual({ acknowledged: false, resolved: false });
         await sql(`INSERT INTO collection_metadata (collector_type) VALUES ('ohlcv')`);
         const m = await sql(`SELECT run_count, error_count, total_execution_time, success_rate FROM collection_metadata`);
@@ -249,8 +296,12 @@ describe("the collector's statements as the app role", () => {
             `SELECT * FROM ohlcv_data WHERE pool_id = 'solana_p1' AND timeframe = '1h' AND timestamp >= ${utcEpoch("2024-02-05T00:00:00Z")} AND timestamp < ${utcEpoch("2024-02-25T00:00:00Z")}`,
         );
         expect(byKey.relations).toEqual(["ohlcv_data_p202402"]);
-        const byDatetime = await explain(`SELECT * FROM ohlcv_data WHERE pool_id = 'solana_p1' AND timeframe = '1h' AND datetime BETWEEN '2024-02-05 00:00:00' AND '2024-02-25 00:00:00' ORDER BY datetime`);
-        expect(new Set(byDatetime.relations)).toEqual(new Set(["ohlcv_data_p202401", "ohlcv_data_p202402", "ohlcv_data_p202403", "ohlcv_data_p202404", "ohlcv_data_default"]));
+        const byDatetime = await explain(
+            `SELECT * FROM ohlcv_data WHERE pool_id = 'solana_p1' AND timeframe = '1h' AND datetime BETWEEN '2024-02-05 00:00:00' AND '2024-02-25 00:00:00' ORDER BY datetime`,
+        );
+        expect(new Set(byDatetime.relations)).toEqual(
+            new Set(["ohlcv_data_p202401", "ohlcv_data_p202402", "ohlcv_data_p202403", "ohlcv_data_p202404", "ohlcv_data_default"]),
+        );
     });
 
     it("serves the hot reads from the planned indexes", async () => {
@@ -263,18 +314,42 @@ describe("the collector's statements as the app role", () => {
         await f.admin.query("ANALYZE ohlcv_data");
         await sql("SET enable_seqscan = off"); // tiny tables otherwise: make the planner show which index fits
         try {
-            expect((await explain(`SELECT * FROM trades WHERE pool_id = 'solana_p1' AND block_timestamp >= '2024-01-01' ORDER BY block_timestamp DESC`)).indexes).toEqual(["idx_trades_pool_block_timestamp"]);
-            expect((await explain(`SELECT id FROM new_pools_history WHERE pool_id = 'solana_p1' AND collected_at >= '2024-03-01' ORDER BY collected_at DESC`)).indexes).toEqual([
-                "uq_new_pools_history_pool_collected",
-            ]);
-            expect((await explain(`SELECT * FROM new_pools_history WHERE network_id = 'solana' AND collected_at >= '2024-03-01'`)).indexes).toEqual(["idx_new_pools_history_network_collected"]);
+            expect(
+                (
+                    await explain(
+                        `SELECT * FROM trades WHERE pool_id = 'solana_p1' AND block_timestamp >= '2024-01-01' ORDER BY block_timestamp DESC`,
+                    )
+                ).indexes,
+            ).toEqual(["idx_trades_pool_block_timestamp"]);
+            expect(
+                (
+                    await explain(
+                        `SELECT id FROM new_pools_history WHERE pool_id = 'solana_p1' AND collected_at >= '2024-03-01' ORDER BY collected_at DESC`,
+                    )
+                ).indexes,
+            ).toEqual(["uq_new_pools_history_pool_collected"]);
+            expect(
+                (await explain(`SELECT * FROM new_pools_history WHERE network_id = 'solana' AND collected_at >= '2024-03-01'`)).indexes,
+            ).toEqual(["idx_new_pools_history_network_collected"]);
             // 8. statistics: counts per dex read the dex index in order, not every row.
-            expect((await explain(`SELECT new_pools_history.dex_id, count(*) AS n FROM new_pools_history GROUP BY new_pools_history.dex_id`)).indexes).toEqual(["idx_new_pools_history_dex_id"]);
-            const ohlcv = await explain(`SELECT * FROM ohlcv_data WHERE pool_id = 'solana_p1' AND timeframe = '1h' AND datetime >= '2024-02-01' ORDER BY datetime`);
+            expect(
+                (await explain(`SELECT new_pools_history.dex_id, count(*) AS n FROM new_pools_history GROUP BY new_pools_history.dex_id`))
+                    .indexes,
+            ).toEqual(["idx_new_pools_history_dex_id"]);
+            const ohlcv = await explain(
+                `SELECT * FROM ohlcv_data WHERE pool_id = 'solana_p1' AND timeframe = '1h' AND datetime >= '2024-02-01' ORDER BY datetime`,
+            );
             expect(ohlcv.nodes).not.toContain("Seq Scan");
             // The populated months use the composite index (near-empty ones may pick any index).
-            expect(ohlcv.indexes).toEqual(expect.arrayContaining(["ohlcv_data_p202402_pool_timeframe_datetime_idx", "ohlcv_data_p202403_pool_timeframe_datetime_idx"]));
-            expect((await explain(`DELETE FROM trades WHERE block_timestamp < '2024-01-01'`)).indexes).toEqual(["idx_trades_block_timestamp"]);
+            expect(ohlcv.indexes).toEqual(
+                expect.arrayContaining([
+                    "ohlcv_data_p202402_pool_timeframe_datetime_idx",
+                    "ohlcv_data_p202403_pool_timeframe_datetime_idx",
+                ]),
+            );
+            expect((await explain(`DELETE FROM trades WHERE block_timestamp < '2024-01-01'`)).indexes).toEqual([
+                "idx_trades_block_timestamp",
+            ]);
         } finally {
             await sql("RESET enable_seqscan");
         }

@@ -20,22 +20,45 @@ import { provisionTarget, targetRows, type Target } from "./support/provisionTar
 const root = path.resolve(__dirname, "..");
 const TABLES = TARGET_TABLES.map((t) => t.name).sort();
 
-
 const query = targetRows;
 
 /** Public tables (not partitions) and who owns them. */
-const owners = (t: Target) => query<{ name: string; owner: string }>(t,
-    `SELECT relname AS name, pg_get_userbyid(relowner) AS owner FROM pg_class
-      WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition ORDER BY 1`);
-const foreignKeys = async (t: Target) => (await query<{ n: number }>(t,
-    `SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND connamespace = 'public'::regnamespace`))[0].n;
-const schemas = async (t: Target) => (await query<{ nspname: string }>(t,
-    `SELECT nspname FROM pg_namespace WHERE nspname IN ('gecko_migration', 'gecko_quarantine') ORDER BY 1`)).map((r) => r.nspname);
-const databaseTimeZone = async (t: Target) => (await query<{ setconfig: string[] }>(t,
-    `SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0`))[0]?.setconfig;
+const owners = (t: Target) =>
+    query<{ name: string; owner: string }>(
+        t,
+        `SELECT relname AS name, pg_get_userbyid(relowner) AS owner FROM pg_class
+      WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition ORDER BY 1`,
+    );
+const foreignKeys = async (t: Target) =>
+    (
+        await query<{ n: number }>(
+            t,
+            `SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND connamespace = 'public'::regnamespace`,
+        )
+    )[0].n;
+const schemas = async (t: Target) =>
+    (
+        await query<{ nspname: string }>(
+            t,
+            `SELECT nspname FROM pg_namespace WHERE nspname IN ('gecko_migration', 'gecko_quarantine') ORDER BY 1`,
+        )
+    ).map((r) => r.nspname);
+const databaseTimeZone = async (t: Target) =>
+    (
+        await query<{ setconfig: string[] }>(
+            t,
+            `SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0`,
+        )
+    )[0]?.setconfig;
 /** The app role's own settings (every database): the collector's sessions start in this TimeZone wherever they connect. */
-const roleTimeZone = async (t: Target) => (await query<{ setconfig: string[] }>(t,
-    `SELECT setconfig FROM pg_db_role_setting WHERE setrole = to_regrole($1) AND setdatabase = 0`, [`"${t.appRole}"`]))[0]?.setconfig;
+const roleTimeZone = async (t: Target) =>
+    (
+        await query<{ setconfig: string[] }>(
+            t,
+            `SELECT setconfig FROM pg_db_role_setting WHERE setrole = to_regrole($1) AND setdatabase = 0`,
+            [`"${t.appRole}"`],
+        )
+    )[0]?.setconfig;
 
 async function checked(news: Record<string, unknown>, olds: Record<string, unknown> = {}) {
     const result = await provider.check!(olds, news);
@@ -56,15 +79,30 @@ describe("Schema provider on a real PostgreSQL", () => {
 
     it("check fills in the defaults and the code's schema version, and names every bad input", async () => {
         const inputs = await checked({ connection: t.connection, ownerRole: t.ownerRole, appRole: t.appRole, deferPostLoad: false });
-        expect(inputs).toMatchObject({ timeZone: "UTC", dropOnDelete: false, deferPostLoad: false, version: SCHEMA_VERSION, checksum: schemaChecksum(TARGET_TABLES) });
+        expect(inputs).toMatchObject({
+            timeZone: "UTC",
+            dropOnDelete: false,
+            deferPostLoad: false,
+            version: SCHEMA_VERSION,
+            checksum: schemaChecksum(TARGET_TABLES),
+        });
 
-        const bad = await provider.check!({}, { connection: { ...t.connection, port: 0 }, ownerRole: "Owner-Role", appRole: t.appRole, timeZone: "Mars/Olympus" });
+        const bad = await provider.check!(
+            {},
+            { connection: { ...t.connection, port: 0 }, ownerRole: "Owner-Role", appRole: t.appRole, timeZone: "Mars/Olympus" },
+        );
         expect(bad.failures?.map((f) => f.property)).toEqual(["connection.port", "ownerRole", "timeZone", "deferPostLoad"]);
         expect(JSON.stringify(bad.failures)).not.toContain(t.connection.password);
     });
 
     it("creates every collector table owned by the owner role, with indexes and foreign keys, then re-applies idempotently", async () => {
-        const inputs = await checked({ connection: t.connection, ownerRole: t.ownerRole, appRole: t.appRole, timeZone: "America/New_York", deferPostLoad: false });
+        const inputs = await checked({
+            connection: t.connection,
+            ownerRole: t.ownerRole,
+            appRole: t.appRole,
+            timeZone: "America/New_York",
+            deferPostLoad: false,
+        });
         const created = await provider.create(inputs);
         expect(created.id).toBe(`${t.connection.host}:${t.connection.port}/${t.connection.database}`);
         expect(created.outs).toMatchObject({ version: SCHEMA_VERSION, tables: TABLES, postLoad: "applied" });
@@ -91,8 +129,20 @@ describe("Schema provider on a real PostgreSQL", () => {
 
         expect(await diff(inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false, detailedDiff: {} });
         // A new credential is an update (a re-apply that changes nothing), so the state a later delete uses has it.
-        expect(await diff({ ...inputs, connection: { ...t.connection, password: "rotated" } })).toMatchObject({ changes: true, replaces: [], detailedDiff: { "connection.password": { kind: "update" } } });
-        expect(Object.keys(((await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })) as { detailedDiff: object }).detailedDiff).sort()).toEqual(["connection.sslmode", "connection.user"]);
+        expect(await diff({ ...inputs, connection: { ...t.connection, password: "rotated" } })).toMatchObject({
+            changes: true,
+            replaces: [],
+            detailedDiff: { "connection.password": { kind: "update" } },
+        });
+        expect(
+            Object.keys(
+                (
+                    (await diff({ ...inputs, connection: { ...t.connection, user: "other_admin", sslmode: "require" } })) as {
+                        detailedDiff: object;
+                    }
+                ).detailedDiff,
+            ).sort(),
+        ).toEqual(["connection.sslmode", "connection.user"]);
 
         const cases: Array<[Record<string, unknown>, string[]]> = [
             [{ version: SCHEMA_VERSION + 1, checksum: "f".repeat(64) }, ["checksum", "version"]],
@@ -105,7 +155,11 @@ describe("Schema provider on a real PostgreSQL", () => {
             [{ connection: { ...t.connection, database: "elsewhere" } }, ["connection.database"]],
         ];
         for (const [change, keys] of cases) {
-            const d = (await diff({ ...inputs, ...change })) as { changes: boolean; replaces: string[]; detailedDiff: Record<string, { kind: string }> };
+            const d = (await diff({ ...inputs, ...change })) as {
+                changes: boolean;
+                replaces: string[];
+                detailedDiff: Record<string, { kind: string }>;
+            };
             expect(Object.keys(d.detailedDiff).sort(), JSON.stringify(change)).toEqual(keys);
             expect(d.changes).toBe(true);
             expect(d.replaces).toEqual([]);
@@ -117,7 +171,13 @@ describe("Schema provider on a real PostgreSQL", () => {
     });
 
     it("update really applies a changed TimeZone", async () => {
-        const olds = await checked({ connection: t.connection, ownerRole: t.ownerRole, appRole: t.appRole, timeZone: "America/New_York", deferPostLoad: false });
+        const olds = await checked({
+            connection: t.connection,
+            ownerRole: t.ownerRole,
+            appRole: t.appRole,
+            timeZone: "America/New_York",
+            deferPostLoad: false,
+        });
         const news = await checked({ ...olds, timeZone: "Asia/Tokyo" }, olds);
         const updated = await provider.update!("id", { ...olds, tables: TABLES, changes: 0, postLoad: "applied" }, news);
         expect(updated.outs).toMatchObject({ timeZone: "Asia/Tokyo", changes: 2 });
@@ -126,7 +186,13 @@ describe("Schema provider on a real PostgreSQL", () => {
     });
 
     it("delete leaves the tables by default; with dropOnDelete a failed delete throws and changes nothing, a good one drops everything", async () => {
-        const inputs = await checked({ connection: t.connection, ownerRole: t.ownerRole, appRole: t.appRole, timeZone: "Asia/Tokyo", deferPostLoad: false });
+        const inputs = await checked({
+            connection: t.connection,
+            ownerRole: t.ownerRole,
+            appRole: t.appRole,
+            timeZone: "Asia/Tokyo",
+            deferPostLoad: false,
+        });
         const { id, outs } = await provider.create(inputs);
         await withClient(t.url, (c) => c.query("INSERT INTO dexes (id, name, network) VALUES ('raydium', 'Raydium', 'solana')"));
 
@@ -135,7 +201,10 @@ describe("Schema provider on a real PostgreSQL", () => {
         expect(await query(t, "SELECT id FROM dexes")).toEqual([{ id: "raydium" }]);
 
         const dropping = { ...outs, dropOnDelete: true };
-        const error = await provider.delete!(id, { ...dropping, connection: { ...t.connection, password: "wrong password" } }).then(() => undefined, (e: Error) => e);
+        const error = await provider.delete!(id, { ...dropping, connection: { ...t.connection, password: "wrong password" } }).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(error?.message).toMatch(/^schema delete: cannot connect to .*@127\.0\.0\.1:\d+\/schema_prov_/);
         expect(error?.message).not.toContain("wrong password");
         expect(error?.cause).toBeInstanceOf(Error);
@@ -143,8 +212,13 @@ describe("Schema provider on a real PostgreSQL", () => {
 
         // Someone else's view on a collector table: the drop refuses (no CASCADE) and rolls back.
         await withClient(t.url, (c) => c.query("CREATE VIEW dex_names AS SELECT name FROM dexes"));
-        const blocked = await provider.delete!(id, dropping).then(() => undefined, (e: Error) => e);
-        expect(blocked?.message).toMatch(/^schema delete: dropping the collector tables in .* failed: cannot drop desired object\(s\) because other objects depend on them \(view dex_names depends on table dexes\)$/);
+        const blocked = await provider.delete!(id, dropping).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        expect(blocked?.message).toMatch(
+            /^schema delete: dropping the collector tables in .* failed: cannot drop desired object\(s\) because other objects depend on them \(view dex_names depends on table dexes\)$/,
+        );
         expect((await owners(t)).map((o) => o.name)).toEqual(TABLES);
         expect(await schemas(t)).toEqual(["gecko_migration"]);
         await withClient(t.url, (c) => c.query("DROP VIEW dex_names"));
@@ -162,7 +236,10 @@ describe("Schema provider on a real PostgreSQL", () => {
         expect(await foreignKeys(t)).toBe(0);
 
         const full = await checked({ ...deferred, deferPostLoad: false }, created.outs);
-        expect(await provider.diff!(created.id, created.outs, full)).toMatchObject({ changes: true, detailedDiff: { deferPostLoad: { kind: "update" } } });
+        expect(await provider.diff!(created.id, created.outs, full)).toMatchObject({
+            changes: true,
+            detailedDiff: { deferPostLoad: { kind: "update" } },
+        });
         const updated = await provider.update!(created.id, created.outs, full);
         expect(updated.outs).toMatchObject({ postLoad: "applied" });
         expect(updated.outs.changes).toBeGreaterThan(0);
@@ -172,7 +249,12 @@ describe("Schema provider on a real PostgreSQL", () => {
     });
 
     it("refuses to run when the owner role does not exist, naming it", async () => {
-        const inputs = await checked({ connection: t.connection, ownerRole: "no_such_owner_role", appRole: t.appRole, deferPostLoad: false });
+        const inputs = await checked({
+            connection: t.connection,
+            ownerRole: "no_such_owner_role",
+            appRole: t.appRole,
+            deferPostLoad: false,
+        });
         await expect(provider.create(inputs)).rejects.toThrow("applySchema: owner role 'no_such_owner_role' does not exist");
     });
 });
@@ -191,10 +273,17 @@ describe("Schema resource", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "schema-provider-"));
         try {
             fs.writeFileSync(path.join(dir, "provider.js"), String(res.inputs.__provider));
-            const script = `require(${JSON.stringify(path.join(dir, "provider.js"))}).handler()`
-                + `.check({}, { connection: ${JSON.stringify(connection)}, ownerRole: "gecko_owner", appRole: "gecko_collector", deferPostLoad: "yes" })`
-                + `.then((r) => console.log(JSON.stringify(r)))`;
-            const out = JSON.parse(execFileSync(process.execPath, ["-e", script], { cwd: dir, env: { ...process.env, GECKO_PG_ROOT: root }, encoding: "utf8" }));
+            const script =
+                `require(${JSON.stringify(path.join(dir, "provider.js"))}).handler()` +
+                `.check({}, { connection: ${JSON.stringify(connection)}, ownerRole: "gecko_owner", appRole: "gecko_collector", deferPostLoad: "yes" })` +
+                `.then((r) => console.log(JSON.stringify(r)))`;
+            const out = JSON.parse(
+                execFileSync(process.execPath, ["-e", script], {
+                    cwd: dir,
+                    env: { ...process.env, GECKO_PG_ROOT: root },
+                    encoding: "utf8",
+                }),
+            );
             expect(out.failures).toEqual([{ property: "deferPostLoad", reason: "must be true or false, got 'yes'" }]);
             expect(out.inputs.version).toBe(SCHEMA_VERSION);
         } finally {

@@ -31,7 +31,9 @@ const V2_ONLY_NEW: Readonly<Record<string, readonly string[]>> = {
 async function contentDigest(fx: MigrationFixture, table: string): Promise<string> {
     const t = TARGET_TABLES.find((x) => x.name === table)!;
     const cols = t.columns.filter((c) => !(V2_ONLY_NEW[table] ?? []).includes(c.name)).map((c) => `"${c.name}"`);
-    const [r] = await fx.query<{ d: string }>(`SELECT md5(coalesce(string_agg(row(${cols.join(", ")})::text, E'\\n' ORDER BY ${t.rowKey.map((k) => `"${k}"`).join(", ")}), '')) AS d FROM "${table}"`);
+    const [r] = await fx.query<{ d: string }>(
+        `SELECT md5(coalesce(string_agg(row(${cols.join(", ")})::text, E'\\n' ORDER BY ${t.rowKey.map((k) => `"${k}"`).join(", ")}), '')) AS d FROM "${table}"`,
+    );
     return r.d;
 }
 
@@ -49,7 +51,12 @@ describe("upgrade in place from schema version 2", () => {
     let fx: MigrationFixture;
     let prev: { dir: string; remove(): void };
     let source: string;
-    const before = { counts: new Map<string, string>(), digests: new Map<string, string>(), storage: new Map<string, string>(), quarantined: 0 };
+    const before = {
+        counts: new Map<string, string>(),
+        digests: new Map<string, string>(),
+        storage: new Map<string, string>(),
+        quarantined: 0,
+    };
     let admin: Client;
 
     beforeAll(async () => {
@@ -57,7 +64,18 @@ describe("upgrade in place from schema version 2", () => {
         // Every defect, including memecoin amounts version 2's numeric(30,18) must set aside.
         ({ path: source } = fx.generate("v2", { rows: 4000, seed: 21, defects: "all" }));
         prev = exportCommit(SCHEMA_V2_COMMIT);
-        const common = ["--sqlite", source, "--source-time-zone", HOST_ZONE, "--owner-role", fx.ownerRole, "--app-role", fx.appRole, "--allow-quarantine", "--quiet"];
+        const common = [
+            "--sqlite",
+            source,
+            "--source-time-zone",
+            HOST_ZONE,
+            "--owner-role",
+            fx.ownerRole,
+            "--app-role",
+            fx.appRole,
+            "--allow-quarantine",
+            "--quiet",
+        ];
         const migrated = runCli(prev.dir, ["migrate", ...common, "--report", path.join(fx.dir, "v2-migrate.json")], fx.db.url);
         expect(migrated.code, migrated.stderr.slice(-2000)).toBe(0);
         const validated = runCli(prev.dir, ["validate", ...common, "--report", path.join(fx.dir, "v2-validate.json")], fx.db.url);
@@ -81,16 +99,24 @@ describe("upgrade in place from schema version 2", () => {
 
     it("starts from what version 2 made: its version recorded, its memecoin amounts set aside", async () => {
         expect((await fx.query("SELECT version FROM gecko_migration.schema_version ORDER BY 1")).map((r) => r.version)).toEqual([2]);
-        const [q] = await fx.query<{ n: string }>("SELECT count(*) AS n FROM gecko_quarantine.rows WHERE table_name = 'trades' AND reason LIKE '%overflows numeric(30,18)%'");
+        const [q] = await fx.query<{ n: string }>(
+            "SELECT count(*) AS n FROM gecko_quarantine.rows WHERE table_name = 'trades' AND reason LIKE '%overflows numeric(30,18)%'",
+        );
         expect(Number(q.n)).toBeGreaterThan(0);
     });
 
     it("refuses duplicates under a unique constraint it would add, names them, and changes nothing", async () => {
-        const [tok] = await fx.query<{ id: string; network: string; address: string }>("SELECT id, network, address FROM tokens ORDER BY id LIMIT 1");
+        const [tok] = await fx.query<{ id: string; network: string; address: string }>(
+            "SELECT id, network, address FROM tokens ORDER BY id LIMIT 1",
+        );
         await fx.query("INSERT INTO tokens (id, address, network) VALUES ($1, $2, $3)", [`dup_${tok.id}`, tok.address, tok.network]);
-        await expect(upgradeTarget(admin, roles(), silentLogger)).rejects.toThrow(/cannot add uq_tokens_network_address: rows share \(network, address\): .*"address":.* x2.*then rerun/);
+        await expect(upgradeTarget(admin, roles(), silentLogger)).rejects.toThrow(
+            /cannot add uq_tokens_network_address: rows share \(network, address\): .*"address":.* x2.*then rerun/,
+        );
         expect((await fx.query("SELECT version FROM gecko_migration.schema_version ORDER BY 1")).map((r) => r.version)).toEqual([2]);
-        const [c] = await fx.query<{ n: string }>("SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'trades' AND column_name = 'metadata_json'");
+        const [c] = await fx.query<{ n: string }>(
+            "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'trades' AND column_name = 'metadata_json'",
+        );
         expect(c.n).toBe("0");
         await fx.query("DELETE FROM tokens WHERE id = $1", [`dup_${tok.id}`]);
     });
@@ -110,7 +136,12 @@ describe("upgrade in place from schema version 2", () => {
                 expect.stringMatching(/^dropped retired index idx_tokens_symbol /),
             ]),
         );
-        expect((await fx.query("SELECT version, description FROM gecko_migration.schema_version ORDER BY 1")).map((r) => [r.version, r.description])).toEqual([
+        expect(
+            (await fx.query("SELECT version, description FROM gecko_migration.schema_version ORDER BY 1")).map((r) => [
+                r.version,
+                r.description,
+            ]),
+        ).toEqual([
             [2, expect.any(String)],
             [3, "collector schema, upgraded in place from version 2"],
         ]);
@@ -124,7 +155,9 @@ describe("upgrade in place from schema version 2", () => {
         // The one exception PostgreSQL imposes: widening ohlcv_data.pool_id (varchar 100 -> 200) rebuilds the
         // partitions' indexes on it (a partitioned index is never reused on a type change); the change says so.
         const changed = [...before.storage].filter(([rel, node]) => after.get(rel) !== node).map(([rel]) => rel);
-        const rebuilt = changed.filter((rel) => /^ohlcv_data_(p\d{6}|default)_(pool_id_timeframe_timestamp_key|pool_timeframe_datetime_idx)$/.test(rel));
+        const rebuilt = changed.filter((rel) =>
+            /^ohlcv_data_(p\d{6}|default)_(pool_id_timeframe_timestamp_key|pool_timeframe_datetime_idx)$/.test(rel),
+        );
         expect(changed.filter((rel) => !rebuilt.includes(rel))).toEqual([]);
         expect(result.changes).toContain(
             "widened ohlcv_data.pool_id from character varying(100) to character varying(200) (rebuilt its partitions' indexes on pool_id: PostgreSQL does not reuse them on a partitioned table)",
@@ -132,7 +165,9 @@ describe("upgrade in place from schema version 2", () => {
         // The new columns hold what a fresh copy would give them.
         expect(await fx.query("SELECT DISTINCT metadata_json::text AS j FROM trades")).toEqual([{ j: "{}" }]);
         expect(await fx.query("SELECT count(*)::int AS n FROM dexes WHERE created_at IS NOT NULL")).toEqual([{ n: 0 }]);
-        const [ids] = await fx.query<{ n: number; distinct: number }>("SELECT count(*)::int AS n, count(DISTINCT id)::int AS distinct FROM collection_metadata");
+        const [ids] = await fx.query<{ n: number; distinct: number }>(
+            "SELECT count(*)::int AS n, count(DISTINCT id)::int AS distinct FROM collection_metadata",
+        );
         expect(ids.distinct).toBe(ids.n);
         const schema = await checkTargetSchema(admin, roles());
         expect(schema.problems).toEqual([]);
@@ -161,7 +196,9 @@ describe("upgrade in place from schema version 2", () => {
         expect(trades.rowsRecoveredThisRun).toBeGreaterThan(0);
         expect(trades.rowsCopiedThisRun).toBe(0);
         // What still overflows stays, its reason now in the new type's terms.
-        const left = await fx.query<{ reason: string }>("SELECT reason FROM gecko_quarantine.rows WHERE table_name = 'trades' AND column_name = 'from_token_amount'");
+        const left = await fx.query<{ reason: string }>(
+            "SELECT reason FROM gecko_quarantine.rows WHERE table_name = 'trades' AND column_name = 'from_token_amount'",
+        );
         expect(left.length).toBeGreaterThan(0);
         for (const q of left) expect(q.reason).toMatch(/overflows numeric\(38,18\)/);
         const again = await fx.migrate(source, { allowQuarantine: true });
@@ -173,7 +210,10 @@ describe("upgrade in place from schema version 2", () => {
 
     // (c) of the collector ORM proof: the collector's own stack on the upgraded database, both model sets.
     // Last: its checks write rows the source does not have.
-    it.skipIf(missingStack !== undefined).each(URL_FORMS)("the collector's SQLAlchemy stack runs on it: %s (%s models)", (prefix, models) => {
-        expectAllPassed(runCollectorOrm(fx.app, prefix), models);
-    });
+    it.skipIf(missingStack !== undefined).each(URL_FORMS)(
+        "the collector's SQLAlchemy stack runs on it: %s (%s models)",
+        (prefix, models) => {
+            expectAllPassed(runCollectorOrm(fx.app, prefix), models);
+        },
+    );
 });

@@ -3,7 +3,14 @@ import { describe, expect, it } from "vitest";
 import { targetTable } from "../migration/schema/tables";
 import { planTableUpgrade, upgradeStepSql, type ActualColumn, type ActualTable } from "../migration/schema/upgrade";
 
-const col = (name: string, type: string, o: Partial<ActualColumn> = {}): ActualColumn => ({ name, type, nullable: true, hasDefault: false, identity: false, ...o });
+const col = (name: string, type: string, o: Partial<ActualColumn> = {}): ActualColumn => ({
+    name,
+    type,
+    nullable: true,
+    hasDefault: false,
+    identity: false,
+    ...o,
+});
 
 /** dexes as schema version 2 made it. */
 const dexesV2: ActualTable = {
@@ -23,7 +30,10 @@ describe("planTableUpgrade", () => {
     it("widens varchars and adds the missing column: no step for what already matches", () => {
         const steps = planTableUpgrade(targetTable("dexes"), dexesV2);
         expect(steps.map((s) => `${s.kind} ${"column" in s && typeof s.column === "object" ? s.column.name : ""}`)).toEqual([
-            "widen id", "widen name", "widen network", "add-column created_at",
+            "widen id",
+            "widen name",
+            "widen network",
+            "add-column created_at",
         ]);
     });
 
@@ -44,7 +54,14 @@ describe("planTableUpgrade", () => {
     it("moves collection_metadata's key to the new identity and keeps collector_type unique, without adding that unique twice", () => {
         const actual: ActualTable = {
             name: "collection_metadata",
-            columns: targetTable("collection_metadata").columns.filter((c) => c.name !== "id").map((c) => col(c.name, c.name === "collector_type" ? "character varying(100)" : "x", { hasDefault: true, nullable: c.name !== "collector_type" })),
+            columns: targetTable("collection_metadata")
+                .columns.filter((c) => c.name !== "id")
+                .map((c) =>
+                    col(c.name, c.name === "collector_type" ? "character varying(100)" : "x", {
+                        hasDefault: true,
+                        nullable: c.name !== "collector_type",
+                    }),
+                ),
             primaryKey: { name: "collection_metadata_pkey", columns: ["collector_type"] },
             uniques: [],
         };
@@ -63,12 +80,21 @@ describe("planTableUpgrade", () => {
         ["another type", "integer"],
     ])("refuses %s, naming table, column and both types", (_label, type) => {
         const actual = { ...dexesV2, columns: [col("id", type, { nullable: false }), ...dexesV2.columns.slice(1)] };
-        expect(() => planTableUpgrade(targetTable("dexes"), actual)).toThrow(`upgrade dexes.id: the table has ${type}, this version plans character varying(100)`);
+        expect(() => planTableUpgrade(targetTable("dexes"), actual)).toThrow(
+            `upgrade dexes.id: the table has ${type}, this version plans character varying(100)`,
+        );
     });
 
     it("refuses a numeric scale change (it would rewrite and could round)", () => {
         const trades = targetTable("trades");
-        const actual: ActualTable = { name: "trades", columns: trades.columns.map((c) => col(c.name, c.name === "volume_usd" ? "numeric(26,2)" : "x")), primaryKey: { name: "trades_pkey", columns: ["id"] }, uniques: [] };
-        expect(() => planTableUpgrade({ ...trades, columns: trades.columns.filter((c) => c.name === "volume_usd") }, actual)).toThrow(/volume_usd: the table has numeric\(26,2\), this version plans numeric\(26,8\)/);
+        const actual: ActualTable = {
+            name: "trades",
+            columns: trades.columns.map((c) => col(c.name, c.name === "volume_usd" ? "numeric(26,2)" : "x")),
+            primaryKey: { name: "trades_pkey", columns: ["id"] },
+            uniques: [],
+        };
+        expect(() => planTableUpgrade({ ...trades, columns: trades.columns.filter((c) => c.name === "volume_usd") }, actual)).toThrow(
+            /volume_usd: the table has numeric\(26,2\), this version plans numeric\(26,8\)/,
+        );
     });
 });

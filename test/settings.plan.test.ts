@@ -1,8 +1,21 @@
 import { describe, expect, it } from "vitest";
 import { parseDockerHost } from "../migration/setup/dockerRestart";
 import {
-    alterSystemSql, DEFAULT_SETTINGS, describeProblem, diffSettings, localCatalog, memoryCapProblems, parseSettingValue, planApply,
-    resolveDesired, sameSettingValue, settingsDrift, SettingsValidationError, validateSettings, type SettingInfo, type SettingsCatalog,
+    alterSystemSql,
+    DEFAULT_SETTINGS,
+    describeProblem,
+    diffSettings,
+    localCatalog,
+    memoryCapProblems,
+    parseSettingValue,
+    planApply,
+    resolveDesired,
+    sameSettingValue,
+    settingsDrift,
+    SettingsValidationError,
+    validateSettings,
+    type SettingInfo,
+    type SettingsCatalog,
 } from "../migration/setup/settingsPlan";
 
 /** Rows shaped like PostgreSQL 17's pg_settings, for settings the local table does not know. */
@@ -69,8 +82,12 @@ describe("validateSettings", () => {
         ["unsafe name", { "work_mem = '1GB'; drop table x; --": "1" }, false, ["not a valid setting name"]],
         ["quote in name", { "a'b": "1" }, false, ["not a valid setting name"]],
         ["extension setting name is fine", { "pg_stat_statements.max": "1000" }, false, []],
-        ["all problems together", { shared_buffers: "1gb", work_mem: "1", jit: "maybe" }, true,
-            ["shared_buffers = '1gb'", "work_mem = '1': below the minimum", "jit = 'maybe'"]],
+        [
+            "all problems together",
+            { shared_buffers: "1gb", work_mem: "1", jit: "maybe" },
+            true,
+            ["shared_buffers = '1gb'", "work_mem = '1': below the minimum", "jit = 'maybe'"],
+        ],
     ])("%s", (_label, settings, requireKnown, expected) => {
         const problems = validateSettings(settings, serverCatalog, { requireKnown });
         const lines = problems.map(describeProblem);
@@ -81,9 +98,11 @@ describe("validateSettings", () => {
     it("names every setting and value in one error", () => {
         const problems = validateSettings({ shared_buffers: "1gb", no_such_setting: "x" }, serverCatalog, { requireKnown: true });
         const error = new SettingsValidationError(problems, "postgres@db:5432/postgres");
-        expect(error.message).toBe("invalid server settings for postgres@db:5432/postgres (2 problems):\n"
-            + "  - shared_buffers = '1gb': bad unit 'gb': valid memory units are B, kB, MB, GB, TB (case-sensitive)\n"
-            + "  - no_such_setting = 'x': unknown setting (not in pg_settings)");
+        expect(error.message).toBe(
+            "invalid server settings for postgres@db:5432/postgres (2 problems):\n" +
+                "  - shared_buffers = '1gb': bad unit 'gb': valid memory units are B, kB, MB, GB, TB (case-sensitive)\n" +
+                "  - no_such_setting = 'x': unknown setting (not in pg_settings)",
+        );
     });
 });
 
@@ -104,7 +123,11 @@ describe("memory cap: shared_buffers <= 40% and effective_cache_size <= 100% of 
 
     it("says what the limit is", () => {
         const [problem] = memoryCapProblems({ shared_buffers: "1GB" }, localCatalog, 2000);
-        expect(problem).toEqual({ setting: "shared_buffers", value: "1GB", message: "exceeds 40% of declared serverMemoryMb 2000 (at most 800MB)" });
+        expect(problem).toEqual({
+            setting: "shared_buffers",
+            value: "1GB",
+            message: "exceeds 40% of declared serverMemoryMb 2000 (at most 800MB)",
+        });
     });
 
     it("the defaults fit a 1 GB server", () => {
@@ -126,7 +149,9 @@ describe("resolveDesired", () => {
     });
 
     it("flags a name given twice in different case", () => {
-        expect(resolveDesired({ TimeZone: "UTC", timezone: "UTC" }).problems).toEqual([{ setting: "timezone", message: "given twice (also as 'TimeZone')" }]);
+        expect(resolveDesired({ TimeZone: "UTC", timezone: "UTC" }).problems).toEqual([
+            { setting: "timezone", message: "given twice (also as 'TimeZone')" },
+        ]);
     });
 });
 
@@ -137,7 +162,15 @@ describe("diffSettings", () => {
         ["reloadable change", { work_mem: "4MB" }, { work_mem: "8MB" }, [["work_mem", "set", false]]],
         ["postmaster change", { shared_buffers: "256MB" }, { shared_buffers: "512MB" }, [["shared_buffers", "set", true]]],
         ["added", {}, { wal_buffers: "16MB" }, [["wal_buffers", "set", true]]],
-        ["removed", { work_mem: "8MB", shared_buffers: "1GB" }, {}, [["shared_buffers", "reset", true], ["work_mem", "reset", false]]],
+        [
+            "removed",
+            { work_mem: "8MB", shared_buffers: "1GB" },
+            {},
+            [
+                ["shared_buffers", "reset", true],
+                ["work_mem", "reset", false],
+            ],
+        ],
         ["unknown locally", { foo_bar: "1" }, { foo_bar: "2" }, [["foo_bar", "set", false]]],
     ])("%s", (_label, olds, news, expected) => {
         expect(diffSettings(olds, news).map((c) => [c.name, c.action, c.restart])).toEqual(expected);
@@ -167,7 +200,9 @@ describe("SQL", () => {
 
     it("plans SET for every desired setting and RESET for the ones no longer managed", () => {
         expect(planApply({ work_mem: "8MB", jit: "off" }, ["jit", "shared_buffers", "work_mem"])).toEqual([
-            { name: "jit", value: "off" }, { name: "work_mem", value: "8MB" }, { name: "shared_buffers" },
+            { name: "jit", value: "off" },
+            { name: "work_mem", value: "8MB" },
+            { name: "shared_buffers" },
         ]);
     });
 });
@@ -190,9 +225,14 @@ describe("parseDockerHost", () => {
 
     it("uses TLS for tcp:// when DOCKER_TLS_VERIFY or DOCKER_CERT_PATH is set, as the docker CLI does", () => {
         expect(parseDockerHost("tcp://docker.example:2376", { DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" })).toEqual({
-            kind: "tcp", host: "docker.example", port: 2376, tls: { certPath: "/certs", verify: true },
+            kind: "tcp",
+            host: "docker.example",
+            port: 2376,
+            tls: { certPath: "/certs", verify: true },
         });
-        expect(parseDockerHost("tcp://docker.example:2376", { DOCKER_CERT_PATH: "/certs" })).toMatchObject({ tls: { certPath: "/certs", verify: false } });
+        expect(parseDockerHost("tcp://docker.example:2376", { DOCKER_CERT_PATH: "/certs" })).toMatchObject({
+            tls: { certPath: "/certs", verify: false },
+        });
         expect(parseDockerHost("tcp://docker.example:2375", {})).toEqual({ kind: "tcp", host: "docker.example", port: 2375 });
     });
 
@@ -204,10 +244,24 @@ describe("parseDockerHost", () => {
 describe("settingsDrift (report mode)", () => {
     it.each([
         [{ work_mem: "4MB" }, { work_mem: "4096kB" }, []],
-        [{ effective_cache_size: "1GB" }, { effective_cache_size: "4GB" }, [{ name: "effective_cache_size", desired: "1GB", actual: "4GB", pendingRestart: false }]],
-        [{ shared_buffers: "256MB" }, { shared_buffers: "128MB" }, [{ name: "shared_buffers", desired: "256MB", actual: "128MB", pendingRestart: true }]],
+        [
+            { effective_cache_size: "1GB" },
+            { effective_cache_size: "4GB" },
+            [{ name: "effective_cache_size", desired: "1GB", actual: "4GB", pendingRestart: false }],
+        ],
+        [
+            { shared_buffers: "256MB" },
+            { shared_buffers: "128MB" },
+            [{ name: "shared_buffers", desired: "256MB", actual: "128MB", pendingRestart: true }],
+        ],
         [{ no_such_setting: "1" }, {}, [{ name: "no_such_setting", desired: "1", actual: null, pendingRestart: false }]],
     ])("%j against %j", (desired, effective, expected) => {
-        expect(settingsDrift(desired, effective, Object.keys(effective).filter((n) => n === "shared_buffers"))).toEqual(expected);
+        expect(
+            settingsDrift(
+                desired,
+                effective,
+                Object.keys(effective).filter((n) => n === "shared_buffers"),
+            ),
+        ).toEqual(expected);
     });
 });

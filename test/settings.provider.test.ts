@@ -29,15 +29,22 @@ afterEach(async () => {
 });
 
 /** postgresql.auto.conf as the server reads it now. */
-const autoConf = () => withClient(server.url, async (c) => {
-    const { rows } = await c.query("SELECT lower(name) AS name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno");
-    return Object.fromEntries(rows.map((r) => [r.name, r.setting])) as Record<string, string>;
-});
+const autoConf = () =>
+    withClient(server.url, async (c) => {
+        const { rows } = await c.query(
+            "SELECT lower(name) AS name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno",
+        );
+        return Object.fromEntries(rows.map((r) => [r.name, r.setting])) as Record<string, string>;
+    });
 /** Values in effect for a fresh session. */
-const shown = (...names: string[]) => withClient(server.url, async (c) => {
-    const { rows } = await c.query("SELECT lower(name) AS name, current_setting(name) AS v, pending_restart FROM pg_settings WHERE lower(name) = ANY($1)", [names]);
-    return Object.fromEntries(rows.map((r) => [r.name, `${r.v}${r.pending_restart ? " (pending)" : ""}`]));
-});
+const shown = (...names: string[]) =>
+    withClient(server.url, async (c) => {
+        const { rows } = await c.query(
+            "SELECT lower(name) AS name, current_setting(name) AS v, pending_restart FROM pg_settings WHERE lower(name) = ANY($1)",
+            [names],
+        );
+        return Object.fromEntries(rows.map((r) => [r.name, `${r.v}${r.pending_restart ? " (pending)" : ""}`]));
+    });
 const sql = (text: string) => withClient(server.url, (c) => c.query(text));
 
 async function checked(news: Record<string, unknown>, olds: Record<string, unknown> = {}) {
@@ -49,19 +56,37 @@ async function checked(news: Record<string, unknown>, olds: Record<string, unkno
 describe("ServerSettings provider on a real PostgreSQL", () => {
     it("creates, reports pending restarts, updates, refuses a failed delete and RESETs only its own settings", async () => {
         await sql("ALTER SYSTEM SET log_min_duration_statement = '250ms'"); // someone else's setting
-        const inputs = await checked({ connection, settings: { work_mem: "12MB", TimeZone: "America/New_York" }, serverMemoryMb: 2048, restart: { kind: "none" } });
+        const inputs = await checked({
+            connection,
+            settings: { work_mem: "12MB", TimeZone: "America/New_York" },
+            serverMemoryMb: 2048,
+            restart: { kind: "none" },
+        });
         expect(inputs.settings).toEqual({ ...DEFAULT_SETTINGS, work_mem: "12MB", timezone: "America/New_York" });
 
         const created = await provider.create(inputs);
         expect(created.id).toBe(`${server.host}:${server.port}`);
         expect(created.outs.effective).toMatchObject({
-            work_mem: "12MB", timezone: "America/New_York", random_page_cost: "1.1", checkpoint_completion_target: "0.9",
-            effective_io_concurrency: "200", effective_cache_size: "1GB", maintenance_work_mem: "64MB", default_statistics_target: "100",
+            work_mem: "12MB",
+            timezone: "America/New_York",
+            random_page_cost: "1.1",
+            checkpoint_completion_target: "0.9",
+            effective_io_concurrency: "200",
+            effective_cache_size: "1GB",
+            maintenance_work_mem: "64MB",
+            default_statistics_target: "100",
             shared_buffers: "128MB", // postmaster: still the running value
         });
         expect(created.outs.pendingRestart).toEqual(["shared_buffers", "wal_buffers"]);
-        expect(JSON.stringify({ id: created.id, effective: created.outs.effective, pending: created.outs.pendingRestart })).not.toContain(server.password);
-        expect(await autoConf()).toEqual({ log_min_duration_statement: "250ms", ...DEFAULT_SETTINGS, work_mem: "12MB", timezone: "America/New_York" });
+        expect(JSON.stringify({ id: created.id, effective: created.outs.effective, pending: created.outs.pendingRestart })).not.toContain(
+            server.password,
+        );
+        expect(await autoConf()).toEqual({
+            log_min_duration_statement: "250ms",
+            ...DEFAULT_SETTINGS,
+            work_mem: "12MB",
+            timezone: "America/New_York",
+        });
         expect(await shown("work_mem", "shared_buffers")).toEqual({ work_mem: "12MB", shared_buffers: "128MB (pending)" });
 
         // After a restart the postmaster settings are in effect; refresh (read) reports it.
@@ -70,12 +95,23 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
         expect(refreshed.props.effective).toMatchObject({ shared_buffers: "256MB", wal_buffers: "16MB" });
         expect(refreshed.props.pendingRestart).toEqual([]);
 
-        const news = await checked({ ...inputs, settings: { maintenance_work_mem: "128MB", TimeZone: "America/New_York" } }, refreshed.props);
+        const news = await checked(
+            { ...inputs, settings: { maintenance_work_mem: "128MB", TimeZone: "America/New_York" } },
+            refreshed.props,
+        );
         const diff = await provider.diff!(created.id, refreshed.props, news);
-        expect(diff).toMatchObject({ changes: true, replaces: [], detailedDiff: {
-            "settings.work_mem": { kind: "delete", inputDiff: true }, "settings.maintenance_work_mem": { kind: "update", inputDiff: true },
-        } });
-        expect(Object.keys((diff as { detailedDiff: object }).detailedDiff).sort()).toEqual(["settings.maintenance_work_mem", "settings.work_mem"]);
+        expect(diff).toMatchObject({
+            changes: true,
+            replaces: [],
+            detailedDiff: {
+                "settings.work_mem": { kind: "delete", inputDiff: true },
+                "settings.maintenance_work_mem": { kind: "update", inputDiff: true },
+            },
+        });
+        expect(Object.keys((diff as { detailedDiff: object }).detailedDiff).sort()).toEqual([
+            "settings.maintenance_work_mem",
+            "settings.work_mem",
+        ]);
 
         const updated = await provider.update!(created.id, refreshed.props, news);
         expect(updated.outs.effective).toMatchObject({ maintenance_work_mem: "128MB", timezone: "America/New_York" });
@@ -86,13 +122,17 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
         expect(afterUpdate).toMatchObject({ maintenance_work_mem: "128MB", log_min_duration_statement: "250ms" });
 
         // A delete that cannot reach the server throws, so Pulumi keeps the resource; nothing changes.
-        await expect(provider.delete!(created.id, { ...updated.outs, connection: { ...connection, password: "wrong" } })).rejects.toThrow(/cannot connect to postgres@127\.0\.0\.1/);
+        await expect(provider.delete!(created.id, { ...updated.outs, connection: { ...connection, password: "wrong" } })).rejects.toThrow(
+            /cannot connect to postgres@127\.0\.0\.1/,
+        );
         expect(await autoConf()).toEqual(afterUpdate);
 
         await provider.delete!(created.id, updated.outs);
         expect(await autoConf()).toEqual({ log_min_duration_statement: "250ms" });
         expect(await shown("maintenance_work_mem", "timezone", "shared_buffers")).toEqual({
-            maintenance_work_mem: "64MB", timezone: "Etc/UTC", shared_buffers: "256MB (pending)",
+            maintenance_work_mem: "64MB",
+            timezone: "Etc/UTC",
+            shared_buffers: "256MB (pending)",
         });
     });
 
@@ -101,9 +141,16 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
         const settings = { shared_buffers: "256mb", no_such_setting: "1", vacuum_cost_delay: "500ms", jit: "maybe", work_mem: "16MB" };
         // check only knows its local table; the server's pg_settings catches the rest at create.
         const check = await provider.check!({}, { connection, settings, serverMemoryMb: 512, restart: { kind: "none" } });
-        expect(check.failures?.map((f) => f.property)).toEqual(["settings.jit", "settings.shared_buffers", "settings.effective_cache_size"]);
+        expect(check.failures?.map((f) => f.property)).toEqual([
+            "settings.jit",
+            "settings.shared_buffers",
+            "settings.effective_cache_size",
+        ]);
 
-        const error = await provider.create({ ...check.inputs, serverMemoryMb: 512 }).then(() => undefined, (e: Error) => e);
+        const error = await provider.create({ ...check.inputs, serverMemoryMb: 512 }).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(error?.name).toBe("SettingsValidationError");
         for (const fragment of [
             "jit = 'maybe': not a boolean",
@@ -111,7 +158,8 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
             "shared_buffers = '256mb': bad unit 'mb'",
             "vacuum_cost_delay = '500ms': above the maximum 100 x ms",
             "effective_cache_size = '1GB': exceeds the declared serverMemoryMb 512",
-        ]) expect(error?.message).toContain(fragment);
+        ])
+            expect(error?.message).toContain(fragment);
         expect(error?.message).not.toContain(server.password);
         expect(await autoConf()).toEqual(before);
         expect(await shown("work_mem")).toEqual({ work_mem: "4MB" });
@@ -121,9 +169,18 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
         await sql("ALTER SYSTEM SET maintenance_work_mem = '80MB'");
         const before = await autoConf();
         // TimeZone passes validation (a string) but the server rejects it; steps run in name order.
-        const inputs = await checked({ connection, settings: { maintenance_work_mem: "96MB", TimeZone: "Mars/Olympus" }, restart: { kind: "none" } });
-        const error = await provider.create(inputs).then(() => undefined, (e: Error) => e);
-        expect(error?.message).toMatch(/ALTER SYSTEM SET "timezone" = 'Mars\/Olympus' failed on postgres@127\.0\.0\.1:\d+\/postgres: invalid value for parameter "TimeZone".*restored the 7 setting\(s\) already changed/);
+        const inputs = await checked({
+            connection,
+            settings: { maintenance_work_mem: "96MB", TimeZone: "Mars/Olympus" },
+            restart: { kind: "none" },
+        });
+        const error = await provider.create(inputs).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        expect(error?.message).toMatch(
+            /ALTER SYSTEM SET "timezone" = 'Mars\/Olympus' failed on postgres@127\.0\.0\.1:\d+\/postgres: invalid value for parameter "TimeZone".*restored the 7 setting\(s\) already changed/,
+        );
         expect((error?.cause as Error).message).toBe(`invalid value for parameter "TimeZone": "Mars/Olympus"`);
         expect(await autoConf()).toEqual(before);
         expect(await shown("maintenance_work_mem")).toEqual({ maintenance_work_mem: "64MB" }); // never reloaded
@@ -134,9 +191,14 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
         const same = await provider.diff!("id", olds, { ...olds, settings: { ...DEFAULT_SETTINGS, shared_buffers: "32768" } });
         expect(same).toMatchObject({ changes: false, replaces: [], detailedDiff: {} });
 
-        const tuned = await provider.diff!("id", olds, { ...olds, settings: { ...DEFAULT_SETTINGS, shared_buffers: "512MB", work_mem: "8MB" } });
+        const tuned = await provider.diff!("id", olds, {
+            ...olds,
+            settings: { ...DEFAULT_SETTINGS, shared_buffers: "512MB", work_mem: "8MB" },
+        });
         expect(tuned).toMatchObject({
-            changes: true, replaces: [], restartRequired: ["shared_buffers"],
+            changes: true,
+            replaces: [],
+            restartRequired: ["shared_buffers"],
             detailedDiff: { "settings.shared_buffers": { kind: "update" }, "settings.work_mem": { kind: "add" } },
         });
 
@@ -144,13 +206,21 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
         expect(password).toMatchObject({ changes: true, replaces: [], detailedDiff: { "connection.password": { kind: "update" } } });
 
         const moved = await provider.diff!("id", olds, { ...olds, connection: { ...connection, port: connection.port + 1 } });
-        expect(moved).toMatchObject({ changes: true, replaces: ["connection"], detailedDiff: { "connection.port": { kind: "update-replace" } } });
+        expect(moved).toMatchObject({
+            changes: true,
+            replaces: ["connection"],
+            detailedDiff: { "connection.port": { kind: "update-replace" } },
+        });
     });
 
     it("restarts the container through the Docker Engine API and ends with nothing pending", async () => {
         const docker = await fakeDockerEngine("gecko-db", () => server.restart());
         try {
-            const inputs = await checked({ connection, settings: { shared_buffers: "192MB" }, restart: { kind: "docker", containerName: "gecko-db", dockerHost: docker.host } });
+            const inputs = await checked({
+                connection,
+                settings: { shared_buffers: "192MB" },
+                restart: { kind: "docker", containerName: "gecko-db", dockerHost: docker.host },
+            });
             const created = await provider.create(inputs);
             expect(docker.calls).toEqual(["POST /containers/gecko-db/restart?t=60"]);
             expect(created.outs.effective).toMatchObject({ shared_buffers: "192MB", wal_buffers: "16MB" });
@@ -165,8 +235,14 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
 
             // Docker cannot restart: the changes are undone, so create stays all or nothing.
             const before = await autoConf();
-            const wrong = await checked({ ...inputs, settings: { shared_buffers: "160MB" }, restart: { kind: "docker", containerName: "other", dockerHost: docker.host } });
-            await expect(provider.create(wrong)).rejects.toThrow(/restart of container 'other' failed \(docker restart other: no such container at unix:\/\/\S+ \(No such container: other\)\); restored the previous settings$/);
+            const wrong = await checked({
+                ...inputs,
+                settings: { shared_buffers: "160MB" },
+                restart: { kind: "docker", containerName: "other", dockerHost: docker.host },
+            });
+            await expect(provider.create(wrong)).rejects.toThrow(
+                /restart of container 'other' failed \(docker restart other: no such container at unix:\/\/\S+ \(No such container: other\)\); restored the previous settings$/,
+            );
             expect(await autoConf()).toEqual(before);
             expect(await shown("shared_buffers")).toEqual({ shared_buffers: "192MB" });
 
@@ -178,11 +254,15 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
     });
 
     it("names Docker's answer when it is not reachable or refuses", async () => {
-        const tcp = http.createServer((_req, res) => res.writeHead(500, { "Content-Type": "application/json" }).end(JSON.stringify({ message: "cannot restart: paused" })));
+        const tcp = http.createServer((_req, res) =>
+            res.writeHead(500, { "Content-Type": "application/json" }).end(JSON.stringify({ message: "cannot restart: paused" })),
+        );
         await new Promise<void>((ok) => tcp.listen(0, "127.0.0.1", ok));
         const port = (tcp.address() as { port: number }).port;
         try {
-            await expect(restartContainer("db", { dockerHost: `tcp://127.0.0.1:${port}` })).rejects.toThrow("docker restart db: Docker Engine answered 500: cannot restart: paused");
+            await expect(restartContainer("db", { dockerHost: `tcp://127.0.0.1:${port}` })).rejects.toThrow(
+                "docker restart db: Docker Engine answered 500: cannot restart: paused",
+            );
         } finally {
             await new Promise((ok) => tcp.close(ok));
         }
@@ -197,20 +277,55 @@ describe("restarting the container through other Docker hosts", () => {
     it("speaks TLS to a tcp:// Engine with the client certificate of DOCKER_CERT_PATH (DOCKER_TLS_VERIFY)", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "docker-tls-"));
         const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca");
+        ssl(
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test-ca",
+        );
         fs.writeFileSync(path.join(dir, "san.cnf"), "subjectAltName=IP:127.0.0.1\n");
-        for (const [key, cert, cn, ext] of [["server-key.pem", "server.pem", "127.0.0.1", ["-extfile", "san.cnf"]], ["key.pem", "cert.pem", "client", []]] as const) {
+        for (const [key, cert, cn, ext] of [
+            ["server-key.pem", "server.pem", "127.0.0.1", ["-extfile", "san.cnf"]],
+            ["key.pem", "cert.pem", "client", []],
+        ] as const) {
             ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", `${cn}.csr`, "-subj", `/CN=${cn}`);
-            ssl("x509", "-req", "-in", `${cn}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", cert, "-days", "1", ...ext);
+            ssl(
+                "x509",
+                "-req",
+                "-in",
+                `${cn}.csr`,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-out",
+                cert,
+                "-days",
+                "1",
+                ...ext,
+            );
         }
         const calls: string[] = [];
         const { createServer } = await import("node:https");
         const read = (f: string) => fs.readFileSync(path.join(dir, f));
         // Like dockerd --tlsverify: only clients with a certificate of the CA get in.
-        const srv = createServer({ key: read("server-key.pem"), cert: read("server.pem"), ca: read("ca.pem"), requestCert: true, rejectUnauthorized: true }, (req, res) => {
-            calls.push(`${req.method} ${req.url}`);
-            res.writeHead(204).end();
-        });
+        const srv = createServer(
+            { key: read("server-key.pem"), cert: read("server.pem"), ca: read("ca.pem"), requestCert: true, rejectUnauthorized: true },
+            (req, res) => {
+                calls.push(`${req.method} ${req.url}`);
+                res.writeHead(204).end();
+            },
+        );
         await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
         const saved = { verify: process.env.DOCKER_TLS_VERIFY, certPath: process.env.DOCKER_CERT_PATH };
         try {
@@ -219,9 +334,16 @@ describe("restarting the container through other Docker hosts", () => {
             await restartContainer("db", { dockerHost: `tcp://127.0.0.1:${(srv.address() as { port: number }).port}` });
             expect(calls).toEqual(["POST /containers/db/restart?t=60"]);
             process.env.DOCKER_CERT_PATH = path.join(dir, "missing");
-            await expect(restartContainer("db", { dockerHost: "tcp://127.0.0.1:1" })).rejects.toThrow(`Docker TLS: cannot read ${path.join(dir, "missing", "ca.pem")} (DOCKER_CERT_PATH)`);
+            await expect(restartContainer("db", { dockerHost: "tcp://127.0.0.1:1" })).rejects.toThrow(
+                `Docker TLS: cannot read ${path.join(dir, "missing", "ca.pem")} (DOCKER_CERT_PATH)`,
+            );
         } finally {
-            for (const [k, v] of [["DOCKER_TLS_VERIFY", saved.verify], ["DOCKER_CERT_PATH", saved.certPath]] as const) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+            for (const [k, v] of [
+                ["DOCKER_TLS_VERIFY", saved.verify],
+                ["DOCKER_CERT_PATH", saved.certPath],
+            ] as const)
+                if (v === undefined) delete process.env[k];
+                else process.env[k] = v;
             await new Promise((ok) => srv.close(ok));
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -230,14 +352,27 @@ describe("restarting the container through other Docker hosts", () => {
     it("goes through the docker CLI for an ssh:// host, and says so when the CLI is missing", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "docker-ssh-"));
         const record = path.join(dir, "args.json");
-        fs.writeFileSync(path.join(dir, "docker"), `#!${process.execPath}\nrequire("fs").writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.argv.slice(2)));\n`, { mode: 0o755 });
+        fs.writeFileSync(
+            path.join(dir, "docker"),
+            `#!${process.execPath}\nrequire("fs").writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.argv.slice(2)));\n`,
+            { mode: 0o755 },
+        );
         const savedPath = process.env.PATH;
         try {
             process.env.PATH = `${dir}${path.delimiter}${savedPath}`;
             await restartContainer("db", { dockerHost: "ssh://deploy@docker-host:2222" });
-            expect(JSON.parse(fs.readFileSync(record, "utf8"))).toEqual(["--host", "ssh://deploy@docker-host:2222", "restart", "--time", "60", "db"]);
+            expect(JSON.parse(fs.readFileSync(record, "utf8"))).toEqual([
+                "--host",
+                "ssh://deploy@docker-host:2222",
+                "restart",
+                "--time",
+                "60",
+                "db",
+            ]);
             process.env.PATH = path.join(dir, "empty");
-            await expect(restartContainer("db", { dockerHost: "ssh://deploy@docker-host" })).rejects.toThrow("docker restart db: an ssh:// Docker host needs the docker CLI on this machine (not found on PATH)");
+            await expect(restartContainer("db", { dockerHost: "ssh://deploy@docker-host" })).rejects.toThrow(
+                "docker restart db: an ssh:// Docker host needs the docker CLI on this machine (not found on PATH)",
+            );
         } finally {
             process.env.PATH = savedPath;
             fs.rmSync(dir, { recursive: true, force: true });
@@ -258,12 +393,19 @@ describe("ServerSettings on a managed server (admin not a superuser)", () => {
 
     it("apply mode fails before changing anything, saying which mode works there", async () => {
         const inputs = await checked({ connection: managed, settings: { work_mem: "12MB" }, restart: { kind: "none" } });
-        await expect(provider.create(inputs)).rejects.toThrow(/cannot read pg_file_settings.*serverSettingsMode to report.*parameter group/);
+        await expect(provider.create(inputs)).rejects.toThrow(
+            /cannot read pg_file_settings.*serverSettingsMode to report.*parameter group/,
+        );
         expect(await autoConf()).toEqual({});
     });
 
     it("report mode changes nothing and lists, per setting, the value to set and the value in effect", async () => {
-        const inputs = await checked({ connection: managed, settings: { work_mem: "4MB", random_page_cost: "1.1" }, restart: { kind: "none" }, mode: "report" });
+        const inputs = await checked({
+            connection: managed,
+            settings: { work_mem: "4MB", random_page_cost: "1.1" },
+            restart: { kind: "none" },
+            mode: "report",
+        });
         const created = await provider.create(inputs);
         expect(await autoConf()).toEqual({});
         const drift = created.outs.parameterGroup as { name: string; desired: string; actual: string | null; pendingRestart: boolean }[];
@@ -283,7 +425,11 @@ describe("ServerSettings on a managed server (admin not a superuser)", () => {
     });
 
     it("a mode change is an update, shown by diff", async () => {
-        const d = await provider.diff!("id", { settings: DEFAULT_SETTINGS, restart: { kind: "none" }, connection: managed, mode: "apply" }, { settings: {}, restart: { kind: "none" }, connection: managed, mode: "report" });
+        const d = await provider.diff!(
+            "id",
+            { settings: DEFAULT_SETTINGS, restart: { kind: "none" }, connection: managed, mode: "apply" },
+            { settings: {}, restart: { kind: "none" }, connection: managed, mode: "report" },
+        );
         expect(d.changes).toBe(true);
         expect(d.replaces ?? []).toEqual([]);
     });
@@ -307,11 +453,21 @@ describe("ServerSettings resource", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "settings-provider-"));
         try {
             fs.writeFileSync(path.join(dir, "provider.js"), String(res.inputs.__provider));
-            const script = `require(${JSON.stringify(path.join(dir, "provider.js"))}).handler()`
-                + `.check({}, { connection: { host: "h", port: 5432, user: "u", password: "p", database: "d" }, settings: { work_mem: "8mb" }, restart: { kind: "none" } })`
-                + `.then((r) => console.log(JSON.stringify(r)))`;
-            const out = execFileSync(process.execPath, ["-e", script], { cwd: dir, env: { ...process.env, GECKO_PG_ROOT: root }, encoding: "utf8" });
-            expect(JSON.parse(out).failures).toEqual([{ property: "settings.work_mem", reason: "work_mem = '8mb': bad unit 'mb': valid memory units are B, kB, MB, GB, TB (case-sensitive)" }]);
+            const script =
+                `require(${JSON.stringify(path.join(dir, "provider.js"))}).handler()` +
+                `.check({}, { connection: { host: "h", port: 5432, user: "u", password: "p", database: "d" }, settings: { work_mem: "8mb" }, restart: { kind: "none" } })` +
+                `.then((r) => console.log(JSON.stringify(r)))`;
+            const out = execFileSync(process.execPath, ["-e", script], {
+                cwd: dir,
+                env: { ...process.env, GECKO_PG_ROOT: root },
+                encoding: "utf8",
+            });
+            expect(JSON.parse(out).failures).toEqual([
+                {
+                    property: "settings.work_mem",
+                    reason: "work_mem = '8mb': bad unit 'mb': valid memory units are B, kB, MB, GB, TB (case-sensitive)",
+                },
+            ]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -328,9 +484,14 @@ async function fakeDockerEngine(container: string, onRestart: () => Promise<void
         const match = /^\/containers\/([^/]+)\/restart(\?|$)/.exec(req.url ?? "");
         if (req.method !== "POST" || !match) return void res.writeHead(404).end("page not found");
         if (decodeURIComponent(match[1]) !== container) {
-            return void res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ message: `No such container: ${match[1]}` }));
+            return void res
+                .writeHead(404, { "Content-Type": "application/json" })
+                .end(JSON.stringify({ message: `No such container: ${match[1]}` }));
         }
-        onRestart().then(() => res.writeHead(204).end(), (e: Error) => res.writeHead(500).end(JSON.stringify({ message: e.message })));
+        onRestart().then(
+            () => res.writeHead(204).end(),
+            (e: Error) => res.writeHead(500).end(JSON.stringify({ message: e.message })),
+        );
     });
     await new Promise<void>((ok) => srv.listen(socket, ok));
     return {

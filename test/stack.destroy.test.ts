@@ -36,8 +36,11 @@ import { installMocks, resolve, settle, type RecordedResource } from "./support/
 const SECRETS = { "gecko-pg:adminPassword": "adm1n-pw", "gecko-pg:appPassword": "app-pw" };
 const DOCKER = { "gecko-pg:mode": "docker", "gecko-pg:hostPort": "15432", "docker:host": "unix:///run/docker.sock" };
 const MANAGED = {
-    "gecko-pg:mode": "external", "gecko-pg:externalHost": "db.internal.example", "gecko-pg:externalAdminUser": "cloudadmin",
-    "gecko-pg:externalSuperuser": "false", "gecko-pg:serverVersion": "16",
+    "gecko-pg:mode": "external",
+    "gecko-pg:externalHost": "db.internal.example",
+    "gecko-pg:externalAdminUser": "cloudadmin",
+    "gecko-pg:externalSuperuser": "false",
+    "gecko-pg:serverVersion": "16",
 };
 const EXTERNAL_SUPERUSER = { ...MANAGED, "gecko-pg:externalAdminUser": "pgadmin", "gecko-pg:externalSuperuser": "true" };
 
@@ -77,7 +80,12 @@ const one = (rs: readonly RecordedResource[], type: string) => {
 /** The engine may delete in any order the graph allows: this one deletes roles as early as it can. */
 const rolesFirst = (r: RecordedResource) => (r.type === T.role ? 0 : 1);
 /** The registrations as the program made them before the fix: no Database -> Role dependency. */
-const withoutFix = (rs: readonly RecordedResource[]) => withoutDependencies(rs, one(rs, T.database), ofType(rs, T.role).map((r) => r.urn));
+const withoutFix = (rs: readonly RecordedResource[]) =>
+    withoutDependencies(
+        rs,
+        one(rs, T.database),
+        ofType(rs, T.role).map((r) => r.urn),
+    );
 
 // ---- Scratch server state ----
 
@@ -117,7 +125,9 @@ async function provision(recordedAdmin: string, options: { managed: boolean; tab
     let admin = superuser;
     if (options.managed) {
         admin = { ...superuser, user: `destroy_admin_${id}`, password: randomBytes(12).toString("hex") };
-        await withClient(superuser, (c) => c.query(`CREATE ROLE ${ident(admin.user)} LOGIN CREATEDB CREATEROLE PASSWORD '${admin.password}'`));
+        await withClient(superuser, (c) =>
+            c.query(`CREATE ROLE ${ident(admin.user)} LOGIN CREATEDB CREATEROLE PASSWORD '${admin.password}'`),
+        );
     }
     const plan = planAccess({ ...names, timezone: "UTC", nonSuperuserAdmin: options.managed ? admin.user : undefined });
     const collectorDb = { ...admin, database: names.database };
@@ -125,23 +135,42 @@ async function provision(recordedAdmin: string, options: { managed: boolean; tab
         ...names,
         admin,
         rename: new Map([
-            [STACK_NAMES.database, names.database], [STACK_NAMES.ownerRole, names.ownerRole], [STACK_NAMES.appRole, names.appRole], [recordedAdmin, admin.user],
+            [STACK_NAMES.database, names.database],
+            [STACK_NAMES.ownerRole, names.ownerRole],
+            [STACK_NAMES.appRole, names.appRole],
+            [recordedAdmin, admin.user],
         ]),
-        ownedObjects: () => withClient({ ...superuser, database: names.database }, async (c) =>
-            (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_class WHERE relowner = to_regrole($1)", [names.ownerRole])).rows[0].n),
-        remaining: () => withClient(superuser, async (c) => [
-            ...(await c.query<{ n: string }>("SELECT datname AS n FROM pg_database WHERE datname = $1", [names.database])).rows.map((r) => `database ${r.n}`),
-            ...(await c.query<{ n: string }>("SELECT rolname AS n FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1", [[names.ownerRole, names.appRole]])).rows.map((r) => `role ${r.n}`),
-        ]),
-        dispose: () => withClient(superuser, async (c) => {
-            await c.query(`DROP DATABASE IF EXISTS ${ident(names.database)} WITH (FORCE)`);
-            const roles = [names.appRole, names.ownerRole, ...(options.managed ? [admin.user] : [])];
-            for (const role of roles) {
-                if (!(await c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount) continue;
-                await c.query(`DROP OWNED BY ${ident(role)}`);
-                await c.query(`DROP ROLE ${ident(role)}`);
-            }
-        }),
+        ownedObjects: () =>
+            withClient(
+                { ...superuser, database: names.database },
+                async (c) =>
+                    (
+                        await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_class WHERE relowner = to_regrole($1)", [
+                            names.ownerRole,
+                        ])
+                    ).rows[0].n,
+            ),
+        remaining: () =>
+            withClient(superuser, async (c) => [
+                ...(await c.query<{ n: string }>("SELECT datname AS n FROM pg_database WHERE datname = $1", [names.database])).rows.map(
+                    (r) => `database ${r.n}`,
+                ),
+                ...(
+                    await c.query<{ n: string }>("SELECT rolname AS n FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1", [
+                        [names.ownerRole, names.appRole],
+                    ])
+                ).rows.map((r) => `role ${r.n}`),
+            ]),
+        dispose: () =>
+            withClient(superuser, async (c) => {
+                await c.query(`DROP DATABASE IF EXISTS ${ident(names.database)} WITH (FORCE)`);
+                const roles = [names.appRole, names.ownerRole, ...(options.managed ? [admin.user] : [])];
+                for (const role of roles) {
+                    if (!(await c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount) continue;
+                    await c.query(`DROP OWNED BY ${ident(role)}`);
+                    await c.query(`DROP ROLE ${ident(role)}`);
+                }
+            }),
     };
     try {
         await applyAccess(admin, plan, randomBytes(12).toString("hex"));
@@ -160,13 +189,21 @@ async function provision(recordedAdmin: string, options: { managed: boolean; tab
 }
 
 async function replay(order: readonly RecordedResource[], scratch: Scratch): Promise<ReplayResult> {
-    return replayDestroy(order, { admin: scratch.admin, rename: scratch.rename, collectorDb: { ...scratch.admin, database: scratch.database } });
+    return replayDestroy(order, {
+        admin: scratch.admin,
+        rename: scratch.rename,
+        collectorDb: { ...scratch.admin, database: scratch.database },
+    });
 }
 
 /** A readable account of a replay for assertion messages (printed for every replay with DESTROY_REPLAY_LOG=1). */
 function describeReplay(result: ReplayResult): string {
-    const lines = result.steps.map((s) => `${s.resource}: ${s.skipped ? `skipped (${s.skipped})` : s.sql.filter((x) => !/^(SELECT|SET|BEGIN|COMMIT)/.test(x)).join("; ") || "-"}`);
-    if (result.failure) lines.push(`FAILED ${result.failure.resource}: ${result.failure.sql}: ${result.failure.message} (${result.failure.detail ?? ""})`);
+    const lines = result.steps.map(
+        (s) =>
+            `${s.resource}: ${s.skipped ? `skipped (${s.skipped})` : s.sql.filter((x) => !/^(SELECT|SET|BEGIN|COMMIT)/.test(x)).join("; ") || "-"}`,
+    );
+    if (result.failure)
+        lines.push(`FAILED ${result.failure.resource}: ${result.failure.sql}: ${result.failure.message} (${result.failure.detail ?? ""})`);
     return lines.join("\n");
 }
 
@@ -175,7 +212,10 @@ const DEPENDENCY_ERROR = /cannot be dropped because some objects depend on it/;
 // ---- The stacks ----
 
 let dir: string;
-const stacks = {} as Record<"docker" | "dockerDropData" | "managed" | "externalSuperuser" | "dockerProtected" | "managedProtected", RecordedResource[]>;
+const stacks = {} as Record<
+    "docker" | "dockerDropData" | "managed" | "externalSuperuser" | "dockerProtected" | "managedProtected",
+    RecordedResource[]
+>;
 
 beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-destroy-"));
@@ -183,7 +223,12 @@ beforeAll(async () => {
     fs.writeFileSync(sqlitePath, "SQLite format 3\0");
     const unprotected = { "gecko-pg:protect": "false" };
     stacks.docker = await registrations({ ...DOCKER, ...unprotected });
-    stacks.dockerDropData = await registrations({ ...DOCKER, ...unprotected, "gecko-pg:dropDataOnDelete": "true", "gecko-pg:sqlitePath": sqlitePath });
+    stacks.dockerDropData = await registrations({
+        ...DOCKER,
+        ...unprotected,
+        "gecko-pg:dropDataOnDelete": "true",
+        "gecko-pg:sqlitePath": sqlitePath,
+    });
     stacks.managed = await registrations({ ...MANAGED, ...unprotected });
     stacks.externalSuperuser = await registrations({ ...EXTERNAL_SUPERUSER, ...unprotected });
     stacks.dockerProtected = await registrations({ ...DOCKER, "gecko-pg:protect": "true" });
@@ -193,39 +238,45 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const adminOf = (rs: readonly RecordedResource[]) => one(rs, T.pgProvider).inputs.username as string;
 
-describe.each(["docker", "dockerDropData", "managed", "externalSuperuser", "dockerProtected", "managedProtected"] as const)("destroy order of the %s stack", (key) => {
-    it("deletes the database before both roles in every order the engine may choose", () => {
-        const rs = stacks[key];
-        const db = one(rs, T.database);
-        const roles = ofType(rs, T.role);
-        expect(roles).toHaveLength(2);
-        const closure = transitiveDependencies(rs, db);
-        for (const role of roles) expect(closure.has(role.urn), `${db.name} depends on ${role.name}`).toBe(true);
-    });
+describe.each(["docker", "dockerDropData", "managed", "externalSuperuser", "dockerProtected", "managedProtected"] as const)(
+    "destroy order of the %s stack",
+    (key) => {
+        it("deletes the database before both roles in every order the engine may choose", () => {
+            const rs = stacks[key];
+            const db = one(rs, T.database);
+            const roles = ofType(rs, T.role);
+            expect(roles).toHaveLength(2);
+            const closure = transitiveDependencies(rs, db);
+            for (const role of roles) expect(closure.has(role.urn), `${db.name} depends on ${role.name}`).toBe(true);
+        });
 
-    it("has no cycle, and drops everything on the server before the provider and the server go", () => {
-        const rs = stacks[key];
-        const order = destroyOrder(rs, { priority: rolesFirst });
-        expect(order).toHaveLength(rs.length);
-        const at = (r: RecordedResource) => order.indexOf(r);
-        const db = one(rs, T.database);
-        for (const role of ofType(rs, T.role)) expect(at(db), role.name).toBeLessThan(at(role));
-        for (const r of [...ofType(rs, T.grant), ...ofType(rs, T.defaults), ...ofType(rs, T.schema), ...ofType(rs, T.migration)]) {
-            expect(at(r), r.name).toBeLessThan(at(db));
-        }
-        // AdminPassword is part of the server's readiness (the provider connects after it) and deletes nothing.
-        const onServer = rs.filter((r) => r.type.startsWith("postgresql:") || (r.type.startsWith("pulumi-nodejs:dynamic") && !r.type.endsWith(":AdminPassword")));
-        const provider = one(rs, T.pgProvider);
-        for (const r of onServer) expect(at(r), r.name).toBeLessThan(at(provider));
-        for (const container of ofType(rs, T.container)) expect(at(provider)).toBeLessThan(at(container));
-    });
+        it("has no cycle, and drops everything on the server before the provider and the server go", () => {
+            const rs = stacks[key];
+            const order = destroyOrder(rs, { priority: rolesFirst });
+            expect(order).toHaveLength(rs.length);
+            const at = (r: RecordedResource) => order.indexOf(r);
+            const db = one(rs, T.database);
+            for (const role of ofType(rs, T.role)) expect(at(db), role.name).toBeLessThan(at(role));
+            for (const r of [...ofType(rs, T.grant), ...ofType(rs, T.defaults), ...ofType(rs, T.schema), ...ofType(rs, T.migration)]) {
+                expect(at(r), r.name).toBeLessThan(at(db));
+            }
+            // AdminPassword is part of the server's readiness (the provider connects after it) and deletes nothing.
+            const onServer = rs.filter(
+                (r) =>
+                    r.type.startsWith("postgresql:") || (r.type.startsWith("pulumi-nodejs:dynamic") && !r.type.endsWith(":AdminPassword")),
+            );
+            const provider = one(rs, T.pgProvider);
+            for (const r of onServer) expect(at(r), r.name).toBeLessThan(at(provider));
+            for (const container of ofType(rs, T.container)) expect(at(provider)).toBeLessThan(at(container));
+        });
 
-    it("would let the engine drop a role first without the Database -> Role dependency", () => {
-        const rs = withoutFix(stacks[key]);
-        const order = destroyOrder(rs, { priority: rolesFirst });
-        expect(order.findIndex((r) => r.type === T.role)).toBeLessThan(order.findIndex((r) => r.type === T.database));
-    });
-});
+        it("would let the engine drop a role first without the Database -> Role dependency", () => {
+            const rs = withoutFix(stacks[key]);
+            const order = destroyOrder(rs, { priority: rolesFirst });
+            expect(order.findIndex((r) => r.type === T.role)).toBeLessThan(order.findIndex((r) => r.type === T.database));
+        });
+    },
+);
 
 describe("protect", () => {
     it("protects the database and the docker volume, so a plain destroy is refused", () => {
@@ -233,7 +284,10 @@ describe("protect", () => {
         expect(one(stacks.dockerProtected, T.volume).protect).toBe(true);
         expect(one(stacks.managedProtected, T.database).protect).toBe(true);
         for (const key of ["docker", "dockerDropData", "managed", "externalSuperuser"] as const) {
-            expect(stacks[key].filter((r) => r.protect).map((r) => r.name), key).toEqual([]);
+            expect(
+                stacks[key].filter((r) => r.protect).map((r) => r.name),
+                key,
+            ).toEqual([]);
         }
     });
 
@@ -241,8 +295,10 @@ describe("protect", () => {
         for (const key of ["dockerProtected", "managedProtected"] as const) {
             const rs = stacks[key];
             const kept = keptByExcludeProtected(rs);
-            for (const r of [one(rs, T.database), ...ofType(rs, T.role), one(rs, T.pgProvider)]) expect(kept.has(r.urn), `${key} ${r.name}`).toBe(true);
-            for (const r of [...ofType(rs, T.grant), ...ofType(rs, T.defaults), ...ofType(rs, T.schema)]) expect(kept.has(r.urn), `${key} ${r.name}`).toBe(false);
+            for (const r of [one(rs, T.database), ...ofType(rs, T.role), one(rs, T.pgProvider)])
+                expect(kept.has(r.urn), `${key} ${r.name}`).toBe(true);
+            for (const r of [...ofType(rs, T.grant), ...ofType(rs, T.defaults), ...ofType(rs, T.schema)])
+                expect(kept.has(r.urn), `${key} ${r.name}`).toBe(false);
         }
     });
 });
@@ -286,8 +342,15 @@ describe.each([
         const scratch = await provision(adminOf(rs), { managed, tables: true });
         try {
             const result = await replay(destroyOrder(rs, { priority: rolesFirst }), scratch);
-            expect(result.failure, describeReplay(result)).toMatchObject({ type: T.role, code: "2BP01", message: expect.stringMatching(DEPENDENCY_ERROR) });
-            expect([scratch.ownerRole, scratch.appRole].some((role) => result.failure!.message.includes(`role "${role}"`)), result.failure!.message).toBe(true);
+            expect(result.failure, describeReplay(result)).toMatchObject({
+                type: T.role,
+                code: "2BP01",
+                message: expect.stringMatching(DEPENDENCY_ERROR),
+            });
+            expect(
+                [scratch.ownerRole, scratch.appRole].some((role) => result.failure!.message.includes(`role "${role}"`)),
+                result.failure!.message,
+            ).toBe(true);
             expect(result.failure!.detail).toMatch(new RegExp(`objects? in database ${scratch.database}`));
             if (process.env.DESTROY_REPLAY_LOG) console.log(describeReplay(result));
             expect(await scratch.remaining()).toContain(`database ${scratch.database}`);
@@ -311,7 +374,9 @@ describe("replayed destroy --exclude-protected of the protected docker stack", (
             const result = await replay(unprotectedPart(rs), scratch);
             expect(result.failure, describeReplay(result)).toBeUndefined();
             expect(result.steps.map((s) => s.type)).not.toContain(T.role);
-            expect(await scratch.remaining()).toEqual([`database ${scratch.database}`, `role ${scratch.appRole}`, `role ${scratch.ownerRole}`].sort());
+            expect(await scratch.remaining()).toEqual(
+                [`database ${scratch.database}`, `role ${scratch.appRole}`, `role ${scratch.ownerRole}`].sort(),
+            );
             expect(await scratch.ownedObjects()).toBe(before);
         } finally {
             await scratch.dispose();
@@ -323,7 +388,11 @@ describe("replayed destroy --exclude-protected of the protected docker stack", (
         const scratch = await provision(adminOf(rs), { managed: false, tables: true });
         try {
             const result = await replay(unprotectedPart(rs), scratch);
-            expect(result.failure, describeReplay(result)).toMatchObject({ type: T.role, code: "2BP01", message: expect.stringMatching(DEPENDENCY_ERROR) });
+            expect(result.failure, describeReplay(result)).toMatchObject({
+                type: T.role,
+                code: "2BP01",
+                message: expect.stringMatching(DEPENDENCY_ERROR),
+            });
         } finally {
             await scratch.dispose();
         }

@@ -31,7 +31,16 @@ import { withClient } from "./support/db";
 import { EngineProgramError, runEngineProgram, type EngineProgramRun } from "./support/engineProgram";
 import { inputRuleViolations } from "./support/providerDocs";
 import {
-    HostCallError, PROJECT_ROOT, registeredProvider, serializeProvider, startProviderHost, stripSecrets, UNKNOWN, urnOf, type Props, type ProviderHost,
+    HostCallError,
+    PROJECT_ROOT,
+    registeredProvider,
+    serializeProvider,
+    startProviderHost,
+    stripSecrets,
+    UNKNOWN,
+    urnOf,
+    type Props,
+    type ProviderHost,
 } from "./support/providerHost";
 import { isWireSecret, plaintextPaths, type RecordedResource, RESOURCE_TYPES } from "./support/pulumiMocks";
 
@@ -60,8 +69,10 @@ let devConfig: Record<string, string>;
 let runs: { dev: EngineProgramRun; superuser: EngineProgramRun; managed: EngineProgramRun };
 
 const sql = <R extends Record<string, unknown> = Record<string, unknown>>(database: string, text: string, params: unknown[] = []) =>
-    withClient(`postgresql://${encodeURIComponent(server.user)}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/${database}`,
-        (c) => c.query<R>(text, params).then((r) => r.rows));
+    withClient(
+        `postgresql://${encodeURIComponent(server.user)}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/${database}`,
+        (c) => c.query<R>(text, params).then((r) => r.rows),
+    );
 
 beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gecko-stack-engine-"));
@@ -71,24 +82,45 @@ beforeAll(async () => {
     server = await startLocalPostgres({ ignoreDatabaseUrl: true });
 
     const external = (user: string, password: string, superuser: boolean): Record<string, string> => ({
-        "gecko-pg:mode": "external", "gecko-pg:externalHost": server.host, "gecko-pg:externalPort": String(server.port),
-        "gecko-pg:externalAdminUser": user, "gecko-pg:adminPassword": password, "gecko-pg:externalSslmode": "disable",
-        "gecko-pg:externalSuperuser": String(superuser), "gecko-pg:serverVersion": String(server.major),
-        "gecko-pg:database": names.database, "gecko-pg:ownerRole": names.ownerRole, "gecko-pg:appRole": names.appRole,
-        "gecko-pg:appPassword": APP_PASSWORD, "gecko-pg:protect": "false", "gecko-pg:dropDataOnDelete": "true",
+        "gecko-pg:mode": "external",
+        "gecko-pg:externalHost": server.host,
+        "gecko-pg:externalPort": String(server.port),
+        "gecko-pg:externalAdminUser": user,
+        "gecko-pg:adminPassword": password,
+        "gecko-pg:externalSslmode": "disable",
+        "gecko-pg:externalSuperuser": String(superuser),
+        "gecko-pg:serverVersion": String(server.major),
+        "gecko-pg:database": names.database,
+        "gecko-pg:ownerRole": names.ownerRole,
+        "gecko-pg:appRole": names.appRole,
+        "gecko-pg:appPassword": APP_PASSWORD,
+        "gecko-pg:protect": "false",
+        "gecko-pg:dropDataOnDelete": "true",
         "gecko-pg:serverSettings": JSON.stringify({ work_mem: "8MB" }),
     });
     const secretKeys = ["gecko-pg:adminPassword", "gecko-pg:appPassword"];
     const provision = async () => {
         // What the stack's access stage (DatabaseAccess) leaves behind, done as SQL.
         const plan = planAccess({ ...names, timezone: "UTC" });
-        await applyAccess({ host: server.host, port: server.port, user: server.user, password: server.password, database: "postgres" }, plan, APP_PASSWORD);
+        await applyAccess(
+            { host: server.host, port: server.port, user: server.user, password: server.password, database: "postgres" },
+            plan,
+            APP_PASSWORD,
+        );
         // Like a managed service's admin: may create roles and databases, may not ALTER SYSTEM.
         await sql("postgres", `CREATE ROLE ${managedAdmin.user} LOGIN CREATEROLE CREATEDB PASSWORD '${managedAdmin.password}'`);
     };
     const [dev, superuser, managed] = await Promise.all([
         runEngineProgram({ stack: "dev", config: devConfig, secretKeys, outputs: { [T.image]: { imageId: "sha256:0123456789abcdef" } } }),
-        runEngineProgram({ stack: "ci", config: { ...external(server.user, server.password, true), "gecko-pg:sqlitePath": sqlitePath, "gecko-pg:allowQuarantine": "true" }, secretKeys }),
+        runEngineProgram({
+            stack: "ci",
+            config: {
+                ...external(server.user, server.password, true),
+                "gecko-pg:sqlitePath": sqlitePath,
+                "gecko-pg:allowQuarantine": "true",
+            },
+            secretKeys,
+        }),
         runEngineProgram({ stack: "ci", config: external(managedAdmin.user, managedAdmin.password, false), secretKeys }),
         provision(),
     ]);
@@ -103,7 +135,9 @@ afterAll(async () => {
 /** Pulumi.yaml defaults + Pulumi.dev.yaml + the two secrets, as the CLI passes them for `-s dev`. */
 async function devStackConfig(): Promise<Record<string, string>> {
     const { YAML } = await import("zx"); // ESM-only: a dynamic import from this CommonJS file
-    const project = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, { default?: unknown }> };
+    const project = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as {
+        config: Record<string, { default?: unknown }>;
+    };
     const dev = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
     const config: Record<string, string> = {};
     for (const [k, decl] of Object.entries(project.config)) if (decl.default !== undefined) config[k] = String(decl.default);
@@ -114,7 +148,9 @@ async function devStackConfig(): Promise<Record<string, string>> {
 describe("infra/index.ts loaded like the Pulumi CLI loads it", () => {
     it("goes through the SDK's vendored ts-node with this project's TypeScript, type checking on", () => {
         for (const run of Object.values(runs)) {
-            expect(fs.realpathSync(run.loader.tsnode)).toBe(fs.realpathSync(path.join(PROJECT_ROOT, "node_modules/@pulumi/pulumi/vendor/ts-node@7.0.1")));
+            expect(fs.realpathSync(run.loader.tsnode)).toBe(
+                fs.realpathSync(path.join(PROJECT_ROOT, "node_modules/@pulumi/pulumi/vendor/ts-node@7.0.1")),
+            );
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             expect(run.loader.typescriptVersion).toBe((require("typescript") as typeof import("typescript")).version);
             expect(run.loader.typeCheck).toBe(true);
@@ -134,9 +170,17 @@ describe("infra/index.ts loaded like the Pulumi CLI loads it", () => {
     it("docker mode (dev stack): container, volume and image, the access resources, AdminPassword, ServerSettings and Schema", () => {
         const { dev } = runs;
         expect([T.image, T.volume, T.container, T.pgProvider, T.database].map((t) => dev.ofType(t).length)).toEqual([1, 1, 1, 1, 1]);
-        expect(dev.ofType(T.role).map((r) => r.inputs.name).sort()).toEqual([devConfig["gecko-pg:appRole"], devConfig["gecko-pg:ownerRole"]].sort());
+        expect(
+            dev
+                .ofType(T.role)
+                .map((r) => r.inputs.name)
+                .sort(),
+        ).toEqual([devConfig["gecko-pg:appRole"], devConfig["gecko-pg:ownerRole"]].sort());
         expect(dev.one(T.container).inputs.name).toBe(devConfig["gecko-pg:containerName"]);
-        expect(dev.one(T.settings, "settings").inputs).toMatchObject({ mode: "apply", restart: { kind: "docker", containerName: devConfig["gecko-pg:containerName"] } });
+        expect(dev.one(T.settings, "settings").inputs).toMatchObject({
+            mode: "apply",
+            restart: { kind: "docker", containerName: devConfig["gecko-pg:containerName"] },
+        });
         expect(dev.one(T.schema, "schema").inputs).toMatchObject({ deferPostLoad: false, dropOnDelete: true });
         expect(dev.one(T.adminPassword).inputs).toMatchObject({ password: DOCKER_ADMIN_PASSWORD, connection: { user: "postgres" } });
         expect(dev.ofType(T.migration)).toEqual([]);
@@ -148,8 +192,16 @@ describe("infra/index.ts loaded like the Pulumi CLI loads it", () => {
         expect(run.resources.filter((r) => r.type.startsWith("docker:"))).toEqual([]);
         expect(run.ofType(T.database).map((r) => r.inputs.name)).toEqual([names.database]);
         expect(run.ofType(T.grantRole)).toEqual([]);
-        expect(run.one(T.settings, "settings").inputs).toMatchObject({ mode: "apply", restart: { kind: "none" }, settings: { work_mem: "8MB" } });
-        expect(run.one(T.schema, "schema").inputs).toMatchObject({ deferPostLoad: true, ownerRole: names.ownerRole, appRole: names.appRole });
+        expect(run.one(T.settings, "settings").inputs).toMatchObject({
+            mode: "apply",
+            restart: { kind: "none" },
+            settings: { work_mem: "8MB" },
+        });
+        expect(run.one(T.schema, "schema").inputs).toMatchObject({
+            deferPostLoad: true,
+            ownerRole: names.ownerRole,
+            appRole: names.appRole,
+        });
         expect(run.one(T.migration, "migration").inputs).toMatchObject({ sqlitePath, sourceFingerprint: sourceFingerprint(sqlitePath) });
         expect(run.one(T.migration).dependencies).toContain(run.one(T.schema).urn);
         expectDynamicResourcesWellFormed(run, [T.settings, T.schema, T.migration]);
@@ -158,7 +210,11 @@ describe("infra/index.ts loaded like the Pulumi CLI loads it", () => {
     it("external managed mode (admin not a superuser): ServerSettings only reports, and the admin joins the owner role", () => {
         const { managed: run } = runs;
         expect(run.resources.filter((r) => r.type.startsWith("docker:"))).toEqual([]);
-        expect(run.one(T.settings, "settings").inputs).toMatchObject({ mode: "report", restart: { kind: "none" }, connection: { user: managedAdmin.user } });
+        expect(run.one(T.settings, "settings").inputs).toMatchObject({
+            mode: "report",
+            restart: { kind: "none" },
+            connection: { user: managedAdmin.user },
+        });
         expect(run.one(T.grantRole).inputs).toMatchObject({ role: managedAdmin.user, grantRole: names.ownerRole });
         expect(run.one(T.pgProvider).inputs).toMatchObject({ superuser: "false", username: managedAdmin.user });
         expectDynamicResourcesWellFormed(run, [T.settings, T.schema]);
@@ -192,7 +248,11 @@ class EngineResource {
     state: Props = {};
 
     /** `retarget`: inputs replaced for every step (e.g. a docker-mode connection pointed at this file's server). */
-    constructor(readonly host: ProviderHost, readonly program: RecordedResource, readonly retarget: Props = {}) {
+    constructor(
+        readonly host: ProviderHost,
+        readonly program: RecordedResource,
+        readonly retarget: Props = {},
+    ) {
         this.urn = urnOf(program.type, program.name, "ci");
     }
 
@@ -272,15 +332,31 @@ describe("the dynamic providers through the SDK's provider host (cwd = project, 
     });
     afterAll(async () => host?.stop());
 
-    const tables = async () => (await sql<{ name: string; owner: string }>(names.database,
-        `SELECT relname AS name, pg_get_userbyid(relowner) AS owner FROM pg_class
-          WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition AND relname = ANY($1) ORDER BY 1`, [COLLECTOR_TABLES]));
-    const databaseTimeZone = async () => (await sql<{ setconfig: string[] }>(names.database,
-        "SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0"))[0]?.setconfig;
-    const count = async (table: string) => (await sql<{ n: number }>(names.database, `SELECT count(*)::int AS n FROM public."${table}"`))[0].n;
+    const tables = async () =>
+        await sql<{ name: string; owner: string }>(
+            names.database,
+            `SELECT relname AS name, pg_get_userbyid(relowner) AS owner FROM pg_class
+          WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition AND relname = ANY($1) ORDER BY 1`,
+            [COLLECTOR_TABLES],
+        );
+    const databaseTimeZone = async () =>
+        (
+            await sql<{ setconfig: string[] }>(
+                names.database,
+                "SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0",
+            )
+        )[0]?.setconfig;
+    const count = async (table: string) =>
+        (await sql<{ n: number }>(names.database, `SELECT count(*)::int AS n FROM public."${table}"`))[0].n;
 
     it("preview of a new stack: check accepts every input unknown, alone and all at once, for every dynamic resource", async () => {
-        for (const program of [runs.superuser.one(T.schema), runs.superuser.one(T.migration), runs.superuser.one(T.settings), runs.managed.one(T.settings), runs.dev.one(T.adminPassword)]) {
+        for (const program of [
+            runs.superuser.one(T.schema),
+            runs.superuser.one(T.migration),
+            runs.superuser.one(T.settings),
+            runs.managed.one(T.settings),
+            runs.dev.one(T.adminPassword),
+        ]) {
             await new EngineResource(host, program).previewWithUnknowns();
         }
     });
@@ -353,8 +429,15 @@ describe("the dynamic providers through the SDK's provider host (cwd = project, 
     it("ServerSettings (apply, superuser): ALTER SYSTEM on create, clean preview and refresh, work_mem update, RESET on delete", async () => {
         const settings = new EngineResource(host, runs.superuser.one(T.settings, "settings"));
         const show = async (name: string) => (await sql<{ v: string }>("postgres", `SELECT current_setting($1) AS v`, [name]))[0].v;
-        const autoConf = async () => Object.fromEntries((await sql<{ name: string; setting: string }>("postgres",
-            "SELECT lower(name) AS name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno")).map((r) => [r.name, r.setting]));
+        const autoConf = async () =>
+            Object.fromEntries(
+                (
+                    await sql<{ name: string; setting: string }>(
+                        "postgres",
+                        "SELECT lower(name) AS name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno",
+                    )
+                ).map((r) => [r.name, r.setting]),
+            );
 
         const outs = await settings.create();
         expect(outs.effective).toMatchObject({ work_mem: "8MB" });
@@ -370,7 +453,9 @@ describe("the dynamic providers through the SDK's provider host (cwd = project, 
         // The host drops detailed diffs: the restart a change needs is a line on its console.
         const desired = settings.news().settings as Props;
         expect((await settings.preview({ settings: { ...desired, shared_buffers: "192MB" } })).diff.changes).toBe("some");
-        await expect.poll(() => lines(host, "stdout")).toContainEqual(expect.stringMatching(/^gecko-pg settings: a server restart is needed for shared_buffers/));
+        await expect
+            .poll(() => lines(host, "stdout"))
+            .toContainEqual(expect.stringMatching(/^gecko-pg settings: a server restart is needed for shared_buffers/));
 
         const updated = await settings.update({ settings: { ...desired, work_mem: "16MB" } });
         expect(updated.effective).toMatchObject({ work_mem: "16MB" });
@@ -388,7 +473,10 @@ describe("the dynamic providers through the SDK's provider host (cwd = project, 
         const program = runs.dev.one(T.adminPassword);
         const connection = { ...(stripSecrets(program.wireInputs).connection as Props), host: server.host, port: server.port, user: role };
         const password = new EngineResource(host, program, { connection });
-        const login = (pw: string) => withClient(`postgresql://${role}:${encodeURIComponent(pw)}@${server.host}:${server.port}/postgres`, async () => true).catch(() => false);
+        const login = (pw: string) =>
+            withClient(`postgresql://${role}:${encodeURIComponent(pw)}@${server.host}:${server.port}/postgres`, async () => true).catch(
+                () => false,
+            );
 
         await password.create();
         expect((await password.preview()).diff).toMatchObject({ changes: "none", replaces: [] });
@@ -412,7 +500,13 @@ describe("the dynamic providers through the SDK's provider host (cwd = project, 
         expect(drift).toContainEqual(expect.objectContaining({ name: "work_mem", desired: "8MB", actual: "4MB" }));
         expect(await sql("postgres", "SELECT name, setting FROM pg_file_settings ORDER BY seqno")).toEqual(before);
         // A real engine gives the host no engine address: pulumi.log.warn goes to stderr, which the engine passes through.
-        await expect.poll(() => lines(host, "stderr")).toContainEqual(expect.stringMatching(/^warning: \[runtime\] server settings to set in the server's parameter group .*work_mem = 8MB \(now 4MB\)/));
+        await expect
+            .poll(() => lines(host, "stderr"))
+            .toContainEqual(
+                expect.stringMatching(
+                    /^warning: \[runtime\] server settings to set in the server's parameter group .*work_mem = 8MB \(now 4MB\)/,
+                ),
+            );
 
         expect((await settings.preview()).diff).toMatchObject({ changes: "none", replaces: [] });
         await settings.refresh();
@@ -431,9 +525,14 @@ describe("the provider host's environment", () => {
         try {
             const settings = new EngineResource(host, runs.managed.one(T.settings, "settings"));
             await settings.create();
-            await expect.poll(() => host.logs().filter((l) => l.source === "engine")).toContainEqual(expect.objectContaining({
-                severity: "warning", message: expect.stringMatching(/^server settings to set in the server's parameter group/),
-            }));
+            await expect
+                .poll(() => host.logs().filter((l) => l.source === "engine"))
+                .toContainEqual(
+                    expect.objectContaining({
+                        severity: "warning",
+                        message: expect.stringMatching(/^server settings to set in the server's parameter group/),
+                    }),
+                );
         } finally {
             await host.stop();
         }
@@ -447,7 +546,10 @@ describe("the provider host's environment", () => {
             const program = runs.superuser.one(T.schema, "schema");
             const schema = new EngineResource(host, program);
             for (const attempt of [() => host.check(schema.urn, {}, schema.news()), () => host.create(schema.urn, schema.news())]) {
-                const error = await attempt().then(() => undefined, (e: unknown) => e);
+                const error = await attempt().then(
+                    () => undefined,
+                    (e: unknown) => e,
+                );
                 expect(error).toBeInstanceOf(HostCallError);
                 const details = (error as HostCallError).details;
                 expect(details).toContain(`cannot find Pulumi.yaml in or above ${fs.realpathSync(outside)}`);
@@ -469,7 +571,10 @@ describe("the provider host's environment", () => {
 });
 
 describe("docker and postgresql inputs against the providers' documented rules", () => {
-    const checked = () => Object.values(runs).flatMap((run) => run.resources.filter((r) => /^(docker|postgresql):|^pulumi:providers:(docker|postgresql)$/.test(r.type)));
+    const checked = () =>
+        Object.values(runs).flatMap((run) =>
+            run.resources.filter((r) => /^(docker|postgresql):|^pulumi:providers:(docker|postgresql)$/.test(r.type)),
+        );
 
     it("every docker and postgresql registration, in all three modes, satisfies them", () => {
         const resources = checked();
@@ -496,21 +601,30 @@ describe("docker and postgresql inputs against the providers' documented rules",
             [{ waitTimeout: 1.5 }, /waitTimeout.*seconds/],
             [{ healthCheck: hc }, /healthCheck.*not an input/],
         ];
-        for (const [inputs, expected] of cases) expect(inputRuleViolations(broken(inputs)), JSON.stringify(inputs)).toContainEqual(expect.stringMatching(expected));
+        for (const [inputs, expected] of cases)
+            expect(inputRuleViolations(broken(inputs)), JSON.stringify(inputs)).toContainEqual(expect.stringMatching(expected));
 
         const grant = runs.dev.ofType("postgresql:index/grant:Grant").find((g) => g.inputs.objectType === "schema")!;
         const brokenGrant = (inputs: Props): RecordedResource => ({ ...grant, inputs: { ...grant.inputs, ...inputs } });
         expect(inputRuleViolations(brokenGrant({ objectType: "tables" }))).toContainEqual(expect.stringMatching(/objectType.*one of/));
-        expect(inputRuleViolations(brokenGrant({ privileges: ["USAGE", "READ"] }))).toContainEqual(expect.stringMatching(/privileges.*READ/));
+        expect(inputRuleViolations(brokenGrant({ privileges: ["USAGE", "READ"] }))).toContainEqual(
+            expect.stringMatching(/privileges.*READ/),
+        );
         expect(inputRuleViolations(brokenGrant({ objects: ["t1"] }))).toContainEqual(expect.stringMatching(/objects.*objectType/));
         expect(inputRuleViolations(brokenGrant({ schema: undefined }))).toContainEqual(expect.stringMatching(/schema.*required/));
         const provider = runs.dev.one(T.pgProvider);
-        expect(inputRuleViolations({ ...provider, inputs: { ...provider.inputs, port: "0" } })).toContainEqual(expect.stringMatching(/port.*port/));
+        expect(inputRuleViolations({ ...provider, inputs: { ...provider.inputs, port: "0" } })).toContainEqual(
+            expect.stringMatching(/port.*port/),
+        );
     });
 });
 
 /** What the host printed on `source` so far (its output arrives independently of the gRPC answers: poll). */
-const lines = (host: ProviderHost, source: "stdout" | "stderr") => host.logs().filter((l) => l.source === source).map((l) => l.message);
+const lines = (host: ProviderHost, source: "stdout" | "stderr") =>
+    host
+        .logs()
+        .filter((l) => l.source === source)
+        .map((l) => l.message);
 
 /** Appends `n` trades (copies of a migrated one) to the source, like a collector still writing. */
 function appendTrades(modelId: string, n: number): number {
@@ -525,4 +639,3 @@ function appendTrades(modelId: string, n: number): number {
     }
     return n;
 }
-

@@ -29,7 +29,17 @@ const T = {
 };
 
 /** What the providers would return; the summary is what a real run reports (no credentials). */
-const SUMMARY = { ok: true, failures: [], warnings: 0, tables: 12, rowsSource: 3029, rowsTarget: 3029, rowsQuarantined: 0, finishedAt: "2025-06-01T00:00:00.000Z", seconds: 3.5 };
+const SUMMARY = {
+    ok: true,
+    failures: [],
+    warnings: 0,
+    tables: 12,
+    rowsSource: 3029,
+    rowsTarget: 3029,
+    rowsQuarantined: 0,
+    finishedAt: "2025-06-01T00:00:00.000Z",
+    seconds: 3.5,
+};
 
 type Program = typeof import("../infra/index");
 
@@ -109,14 +119,28 @@ describe("with gecko-pg:sqlitePath (stack prod)", () => {
 
     it("creates one Schema deferring the post-load phase and one Migration", () => {
         expect(mock.ofType(T.migration)).toHaveLength(1);
-        expect(mock.one(T.schema).inputs).toMatchObject({ deferPostLoad: true, ownerRole: "gecko_owner", appRole: "gecko_collector", timeZone: "America/New_York", dropOnDelete: false });
+        expect(mock.one(T.schema).inputs).toMatchObject({
+            deferPostLoad: true,
+            ownerRole: "gecko_owner",
+            appRole: "gecko_collector",
+            timeZone: "America/New_York",
+            dropOnDelete: false,
+        });
     });
 
     it("runs the migration after the schema, the settings and every access resource", () => {
         const migration = mock.one(T.migration);
         const schema = mock.one(T.schema);
         const after = dependencyClosure(mock, migration);
-        for (const dep of [schema, mock.one(T.settings), mock.one(T.database), ...mock.ofType(T.role), ...mock.ofType(T.grant), ...mock.ofType(T.defaults), mock.one(T.container)]) {
+        for (const dep of [
+            schema,
+            mock.one(T.settings),
+            mock.one(T.database),
+            ...mock.ofType(T.role),
+            ...mock.ofType(T.grant),
+            ...mock.ofType(T.defaults),
+            mock.one(T.container),
+        ]) {
             expect(after.has(dep.urn), `${dep.type}/${dep.name}`).toBe(true);
         }
         expect(migration.dependencies).toContain(schema.urn);
@@ -144,7 +168,13 @@ describe("with gecko-pg:sqlitePath (stack prod)", () => {
     it("gives both resources the admin connection to the collector database, as a secret", () => {
         for (const type of [T.schema, T.migration]) {
             const r = mock.one(type);
-            expect(r.inputs.connection).toMatchObject({ host: "127.0.0.1", port: 5432, user: "postgres", password: ADMIN_PASSWORD, database: "gecko_terminal_collector" });
+            expect(r.inputs.connection).toMatchObject({
+                host: "127.0.0.1",
+                port: 5432,
+                user: "postgres",
+                password: ADMIN_PASSWORD,
+                database: "gecko_terminal_collector",
+            });
             expect(isWireSecret(r.wireInputs.connection), type).toBe(true);
             expect(r.additionalSecretOutputs, type).toContain("connection");
         }
@@ -226,7 +256,12 @@ describe("validateStackConfig: migration keys", () => {
         expect(without.migration).toBeUndefined();
         expect(without.dropDataOnDelete).toBe(false);
         expect(validateStackConfig({ ...secrets, sqlitePath: "data/gecko_data.db" }, "prod").migration).toEqual({
-            sqlitePath: "data/gecko_data.db", sourceTimeZone: "UTC", clockOverrides: {}, orphanPolicy: "quarantine", chunkRows: 50000, allowQuarantine: false,
+            sqlitePath: "data/gecko_data.db",
+            sourceTimeZone: "UTC",
+            clockOverrides: {},
+            orphanPolicy: "quarantine",
+            chunkRows: 50000,
+            allowQuarantine: false,
         });
         expect(validateStackConfig({ ...secrets, dropDataOnDelete: "true" }, "dev").dropDataOnDelete).toBe(true);
     });

@@ -16,22 +16,26 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "..");
 /** The lockfile's packages: what `npm ci --omit=dev` installs is every entry not marked dev or devOptional. */
-const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
+const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { dev?: boolean; devOptional?: boolean }>;
+};
 const installedWithoutDev = (name: string) => {
     const entry = lock.packages[`node_modules/${name}`];
     return entry !== undefined && !entry.dev && !entry.devOptional;
 };
 
 function tsFiles(dir: string): string[] {
-    return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
-        e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : [],
-    );
+    return fs
+        .readdirSync(path.join(ROOT, dir), { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
 }
 
 /** Package names of the bare specifiers a file imports or requires. */
 function importedPackages(file: string): string[] {
     const text = fs.readFileSync(path.join(ROOT, file), "utf8");
-    const specifiers = [...text.matchAll(/(?:\bfrom\s+|\brequire(?:\.resolve)?\(\s*|\bimport\(\s*)["']([^"'.][^"']*)["']/g)].map((m) => m[1]);
+    const specifiers = [...text.matchAll(/(?:\bfrom\s+|\brequire(?:\.resolve)?\(\s*|\bimport\(\s*)["']([^"'.][^"']*)["']/g)].map(
+        (m) => m[1],
+    );
     return specifiers
         .filter((s) => !s.startsWith("node:") && !builtinModules.includes(s.split("/")[0]))
         .map((s) => (s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]));
@@ -47,7 +51,9 @@ describe("deploy-time dependencies", () => {
 
     it("so are their type declarations: the CLI type-checks the program (TS7016 for pg without @types/pg)", () => {
         const packages = ["node", ...["infra", "migration"].flatMap(tsFiles).flatMap(importedPackages)];
-        const typings = [...new Set(packages.map((p) => `@types/${p.replace(/^@([^/]+)\/(.+)$/, "$1__$2")}`))].filter((t) => `node_modules/${t}` in lock.packages);
+        const typings = [...new Set(packages.map((p) => `@types/${p.replace(/^@([^/]+)\/(.+)$/, "$1__$2")}`))].filter(
+            (t) => `node_modules/${t}` in lock.packages,
+        );
         expect(typings).toContain("@types/pg");
         expect(typings.filter((t) => !installedWithoutDev(t)).sort()).toEqual([]);
     });
@@ -59,7 +65,12 @@ describe("loadLibrary in the provider host", () => {
     const load = (cwd: string, root: string | undefined) =>
         spawnSync(
             process.execPath,
-            ["--require", TSX_CJS, "-e", `console.log(require(${JSON.stringify(path.join(ROOT, "infra/providers/loadLibrary.ts"))}).loadLibrary("migration/schema/tables").SCHEMA_VERSION)`],
+            [
+                "--require",
+                TSX_CJS,
+                "-e",
+                `console.log(require(${JSON.stringify(path.join(ROOT, "infra/providers/loadLibrary.ts"))}).loadLibrary("migration/schema/tables").SCHEMA_VERSION)`,
+            ],
             { cwd, env: { ...process.env, GECKO_PG_ROOT: root }, encoding: "utf8" },
         );
 

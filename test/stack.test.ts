@@ -9,7 +9,16 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { planAccess } from "../migration/setup/accessPlan";
 import { parseConnectionUrl } from "../migration/postgres/connection";
 import { CONFIG_DEFAULTS, CONFIG_KEYS, SECRET_KEYS, StackConfigError, validateStackConfig } from "../infra/config";
-import { installMocks, isWireSecret, plaintextPaths, resolve, settle, type MockRun, type RecordedResource, RESOURCE_TYPES } from "./support/pulumiMocks";
+import {
+    installMocks,
+    isWireSecret,
+    plaintextPaths,
+    resolve,
+    settle,
+    type MockRun,
+    type RecordedResource,
+    RESOURCE_TYPES,
+} from "./support/pulumiMocks";
 
 const ROOT = path.join(__dirname, "..");
 const ADMIN_PASSWORD = "adm1n pw/with:odd@chars";
@@ -77,25 +86,77 @@ const bag = <V>(items: V[]) => items.map((v) => JSON.stringify(v)).sort();
 
 function expectAccessMatchesPlan(mock: MockRun, plan: ReturnType<typeof planAccess>) {
     const grants = mock.ofType(T.grant).map((g) => g.inputs);
-    expect(bag(grants.map(({ role, objectType, schema, privileges, database }) => ({ role, objectType, schema, privileges: [...privileges].sort(), database }))))
-        .toEqual(bag(plan.grants.map((g) => ({ role: g.role, objectType: g.objectType, schema: g.schema, privileges: [...g.privileges], database: plan.database }))));
+    expect(
+        bag(
+            grants.map(({ role, objectType, schema, privileges, database }) => ({
+                role,
+                objectType,
+                schema,
+                privileges: [...privileges].sort(),
+                database,
+            })),
+        ),
+    ).toEqual(
+        bag(
+            plan.grants.map((g) => ({
+                role: g.role,
+                objectType: g.objectType,
+                schema: g.schema,
+                privileges: [...g.privileges],
+                database: plan.database,
+            })),
+        ),
+    );
     // The drifting form: a table/sequence grant over "all objects" would read back every new table.
     expect(grants.filter((g) => g.objectType === "table" || g.objectType === "sequence")).toEqual([]);
     const defaults = mock.ofType(T.defaults).map((d) => d.inputs);
-    expect(bag(defaults.map(({ owner, role, schema, objectType, privileges, database }) => ({ owner, role, schema, objectType, privileges: [...privileges].sort(), database }))))
-        .toEqual(bag(plan.defaultPrivileges.map((d) => ({ owner: d.owner, role: d.role, schema: d.schema, objectType: d.objectType, privileges: [...d.privileges], database: plan.database }))));
-    expect(bag(mock.ofType(T.role).map((r) => [r.inputs.name, r.inputs.login === true]))).toEqual(bag(plan.roles.map((r) => [r.name, r.login])));
+    expect(
+        bag(
+            defaults.map(({ owner, role, schema, objectType, privileges, database }) => ({
+                owner,
+                role,
+                schema,
+                objectType,
+                privileges: [...privileges].sort(),
+                database,
+            })),
+        ),
+    ).toEqual(
+        bag(
+            plan.defaultPrivileges.map((d) => ({
+                owner: d.owner,
+                role: d.role,
+                schema: d.schema,
+                objectType: d.objectType,
+                privileges: [...d.privileges],
+                database: plan.database,
+            })),
+        ),
+    );
+    expect(bag(mock.ofType(T.role).map((r) => [r.inputs.name, r.inputs.login === true]))).toEqual(
+        bag(plan.roles.map((r) => [r.name, r.login])),
+    );
 }
 
 const defaultPlan = (nonSuperuserAdmin?: string) =>
-    planAccess({ database: "gecko_terminal_collector", ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC", nonSuperuserAdmin });
+    planAccess({
+        database: "gecko_terminal_collector",
+        ownerRole: "gecko_owner",
+        appRole: "gecko_collector",
+        timezone: "UTC",
+        nonSuperuserAdmin,
+    });
 
 describe("docker mode (stack prod)", () => {
     let run: Run;
     const r = (type: string): RecordedResource => run.mock.one(type);
     beforeAll(async () => {
         run = await runProgram("prod", {
-            "gecko-pg:mode": "docker", "gecko-pg:hostPort": "15432", "gecko-pg:serverMemoryMb": "1536", "docker:host": "unix:///run/docker.sock", ...SECRETS,
+            "gecko-pg:mode": "docker",
+            "gecko-pg:hostPort": "15432",
+            "gecko-pg:serverMemoryMb": "1536",
+            "docker:host": "unix:///run/docker.sock",
+            ...SECRETS,
         });
     });
 
@@ -157,8 +218,14 @@ describe("docker mode (stack prod)", () => {
         expect(provider.dependencies).toContain(r(T.container).urn);
         // Provider configuration travels as strings.
         expect(provider.inputs).toMatchObject({
-            host: "127.0.0.1", port: "15432", username: "postgres", database: "postgres",
-            sslmode: "disable", superuser: "true", expectedVersion: "17.6", connectTimeout: "15",
+            host: "127.0.0.1",
+            port: "15432",
+            username: "postgres",
+            database: "postgres",
+            sslmode: "disable",
+            superuser: "true",
+            expectedVersion: "17.6",
+            connectTimeout: "15",
         });
         expect(provider.inputs.password).toBe(ADMIN_PASSWORD);
         expect(isWireSecret(provider.wireInputs.password)).toBe(true);
@@ -178,7 +245,11 @@ describe("docker mode (stack prod)", () => {
         const settings = settingsOf(run.mock)[0];
         const before = [r(T.container), r(T.database), ...run.mock.ofType(T.grant), ...run.mock.ofType(T.defaults)];
         for (const dep of before) expect(settings.dependencies, dep.name).toContain(dep.urn);
-        expect(settings.inputs.restart).toEqual({ kind: "docker", containerName: "gecko-pg-postgres", dockerHost: "unix:///run/docker.sock" });
+        expect(settings.inputs.restart).toEqual({
+            kind: "docker",
+            containerName: "gecko-pg-postgres",
+            dockerHost: "unix:///run/docker.sock",
+        });
         expect(settings.inputs.serverMemoryMb).toBe(1536);
     });
 
@@ -194,7 +265,12 @@ describe("docker mode (stack prod)", () => {
         expect(url.secret).toBe(true);
         expect(url.value.startsWith("postgresql://gecko_collector:")).toBe(true);
         expect(url.value).toContain(`:${encodeURIComponent(APP_PASSWORD)}@127.0.0.1:15432/gecko_terminal_collector`);
-        expect(parseConnectionUrl(url.value)).toMatchObject({ user: "gecko_collector", password: APP_PASSWORD, host: "127.0.0.1", port: 15432 });
+        expect(parseConnectionUrl(url.value)).toMatchObject({
+            user: "gecko_collector",
+            password: APP_PASSWORD,
+            host: "127.0.0.1",
+            port: 15432,
+        });
         await expectOutputsSafe(run.program);
     });
 
@@ -213,8 +289,12 @@ describe("external mode, managed server (admin not a superuser)", () => {
     let run: Run;
     beforeAll(async () => {
         run = await runProgram("prod", {
-            "gecko-pg:mode": "external", "gecko-pg:externalHost": "db.internal.example", "gecko-pg:externalPort": "6432",
-            "gecko-pg:externalAdminUser": "cloudadmin", "gecko-pg:externalSuperuser": "false", "gecko-pg:serverVersion": "16",
+            "gecko-pg:mode": "external",
+            "gecko-pg:externalHost": "db.internal.example",
+            "gecko-pg:externalPort": "6432",
+            "gecko-pg:externalAdminUser": "cloudadmin",
+            "gecko-pg:externalSuperuser": "false",
+            "gecko-pg:serverVersion": "16",
             ...SECRETS,
         });
     });
@@ -226,7 +306,12 @@ describe("external mode, managed server (admin not a superuser)", () => {
 
     it("configures the provider for a managed server", () => {
         expect(run.mock.one(T.pgProvider).inputs).toMatchObject({
-            host: "db.internal.example", port: "6432", username: "cloudadmin", sslmode: "require", superuser: "false", expectedVersion: "16",
+            host: "db.internal.example",
+            port: "6432",
+            username: "cloudadmin",
+            sslmode: "require",
+            superuser: "false",
+            expectedVersion: "16",
         });
     });
 
@@ -250,7 +335,12 @@ describe("external mode, managed server (admin not a superuser)", () => {
         expectNoPlaintextSecrets(run.mock);
         const url = await resolve(run.program.collectorDatabaseUrl);
         expect(url.secret).toBe(true);
-        expect(parseConnectionUrl(url.value)).toMatchObject({ host: "db.internal.example", port: 6432, database: "gecko_terminal_collector", password: APP_PASSWORD });
+        expect(parseConnectionUrl(url.value)).toMatchObject({
+            host: "db.internal.example",
+            port: 6432,
+            database: "gecko_terminal_collector",
+            password: APP_PASSWORD,
+        });
         await expectOutputsSafe(run.program);
         expect(run.program.containerName).toBeUndefined();
     });
@@ -269,7 +359,11 @@ describe("stack config as the CLI passes it", () => {
     });
 
     it("declares every key with type and description, and the program's defaults", () => {
-        expect(project).toMatchObject({ name: "gecko-pg", main: "infra/index.ts", runtime: { name: "nodejs", options: { typescript: true } } });
+        expect(project).toMatchObject({
+            name: "gecko-pg",
+            main: "infra/index.ts",
+            runtime: { name: "nodejs", options: { typescript: true } },
+        });
         expect(Object.keys(schema).sort()).toEqual(CONFIG_KEYS.map((k) => `gecko-pg:${k}`).sort());
         for (const [k, decl] of Object.entries(schema)) {
             expect(decl.type, k).toMatch(/^(string|integer|boolean)$/);
@@ -340,9 +434,20 @@ describe("validateStackConfig", () => {
     it("applies the defaults and derives the provider version from the image", () => {
         const c = validateStackConfig({ ...secrets, serverSettings: '{"work_mem":"16MB","jit":false}' }, "prod");
         expect(c).toMatchObject({
-            server: { mode: "docker", image: "postgres:17.6-bookworm", hostPort: 5432, containerName: "gecko-pg-postgres", volumeName: "gecko-pg-data" },
-            serverVersion: "17.6", database: "gecko_terminal_collector", appRole: "gecko_collector", ownerRole: "gecko_owner",
-            collectorTimeZone: "UTC", protect: true, serverSettings: { work_mem: "16MB", jit: "false" },
+            server: {
+                mode: "docker",
+                image: "postgres:17.6-bookworm",
+                hostPort: 5432,
+                containerName: "gecko-pg-postgres",
+                volumeName: "gecko-pg-data",
+            },
+            serverVersion: "17.6",
+            database: "gecko_terminal_collector",
+            appRole: "gecko_collector",
+            ownerRole: "gecko_owner",
+            collectorTimeZone: "UTC",
+            protect: true,
+            serverSettings: { work_mem: "16MB", jit: "false" },
         });
     });
 
@@ -358,8 +463,18 @@ describe("validateStackConfig", () => {
     it.each([
         ["docker", {}, "auto", "apply"],
         ["external superuser", { mode: "external", externalHost: "db", externalSuperuser: "true", serverVersion: "16" }, "auto", "apply"],
-        ["external, admin not a superuser (managed)", { mode: "external", externalHost: "db", externalSuperuser: "false", serverVersion: "16" }, "auto", "report"],
-        ["managed, overridden", { mode: "external", externalHost: "db", externalSuperuser: "false", serverVersion: "16" }, "apply", "apply"],
+        [
+            "external, admin not a superuser (managed)",
+            { mode: "external", externalHost: "db", externalSuperuser: "false", serverVersion: "16" },
+            "auto",
+            "report",
+        ],
+        [
+            "managed, overridden",
+            { mode: "external", externalHost: "db", externalSuperuser: "false", serverVersion: "16" },
+            "apply",
+            "apply",
+        ],
         ["docker, turned off", {}, "off", "off"],
     ])("serverSettingsMode on %s: %s -> %s", (_label, server, choice, expected) => {
         expect(validateStackConfig({ ...secrets, ...server, serverSettingsMode: choice }, "prod").serverSettingsMode).toBe(expected);
@@ -370,8 +485,25 @@ describe("validateStackConfig", () => {
     });
 
     it("reads an external managed server", () => {
-        const c = validateStackConfig({ ...secrets, mode: "external", externalHost: "db", externalSslmode: "verify-full", externalSuperuser: "true", serverVersion: "16.4" }, "prod");
-        expect(c.server).toEqual({ mode: "external", host: "db", port: 5432, adminUser: "postgres", sslmode: "verify-full", superuser: true });
+        const c = validateStackConfig(
+            {
+                ...secrets,
+                mode: "external",
+                externalHost: "db",
+                externalSslmode: "verify-full",
+                externalSuperuser: "true",
+                serverVersion: "16.4",
+            },
+            "prod",
+        );
+        expect(c.server).toEqual({
+            mode: "external",
+            host: "db",
+            port: 5432,
+            adminUser: "postgres",
+            sslmode: "verify-full",
+            superuser: true,
+        });
         expect(c.serverVersion).toBe("16.4");
     });
 });

@@ -8,7 +8,17 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
 import { describe, expect, it } from "vitest";
-import { bucketOf, bucketSql, BucketSums, canonicalRowText, fieldTextSql, hashValue, rowHash, rowHashSql, rowTextSql } from "../migration/data/checksum/checksum";
+import {
+    bucketOf,
+    bucketSql,
+    BucketSums,
+    canonicalRowText,
+    fieldTextSql,
+    hashValue,
+    rowHash,
+    rowHashSql,
+    rowTextSql,
+} from "../migration/data/checksum/checksum";
 import { hashBytesExtended, hashTextExtended } from "../migration/data/checksum/textHash";
 import type { ColumnType } from "../migration/schema/types";
 import { adminUrl, withClient } from "./support/db";
@@ -18,9 +28,20 @@ const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ
 function samples(): string[] {
     const out: string[] = [];
     for (let n = 0; n <= 40; n++) out.push(ALPHABET.slice(0, n));
-    out.push("é", "ß€", "日本語テキスト", "😀 emoji 😀", "a\u00ff\u0100b".repeat(7), "it's", "back\\slash", "tab\tnew\nline", "x".repeat(10_000));
+    out.push(
+        "é",
+        "ß€",
+        "日本語テキスト",
+        "😀 emoji 😀",
+        "a\u00ff\u0100b".repeat(7),
+        "it's",
+        "back\\slash",
+        "tab\tnew\nline",
+        "x".repeat(10_000),
+    );
     // Deterministic mixed strings: every length 0..36, code points up to U+018F (1- and 2-byte UTF-8).
-    for (let n = 0; n < 120; n++) out.push(Array.from({ length: n % 37 }, (_, i) => String.fromCharCode(32 + ((n * 7 + i * 13) % 400))).join(""));
+    for (let n = 0; n < 120; n++)
+        out.push(Array.from({ length: n % 37 }, (_, i) => String.fromCharCode(32 + ((n * 7 + i * 13) % 400))).join(""));
     return out;
 }
 
@@ -28,7 +49,10 @@ describe("checksums: JS equals PostgreSQL", () => {
     it("hashTextExtended equals hashtextextended(text, 0)", async () => {
         const texts = samples();
         const theirs = await withClient(adminUrl(), (c) =>
-            c.query<{ h: string }>("SELECT hashtextextended(s, 0)::text AS h FROM unnest($1::text[]) WITH ORDINALITY AS u(s, o) ORDER BY o", [texts]),
+            c.query<{ h: string }>(
+                "SELECT hashtextextended(s, 0)::text AS h FROM unnest($1::text[]) WITH ORDINALITY AS u(s, o) ORDER BY o",
+                [texts],
+            ),
         );
         const out = { hi: 0, lo: 0 };
         expect(texts.map((t) => hashValue(hashTextExtended(t, out)).toString())).toEqual(theirs.rows.map((r) => r.h));
@@ -40,7 +64,7 @@ describe("checksums: JS equals PostgreSQL", () => {
             ["it's", "-12.5", "a\\b", "NULL"],
             ["tab\there", "-0.00000001", "line\nbreak\r\n", null],
             ["\\N", "1", "\\", "日本 😀"],
-            [null, "0", "{\"q\": \"a\\\\b\"}", "\t"],
+            [null, "0", '{"q": "a\\\\b"}', "\t"],
         ];
         const buckets = 97;
         // Columns 0, 2 and 3 are text and json (escaped); 1 is a number (never needs it).
@@ -59,7 +83,10 @@ describe("checksums: JS equals PostgreSQL", () => {
         // The row text is a COPY line: COPY FROM reads every value back, NULLs included.
         const back = await withClient(adminUrl(), async (c) => {
             await c.query("CREATE TEMP TABLE copy_back (c0 text, c1 text, c2 text, c3 text)");
-            await pipeline(Readable.from([rows.map((r) => canonicalRowText(r) + "\n").join("")]), c.query(copyFrom("COPY copy_back FROM STDIN")));
+            await pipeline(
+                Readable.from([rows.map((r) => canonicalRowText(r) + "\n").join("")]),
+                c.query(copyFrom("COPY copy_back FROM STDIN")),
+            );
             return (await c.query({ text: "SELECT * FROM copy_back", rowMode: "array" })).rows;
         });
         expect(back).toEqual(rows);

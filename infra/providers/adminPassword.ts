@@ -15,7 +15,8 @@ export interface AdminPasswordInputs {
 
 export function checkAdminPassword(_olds: unknown, news: Record<string, unknown>): CheckResult {
     const failures: CheckFailure[] = [];
-    if (!isUnknown(news.password) && (typeof news.password !== "string" || news.password === "")) failures.push({ property: "password", reason: "must be a non-empty string" });
+    if (!isUnknown(news.password) && (typeof news.password !== "string" || news.password === ""))
+        failures.push({ property: "password", reason: "must be a non-empty string" });
     const c = news.connection as Record<string, unknown> | undefined;
     if (!isUnknown(c) && (typeof c !== "object" || c === null || (!isUnknown(c.user) && typeof c.user !== "string"))) {
         failures.push({ property: "connection", reason: "required: { host, port, user, database }" });
@@ -24,7 +25,10 @@ export function checkAdminPassword(_olds: unknown, news: Record<string, unknown>
 }
 
 /** A new password is an update (rotated in place); nothing is ever replaced. */
-export function diffAdminPassword(olds: Partial<AdminPasswordInputs>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: false } {
+export function diffAdminPassword(
+    olds: Partial<AdminPasswordInputs>,
+    news: Record<string, unknown>,
+): { changes: boolean; replaces: string[]; deleteBeforeReplace: false } {
     const changes = olds.password !== news.password || JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
     return { changes, replaces: [], deleteBeforeReplace: false };
 }

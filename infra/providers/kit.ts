@@ -44,12 +44,14 @@ export function checkConnection(conn: unknown, fail: (property: string, reason: 
     for (const key of ["host", "user", "database"]) {
         if (!isUnknown(c[key]) && (typeof c[key] !== "string" || c[key] === "")) fail(`connection.${key}`, "must be a non-empty string");
     }
-    if (!isUnknown(c.port) && !(Number.isInteger(c.port) && (c.port as number) > 0 && (c.port as number) < 65536)) fail("connection.port", "must be a TCP port number");
+    if (!isUnknown(c.port) && !(Number.isInteger(c.port) && (c.port as number) > 0 && (c.port as number) < 65536))
+        fail("connection.port", "must be a TCP port number");
 }
 
 export function checkIdentifier(value: unknown, property: string, fail: (property: string, reason: string) => void): void {
     if (isUnknown(value)) return;
-    if (typeof value !== "string" || !IDENTIFIER.test(value)) fail(property, `must be a lower-case identifier (a-z, 0-9, _), got '${String(value)}'`);
+    if (typeof value !== "string" || !IDENTIFIER.test(value))
+        fail(property, `must be a lower-case identifier (a-z, 0-9, _), got '${String(value)}'`);
 }
 
 export function checkTimeZone(value: unknown, property: string, fail: (property: string, reason: string) => void): void {
@@ -91,7 +93,12 @@ export function diffConnection(olds: unknown, news: unknown, into: Record<string
 }
 
 /** `key` entries for each input whose value differs (deep, order-insensitive for objects). */
-export function diffValues(olds: Record<string, unknown>, news: Record<string, unknown>, keys: readonly string[], into: Record<string, PropertyDiff>): void {
+export function diffValues(
+    olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+    keys: readonly string[],
+    into: Record<string, PropertyDiff>,
+): void {
     for (const key of keys) {
         if (!isUnknown(news[key]) && canonical(olds[key]) === canonical(news[key])) continue;
         into[key] = { kind: olds[key] === undefined ? "add" : news[key] === undefined ? "delete" : "update", inputDiff: true };

@@ -17,7 +17,10 @@ export function loadLibrary<T>(relativePath: string): T {
     let root = nodePath.resolve(process.env.GECKO_PG_ROOT || process.cwd());
     while (!fs.existsSync(nodePath.join(root, "Pulumi.yaml"))) {
         const parent = nodePath.dirname(root);
-        if (parent === root) throw new Error(`gecko-pg: cannot find Pulumi.yaml in or above ${nodePath.resolve(process.env.GECKO_PG_ROOT || process.cwd())}; run from the project directory or set GECKO_PG_ROOT to it`);
+        if (parent === root)
+            throw new Error(
+                `gecko-pg: cannot find Pulumi.yaml in or above ${nodePath.resolve(process.env.GECKO_PG_ROOT || process.cwd())}; run from the project directory or set GECKO_PG_ROOT to it`,
+            );
         root = parent;
     }
     const g = globalThis as { __geckoPgTsx?: boolean };

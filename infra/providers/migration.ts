@@ -30,8 +30,20 @@ import { describeConnection, type ConnectionSpec } from "../../migration/postgre
 import { pgMessage, withSession } from "../../migration/postgres/session";
 import { MIGRATION_SCHEMA, qualified } from "../../migration/schema/ddl";
 import {
-    checkBoolean, checkConnection, CREDENTIAL_KEYS, checkIdentifier, checkTimeZone, diffConnection, diffValues, isUnknown, resourceDiff, resourceId,
-    type CheckFailure, type CheckResult, type PropertyDiff, type ResourceDiff,
+    checkBoolean,
+    checkConnection,
+    CREDENTIAL_KEYS,
+    checkIdentifier,
+    checkTimeZone,
+    diffConnection,
+    diffValues,
+    isUnknown,
+    resourceDiff,
+    resourceId,
+    type CheckFailure,
+    type CheckResult,
+    type PropertyDiff,
+    type ResourceDiff,
 } from "./kit";
 
 export type MigrationSummary = ReturnType<typeof summarize>;
@@ -82,7 +94,11 @@ export function upLogger(): MigrationLogger {
 }
 
 export class MigrationFailedError extends Error {
-    constructor(readonly failures: readonly string[], readonly reportRunId: number | undefined, message: string) {
+    constructor(
+        readonly failures: readonly string[],
+        readonly reportRunId: number | undefined,
+        message: string,
+    ) {
         super(message);
         this.name = "MigrationFailedError";
     }
@@ -90,8 +106,17 @@ export class MigrationFailedError extends Error {
 
 /** Inputs whose change reruns the migration. */
 const RUN_KEYS = [
-    "sqlitePath", "sourceFingerprint", "ownerRole", "appRole", "sourceTimeZone", "clockOverrides", "orphanPolicy",
-    "chunkRows", "allowQuarantine", "sampleRows", "databaseTimeZone",
+    "sqlitePath",
+    "sourceFingerprint",
+    "ownerRole",
+    "appRole",
+    "sourceTimeZone",
+    "clockOverrides",
+    "orphanPolicy",
+    "chunkRows",
+    "allowQuarantine",
+    "sampleRows",
+    "databaseTimeZone",
 ] as const;
 /** Inputs that only change what the state remembers. */
 const STATE_KEYS = ["dropOnDelete", "reportPath"] as const;
@@ -134,7 +159,11 @@ export function checkMigration(_olds: unknown, news: Record<string, unknown>): C
     checkInteger(inputs.sampleRows, "sampleRows", 0, fail);
     checkBoolean(inputs.allowQuarantine, "allowQuarantine", fail);
     checkBoolean(inputs.dropOnDelete, "dropOnDelete", fail);
-    if (inputs.reportPath !== undefined && !isUnknown(inputs.reportPath) && (typeof inputs.reportPath !== "string" || inputs.reportPath === "")) {
+    if (
+        inputs.reportPath !== undefined &&
+        !isUnknown(inputs.reportPath) &&
+        (typeof inputs.reportPath !== "string" || inputs.reportPath === "")
+    ) {
         fail("reportPath", "must be a file path");
     }
     return { inputs, failures };
@@ -147,17 +176,32 @@ export function diffMigration(olds: Partial<MigrationResourceState>, news: Recor
     return resourceDiff(detailedDiff);
 }
 
-export async function createMigration(inputs: MigrationResourceInputs, logger: MigrationLogger = silentLogger): Promise<{ id: string; outs: MigrationResourceState }> {
+export async function createMigration(
+    inputs: MigrationResourceInputs,
+    logger: MigrationLogger = silentLogger,
+): Promise<{ id: string; outs: MigrationResourceState }> {
     return { id: resourceId(inputs.connection), outs: await migrate(inputs, logger) };
 }
 
 /** Reruns the migration when the source, an option or the target changed; otherwise only stores the new inputs. */
-export async function updateMigration(olds: MigrationResourceState, news: MigrationResourceInputs, logger: MigrationLogger = silentLogger): Promise<{ outs: MigrationResourceState }> {
+export async function updateMigration(
+    olds: MigrationResourceState,
+    news: MigrationResourceInputs,
+    logger: MigrationLogger = silentLogger,
+): Promise<{ outs: MigrationResourceState }> {
     const changed = Object.keys(diffMigration(olds, news as unknown as Record<string, unknown>).detailedDiff);
     const storeOnly = [...STATE_KEYS, ...CREDENTIAL_KEYS.map((k) => `connection.${k}`)] as readonly string[];
     const rerun = changed.some((k) => !storeOnly.includes(k));
     if (!rerun) {
-        return { outs: { ...onlyInputs(news), summary: olds.summary, reportRunId: olds.reportRunId, extraTables: olds.extraTables, ...(olds.reportFile ? { reportFile: olds.reportFile } : {}) } };
+        return {
+            outs: {
+                ...onlyInputs(news),
+                summary: olds.summary,
+                reportRunId: olds.reportRunId,
+                extraTables: olds.extraTables,
+                ...(olds.reportFile ? { reportFile: olds.reportFile } : {}),
+            },
+        };
     }
     return { outs: await migrate(news, logger) };
 }
@@ -169,7 +213,10 @@ export async function deleteMigration(props: MigrationResourceState): Promise<vo
         try {
             await removeMigratedData(client, props.ownerRole, props.extraTables ?? []);
         } catch (cause) {
-            throw new Error(`migration delete: removing the migrated data in ${describeConnection(props.connection)} failed: ${pgMessage(cause)}`, { cause });
+            throw new Error(
+                `migration delete: removing the migrated data in ${describeConnection(props.connection)} failed: ${pgMessage(cause)}`,
+                { cause },
+            );
         }
     });
 }
@@ -193,9 +240,19 @@ function toMigrationInput(i: MigrationResourceInputs): MigrationInput {
 /** Pulumi state cannot hold `undefined`: copy the inputs, leaving out unset optional keys. */
 function onlyInputs(i: MigrationResourceInputs): MigrationResourceInputs {
     return {
-        connection: i.connection, sqlitePath: i.sqlitePath, sourceFingerprint: i.sourceFingerprint, ownerRole: i.ownerRole, appRole: i.appRole,
-        sourceTimeZone: i.sourceTimeZone, clockOverrides: i.clockOverrides, orphanPolicy: i.orphanPolicy, chunkRows: i.chunkRows,
-        allowQuarantine: i.allowQuarantine, sampleRows: i.sampleRows, databaseTimeZone: i.databaseTimeZone, dropOnDelete: i.dropOnDelete,
+        connection: i.connection,
+        sqlitePath: i.sqlitePath,
+        sourceFingerprint: i.sourceFingerprint,
+        ownerRole: i.ownerRole,
+        appRole: i.appRole,
+        sourceTimeZone: i.sourceTimeZone,
+        clockOverrides: i.clockOverrides,
+        orphanPolicy: i.orphanPolicy,
+        chunkRows: i.chunkRows,
+        allowQuarantine: i.allowQuarantine,
+        sampleRows: i.sampleRows,
+        databaseTimeZone: i.databaseTimeZone,
+        dropOnDelete: i.dropOnDelete,
         ...(i.reportPath ? { reportPath: i.reportPath } : {}),
     };
 }
@@ -215,15 +272,28 @@ async function migrate(inputs: MigrationResourceInputs, logger: MigrationLogger)
         ...onlyInputs(inputs),
         summary: summarize(report),
         reportRunId,
-        extraTables: report.tables.filter((t) => t.extra).map((t) => t.table).sort(),
+        extraTables: report.tables
+            .filter((t) => t.extra)
+            .map((t) => t.table)
+            .sort(),
         ...(reportFile ? { reportFile } : {}),
     };
 }
 
-function failed(inputs: MigrationResourceInputs, report: MigrationReport, runId: number, reportFile: string | undefined): MigrationFailedError {
-    const lines = [`migration of ${inputs.sqlitePath} into ${describeConnection(inputs.connection)} failed:`, ...report.failures.map((f) => `  - ${f}`)];
+function failed(
+    inputs: MigrationResourceInputs,
+    report: MigrationReport,
+    runId: number,
+    reportFile: string | undefined,
+): MigrationFailedError {
+    const lines = [
+        `migration of ${inputs.sqlitePath} into ${describeConnection(inputs.connection)} failed:`,
+        ...report.failures.map((f) => `  - ${f}`),
+    ];
     if (report.quarantine.total > 0 && !inputs.allowQuarantine) {
-        lines.push(`quarantined rows are in ${report.quarantine.location}; to accept them set allowQuarantine (stack config gecko-pg:allowQuarantine true) and run pulumi up again`);
+        lines.push(
+            `quarantined rows are in ${report.quarantine.location}; to accept them set allowQuarantine (stack config gecko-pg:allowQuarantine true) and run pulumi up again`,
+        );
     }
     lines.push(`full report: ${MIGRATION_SCHEMA}.runs id ${runId}${reportFile ? ` and ${reportFile}` : ""}`);
     return new MigrationFailedError(report.failures, runId, lines.join("\n"));
@@ -259,12 +329,14 @@ function isFile(p: string): boolean {
 }
 
 function checkInteger(value: unknown, property: string, min: number, fail: (property: string, reason: string) => void): void {
-    if (!isUnknown(value) && !(Number.isSafeInteger(value) && (value as number) >= min)) fail(property, `must be an integer >= ${min}, got '${String(value)}'`);
+    if (!isUnknown(value) && !(Number.isSafeInteger(value) && (value as number) >= min))
+        fail(property, `must be an integer >= ${min}, got '${String(value)}'`);
 }
 
 function checkClockOverrides(value: unknown, fail: (property: string, reason: string) => void): void {
     if (isUnknown(value)) return;
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("clockOverrides", `must be an object of "table.column" -> "utc" | "local"`);
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+        return fail("clockOverrides", `must be an object of "table.column" -> "utc" | "local"`);
     for (const [column, clock] of Object.entries(value)) {
         if (!/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/.test(column) || (clock !== "utc" && clock !== "local")) {
             fail(`clockOverrides.${column}`, `must be "table.column": "utc" | "local", got ${JSON.stringify(clock)}`);

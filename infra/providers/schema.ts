@@ -23,8 +23,19 @@ import { schemaChecksum } from "../../migration/schema/ddl";
 import { dropCollectorSchema, presentTables } from "../../migration/schema/dropSchema";
 import { SCHEMA_VERSION, TARGET_TABLES } from "../../migration/schema/tables";
 import {
-    checkBoolean, checkConnection, checkIdentifier, checkTimeZone, diffConnection, diffValues, isUnknown, resourceDiff, resourceId,
-    type CheckFailure, type CheckResult, type PropertyDiff, type ResourceDiff,
+    checkBoolean,
+    checkConnection,
+    checkIdentifier,
+    checkTimeZone,
+    diffConnection,
+    diffValues,
+    isUnknown,
+    resourceDiff,
+    resourceId,
+    type CheckFailure,
+    type CheckResult,
+    type PropertyDiff,
+    type ResourceDiff,
 } from "./kit";
 
 /** Inputs of the Schema resource as the provider receives them (after `check`). */
@@ -102,7 +113,10 @@ export async function deleteSchema(props: SchemaState): Promise<void> {
         try {
             await dropCollectorSchema(client, props.ownerRole);
         } catch (cause) {
-            throw new Error(`schema delete: dropping the collector tables in ${describeConnection(props.connection)} failed: ${pgMessage(cause)}`, { cause });
+            throw new Error(
+                `schema delete: dropping the collector tables in ${describeConnection(props.connection)} failed: ${pgMessage(cause)}`,
+                { cause },
+            );
         }
     });
 }
@@ -110,7 +124,9 @@ export async function deleteSchema(props: SchemaState): Promise<void> {
 async function applyInputs(inputs: SchemaInputs): Promise<SchemaState> {
     if (inputs.version !== SCHEMA_VERSION || inputs.checksum !== schemaChecksum(TARGET_TABLES)) {
         // check ran with other code than this update: never apply a version the plan did not show.
-        throw new Error(`schema: planned version ${inputs.version} (${inputs.checksum.slice(0, 12)}) but this code has version ${SCHEMA_VERSION}; run pulumi up again`);
+        throw new Error(
+            `schema: planned version ${inputs.version} (${inputs.checksum.slice(0, 12)}) but this code has version ${SCHEMA_VERSION}; run pulumi up again`,
+        );
     }
     const options: ApplySchemaOptions = { ownerRole: inputs.ownerRole, appRole: inputs.appRole, timeZone: inputs.timeZone };
     return withSession("schema", inputs.connection, async (client) => {

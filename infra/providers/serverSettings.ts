@@ -7,8 +7,16 @@ import { describeConnection, type ConnectionSpec } from "../../migration/postgre
 import { applySettings, readSettings, reportSettings, resetSettings, type SettingsState } from "../../migration/setup/applySettings";
 import { parseDockerHost } from "../../migration/setup/dockerRestart";
 import {
-    diffSettings, localCatalog, resolveDesired, SETTINGS_MODES, SettingsValidationError, validateSettings,
-    type RestartStrategy, type SettingDrift, type SettingProblem, type SettingsMode,
+    diffSettings,
+    localCatalog,
+    resolveDesired,
+    SETTINGS_MODES,
+    SettingsValidationError,
+    validateSettings,
+    type RestartStrategy,
+    type SettingDrift,
+    type SettingProblem,
+    type SettingsMode,
 } from "../../migration/setup/settingsPlan";
 import { checkConnection, isUnknown, UNKNOWN, type CheckFailure, type CheckResult, type PropertyDiff, type ResourceDiff } from "./kit";
 
@@ -42,7 +50,8 @@ export function checkServerSettings(_olds: unknown, news: Record<string, unknown
     const restart = news.restart as Record<string, unknown> | string | undefined;
     if (restart !== UNKNOWN) {
         if (typeof restart === "object" && restart?.kind === "docker") {
-            if (typeof restart.containerName !== "string" || restart.containerName === "") fail("restart.containerName", "required when restart.kind is 'docker'");
+            if (typeof restart.containerName !== "string" || restart.containerName === "")
+                fail("restart.containerName", "required when restart.kind is 'docker'");
             if (restart.dockerHost !== undefined && restart.dockerHost !== UNKNOWN) {
                 try {
                     parseDockerHost(String(restart.dockerHost));
@@ -50,7 +59,8 @@ export function checkServerSettings(_olds: unknown, news: Record<string, unknown
                     fail("restart.dockerHost", (e as Error).message);
                 }
             }
-        } else if (typeof restart !== "object" || restart?.kind !== "none") fail("restart", "must be { kind: 'docker', containerName } or { kind: 'none' } (external server)");
+        } else if (typeof restart !== "object" || restart?.kind !== "none")
+            fail("restart", "must be { kind: 'docker', containerName } or { kind: 'none' } (external server)");
     }
     if (news.mode !== undefined && news.mode !== UNKNOWN && !SETTINGS_MODES.includes(news.mode as SettingsMode)) {
         fail("mode", `must be one of ${SETTINGS_MODES.join(", ")}, got '${String(news.mode)}'`);
@@ -79,7 +89,7 @@ export function diffServerSettings(olds: Partial<ServerSettingsState>, news: Rec
     const detailedDiff: Record<string, PropertyDiff> = {};
     const replaces: string[] = [];
     const oldConn = (olds.connection ?? {}) as unknown as Record<string, unknown>;
-    const newConn = (news.connection === UNKNOWN ? {} : news.connection ?? {}) as Record<string, unknown>;
+    const newConn = (news.connection === UNKNOWN ? {} : (news.connection ?? {})) as Record<string, unknown>;
     for (const key of ["host", "port", "user", "password", "database", "sslmode"]) {
         const unknown = news.connection === UNKNOWN || newConn[key] === UNKNOWN;
         if (!unknown && oldConn[key] === newConn[key]) continue;
@@ -94,7 +104,10 @@ export function diffServerSettings(olds: Partial<ServerSettingsState>, news: Rec
         const desired = resolveDesired((news.settings ?? {}) as Record<string, string>).settings;
         for (const c of diffSettings(olds.settings ?? {}, desired)) {
             if (c.action === "unchanged") continue;
-            detailedDiff[`settings.${c.name}`] = { kind: c.action === "reset" ? "delete" : c.from === undefined ? "add" : "update", inputDiff: true };
+            detailedDiff[`settings.${c.name}`] = {
+                kind: c.action === "reset" ? "delete" : c.from === undefined ? "add" : "update",
+                inputDiff: true,
+            };
             if (c.restart) restartRequired.push(c.name);
         }
     }
@@ -135,7 +148,13 @@ async function reportInputs(inputs: ServerSettingsInputs): Promise<ServerSetting
     if (problems.length > 0) throw new SettingsValidationError(problems, describeConnection(inputs.connection));
     const { effective, pendingRestart, parameterGroup } = await reportSettings(inputs.connection, settings);
     return {
-        connection: inputs.connection, settings, restart: inputs.restart, mode: "report", effective, pendingRestart, parameterGroup,
+        connection: inputs.connection,
+        settings,
+        restart: inputs.restart,
+        mode: "report",
+        effective,
+        pendingRestart,
+        parameterGroup,
         ...(inputs.serverMemoryMb === undefined ? {} : { serverMemoryMb: inputs.serverMemoryMb }),
     };
 }
@@ -144,11 +163,21 @@ async function applyInputs(inputs: ServerSettingsInputs, previouslyManaged: read
     const { settings, problems } = resolveDesired(inputs.settings);
     if (problems.length > 0) throw new SettingsValidationError(problems, describeConnection(inputs.connection));
     const { effective, pendingRestart } = await applySettings({
-        connection: inputs.connection, desired: settings, previouslyManaged, serverMemoryMb: inputs.serverMemoryMb, restart: inputs.restart,
+        connection: inputs.connection,
+        desired: settings,
+        previouslyManaged,
+        serverMemoryMb: inputs.serverMemoryMb,
+        restart: inputs.restart,
     });
     // Pulumi state cannot hold `undefined`; keep only the keys that are set.
     return {
-        connection: inputs.connection, settings, restart: inputs.restart, mode: "apply", effective, pendingRestart, parameterGroup: [],
+        connection: inputs.connection,
+        settings,
+        restart: inputs.restart,
+        mode: "apply",
+        effective,
+        pendingRestart,
+        parameterGroup: [],
         ...(inputs.serverMemoryMb === undefined ? {} : { serverMemoryMb: inputs.serverMemoryMb }),
     };
 }

@@ -45,9 +45,10 @@ export function parseConnectionUrl(url: string): ConnectionSpec {
 
 /** node-postgres settings for a spec; sslmode other than disable/prefer means TLS. */
 export function clientConfig(spec: ConnectionSpec, extra: Partial<ClientConfig> = {}): ClientConfig {
-    const ssl = spec.sslmode === undefined || spec.sslmode === "disable" || spec.sslmode === "prefer"
-        ? false
-        : { rejectUnauthorized: spec.sslmode === "verify-ca" || spec.sslmode === "verify-full" };
+    const ssl =
+        spec.sslmode === undefined || spec.sslmode === "disable" || spec.sslmode === "prefer"
+            ? false
+            : { rejectUnauthorized: spec.sslmode === "verify-ca" || spec.sslmode === "verify-full" };
     return { host: spec.host, port: spec.port, user: spec.user, password: spec.password, database: spec.database, ssl, ...extra };
 }
 

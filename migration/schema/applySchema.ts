@@ -15,7 +15,20 @@
  * in autocommit mode (no open transaction).
  */
 import type { ClientBase } from "pg";
-import { analyzeSql, createTableSql, grantSql, leafRelationsSql, MIGRATION_SCHEMA, qualified, schemaChecksum, schemaVersionSql, setDatabaseTimeZoneSql, setRoleTimeZoneSql, TARGET_SCHEMA, targetRegclassSql } from "./ddl";
+import {
+    analyzeSql,
+    createTableSql,
+    grantSql,
+    leafRelationsSql,
+    MIGRATION_SCHEMA,
+    qualified,
+    schemaChecksum,
+    schemaVersionSql,
+    setDatabaseTimeZoneSql,
+    setRoleTimeZoneSql,
+    TARGET_SCHEMA,
+    targetRegclassSql,
+} from "./ddl";
 import { ident } from "../postgres/sql";
 import { monthsAfter, ensurePartitions, type PartitionChange } from "./partitionMaintenance";
 import { dropRetiredIndexes, ensureForeignKeys, ensureIndexes, resetSequences, type SequencePosition } from "./postLoad";
@@ -126,14 +139,20 @@ async function tablesPhase(client: ClientBase, o: ApplySchemaOptions, tables: re
                 await client.query(setRoleTimeZoneSql(o.appRole, tz));
                 changes.push(`set ${o.appRole} TimeZone to ${tz}`);
             }
-            if (!(await exists(client, qualified("schema_version", MIGRATION_SCHEMA)))) changes.push(`created ${MIGRATION_SCHEMA}.schema_version`);
+            if (!(await exists(client, qualified("schema_version", MIGRATION_SCHEMA))))
+                changes.push(`created ${MIGRATION_SCHEMA}.schema_version`);
             const [schemaSql, versionTableSql] = schemaVersionSql(o.ownerRole);
             await client.query(schemaSql);
             await client.query(`SET LOCAL ROLE ${ident(o.ownerRole)}`);
             await client.query(versionTableSql);
-            const recorded = await client.query<{ checksum: string }>(`SELECT checksum FROM ${qualified("schema_version", MIGRATION_SCHEMA)} WHERE version = $1`, [SCHEMA_VERSION]);
+            const recorded = await client.query<{ checksum: string }>(
+                `SELECT checksum FROM ${qualified("schema_version", MIGRATION_SCHEMA)} WHERE version = $1`,
+                [SCHEMA_VERSION],
+            );
             if (recorded.rows[0] && recorded.rows[0].checksum !== checksum) {
-                throw new Error(`schema version ${SCHEMA_VERSION} was applied with checksum ${recorded.rows[0].checksum}, this DDL has ${checksum}: bump SCHEMA_VERSION`);
+                throw new Error(
+                    `schema version ${SCHEMA_VERSION} was applied with checksum ${recorded.rows[0].checksum}, this DDL has ${checksum}: bump SCHEMA_VERSION`,
+                );
             }
             // The first application of this version brings existing tables up to it, in place: those an
             // earlier version made, and any made by hand (a difference no safe ALTER covers stops it, named).
@@ -151,11 +170,10 @@ async function tablesPhase(client: ClientBase, o: ApplySchemaOptions, tables: re
             changes.push(...upgraded);
             if (!recorded.rows[0]) {
                 const description = earlier === null ? "collector schema" : `collector schema, upgraded in place from version ${earlier}`;
-                await client.query(`INSERT INTO ${qualified("schema_version", MIGRATION_SCHEMA)} (version, checksum, description) VALUES ($1, $2, $3)`, [
-                    SCHEMA_VERSION,
-                    checksum,
-                    description,
-                ]);
+                await client.query(
+                    `INSERT INTO ${qualified("schema_version", MIGRATION_SCHEMA)} (version, checksum, description) VALUES ($1, $2, $3)`,
+                    [SCHEMA_VERSION, checksum, description],
+                );
                 changes.push(`recorded schema version ${SCHEMA_VERSION}${earlier === null ? "" : ` (upgraded from ${earlier})`}`);
             }
             await client.query("COMMIT");
@@ -183,8 +201,12 @@ async function postLoadPhase(client: ClientBase, o: ApplySchemaOptions, tables: 
     const recorded = (await exists(client, versionTable))
         ? await client.query<{ checksum: string }>(`SELECT checksum FROM ${versionTable} WHERE version = $1`, [SCHEMA_VERSION])
         : undefined;
-    if (!recorded?.rows[0]) throw new Error(`applySchema post-load: schema version ${SCHEMA_VERSION} not recorded; run the tables phase first`);
-    if (recorded.rows[0].checksum !== checksum) throw new Error(`applySchema post-load: schema version ${SCHEMA_VERSION} was applied with another DDL (checksum ${recorded.rows[0].checksum})`);
+    if (!recorded?.rows[0])
+        throw new Error(`applySchema post-load: schema version ${SCHEMA_VERSION} not recorded; run the tables phase first`);
+    if (recorded.rows[0].checksum !== checksum)
+        throw new Error(
+            `applySchema post-load: schema version ${SCHEMA_VERSION} was applied with another DDL (checksum ${recorded.rows[0].checksum})`,
+        );
 
     const changes: string[] = [];
     const connections = [client, ...(o.extraConnections ?? [])];
@@ -200,7 +222,9 @@ async function postLoadPhase(client: ClientBase, o: ApplySchemaOptions, tables: 
         const sequences = await step("sequences", () => resetSequences(client, tables));
         await step("analyze", () => eachTable(connections, tables, order, async (c, t) => (await c.query(analyzeSql(t)), [])));
         await step("grants", () => grant(client, o));
-        const done = await client.query(`UPDATE ${versionTable} SET post_load_at = now() WHERE version = $1 AND post_load_at IS NULL`, [SCHEMA_VERSION]);
+        const done = await client.query(`UPDATE ${versionTable} SET post_load_at = now() WHERE version = $1 AND post_load_at IS NULL`, [
+            SCHEMA_VERSION,
+        ]);
         if (done.rowCount) changes.push(`recorded post-load of schema version ${SCHEMA_VERSION}`);
         return { phase: "post-load", version: SCHEMA_VERSION, changes, partitions: [], sequences };
     } finally {
@@ -265,7 +289,10 @@ async function grant(client: ClientBase, o: ApplySchemaOptions): Promise<void> {
 
 /** The newest schema version recorded before this one, or null on a database none was applied to. */
 async function latestVersion(client: ClientBase): Promise<number | null> {
-    const r = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${qualified("schema_version", MIGRATION_SCHEMA)} WHERE version < $1`, [SCHEMA_VERSION]);
+    const r = await client.query<{ v: number | null }>(
+        `SELECT max(version) AS v FROM ${qualified("schema_version", MIGRATION_SCHEMA)} WHERE version < $1`,
+        [SCHEMA_VERSION],
+    );
     return r.rows[0].v;
 }
 
@@ -281,7 +308,11 @@ function roleTimeZone(client: ClientBase, role: string): Promise<string | null> 
 
 /** The TimeZone set on the current database (ALTER DATABASE ... SET), or null. */
 function databaseTimeZone(client: ClientBase): Promise<string | null> {
-    return configuredTimeZone(client, "d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND d.setrole = 0", []);
+    return configuredTimeZone(
+        client,
+        "d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND d.setrole = 0",
+        [],
+    );
 }
 
 /** The `timezone` entry of the pg_db_role_setting row `where` picks, or null. */

@@ -58,7 +58,12 @@ export interface SchemaInspection {
     readonly sequences: readonly SequenceInspection[];
     /** Relations in the target and bookkeeping schemas (tables, partitions, indexes, sequences) not owned by `ownerRole`; empty when no ownerRole was given. */
     readonly foreignOwned: readonly { readonly name: string; readonly kind: string; readonly owner: string }[];
-    readonly versions: readonly { readonly version: number; readonly checksum: string; readonly appliedAt: Date; readonly postLoadAt: Date | null }[];
+    readonly versions: readonly {
+        readonly version: number;
+        readonly checksum: string;
+        readonly appliedAt: Date;
+        readonly postLoadAt: Date | null;
+    }[];
 }
 
 /** Inspects the target schema against `tables` (default TARGET_TABLES). */
@@ -97,7 +102,13 @@ export async function inspectSchema(
           WHERE p.relkind = 'p' AND p.relnamespace = to_regnamespace($1) ORDER BY p.relname, c.relname`,
         [TARGET_SCHEMA],
     );
-    const partitions: PartitionInspection[] = parts.rows.map((r) => ({ table: r.table, name: r.name, bound: r.bound, isDefault: r.bound === "DEFAULT", estimatedRows: r.rows }));
+    const partitions: PartitionInspection[] = parts.rows.map((r) => ({
+        table: r.table,
+        name: r.name,
+        bound: r.bound,
+        isDefault: r.bound === "DEFAULT",
+        estimatedRows: r.rows,
+    }));
 
     const planned = new Set(tables.flatMap((t) => t.indexes.map((i) => i.name)));
     const indexes: IndexInspection[] = tables.flatMap((t) =>
@@ -156,12 +167,14 @@ export async function inspectSchema(
         : [];
 
     const versions = (
-        await client.query<{ version: number; checksum: string; applied_at: Date; post_load_at: Date | null }>(
-            `SELECT version, checksum, applied_at, post_load_at FROM ${qualified("schema_version", MIGRATION_SCHEMA)} ORDER BY version`,
-        ).catch((e: { code?: string }) => {
-            if (e.code === "42P01" || e.code === "3F000") return { rows: [] }; // not created yet
-            throw e;
-        })
+        await client
+            .query<{ version: number; checksum: string; applied_at: Date; post_load_at: Date | null }>(
+                `SELECT version, checksum, applied_at, post_load_at FROM ${qualified("schema_version", MIGRATION_SCHEMA)} ORDER BY version`,
+            )
+            .catch((e: { code?: string }) => {
+                if (e.code === "42P01" || e.code === "3F000") return { rows: [] }; // not created yet
+                throw e;
+            })
     ).rows.map((r) => ({ version: r.version, checksum: r.checksum, appliedAt: r.applied_at, postLoadAt: r.post_load_at }));
 
     return {

@@ -94,7 +94,8 @@ export async function ensurePartitions(
     for (const p of plan) {
         const found = existing.find((e) => e.name === p.name);
         if (found) {
-            if (found.bound !== expectedBound(p)) throw new Error(`partition ${p.name} exists with bounds '${found.bound}', expected '${expectedBound(p)}'`);
+            if (found.bound !== expectedBound(p))
+                throw new Error(`partition ${p.name} exists with bounds '${found.bound}', expected '${expectedBound(p)}'`);
             changes.push({ partition: p.name, action: "exists", movedRows: 0 });
             continue;
         }
@@ -143,7 +144,8 @@ export async function addFuturePartitions(
     monthsAhead: number,
     options: EnsurePartitionsOptions & { readonly now?: Date } = {},
 ): Promise<PartitionChange[]> {
-    if (!Number.isInteger(monthsAhead) || monthsAhead < 0) throw new Error(`monthsAhead must be a non-negative integer, got ${monthsAhead}`);
+    if (!Number.isInteger(monthsAhead) || monthsAhead < 0)
+        throw new Error(`monthsAhead must be a non-negative integer, got ${monthsAhead}`);
     const now = options.now ?? new Date();
     const out: PartitionChange[] = [];
     for (const t of TARGET_TABLES.filter((x) => x.partitioning)) {

@@ -37,12 +37,14 @@ export function defaultPartitionName(table: string): string {
  * from the month containing fromEpoch through the month containing toEpoch.
  */
 export function planMonthlyPartitions(fromEpoch: number, toEpoch: number, table = "ohlcv_data"): MonthlyPartition[] {
-    if (!Number.isFinite(fromEpoch) || !Number.isFinite(toEpoch)) throw new Error(`partition span must be finite epoch seconds, got ${fromEpoch}..${toEpoch}`);
+    if (!Number.isFinite(fromEpoch) || !Number.isFinite(toEpoch))
+        throw new Error(`partition span must be finite epoch seconds, got ${fromEpoch}..${toEpoch}`);
     if (fromEpoch > toEpoch) throw new Error(`partition span is reversed: ${fromEpoch} > ${toEpoch}`);
     const start = new Date(fromEpoch * 1000);
     const end = new Date(toEpoch * 1000);
     const months = (end.getUTCFullYear() - start.getUTCFullYear()) * 12 + end.getUTCMonth() - start.getUTCMonth() + 1;
-    if (!(months <= MAX_PLANNED_MONTHS)) throw new Error(`partition span of ${months} months exceeds ${MAX_PLANNED_MONTHS} (epoch milliseconds instead of seconds?)`);
+    if (!(months <= MAX_PLANNED_MONTHS))
+        throw new Error(`partition span of ${months} months exceeds ${MAX_PLANNED_MONTHS} (epoch milliseconds instead of seconds?)`);
     const out: MonthlyPartition[] = [];
     for (let i = 0; i < months; i++) {
         const y = start.getUTCFullYear();
@@ -97,7 +99,11 @@ export function defaultHasRowsSql(table: TargetTable, p: MonthlyPartition, defau
  * into a transaction-local table, create the partition, insert them back through the
  * parent (ids kept). Run inside BEGIN/COMMIT; an error rolls everything back.
  */
-export function moveDefaultRowsAndCreateSql(table: TargetTable, p: MonthlyPartition, defaultPartition = defaultPartitionName(table.name)): string[] {
+export function moveDefaultRowsAndCreateSql(
+    table: TargetTable,
+    p: MonthlyPartition,
+    defaultPartition = defaultPartitionName(table.name),
+): string[] {
     const tmp = ident(`gecko_move_${p.name}`);
     return [
         `LOCK TABLE ${qualified(table.name)} IN ACCESS EXCLUSIVE MODE`,

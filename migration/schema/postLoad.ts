@@ -23,7 +23,14 @@ interface IndexState {
 }
 
 const RELATION_KINDS: Readonly<Record<string, string>> = {
-    r: "a table", p: "a partitioned table", v: "a view", m: "a materialized view", S: "a sequence", f: "a foreign table", c: "a composite type", t: "a TOAST table",
+    r: "a table",
+    p: "a partitioned table",
+    v: "a view",
+    m: "a materialized view",
+    S: "a sequence",
+    f: "a foreign table",
+    c: "a composite type",
+    t: "a TOAST table",
 };
 
 /**
@@ -40,13 +47,24 @@ async function indexState(client: ClientBase, name: string, relation: string): P
     );
     const row = r.rows[0];
     if (!row) return undefined;
-    if (row.kind !== "i" && row.kind !== "I") throw new Error(`${name} exists but is not an index (it is ${RELATION_KINDS[row.kind] ?? `relkind ${row.kind}`}): rename or drop it`);
+    if (row.kind !== "i" && row.kind !== "I")
+        throw new Error(
+            `${name} exists but is not an index (it is ${RELATION_KINDS[row.kind] ?? `relkind ${row.kind}`}): rename or drop it`,
+        );
     if (row.table !== relation) throw new Error(`index ${name} exists on ${row.table}, expected on ${relation}`);
     return { valid: row.valid ?? false };
 }
 
 /** Creates an index unless a valid one exists; an INVALID leftover of a crashed build is dropped and rebuilt. */
-async function ensurePlainIndex(client: ClientBase, table: TargetTable, index: IndexSpec, name: string, relation: string, build: IndexBuild, log: string[]): Promise<void> {
+async function ensurePlainIndex(
+    client: ClientBase,
+    table: TargetTable,
+    index: IndexSpec,
+    name: string,
+    relation: string,
+    build: IndexBuild,
+    log: string[],
+): Promise<void> {
     const state = await indexState(client, name, relation);
     if (state?.valid) return;
     if (state) {
@@ -81,7 +99,13 @@ async function attachedPartitions(client: ClientBase, parentIndex: string): Prom
  * attached child a concurrent build and ATTACH (the parent turns valid when all
  * partitions have one). Partitions created after this get their child automatically.
  */
-async function ensurePartitionedIndex(client: ClientBase, table: TargetTable, index: IndexSpec, build: IndexBuild, log: string[]): Promise<void> {
+async function ensurePartitionedIndex(
+    client: ClientBase,
+    table: TargetTable,
+    index: IndexSpec,
+    build: IndexBuild,
+    log: string[],
+): Promise<void> {
     const parent = await indexState(client, index.name, table.name);
     if (!parent) {
         await client.query(createIndexSql(table, index, { only: true }));
@@ -107,7 +131,11 @@ export interface IndexBuild {
 }
 
 /** Builds every planned secondary index of `tables`; returns what changed. */
-export async function ensureIndexes(client: ClientBase, tables: readonly TargetTable[], build: IndexBuild = { concurrently: true }): Promise<string[]> {
+export async function ensureIndexes(
+    client: ClientBase,
+    tables: readonly TargetTable[],
+    build: IndexBuild = { concurrently: true },
+): Promise<string[]> {
     const log: string[] = [];
     for (const table of tables) {
         for (const index of table.indexes) {
@@ -127,7 +155,11 @@ export async function ensureIndexes(client: ClientBase, tables: readonly TargetT
  * (RETIRED_INDEXES), only where the index is on that table. An index of the same
  * name on another relation is not ours and stays.
  */
-export async function dropRetiredIndexes(client: ClientBase, tables: readonly TargetTable[], build: IndexBuild = { concurrently: true }): Promise<string[]> {
+export async function dropRetiredIndexes(
+    client: ClientBase,
+    tables: readonly TargetTable[],
+    build: IndexBuild = { concurrently: true },
+): Promise<string[]> {
     const log: string[] = [];
     const planned = new Set(tables.flatMap((t) => t.indexes.map((i) => i.name)));
     for (const retired of RETIRED_INDEXES) {
@@ -197,7 +229,9 @@ export async function resetSequences(client: ClientBase, tables: readonly Target
     const out: SequencePosition[] = [];
     for (const table of tables) {
         for (const column of table.columns.filter((c) => c.identity)) {
-            const r = await client.query<{ seq: string; max_id: string | null; last_value: string | null }>(resetSequenceSql(table, column.name));
+            const r = await client.query<{ seq: string; max_id: string | null; last_value: string | null }>(
+                resetSequenceSql(table, column.name),
+            );
             const row = r.rows[0];
             out.push({ table: table.name, column: column.name, sequence: row.seq, maxId: row.max_id, lastValue: row.last_value });
         }

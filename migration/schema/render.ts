@@ -4,7 +4,24 @@
  * the catalog first and skips what exists. Run it with psql in autocommit mode:
  * CREATE INDEX CONCURRENTLY cannot run inside a transaction block.
  */
-import { addForeignKeySql, analyzeSql, createIndexSql, createTableSql, grantSql, MIGRATION_SCHEMA, partitionedIndexSql, qualified, resetSequenceSql, schemaChecksum, schemaVersionSql, setDatabaseTimeZoneSql, setRoleTimeZoneSql, TARGET_SCHEMA, validateConstraintSql, versionGuardSql } from "./ddl";
+import {
+    addForeignKeySql,
+    analyzeSql,
+    createIndexSql,
+    createTableSql,
+    grantSql,
+    MIGRATION_SCHEMA,
+    partitionedIndexSql,
+    qualified,
+    resetSequenceSql,
+    schemaChecksum,
+    schemaVersionSql,
+    setDatabaseTimeZoneSql,
+    setRoleTimeZoneSql,
+    TARGET_SCHEMA,
+    validateConstraintSql,
+    versionGuardSql,
+} from "./ddl";
 import { ident, literal } from "../postgres/sql";
 import { createDefaultPartitionSql, createPartitionSql, defaultPartitionName, planMonthlyPartitions } from "./partitions";
 import { SCHEMA_VERSION, TARGET_TABLES } from "./tables";
@@ -54,11 +71,15 @@ export function postLoadPhaseSql(o: RenderSchemaOptions): string[] {
         defaultPartitionName(t.name),
     ];
     const indexes = tables.flatMap((t) =>
-        t.indexes.flatMap((i) => (t.partitioning ? partitionedIndexSql(t, i, partitionNames(t)) : [createIndexSql(t, i, { concurrently: true })])),
+        t.indexes.flatMap((i) =>
+            t.partitioning ? partitionedIndexSql(t, i, partitionNames(t)) : [createIndexSql(t, i, { concurrently: true })],
+        ),
     );
     const fks = tables.flatMap((t) =>
         t.foreignKeys.flatMap((fk) =>
-            t.partitioning ? [addForeignKeySql(t, fk, { notValid: false })] : [addForeignKeySql(t, fk, { notValid: true }), validateConstraintSql(t, fk.name)],
+            t.partitioning
+                ? [addForeignKeySql(t, fk, { notValid: false })]
+                : [addForeignKeySql(t, fk, { notValid: true }), validateConstraintSql(t, fk.name)],
         ),
     );
     const sequences = tables.flatMap((t) => t.columns.filter((c) => c.identity).map((c) => resetSequenceSql(t, c.name)));

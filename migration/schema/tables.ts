@@ -145,7 +145,10 @@ const discoveryMetadata: TargetTable = {
     primaryKey: ["id"],
     uniques: [],
     foreignKeys: [],
-    indexes: [index("idx_discovery_metadata_type_created", ["discovery_type", "created_at"]), index("idx_discovery_metadata_created_at", ["created_at"])],
+    indexes: [
+        index("idx_discovery_metadata_type_created", ["discovery_type", "created_at"]),
+        index("idx_discovery_metadata_created_at", ["created_at"]),
+    ],
     rowKey: ["id"],
 };
 
@@ -424,7 +427,11 @@ const watchlist: TargetTable = {
  * operator's own indexes stay).
  */
 export const RETIRED_INDEXES: readonly { readonly table: string; readonly name: string; readonly why: string }[] = [
-    { table: "pools", name: "idx_pools_activity_score", why: "partial DESC index replaced by the pg model's ix_pools_activity_score and idx_pools_activity_score_desc" },
+    {
+        table: "pools",
+        name: "idx_pools_activity_score",
+        why: "partial DESC index replaced by the pg model's ix_pools_activity_score and idx_pools_activity_score_desc",
+    },
     { table: "tokens", name: "idx_tokens_network", why: "uq_tokens_network_address leads with network" },
     { table: "tokens", name: "idx_tokens_symbol", why: "idx_tokens_symbol_network leads with symbol" },
 ];
@@ -471,7 +478,12 @@ export interface ClockNote {
 /** The README's clock table: how new rows' timestamps land after cutover. */
 export const CLOCKS_AFTER_CUTOVER: readonly ClockNote[] = [
     {
-        columns: ["ohlcv_data.datetime", "new_pools_history.collected_at", "collection_metadata.last_run", "collection_metadata.last_success"],
+        columns: [
+            "ohlcv_data.datetime",
+            "new_pools_history.collected_at",
+            "collection_metadata.last_run",
+            "collection_metadata.last_success",
+        ],
         writtenIn: "host-local",
         effect: "read as UTC: shifted by the collector host's UTC offset unless the host runs with TZ=UTC (ohlcv_data.timestamp stays the true epoch)",
     },

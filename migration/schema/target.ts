@@ -36,7 +36,10 @@ export interface SchemaUpgrade {
  */
 export async function upgradeTarget(pg: ClientBase, o: SchemaRoles, logger: SchemaLog): Promise<SchemaUpgrade> {
     const before = await recordedVersions(pg);
-    if (before.length === 0) throw new Error("upgrade: no gecko-pg schema version is recorded in this database (gecko_migration.schema_version); run migrate, or pulumi up, to create the schema");
+    if (before.length === 0)
+        throw new Error(
+            "upgrade: no gecko-pg schema version is recorded in this database (gecko_migration.schema_version); run migrate, or pulumi up, to create the schema",
+        );
     const options = { ownerRole: o.ownerRole, appRole: o.appRole, timeZone: o.timeZone };
     const tables = await applySchema(pg, "tables", options);
     logChanges(logger, "upgrade", tables.changes);
@@ -69,19 +72,22 @@ export async function checkTargetSchema(pg: ClientBase, o: SchemaRoles): Promise
     for (const i of s.indexes) {
         if (!i.present) problems.push(`index ${i.name} on ${i.table} missing`);
         else if (!i.valid) problems.push(`index ${i.name} on ${i.table} is not valid`);
-        for (const p of i.partitions) if (!p.index || !p.valid) problems.push(`index ${i.name}: partition ${p.partition} lacks a valid attached index`);
+        for (const p of i.partitions)
+            if (!p.index || !p.valid) problems.push(`index ${i.name}: partition ${p.partition} lacks a valid attached index`);
     }
     for (const c of s.constraints) {
         if (!c.present) problems.push(`${c.kind} constraint ${c.name} on ${c.table} missing`);
         else if (!c.validated) problems.push(`${c.kind} constraint ${c.name} on ${c.table} not validated`);
     }
-    for (const q of s.sequences) if (!q.ok) problems.push(`sequence of ${q.table}.${q.column} at ${q.lastValue ?? "none"} is not past max(id) ${q.maxId}`);
+    for (const q of s.sequences)
+        if (!q.ok) problems.push(`sequence of ${q.table}.${q.column} at ${q.lastValue ?? "none"} is not past max(id) ${q.maxId}`);
     for (const f of s.foreignOwned) problems.push(`${f.kind} ${f.name} is owned by ${f.owner}, not ${o.ownerRole}`);
     const paused = await pg.query<{ rel: string }>(
         `SELECT c.oid::regclass::text AS rel FROM pg_class c WHERE c.relnamespace = to_regnamespace($1) AND c.reloptions @> ARRAY['autovacuum_enabled=false'] ORDER BY 1`,
         [TARGET_SCHEMA],
     );
-    for (const { rel } of paused.rows) problems.push(`autovacuum is off on ${rel} (left by a migration that did not finish; a completed migrate turns it back on)`);
+    for (const { rel } of paused.rows)
+        problems.push(`autovacuum is off on ${rel} (left by a migration that did not finish; a completed migrate turns it back on)`);
     return { ok: problems.length === 0, problems };
 }
 
@@ -89,7 +95,9 @@ export async function checkTargetSchema(pg: ClientBase, o: SchemaRoles): Promise
 async function recordedVersions(pg: ClientBase): Promise<number[]> {
     const exists = await pg.query<{ ok: boolean }>(`SELECT to_regclass('gecko_migration.schema_version') IS NOT NULL AS ok`);
     if (!exists.rows[0].ok) return [];
-    return (await pg.query<{ version: number }>("SELECT version FROM gecko_migration.schema_version ORDER BY version")).rows.map((r) => r.version);
+    return (await pg.query<{ version: number }>("SELECT version FROM gecko_migration.schema_version ORDER BY version")).rows.map(
+        (r) => r.version,
+    );
 }
 
 /** One line per kind of change ("created partition x 25"), not one per object. */
@@ -102,4 +110,3 @@ export function logChanges(logger: SchemaLog, phase: string, changes: readonly s
     }
     logger.info(`${phase}: ${[...kinds].map(([k, n]) => (n > 1 ? `${k} x${n}` : k)).join(", ")}`);
 }
-

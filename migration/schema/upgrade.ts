@@ -102,12 +102,20 @@ export function planTableUpgrade(planned: TargetTable, actual: ActualTable): Upg
         const plannedType = catalogTypeName(column);
         if (found.type !== plannedType) {
             if (!widensWithoutRewrite(found.type, column)) {
-                throw new Error(`upgrade ${planned.name}.${column.name}: the table has ${found.type}, this version plans ${plannedType}; no in-place change keeps every value without a rewrite`);
+                throw new Error(
+                    `upgrade ${planned.name}.${column.name}: the table has ${found.type}, this version plans ${plannedType}; no in-place change keeps every value without a rewrite`,
+                );
             }
-            steps.push({ kind: "widen", column, from: found.type, rebuildsIndexes: !!planned.partitioning && indexedColumns(planned).has(column.name) });
+            steps.push({
+                kind: "widen",
+                column,
+                from: found.type,
+                rebuildsIndexes: !!planned.partitioning && indexedColumns(planned).has(column.name),
+            });
         }
         if (!found.nullable && column.nullable) steps.push({ kind: "drop-not-null", column: column.name });
-        if (found.nullable && !column.nullable) throw new Error(`upgrade ${planned.name}.${column.name}: nullable in the table, NOT NULL in this version`);
+        if (found.nullable && !column.nullable)
+            throw new Error(`upgrade ${planned.name}.${column.name}: nullable in the table, NOT NULL in this version`);
         if (!found.hasDefault && !found.identity && column.appDefault && !column.identity) steps.push({ kind: "set-default", column });
     }
     const pk = actual.primaryKey;
@@ -224,7 +232,10 @@ export async function applyTableUpgrade(client: ClientBase, planned: TargetTable
                 await client.query(sql);
             } catch (cause) {
                 const e = cause as { code?: string; message: string };
-                const why = e.code === "55P03" ? `could not lock ${planned.name} within ${LOCK_TIMEOUT} (a session is using it); rerun the upgrade` : e.message;
+                const why =
+                    e.code === "55P03"
+                        ? `could not lock ${planned.name} within ${LOCK_TIMEOUT} (a session is using it); rerun the upgrade`
+                        : e.message;
                 throw new Error(`upgrade ${planned.name}: ${describeUpgradeStep(planned.name, step)}: ${why}`, { cause });
             }
         }
@@ -239,7 +250,9 @@ export async function applyTableUpgrade(client: ClientBase, planned: TargetTable
  * there, so they get the new columns' fill like the rows that stayed (NULL needs nothing).
  */
 async function fillQuarantinedOrphans(client: ClientBase, planned: TargetTable, steps: readonly UpgradeStep[]): Promise<void> {
-    const filled = steps.flatMap((s) => (s.kind === "add-column" && !s.column.identity && (s.column.appDefault?.fill ?? null) !== null ? [s.column] : []));
+    const filled = steps.flatMap((s) =>
+        s.kind === "add-column" && !s.column.identity && (s.column.appDefault?.fill ?? null) !== null ? [s.column] : [],
+    );
     if (filled.length === 0) return;
     const store = await client.query<{ ok: boolean }>("SELECT to_regclass('gecko_quarantine.rows') IS NOT NULL AS ok");
     if (!store.rows[0].ok) return;

@@ -111,15 +111,29 @@ export function planAccess(options: AccessOptions): AccessPlan {
             { key: "app-database", role: appRole, objectType: "database", privileges: sorted(["CONNECT", "TEMPORARY"]) },
             { key: "app-schema", role: appRole, objectType: "schema", schema: COLLECTOR_SCHEMA, privileges: ["USAGE"] },
             // PostgreSQL 15+ no longer lets PUBLIC create in `public`, so the owner needs CREATE explicitly.
-            { key: "owner-schema", role: ownerRole, objectType: "schema", schema: COLLECTOR_SCHEMA, privileges: sorted(["USAGE", "CREATE"]) },
+            {
+                key: "owner-schema",
+                role: ownerRole,
+                objectType: "schema",
+                schema: COLLECTOR_SCHEMA,
+                privileges: sorted(["USAGE", "CREATE"]),
+            },
         ],
         defaultPrivileges: [
             {
-                key: "app-tables", owner: ownerRole, role: appRole, schema: COLLECTOR_SCHEMA, objectType: "table",
+                key: "app-tables",
+                owner: ownerRole,
+                role: appRole,
+                schema: COLLECTOR_SCHEMA,
+                objectType: "table",
                 privileges: sorted(["SELECT", "INSERT", "UPDATE", "DELETE"]),
             },
             {
-                key: "app-sequences", owner: ownerRole, role: appRole, schema: COLLECTOR_SCHEMA, objectType: "sequence",
+                key: "app-sequences",
+                owner: ownerRole,
+                role: appRole,
+                schema: COLLECTOR_SCHEMA,
+                objectType: "sequence",
                 privileges: sorted(["USAGE", "SELECT", "UPDATE"]),
             },
         ],
@@ -163,9 +177,14 @@ export function renderAccessSql(plan: AccessPlan, appPassword: string): AccessSt
             sql: `DO $gecko$ BEGIN CREATE ROLE ${ident(role.name)} ${attrs}; EXCEPTION WHEN duplicate_object THEN NULL; END $gecko$`,
             summary: `create role ${role.name} if missing`,
         });
-        out.push(role.login
-            ? { sql: `ALTER ROLE ${ident(role.name)} LOGIN PASSWORD ${literal(appPassword)}`, summary: `set ${role.name} LOGIN and password` }
-            : { sql: `ALTER ROLE ${ident(role.name)} NOLOGIN`, summary: `set ${role.name} NOLOGIN` });
+        out.push(
+            role.login
+                ? {
+                      sql: `ALTER ROLE ${ident(role.name)} LOGIN PASSWORD ${literal(appPassword)}`,
+                      summary: `set ${role.name} LOGIN and password`,
+                  }
+                : { sql: `ALTER ROLE ${ident(role.name)} NOLOGIN`, summary: `set ${role.name} NOLOGIN` },
+        );
     }
     for (const m of plan.memberships) {
         out.push({ sql: `GRANT ${ident(m.role)} TO ${ident(m.member)}`, summary: `grant ${m.role} to ${m.member}` });
@@ -181,7 +200,8 @@ export function renderAccessSql(plan: AccessPlan, appPassword: string): AccessSt
     for (const d of plan.defaultPrivileges) {
         const objects = d.objectType === "table" ? "TABLES" : "SEQUENCES";
         out.push({
-            sql: `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(d.owner)} IN SCHEMA ${ident(d.schema)} ` +
+            sql:
+                `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(d.owner)} IN SCHEMA ${ident(d.schema)} ` +
                 `GRANT ${d.privileges.join(", ")} ON ${objects} TO ${ident(d.role)}`,
             summary: `default privileges on ${d.owner}'s ${objects.toLowerCase()} in ${d.schema} for ${d.role}`,
         });

@@ -40,16 +40,25 @@ export interface RotationResult {
  * as a SCRAM verifier, then checks a login with it. Throws naming the server (never a
  * password) when neither works.
  */
-export async function rotateAdminPassword(connection: Omit<ConnectionSpec, "password">, from: string | undefined, to: string): Promise<RotationResult> {
+export async function rotateAdminPassword(
+    connection: Omit<ConnectionSpec, "password">,
+    from: string | undefined,
+    to: string,
+): Promise<RotationResult> {
     const where = describeConnection({ ...connection, password: "" });
     const current = await canLogIn(WHAT, { ...connection, password: to });
     if (current.ok) return { rotated: false };
     if (from === undefined || from === to) {
-        throw new Error(`admin password: cannot log in to ${where} as ${connection.user} with the configured password: ${current.error.message}`, { cause: current.error });
+        throw new Error(
+            `admin password: cannot log in to ${where} as ${connection.user} with the configured password: ${current.error.message}`,
+            { cause: current.error },
+        );
     }
     try {
         // ALTER ROLE takes no parameters: the verifier is base64 and '$'/':' only, safe inside a literal.
-        await withSession(WHAT, { ...connection, password: from }, (client) => client.query(`ALTER ROLE ${ident(connection.user)} PASSWORD '${scramVerifier(to)}'`));
+        await withSession(WHAT, { ...connection, password: from }, (client) =>
+            client.query(`ALTER ROLE ${ident(connection.user)} PASSWORD '${scramVerifier(to)}'`),
+        );
     } catch (cause) {
         if (!(cause instanceof ConnectError)) throw cause;
         const reason = (cause.cause as Error).message;
@@ -60,6 +69,7 @@ export async function rotateAdminPassword(connection: Omit<ConnectionSpec, "pass
         );
     }
     const after = await canLogIn(WHAT, { ...connection, password: to });
-    if (!after.ok) throw new Error(`admin password: changed on ${where}, but a login with it fails: ${after.error.message}`, { cause: after.error });
+    if (!after.ok)
+        throw new Error(`admin password: changed on ${where}, but a login with it fails: ${after.error.message}`, { cause: after.error });
     return { rotated: true };
 }

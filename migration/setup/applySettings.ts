@@ -12,8 +12,16 @@ import { describeConnection, type ConnectionSpec } from "../postgres/connection"
 import { withSession } from "../postgres/session";
 import { restartContainer } from "./dockerRestart";
 import {
-    alterSystemSql, localCatalog, planApply, settingsDrift, SettingsValidationError, validateSettings,
-    type ApplyStep, type RestartStrategy, type SettingDrift, type SettingInfo,
+    alterSystemSql,
+    localCatalog,
+    planApply,
+    settingsDrift,
+    SettingsValidationError,
+    validateSettings,
+    type ApplyStep,
+    type RestartStrategy,
+    type SettingDrift,
+    type SettingInfo,
 } from "./settingsPlan";
 
 const WHAT = "server settings";
@@ -58,8 +66,14 @@ export async function applySettings(req: ApplyRequest): Promise<SettingsState & 
         const undo = await withSession(WHAT, req.connection, async (client) => {
             await restore(client, steps, before);
             await reloadAndWait(client);
-        }).then(() => "restored the previous settings", (e: unknown) => `restoring the previous settings ALSO failed (${(e as Error).message})`);
-        throw new Error(`server settings: restart of container '${req.restart.containerName}' failed (${(cause as Error).message}); ${undo}`, { cause });
+        }).then(
+            () => "restored the previous settings",
+            (e: unknown) => `restoring the previous settings ALSO failed (${(e as Error).message})`,
+        );
+        throw new Error(
+            `server settings: restart of container '${req.restart.containerName}' failed (${(cause as Error).message}); ${undo}`,
+            { cause },
+        );
     }
     await waitForServer(req.connection, req.readyTimeoutMs ?? 60_000);
     return { ...only(await readSettings(req.connection, names), req.desired), restarted: true };
@@ -73,7 +87,11 @@ function only(state: SettingsState, desired: Readonly<Record<string, string>>): 
 /** RESET exactly `names` (what this owner set), then reload; restores on a midway failure. */
 export async function resetSettings(connection: ConnectionSpec, names: readonly string[]): Promise<SettingsState> {
     return withSession(WHAT, connection, async (client) => {
-        await runSteps(client, [...new Set(names)].sort().map((name) => ({ name })), describeConnection(connection));
+        await runSteps(
+            client,
+            [...new Set(names)].sort().map((name) => ({ name })),
+            describeConnection(connection),
+        );
         await reloadAndWait(client);
         return readState(client, names);
     });
@@ -84,21 +102,40 @@ export async function readSettings(connection: ConnectionSpec, names: readonly s
 }
 
 async function readCatalog(client: Client, names: readonly string[]): Promise<Map<string, SettingInfo>> {
-    const { rows } = await client.query<{ name: string; vartype: SettingInfo["vartype"]; unit: string | null; context: string; min_val: string | null; max_val: string | null; enumvals: string[] | null }>(
+    const { rows } = await client.query<{
+        name: string;
+        vartype: SettingInfo["vartype"];
+        unit: string | null;
+        context: string;
+        min_val: string | null;
+        max_val: string | null;
+        enumvals: string[] | null;
+    }>(
         `SELECT lower(name) AS name, vartype, unit, context, min_val, max_val, enumvals FROM pg_settings WHERE lower(name) = ANY($1::text[])`,
         [names],
     );
-    return new Map(rows.map((r) => [r.name, {
-        name: r.name, vartype: r.vartype, unit: r.unit, context: r.context, enumvals: r.enumvals,
-        min: r.min_val === null ? null : Number(r.min_val), max: r.max_val === null ? null : Number(r.max_val),
-    }]));
+    return new Map(
+        rows.map((r) => [
+            r.name,
+            {
+                name: r.name,
+                vartype: r.vartype,
+                unit: r.unit,
+                context: r.context,
+                enumvals: r.enumvals,
+                min: r.min_val === null ? null : Number(r.min_val),
+                max: r.max_val === null ? null : Number(r.max_val),
+            },
+        ]),
+    );
 }
 
 /** postgresql.auto.conf entries now (last one wins), to restore on failure. */
 async function autoConfEntries(client: Client): Promise<Map<string, string>> {
     try {
         const { rows } = await client.query<{ name: string; setting: string }>(
-            `SELECT lower(name) AS name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno`);
+            `SELECT lower(name) AS name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno`,
+        );
         return new Map(rows.map((r) => [r.name, r.setting]));
     } catch (cause) {
         // pg_read_all_settings does not open it: only a superuser (or a grant of EXECUTE on pg_show_all_file_settings()).
@@ -120,7 +157,10 @@ async function runSteps(client: Client, steps: readonly ApplyStep[], where: stri
             await client.query(sql);
             done.push(step);
         } catch (cause) {
-            const restoreError = await restore(client, done, before).then(() => undefined, (e: unknown) => e);
+            const restoreError = await restore(client, done, before).then(
+                () => undefined,
+                (e: unknown) => e,
+            );
             const outcome = restoreError
                 ? `restoring ${done.map((s) => s.name).join(", ")} ALSO failed (${(restoreError as Error).message}); check postgresql.auto.conf`
                 : `restored the ${done.length} setting(s) already changed; nothing applied`;
@@ -168,7 +208,10 @@ async function waitForServer(spec: ConnectionSpec, timeoutMs: number): Promise<v
             return;
         } catch (cause) {
             if (Date.now() > deadline) {
-                throw new Error(`server settings: ${describeConnection(spec)} did not accept connections within ${timeoutMs / 1000}s after the restart`, { cause });
+                throw new Error(
+                    `server settings: ${describeConnection(spec)} did not accept connections within ${timeoutMs / 1000}s after the restart`,
+                    { cause },
+                );
             }
             await sleep(250);
         }
@@ -181,9 +224,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Report mode (managed servers): reads pg_settings, open to any role, and lists the
  * desired settings whose value in effect differs, to set in the server's parameter group.
  */
-export async function reportSettings(connection: ConnectionSpec, desired: Readonly<Record<string, string>>): Promise<SettingsState & { parameterGroup: SettingDrift[] }> {
+export async function reportSettings(
+    connection: ConnectionSpec,
+    desired: Readonly<Record<string, string>>,
+): Promise<SettingsState & { parameterGroup: SettingDrift[] }> {
     const names = Object.keys(desired);
-    const { state, catalog } = await withSession(WHAT, connection, async (client) => ({ state: await readState(client, names), catalog: await readCatalog(client, names) }));
+    const { state, catalog } = await withSession(WHAT, connection, async (client) => ({
+        state: await readState(client, names),
+        catalog: await readCatalog(client, names),
+    }));
     const parameterGroup = settingsDrift(desired, state.effective, state.pendingRestart, (n) => catalog.get(n) ?? localCatalog(n));
     return { ...state, parameterGroup };
 }

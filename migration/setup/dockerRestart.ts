@@ -32,7 +32,10 @@ export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
  * is set, as for the docker CLI) or `ssh://[user@]host[:port]`; default: env DOCKER_HOST, then
  * the standard socket.
  */
-export function parseDockerHost(value: string | undefined = process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST, env: NodeJS.ProcessEnv = process.env): DockerEndpoint {
+export function parseDockerHost(
+    value: string | undefined = process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST,
+    env: NodeJS.ProcessEnv = process.env,
+): DockerEndpoint {
     const unix = /^unix:\/\/(\/.+)$/.exec(value);
     if (unix) return { kind: "unix", socketPath: unix[1] };
     const tcp = /^tcp:\/\/([^/:]+|\[[^\]]+\]):(\d+)\/?$/.exec(value);
@@ -43,7 +46,9 @@ export function parseDockerHost(value: string | undefined = process.env.DOCKER_H
         return { ...endpoint, tls: { certPath: env.DOCKER_CERT_PATH || nodePath.join(os.homedir(), ".docker"), verify } };
     }
     if (/^ssh:\/\/([^@/\s]+@)?[^@/:\s]+(:\d+)?\/?$/.test(value)) return { kind: "ssh", url: value };
-    throw new Error(`unsupported Docker host '${value}': expected unix:///path/to/docker.sock, tcp://host:port (TLS with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) or ssh://[user@]host[:port]`);
+    throw new Error(
+        `unsupported Docker host '${value}': expected unix:///path/to/docker.sock, tcp://host:port (TLS with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) or ssh://[user@]host[:port]`,
+    );
 }
 
 export interface RestartOptions {
@@ -61,7 +66,10 @@ export async function restartContainer(containerName: string, options: RestartOp
     const t = options.stopTimeoutSeconds ?? 60;
     if (endpoint.kind === "ssh") return restartOverSsh(endpoint.url, containerName, t);
     const path = `/containers/${encodeURIComponent(containerName)}/restart?t=${t}`;
-    const where = endpoint.kind === "unix" ? `unix://${endpoint.socketPath}` : `tcp://${endpoint.host}:${endpoint.port}${endpoint.tls ? " (TLS)" : ""}`;
+    const where =
+        endpoint.kind === "unix"
+            ? `unix://${endpoint.socketPath}`
+            : `tcp://${endpoint.host}:${endpoint.port}${endpoint.tls ? " (TLS)" : ""}`;
     // Read before connecting: a missing certificate is its own error, not "cannot reach".
     const tls = endpoint.kind === "tcp" && endpoint.tls ? tlsOptions(endpoint.tls, endpoint.host) : undefined;
     let response: { status: number; body: string };
@@ -72,34 +80,56 @@ export async function restartContainer(containerName: string, options: RestartOp
     }
     if (response.status === 204) return;
     const detail = dockerMessage(response.body);
-    if (response.status === 404) throw new Error(`docker restart ${containerName}: no such container at ${where}${detail ? ` (${detail})` : ""}`);
+    if (response.status === 404)
+        throw new Error(`docker restart ${containerName}: no such container at ${where}${detail ? ` (${detail})` : ""}`);
     throw new Error(`docker restart ${containerName}: Docker Engine answered ${response.status}${detail ? `: ${detail}` : ""}`);
 }
 
 /** The docker CLI tunnels the Engine API over ssh (`docker system dial-stdio` on the remote side). */
 function restartOverSsh(url: string, containerName: string, t: number): Promise<void> {
     return new Promise((resolve, reject) => {
-        const child = spawn("docker", ["--host", url, "restart", "--time", String(t), containerName], { stdio: ["ignore", "ignore", "pipe"] });
+        const child = spawn("docker", ["--host", url, "restart", "--time", String(t), containerName], {
+            stdio: ["ignore", "ignore", "pipe"],
+        });
         let stderr = "";
         child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
         child.on("error", (cause: NodeJS.ErrnoException) =>
-            reject(new Error(cause.code === "ENOENT" ? `docker restart ${containerName}: an ssh:// Docker host needs the docker CLI on this machine (not found on PATH)` : `docker restart ${containerName} over ${url}: ${cause.message}`, { cause })),
+            reject(
+                new Error(
+                    cause.code === "ENOENT"
+                        ? `docker restart ${containerName}: an ssh:// Docker host needs the docker CLI on this machine (not found on PATH)`
+                        : `docker restart ${containerName} over ${url}: ${cause.message}`,
+                    { cause },
+                ),
+            ),
         );
-        child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`docker restart ${containerName} over ${url}: docker exited ${code}: ${stderr.trim().slice(0, 300)}`))));
+        child.on("close", (code) =>
+            code === 0
+                ? resolve()
+                : reject(new Error(`docker restart ${containerName} over ${url}: docker exited ${code}: ${stderr.trim().slice(0, 300)}`)),
+        );
     });
 }
 
-function post(endpoint: Exclude<DockerEndpoint, { kind: "ssh" }>, path: string, timeoutMs: number, tls?: https.RequestOptions): Promise<{ status: number; body: string }> {
+function post(
+    endpoint: Exclude<DockerEndpoint, { kind: "ssh" }>,
+    path: string,
+    timeoutMs: number,
+    tls?: https.RequestOptions,
+): Promise<{ status: number; body: string }> {
     const target = endpoint.kind === "unix" ? { socketPath: endpoint.socketPath } : { host: endpoint.host, port: endpoint.port };
     const request = tls ? https.request : http.request;
     return new Promise((resolve, reject) => {
-        const req = request({ ...target, ...tls, path, method: "POST", headers: { Host: "docker", "Content-Length": 0 }, timeout: timeoutMs }, (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (chunk: string) => (body += chunk));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-            res.on("error", reject);
-        });
+        const req = request(
+            { ...target, ...tls, path, method: "POST", headers: { Host: "docker", "Content-Length": 0 }, timeout: timeoutMs },
+            (res) => {
+                let body = "";
+                res.setEncoding("utf8");
+                res.on("data", (chunk: string) => (body += chunk));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+                res.on("error", reject);
+            },
+        );
         req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000}s`)));
         req.on("error", reject);
         req.end();
@@ -127,7 +157,10 @@ function tlsOptions(tls: DockerTls, host: string): https.RequestOptions {
         }
     };
     return {
-        ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem"), rejectUnauthorized: tls.verify,
+        ca: read("ca.pem"),
+        cert: read("cert.pem"),
+        key: read("key.pem"),
+        rejectUnauthorized: tls.verify,
         // The API's Host header is "docker": verify the certificate for the host actually dialled.
         checkServerIdentity: (_servername, cert) => checkServerIdentity(host, cert),
     };

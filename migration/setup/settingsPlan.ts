@@ -8,8 +8,7 @@ import { literal } from "../postgres/sql";
 
 /** How to make postmaster-context settings take effect. */
 export type RestartStrategy =
-    | { readonly kind: "docker"; readonly containerName: string; readonly dockerHost?: string }
-    | { readonly kind: "none" };
+    { readonly kind: "docker"; readonly containerName: string; readonly dockerHost?: string } | { readonly kind: "none" };
 
 /**
  * How the settings reach the server. `apply`: ALTER SYSTEM (superuser, or a server granting
@@ -83,8 +82,19 @@ export const MEMORY_CAP = Object.freeze({ sharedBuffersFraction: 0.4, effectiveC
 
 type Meta = Omit<SettingInfo, "name">;
 const INT_MAX = 2147483647;
-const num = (vartype: "integer" | "real", unit: string | null, context: string, min: number, max: number): Meta => ({ vartype, unit, context, min, max });
-const other = (vartype: "bool" | "string" | "enum", context: string, enumvals?: readonly string[]): Meta => ({ vartype, unit: null, context, enumvals });
+const num = (vartype: "integer" | "real", unit: string | null, context: string, min: number, max: number): Meta => ({
+    vartype,
+    unit,
+    context,
+    min,
+    max,
+});
+const other = (vartype: "bool" | "string" | "enum", context: string, enumvals?: readonly string[]): Meta => ({
+    vartype,
+    unit: null,
+    context,
+    enumvals,
+});
 
 /**
  * PostgreSQL 15-17 metadata of common tuning settings, so `check` and `diff` work without a
@@ -118,7 +128,9 @@ const KNOWN: Record<string, Meta> = {
     jit: other("bool", "user"),
 };
 
-export const KNOWN_SETTINGS: ReadonlyMap<string, SettingInfo> = new Map(Object.entries(KNOWN).map(([name, meta]) => [name, { ...meta, name }]));
+export const KNOWN_SETTINGS: ReadonlyMap<string, SettingInfo> = new Map(
+    Object.entries(KNOWN).map(([name, meta]) => [name, { ...meta, name }]),
+);
 
 /** Settings that need a server restart, known without a server (context = postmaster). */
 export const POSTMASTER_SETTINGS: ReadonlySet<string> = new Set(
@@ -137,9 +149,14 @@ export interface SettingProblem {
 
 /** Thrown before anything is applied when any setting is invalid; lists every problem. */
 export class SettingsValidationError extends Error {
-    constructor(readonly problems: readonly SettingProblem[], where = "") {
-        super(`invalid server settings${where ? ` for ${where}` : ""} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n`
-            + problems.map((p) => `  - ${describeProblem(p)}`).join("\n"));
+    constructor(
+        readonly problems: readonly SettingProblem[],
+        where = "",
+    ) {
+        super(
+            `invalid server settings${where ? ` for ${where}` : ""} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${describeProblem(p)}`).join("\n"),
+        );
         this.name = "SettingsValidationError";
     }
 }
@@ -156,7 +173,10 @@ export function isSafeSettingName(name: string): boolean {
 }
 
 /** Defaults with the overrides on top; names lower-cased (PostgreSQL matches them case-insensitively). */
-export function resolveDesired(overrides: Readonly<Record<string, string>> = {}): { settings: Record<string, string>; problems: SettingProblem[] } {
+export function resolveDesired(overrides: Readonly<Record<string, string>> = {}): {
+    settings: Record<string, string>;
+    problems: SettingProblem[];
+} {
     const merged: Record<string, string> = { ...DEFAULT_SETTINGS };
     const problems: SettingProblem[] = [];
     const seen = new Map<string, string>();
@@ -169,7 +189,14 @@ export function resolveDesired(overrides: Readonly<Record<string, string>> = {})
         seen.set(name, raw);
         merged[name] = value;
     }
-    return { settings: Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]])), problems };
+    return {
+        settings: Object.fromEntries(
+            Object.keys(merged)
+                .sort()
+                .map((k) => [k, merged[k]]),
+        ),
+        problems,
+    };
 }
 
 const MEMORY_UNITS: Record<string, number> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
@@ -180,7 +207,9 @@ export function baseUnit(unit: string): { family: "memory" | "time"; size: numbe
     const m = /^(\d*)(B|kB|MB|GB|TB|us|ms|s|min|h|d)$/.exec(unit);
     if (!m) return undefined;
     const factor = m[1] ? Number(m[1]) : 1;
-    return m[2] in MEMORY_UNITS ? { family: "memory", size: factor * MEMORY_UNITS[m[2]] } : { family: "time", size: factor * TIME_UNITS[m[2]] };
+    return m[2] in MEMORY_UNITS
+        ? { family: "memory", size: factor * MEMORY_UNITS[m[2]] }
+        : { family: "time", size: factor * TIME_UNITS[m[2]] };
 }
 
 export type Parsed = { ok: true; value: number | string } | { ok: false; message: string };
@@ -202,7 +231,9 @@ export function parseSettingValue(value: string, info: SettingInfo): Parsed {
         case "enum": {
             const v = value.trim().toLowerCase();
             const allowed = info.enumvals ?? [];
-            return allowed.some((e) => e.toLowerCase() === v) ? { ok: true, value: v } : { ok: false, message: `not one of ${allowed.join(", ")}` };
+            return allowed.some((e) => e.toLowerCase() === v)
+                ? { ok: true, value: v }
+                : { ok: false, message: `not one of ${allowed.join(", ")}` };
         }
         case "string":
             return { ok: true, value };
@@ -221,7 +252,10 @@ function parseNumber(value: string, info: SettingInfo): Parsed {
         const units = base?.family === "memory" ? MEMORY_UNITS : base?.family === "time" ? TIME_UNITS : undefined;
         if (!base || !units) return { ok: false, message: `takes no unit, got '${unit}'` };
         if (!(unit in units)) {
-            return { ok: false, message: `bad unit '${unit}': valid ${base.family} units are ${Object.keys(units).join(", ")} (case-sensitive)` };
+            return {
+                ok: false,
+                message: `bad unit '${unit}': valid ${base.family} units are ${Object.keys(units).join(", ")} (case-sensitive)`,
+            };
         }
         n = (n * units[unit]) / base.size;
     }
@@ -251,7 +285,11 @@ export interface ValidateOptions {
 }
 
 /** Every problem with a desired settings map; empty means it can be applied. */
-export function validateSettings(settings: Readonly<Record<string, string>>, catalog: SettingsCatalog, options: ValidateOptions): SettingProblem[] {
+export function validateSettings(
+    settings: Readonly<Record<string, string>>,
+    catalog: SettingsCatalog,
+    options: ValidateOptions,
+): SettingProblem[] {
     const problems: SettingProblem[] = [];
     for (const [name, value] of Object.entries(settings)) {
         if (!isSafeSettingName(name)) {
@@ -278,7 +316,11 @@ export function validateSettings(settings: Readonly<Record<string, string>>, cat
 }
 
 /** The MEMORY_CAP rule; nothing to check when serverMemoryMb is not declared. */
-export function memoryCapProblems(settings: Readonly<Record<string, string>>, catalog: SettingsCatalog, serverMemoryMb: number | undefined): SettingProblem[] {
+export function memoryCapProblems(
+    settings: Readonly<Record<string, string>>,
+    catalog: SettingsCatalog,
+    serverMemoryMb: number | undefined,
+): SettingProblem[] {
     if (serverMemoryMb === undefined) return [];
     if (!Number.isFinite(serverMemoryMb) || serverMemoryMb <= 0) {
         return [{ setting: "serverMemoryMb", message: `must be a positive number of MB, got ${serverMemoryMb}` }];
@@ -294,7 +336,11 @@ export function memoryCapProblems(settings: Readonly<Record<string, string>>, ca
         const bytes = value === undefined ? undefined : memoryBytes(value, catalog(name));
         if (bytes !== undefined && bytes > total * fraction) {
             const limitMb = Math.floor((total * fraction) / MEMORY_UNITS.MB);
-            problems.push({ setting: name, value, message: `exceeds ${label} declared serverMemoryMb ${serverMemoryMb} (at most ${limitMb}MB)` });
+            problems.push({
+                setting: name,
+                value,
+                message: `exceeds ${label} declared serverMemoryMb ${serverMemoryMb} (at most ${limitMb}MB)`,
+            });
         }
     }
     return problems;
@@ -320,7 +366,11 @@ export interface SettingChange {
 }
 
 /** Per-setting changes from `olds` (what was applied) to `news` (what is desired), sorted by name. */
-export function diffSettings(olds: Readonly<Record<string, string>>, news: Readonly<Record<string, string>>, catalog: SettingsCatalog = localCatalog): SettingChange[] {
+export function diffSettings(
+    olds: Readonly<Record<string, string>>,
+    news: Readonly<Record<string, string>>,
+    catalog: SettingsCatalog = localCatalog,
+): SettingChange[] {
     const names = [...new Set([...Object.keys(olds), ...Object.keys(news)])].sort();
     return names.map((name) => {
         const from = olds[name];
@@ -337,15 +387,23 @@ export function diffSettings(olds: Readonly<Record<string, string>>, news: Reado
 export type ApplyStep = { readonly name: string; readonly value: string } | { readonly name: string; readonly value?: undefined };
 
 export function planApply(desired: Readonly<Record<string, string>>, previouslyManaged: readonly string[] = []): ApplyStep[] {
-    const sets = Object.keys(desired).sort().map((name) => ({ name, value: desired[name] }));
-    const resets = [...new Set(previouslyManaged)].filter((n) => !(n in desired)).sort().map((name) => ({ name }));
+    const sets = Object.keys(desired)
+        .sort()
+        .map((name) => ({ name, value: desired[name] }));
+    const resets = [...new Set(previouslyManaged)]
+        .filter((n) => !(n in desired))
+        .sort()
+        .map((name) => ({ name }));
     return [...sets, ...resets];
 }
 
 /** `"name"`; throws on anything but a safe setting name (names are never interpolated unchecked). */
 export function quoteSettingName(name: string): string {
     if (!isSafeSettingName(name)) throw new Error(`refusing unsafe setting name '${name}'`);
-    return name.split(".").map((part) => `"${part}"`).join(".");
+    return name
+        .split(".")
+        .map((part) => `"${part}"`)
+        .join(".");
 }
 
 export function alterSystemSql(step: ApplyStep): string {

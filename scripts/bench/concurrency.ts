@@ -118,14 +118,16 @@ interface Config {
 
 function parseConfig(flags: Flags): Config {
     const writers = (str(flags, "writers") ?? "1,4,8,16").split(",").map((s) => Number(s.trim()));
-    if (!writers.length || writers.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new UsageError(`--writers expects a list of integers 1..64, got '${str(flags, "writers")}'`);
+    if (!writers.length || writers.some((n) => !Number.isInteger(n) || n < 1 || n > 64))
+        throw new UsageError(`--writers expects a list of integers 1..64, got '${str(flags, "writers")}'`);
     const seconds = Number(str(flags, "seconds") ?? 20);
     if (!(seconds > 0 && seconds <= 600)) throw new UsageError(`--seconds must be in (0, 600], got ${seconds}`);
     const warmupSeconds = Number(str(flags, "warmup") ?? 1);
     if (!(warmupSeconds >= 0 && warmupSeconds <= 60)) throw new UsageError(`--warmup must be in [0, 60], got ${warmupSeconds}`);
     const pgStatements = (str(flags, "pg-statements") ?? "psycopg2").split(",").map((m) => m.trim());
     const unknownMode = pgStatements.find((m) => !(PG_STATEMENT_MODES as readonly string[]).includes(m));
-    if (unknownMode !== undefined || !pgStatements.length) throw new UsageError(`--pg-statements expects a list of ${PG_STATEMENT_MODES.join(", ")}, got '${str(flags, "pg-statements")}'`);
+    if (unknownMode !== undefined || !pgStatements.length)
+        throw new UsageError(`--pg-statements expects a list of ${PG_STATEMENT_MODES.join(", ")}, got '${str(flags, "pg-statements")}'`);
     const runs = int(flags, "runs", 5);
     let overrides: unknown;
     try {
@@ -133,7 +135,12 @@ function parseConfig(flags: Flags): Config {
     } catch (err) {
         throw new UsageError(`--pg-settings is not JSON: ${(err as Error).message}`);
     }
-    if (!overrides || typeof overrides !== "object" || Array.isArray(overrides) || Object.values(overrides).some((v) => typeof v !== "string")) {
+    if (
+        !overrides ||
+        typeof overrides !== "object" ||
+        Array.isArray(overrides) ||
+        Object.values(overrides).some((v) => typeof v !== "string")
+    ) {
         throw new UsageError(`--pg-settings expects a JSON object of setting -> string value`);
     }
     if (runs < 1 || runs > 100) throw new UsageError("--runs must be 1..100");
@@ -174,7 +181,30 @@ function parseConfig(flags: Flags): Config {
 }
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { boolean: ["quiet", "plans", "reads", "writes", "collector-timeout"], string: ["rows", "sqlite", "source-time-zone", "writers", "seconds", "warmup", "pg-statements", "pg-settings", "runs", "trade-batch", "ohlcv-per-commit", "in-txn-ms", "hot-pools", "slow-ms", "busy-timeout", "json", "seed", "end-at"], default: { reads: true, writes: true, "collector-timeout": true } });
+    const flags = parseFlags(argv, {
+        boolean: ["quiet", "plans", "reads", "writes", "collector-timeout"],
+        string: [
+            "rows",
+            "sqlite",
+            "source-time-zone",
+            "writers",
+            "seconds",
+            "warmup",
+            "pg-statements",
+            "pg-settings",
+            "runs",
+            "trade-batch",
+            "ohlcv-per-commit",
+            "in-txn-ms",
+            "hot-pools",
+            "slow-ms",
+            "busy-timeout",
+            "json",
+            "seed",
+            "end-at",
+        ],
+        default: { reads: true, writes: true, "collector-timeout": true },
+    });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -185,7 +215,10 @@ async function main(argv: string[]): Promise<number> {
     if (!(await fs.pathExists(path.join(__dirname, "load", "writer.ts")))) throw new Error("scripts/bench/load/writer.ts is missing");
     const startedAt = new Date();
     const loadBefore = os.loadavg();
-    if (loadBefore[0] > os.cpus().length * 0.5) logger.warn(`load average ${loadBefore[0].toFixed(1)} on ${os.cpus().length} cores before the run: other work on this machine skews the figures`);
+    if (loadBefore[0] > os.cpus().length * 0.5)
+        logger.warn(
+            `load average ${loadBefore[0].toFixed(1)} on ${os.cpus().length} cores before the run: other work on this machine skews the figures`,
+        );
 
     const workDir = await fs.mkdtemp(path.join(os.tmpdir(), "gecko-bench-"));
     logger.info("starting PostgreSQL ...");
@@ -194,12 +227,18 @@ async function main(argv: string[]): Promise<number> {
         // ---- setup ----
         const admin = parseConnectionUrl(server.url);
         const appPassword = randomBytes(18).toString("base64url");
-        await applyAccess(admin, planAccess({ database: DATABASE, ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC" }), appPassword);
+        await applyAccess(
+            admin,
+            planAccess({ database: DATABASE, ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC" }),
+            appPassword,
+        );
         const settings = await applySettings({ connection: admin, desired: config.pgSettings, restart: { kind: "none" } });
         if (settings.pendingRestart.length) await server.restart();
         const target: ConnectionSpec = { ...admin, database: DATABASE };
         const app: ConnectionSpec = { ...target, user: "gecko_collector", password: appPassword };
-        logger.info(`PostgreSQL ${server.engine} ${server.major} on 127.0.0.1:${server.port}, database ${DATABASE}, stack settings applied`);
+        logger.info(
+            `PostgreSQL ${server.engine} ${server.major} on 127.0.0.1:${server.port}, database ${DATABASE}, stack settings applied`,
+        );
 
         const sourcePath = path.join(workDir, "gecko_data.db");
         const t0 = Date.now();
@@ -219,17 +258,31 @@ async function main(argv: string[]): Promise<number> {
         } else {
             logger.info(`generating a collector database of ~${config.rows.toLocaleString("en-US")} rows ...`);
             // Host zone UTC: every clock agrees, so a time window selects the same rows in both stores.
-            const m = generateCollectorDb({ path: sourcePath, rows: config.rows, seed: config.seed, variant: "extended", hostTimeZone: "UTC", endAt: config.endAt });
+            const m = generateCollectorDb({
+                path: sourcePath,
+                rows: config.rows,
+                seed: config.seed,
+                variant: "extended",
+                hostTimeZone: "UTC",
+                endAt: config.endAt,
+            });
             generated = m.tables as Record<string, number>;
-            logger.info(`generated ${m.totalRows.toLocaleString("en-US")} rows (${m.variant}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+            logger.info(
+                `generated ${m.totalRows.toLocaleString("en-US")} rows (${m.variant}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+            );
         }
         const generateSeconds = (Date.now() - t0) / 1000;
         const t1 = Date.now();
         logger.info("migrating into PostgreSQL ...");
-        const report = await runMigration({ sqlitePath: sourcePath, target, sourceTimeZone: config.sqlite ? config.sourceTimeZone : "UTC" }, flags.quiet ? undefined : logger);
+        const report = await runMigration(
+            { sqlitePath: sourcePath, target, sourceTimeZone: config.sqlite ? config.sourceTimeZone : "UTC" },
+            flags.quiet ? undefined : logger,
+        );
         const migrateSeconds = (Date.now() - t1) / 1000;
         if (!report.ok) throw new Error(`migration failed: ${report.failures.join("; ")}`);
-        logger.info(`migrated ${report.tables.reduce((a, t) => a + t.sourceRows, 0).toLocaleString("en-US")} rows in ${migrateSeconds.toFixed(1)}s`);
+        logger.info(
+            `migrated ${report.tables.reduce((a, t) => a + t.sourceRows, 0).toLocaleString("en-US")} rows in ${migrateSeconds.toFixed(1)}s`,
+        );
 
         // What autovacuum does within minutes of the load (visibility map for index-only scans,
         // hint bits), done now so it neither runs during a measurement nor is missing from it.
@@ -241,7 +294,9 @@ async function main(argv: string[]): Promise<number> {
         const postgresVersion = await withClient(app, async (c) => (await c.query("SELECT version() AS v")).rows[0].v as string);
 
         // ---- reads (before any write: both stores hold the same data) ----
-        const readFigures = config.reads ? await benchReads(sourcePath, app, picked.reads, config, logger) : { results: [], roundTripMs: Number.NaN };
+        const readFigures = config.reads
+            ? await benchReads(sourcePath, app, picked.reads, config, logger)
+            : { results: [], roundTripMs: Number.NaN };
         const reads = readFigures.results;
 
         // ---- writes ----
@@ -267,9 +322,25 @@ async function main(argv: string[]): Promise<number> {
                 postgresEngine: server.engine,
                 postgresSettings: config.pgSettings,
             },
-            setup: { sourceTables: generated, generateSeconds, migrateSeconds, migrationOk: report.ok, migrationWarnings: report.warnings.length },
-            sqliteConfig: { journalMode: "WAL", busyTimeoutMs: [config.busyTimeoutMs, ...(config.collectorTimeoutRun ? [COLLECTOR_BUSY_TIMEOUT_MS] : [])], synchronous: "FULL", foreignKeys: false },
-            workload: { hotPools: picked.workload.hotPools.length, ohlcvSeries: picked.workload.ohlcvSeries.length, knownTradeIds: picked.workload.knownTradeIds.length, mix: config.mix },
+            setup: {
+                sourceTables: generated,
+                generateSeconds,
+                migrateSeconds,
+                migrationOk: report.ok,
+                migrationWarnings: report.warnings.length,
+            },
+            sqliteConfig: {
+                journalMode: "WAL",
+                busyTimeoutMs: [config.busyTimeoutMs, ...(config.collectorTimeoutRun ? [COLLECTOR_BUSY_TIMEOUT_MS] : [])],
+                synchronous: "FULL",
+                foreignKeys: false,
+            },
+            workload: {
+                hotPools: picked.workload.hotPools.length,
+                ohlcvSeries: picked.workload.ohlcvSeries.length,
+                knownTradeIds: picked.workload.knownTradeIds.length,
+                mix: config.mix,
+            },
             readParams: picked.reads,
             readRoundTripMs: readFigures.roundTripMs,
             reads,
@@ -287,7 +358,10 @@ async function main(argv: string[]): Promise<number> {
         const failed = targets.filter((t) => t.pass === false).length;
         process.stderr.write(`${passed} targets passed, ${failed} failed, ${targets.length - passed - failed} not measured\n`);
         if (failedRuns.length) {
-            process.stderr.write(chalk.red(`${failedRuns.length} write runs failed: ${failedRuns.map((f) => `${f.store} N=${f.writers}`).join(", ")}`) + "\n");
+            process.stderr.write(
+                chalk.red(`${failedRuns.length} write runs failed: ${failedRuns.map((f) => `${f.store} N=${f.writers}`).join(", ")}`) +
+                    "\n",
+            );
             return 3;
         }
         return 0;
@@ -325,7 +399,13 @@ function openCollectorSqlite(file: string): Database.Database {
     return db;
 }
 
-async function benchReads(sourcePath: string, app: ConnectionSpec, params: ReadParams, config: Config, logger: ReturnType<typeof terminalLogger>): Promise<ReadFigures> {
+async function benchReads(
+    sourcePath: string,
+    app: ConnectionSpec,
+    params: ReadParams,
+    config: Config,
+    logger: ReturnType<typeof terminalLogger>,
+): Promise<ReadFigures> {
     const queries = readQueries(params);
     const db = openCollectorSqlite(sourcePath);
     const results: ReadResult[] = [];
@@ -334,7 +414,9 @@ async function benchReads(sourcePath: string, app: ConnectionSpec, params: ReadP
         await withClient(app, async (pg) => {
             rtt = await roundTripMs(pg, config.judgedStatements);
             const serialize = Number((await pg.query("SHOW server_version_num")).rows[0].server_version_num) >= 170000;
-            const partitionsTotal = Number((await pg.query("SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'ohlcv_data'::regclass")).rows[0].n);
+            const partitionsTotal = Number(
+                (await pg.query("SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'ohlcv_data'::regclass")).rows[0].n,
+            );
             const sqlite = sqliteRunner(db);
             const postgres = postgresRunner(pg, config.judgedStatements);
             for (const q of queries) {
@@ -350,7 +432,9 @@ async function benchReads(sourcePath: string, app: ConnectionSpec, params: ReadP
                     postgres: {
                         ...p,
                         plan,
-                        planUsesPlannedIndex: q.plannedIndexes ? q.plannedIndexes.every((re) => plan.indexes.some((i) => new RegExp(re).test(i))) : null,
+                        planUsesPlannedIndex: q.plannedIndexes
+                            ? q.plannedIndexes.every((re) => plan.indexes.some((i) => new RegExp(re).test(i)))
+                            : null,
                         ...(partitions.length ? { partitionsScanned: partitions.length, partitionsTotal } : {}),
                     },
                     ratio: p.medianMs / s.medianMs,
@@ -403,9 +487,20 @@ async function benchWrites(
                 serverCpuSeconds: () => serverCpuSeconds(postmaster),
                 serverIsStore: target.store === "postgres",
             });
-            logger.info(`  ${formatNumber(figures.opsPerSecond)} ops/s, ${figures.errorCount} errors, ${figures.slow} waited > ${config.slowMs} ms`);
+            logger.info(
+                `  ${formatNumber(figures.opsPerSecond)} ops/s, ${figures.errorCount} errors, ${figures.slow} waited > ${config.slowMs} ms`,
+            );
             const backendStates = await sampler?.finish();
-            results.push({ ...figures, ...(backendStates ? { backendStates } : {}), store: target.store, variant, ...(target.store === "postgres" ? { statements: target.statements } : {}), seconds: config.seconds, timeoutMs, loadAverage });
+            results.push({
+                ...figures,
+                ...(backendStates ? { backendStates } : {}),
+                store: target.store,
+                variant,
+                ...(target.store === "postgres" ? { statements: target.statements } : {}),
+                seconds: config.seconds,
+                timeoutMs,
+                loadAverage,
+            });
         } catch (err) {
             await sampler?.finish().catch(() => undefined);
             // One broken run must not throw away the others' figures; the exit status says it.
@@ -422,7 +517,13 @@ async function benchWrites(
         for (const statements of config.pgStatements) {
             await withClient(admin, (c) => c.query("CHECKPOINT"));
             // lock_timeout: the same bound on a lock wait as the bounded SQLite run's busy_timeout.
-            await run({ store: "postgres", connection: app, lockTimeoutMs: config.busyTimeoutMs, statements }, config.busyTimeoutMs, n, `${statements}, lock_timeout ${config.busyTimeoutMs} ms`, `pg${statements[0]}n${n}`);
+            await run(
+                { store: "postgres", connection: app, lockTimeoutMs: config.busyTimeoutMs, statements },
+                config.busyTimeoutMs,
+                n,
+                `${statements}, lock_timeout ${config.busyTimeoutMs} ms`,
+                `pg${statements[0]}n${n}`,
+            );
         }
     }
     return { results, failures };
@@ -450,7 +551,9 @@ function evaluateTargets(reads: readonly ReadResult[], writes: readonly WriteRes
         id: "pg-zero-lock-errors",
         description: `PostgreSQL zero lock errors at N=${lockN}${lockN !== 16 ? " (16 not run)" : ""}`,
         pass: pg16 ? pg16.errorCount === 0 : null,
-        detail: pg16 ? `${pg16.errorCount} errors (${describeErrors(pg16.errors)}), ${pg16.slow} ops waited > ${config.slowMs} ms` : "no PostgreSQL write run",
+        detail: pg16
+            ? `${pg16.errorCount} errors (${describeErrors(pg16.errors)}), ${pg16.slow} ops waited > ${config.slowMs} ms`
+            : "no PostgreSQL write run",
     });
     const tputN = config.writers.includes(8) ? 8 : maxN;
     const pg8 = pgAt(tputN);
@@ -469,13 +572,19 @@ function evaluateTargets(reads: readonly ReadResult[], writes: readonly WriteRes
         id: "pg-reads-not-slower",
         description: "every read query no slower on PostgreSQL (ratio <= 1.0)",
         pass: reads.length ? slower.length === 0 : null,
-        detail: reads.length ? (slower.length ? `slower: ${slower.map((r) => `${r.id} (${r.ratio.toFixed(2)}x)`).join(", ")}` : `all ${reads.length} queries <= 1.0`) : "reads not run",
+        detail: reads.length
+            ? slower.length
+                ? `slower: ${slower.map((r) => `${r.id} (${r.ratio.toFixed(2)}x)`).join(", ")}`
+                : `all ${reads.length} queries <= 1.0`
+            : "reads not run",
     });
     return targets;
 }
 
 function describeErrors(errors: Partial<Record<string, number>>): string {
-    const parts = Object.entries(errors).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`);
+    const parts = Object.entries(errors)
+        .filter(([, v]) => v)
+        .map(([k, v]) => `${k} ${v}`);
     return parts.length ? parts.join(", ") : "none";
 }
 

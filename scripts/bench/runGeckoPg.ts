@@ -16,7 +16,10 @@ import { terminalLogger } from "../lib/terminal";
 import { minimist } from "../lib/zx";
 
 async function main(argv: string[]): Promise<number> {
-    const flags = minimist(argv, { boolean: ["quiet"], string: ["sqlite", "report", "owner-role", "app-role", "source-time-zone", "convert-workers"] }) as Flags;
+    const flags = minimist(argv, {
+        boolean: ["quiet"],
+        string: ["sqlite", "report", "owner-role", "app-role", "source-time-zone", "convert-workers"],
+    }) as Flags;
     const url = process.env.GECKO_BENCH_TARGET_URL;
     if (!url) throw new UsageError("GECKO_BENCH_TARGET_URL is not set");
     const sqlitePath = str(flags, "sqlite");
@@ -41,7 +44,8 @@ main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
         process.stderr.write(`error: ${(err as Error).message}\n`);
-        for (let c = (err as Error).cause as Error | undefined; c; c = c.cause as Error | undefined) process.stderr.write(`  caused by: ${c.message}\n`);
+        for (let c = (err as Error).cause as Error | undefined; c; c = c.cause as Error | undefined)
+            process.stderr.write(`  caused by: ${c.message}\n`);
         process.exit(err instanceof UsageError ? 2 : 3);
     },
 );

@@ -65,7 +65,11 @@ tools; 3 run error.
 `;
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { boolean: ["skip-pgloader", "ceiling-par", "workers", "keep"], string: ["rows", "scales", "seed", "repeat", "host-time-zone", "cpu-prof", "json"], default: { "ceiling-par": true, workers: true } });
+    const flags = parseFlags(argv, {
+        boolean: ["skip-pgloader", "ceiling-par", "workers", "keep"],
+        string: ["rows", "scales", "seed", "repeat", "host-time-zone", "cpu-prof", "json"],
+        default: { "ceiling-par": true, workers: true },
+    });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -104,14 +108,17 @@ async function main(argv: string[]): Promise<number> {
         if (server.engine !== "external") {
             const s = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
             if (s.pendingRestart.length) await server.restart();
-            settingsNote = `DEFAULT_SETTINGS applied (as the stack does): ${Object.entries(DEFAULT_SETTINGS).map(([k, v]) => `${k}=${v}`).join(", ")}`;
+            settingsNote = `DEFAULT_SETTINGS applied (as the stack does): ${Object.entries(DEFAULT_SETTINGS)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(", ")}`;
             log(settingsNote);
         }
         const serverInfo = await withClient(admin, async (c) => ({
             version: (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v,
             postmasterPid: await findPostmasterPid(c as Client),
             maintenanceWorkMem: (await c.query<{ v: string }>("SELECT current_setting('maintenance_work_mem') AS v")).rows[0].v,
-            maxParallelMaintenanceWorkers: (await c.query<{ v: string }>("SELECT current_setting('max_parallel_maintenance_workers') AS v")).rows[0].v,
+            maxParallelMaintenanceWorkers: (await c.query<{ v: string }>("SELECT current_setting('max_parallel_maintenance_workers') AS v"))
+                .rows[0].v,
         }));
 
         const sources = new Map<number, { path: string; totalRows: number; tables: Record<string, number>; seconds: number }>();
@@ -120,28 +127,66 @@ async function main(argv: string[]): Promise<number> {
             const g0 = Date.now();
             log(`generating ${fmtRows(scale)} rows -> ${file}`);
             const m = generateCollectorDb({ path: file, rows: scale, seed, hostTimeZone: hostZone });
-            sources.set(scale, { path: file, totalRows: m.totalRows, tables: m.tables as Record<string, number>, seconds: (Date.now() - g0) / 1000 });
+            sources.set(scale, {
+                path: file,
+                totalRows: m.totalRows,
+                tables: m.tables as Record<string, number>,
+                seconds: (Date.now() - g0) / 1000,
+            });
             log(`generated ${m.totalRows.toLocaleString("en-US")} rows in ${((Date.now() - g0) / 1000).toFixed(1)}s`);
         }
 
         const adminSpec = admin;
-        const contender = async (name: string, scale: number, fn: (ctx: ContenderContext) => Promise<ContenderResult>, rep = 1): Promise<ContenderResult> => {
+        const contender = async (
+            name: string,
+            scale: number,
+            fn: (ctx: ContenderContext) => Promise<ContenderResult>,
+            rep = 1,
+        ): Promise<ContenderResult> => {
             const database = `bench_${suffix}_${name.replace(/[^a-z0-9]/g, "_")}_${scale}${rep > 1 ? `_r${rep}` : ""}`;
             await settle(adminSpec, log);
             await createDatabase(adminSpec, database);
             databases.push(database);
-            const ctx: ContenderContext = { admin: adminSpec, sqlitePath: sources.get(scale)!.path, scale, database, workDir, log, postmasterPid: serverInfo.postmasterPid };
+            const ctx: ContenderContext = {
+                admin: adminSpec,
+                sqlitePath: sources.get(scale)!.path,
+                scale,
+                database,
+                workDir,
+                log,
+                postmasterPid: serverInfo.postmasterPid,
+            };
             const loadBefore = os.loadavg()[0];
-            if (loadBefore > os.cpus().length) log(chalk.yellow(`warning: load average ${loadBefore.toFixed(1)} on ${os.cpus().length} CPUs before ${name}: other work on this machine skews the figures`));
+            if (loadBefore > os.cpus().length)
+                log(
+                    chalk.yellow(
+                        `warning: load average ${loadBefore.toFixed(1)} on ${os.cpus().length} CPUs before ${name}: other work on this machine skews the figures`,
+                    ),
+                );
             let result: ContenderResult;
             try {
                 result = await fn(ctx);
             } catch (err) {
                 const cause = (err as Error).cause ? ` (caused by: ${((err as Error).cause as Error).message})` : "";
-                result = { contender: name, scale, database, ok: false, error: (err as Error).message + cause, sourceRows: 0, loadedRows: 0, phases: {}, totalSeconds: 0, loadRowsPerSecond: 0, totalRowsPerSecond: 0, notes: [] };
+                result = {
+                    contender: name,
+                    scale,
+                    database,
+                    ok: false,
+                    error: (err as Error).message + cause,
+                    sourceRows: 0,
+                    loadedRows: 0,
+                    phases: {},
+                    totalSeconds: 0,
+                    loadRowsPerSecond: 0,
+                    totalRowsPerSecond: 0,
+                    notes: [],
+                };
             }
             result = { ...result, hostLoadAvg: { before: loadBefore, after: os.loadavg()[0] } };
-            log(`${name} @ ${fmtRows(scale)}: ${result.ok ? chalk.green("ok") : chalk.red(`FAILED: ${result.error}`)} in ${result.totalSeconds.toFixed(1)}s`);
+            log(
+                `${name} @ ${fmtRows(scale)}: ${result.ok ? chalk.green("ok") : chalk.red(`FAILED: ${result.error}`)} in ${result.totalSeconds.toFixed(1)}s`,
+            );
             if (!flags.keep) await dropDatabase(adminSpec, database); // no autovacuum of finished contenders during the next one
             return result;
         };
@@ -150,7 +195,8 @@ async function main(argv: string[]): Promise<number> {
         // (other tenants of the host) spreads over all of them, and each keeps its fastest round.
         const lineup: [string, (ctx: ContenderContext) => Promise<ContenderResult>][] = [["gecko-pg", (ctx) => runGeckoPg(ctx, roles)]];
         // The same run with a convert worker per lane: what they are worth here, side by side.
-        if (flags.workers) lineup.push(["gecko-pg-2-workers", (ctx) => runGeckoPg(ctx, { ...roles, convertWorkers: 2, label: "gecko-pg-2-workers" })]);
+        if (flags.workers)
+            lineup.push(["gecko-pg-2-workers", (ctx) => runGeckoPg(ctx, { ...roles, convertWorkers: 2, label: "gecko-pg-2-workers" })]);
         if (!skipPgloader) lineup.push(["pgloader", runPgloader]);
         lineup.push(["ceiling-seq", (ctx) => runCeiling(ctx, "seq")]);
         if (flags["ceiling-par"]) lineup.push(["ceiling-par2", (ctx) => runCeiling(ctx, "par2")]);
@@ -176,7 +222,9 @@ async function main(argv: string[]): Promise<number> {
         if (cpuProfDir) {
             await fs.ensureDir(cpuProfDir);
             const before = new Set(readdirSync(cpuProfDir));
-            const r = await contender("gecko-pg-profiled", rows, (ctx) => runGeckoPg(ctx, { ...roles, cpuProfDir: path.resolve(cpuProfDir), label: "gecko-pg-profiled" }));
+            const r = await contender("gecko-pg-profiled", rows, (ctx) =>
+                runGeckoPg(ctx, { ...roles, cpuProfDir: path.resolve(cpuProfDir), label: "gecko-pg-profiled" }),
+            );
             // `--import tsx` runs its loader on a second thread, which writes its own (small) profile: take the main thread's.
             const file = readdirSync(cpuProfDir)
                 .filter((f) => f.endsWith(".cpuprofile") && !before.has(f))
@@ -194,7 +242,16 @@ async function main(argv: string[]): Promise<number> {
             "peak RSS = contender's process tree (PostgreSQL server not counted); max proc = largest single process (GNU time)",
             "",
             renderResults(main),
-            ...(repeat > 1 ? ["", `each contender: its fastest of ${repeat} rounds, run in turn; every round's total s:`, ...main.map((r) => `  ${r.contender.padEnd(20)} ${((r.details?.rounds ?? []) as { totalSeconds: number }[]).map((x) => x.totalSeconds.toFixed(1)).join(" / ")}`)] : []),
+            ...(repeat > 1
+                ? [
+                      "",
+                      `each contender: its fastest of ${repeat} rounds, run in turn; every round's total s:`,
+                      ...main.map(
+                          (r) =>
+                              `  ${r.contender.padEnd(20)} ${((r.details?.rounds ?? []) as { totalSeconds: number }[]).map((x) => x.totalSeconds.toFixed(1)).join(" / ")}`,
+                      ),
+                  ]
+                : []),
             "",
             `gecko-pg at ${scales.length} scales (RSS):`,
             renderResults(byScale),
@@ -219,9 +276,24 @@ async function main(argv: string[]): Promise<number> {
                         startedAt: new Date(t0).toISOString(),
                         finishedAt: new Date().toISOString(),
                         machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-                        server: { engine: server.engine, version: serverInfo.version, settings: settingsNote, maintenanceWorkMem: serverInfo.maintenanceWorkMem, maxParallelMaintenanceWorkers: serverInfo.maxParallelMaintenanceWorkers, memoryCounted: false },
+                        server: {
+                            engine: server.engine,
+                            version: serverInfo.version,
+                            settings: settingsNote,
+                            maintenanceWorkMem: serverInfo.maintenanceWorkMem,
+                            maxParallelMaintenanceWorkers: serverInfo.maxParallelMaintenanceWorkers,
+                            memoryCounted: false,
+                        },
                         tools,
-                        options: { rows, scales, seed, repeat, hostTimeZone: hostZone, skipPgloader, ceilingPar: Boolean(flags["ceiling-par"]) },
+                        options: {
+                            rows,
+                            scales,
+                            seed,
+                            repeat,
+                            hostTimeZone: hostZone,
+                            skipPgloader,
+                            ceilingPar: Boolean(flags["ceiling-par"]),
+                        },
                         sources: Object.fromEntries([...sources].map(([k, v]) => [String(k), v])),
                         results: main.map(strip),
                         rssScales: byScale.map(strip),
@@ -237,10 +309,13 @@ async function main(argv: string[]): Promise<number> {
             log(`JSON written to ${jsonPath}`);
         }
         const n = main.length + byScale.filter((r) => !main.includes(r)).length;
-        process.stderr.write(`${failures.length ? chalk.red("FAILED") : chalk.green("OK")}: ${n - failures.length} runs ok, ${failures.length} failed${ourFailures.length ? " (gecko-pg report not ok)" : ""}\n`);
+        process.stderr.write(
+            `${failures.length ? chalk.red("FAILED") : chalk.green("OK")}: ${n - failures.length} runs ok, ${failures.length} failed${ourFailures.length ? " (gecko-pg report not ok)" : ""}\n`,
+        );
         return exitCode;
     } finally {
-        if (server?.engine === "external" && admin && !flags.keep) await cleanupExternal(admin, databases, roles).catch((e: Error) => log(`cleanup: ${e.message}`));
+        if (server?.engine === "external" && admin && !flags.keep)
+            await cleanupExternal(admin, databases, roles).catch((e: Error) => log(`cleanup: ${e.message}`));
         await server?.stop();
         if (!flags.keep) await fs.remove(workDir);
     }
@@ -258,7 +333,8 @@ async function preflight(skipPgloader: boolean): Promise<Record<string, string>>
     const missing = [];
     for (const [tool, install] of need) if (!(await which(tool, { nothrow: true }))) missing.push(`  ${tool}: ${install}`);
     if (missing.length) throw new UsageError(`missing tools:\n${missing.join("\n")}`);
-    const version = async (cmd: string, args: string[]) => (await $({ quiet: true, nothrow: true })`${cmd} ${args}`).stdout.split("\n")[0].trim();
+    const version = async (cmd: string, args: string[]) =>
+        (await $({ quiet: true, nothrow: true })`${cmd} ${args}`).stdout.split("\n")[0].trim();
     return {
         sqlite3: await version("sqlite3", ["--version"]),
         psql: await version("psql", ["--version"]),
@@ -272,7 +348,11 @@ function fastestRound(runs: readonly ContenderResult[]): ContenderResult {
     if (failed || runs.length === 1) return failed ?? runs[0];
     const best = runs.reduce((a, b) => (b.totalSeconds < a.totalSeconds ? b : a));
     const rounds = runs.map((r) => ({ totalSeconds: r.totalSeconds, phases: r.phases }));
-    return { ...best, details: { ...best.details, rounds }, notes: [...best.notes, `fastest of ${runs.length} rounds (totals ${runs.map((r) => r.totalSeconds.toFixed(1)).join(" / ")} s)`] };
+    return {
+        ...best,
+        details: { ...best.details, rounds },
+        notes: [...best.notes, `fastest of ${runs.length} rounds (totals ${runs.map((r) => r.totalSeconds.toFixed(1)).join(" / ")} s)`],
+    };
 }
 
 /** Between contenders: flush dirty buffers (the kernel's and the server's) and let autovacuum finish, so nobody inherits another's work. */

@@ -113,7 +113,10 @@ interface VersionRun {
 }
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { boolean: ["keep"], string: ["base", "rows", "repeat", "seed", "host-time-zone", "wait-idle", "json"] });
+    const flags = parseFlags(argv, {
+        boolean: ["keep"],
+        string: ["base", "rows", "repeat", "seed", "host-time-zone", "wait-idle", "json"],
+    });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
@@ -172,7 +175,13 @@ async function main(argv: string[]): Promise<number> {
         const g0 = Date.now();
         log(`generating ${fmtRows(rows)} rows (seed ${seed}, no defects) -> ${sqlitePath}`);
         const generated = generateCollectorDb({ path: sqlitePath, rows, seed, hostTimeZone: hostZone });
-        const source = { path: sqlitePath, rows, totalRows: generated.totalRows, tables: generated.tables as Record<string, number>, seconds: (Date.now() - g0) / 1000 };
+        const source = {
+            path: sqlitePath,
+            rows,
+            totalRows: generated.totalRows,
+            tables: generated.tables as Record<string, number>,
+            seconds: (Date.now() - g0) / 1000,
+        };
         log(`generated ${generated.totalRows.toLocaleString("en-US")} rows in ${source.seconds.toFixed(1)}s`);
 
         const runOne = async (version: Version, round: number, position: number): Promise<VersionRun> => {
@@ -184,22 +193,43 @@ async function main(argv: string[]): Promise<number> {
             // The load average still holds the previous run (ours), so ask the CPUs too, while nothing of ours runs.
             const loadAvgBefore = os.loadavg()[0];
             const busyBefore = await waitIdle(waitIdleSeconds, log);
-            if (busyBefore > OTHER_WORK_CPUS) warn(`${busyBefore.toFixed(2)} of ${os.cpus().length} CPUs busy with other work before ${version} round ${round} (load average ${loadAvgBefore.toFixed(1)}): it skews the figures`);
+            if (busyBefore > OTHER_WORK_CPUS)
+                warn(
+                    `${busyBefore.toFixed(2)} of ${os.cpus().length} CPUs busy with other work before ${version} round ${round} (load average ${loadAvgBefore.toFixed(1)}): it skews the figures`,
+                );
             log(`round ${round}/${repeat}: ${version} (${position === 1 ? "first" : "second"}) into ${database}`);
             let run: VersionRun;
             try {
-                run = await migrateWith(version, dirs[version], { admin: adminSpec, database, sqlitePath, hostZone, roles, workDir, postmasterPid: serverInfo.postmasterPid, log });
+                run = await migrateWith(version, dirs[version], {
+                    admin: adminSpec,
+                    database,
+                    sqlitePath,
+                    hostZone,
+                    roles,
+                    workDir,
+                    postmasterPid: serverInfo.postmasterPid,
+                    log,
+                });
             } catch (err) {
-                run = failedRun(version, database, `${(err as Error).message}${(err as Error).cause ? ` (caused by: ${((err as Error).cause as Error).message})` : ""}`);
+                run = failedRun(
+                    version,
+                    database,
+                    `${(err as Error).message}${(err as Error).cause ? ` (caused by: ${((err as Error).cause as Error).message})` : ""}`,
+                );
             }
             run = { ...run, round, position, loadAvgBefore, busyCpusBefore: busyBefore, ...(treeDigest ? { treeDigest } : {}) };
             const ownCpu = run.usage.cpuSeconds + (run.usage.serverCpuSeconds ?? 0);
             if (run.otherCpuSeconds !== null && run.otherCpuSeconds > OTHER_WORK_SHARE * ownCpu) {
-                warn(`other work took ${run.otherCpuSeconds.toFixed(1)} CPU s during ${version} round ${round} (${((run.otherCpuSeconds / ownCpu) * 100).toFixed(0)}% of the CLI's and the server's ${ownCpu.toFixed(1)}): its figures are skewed`);
+                warn(
+                    `other work took ${run.otherCpuSeconds.toFixed(1)} CPU s during ${version} round ${round} (${((run.otherCpuSeconds / ownCpu) * 100).toFixed(0)}% of the CLI's and the server's ${ownCpu.toFixed(1)}): its figures are skewed`,
+                );
             }
-            if (run.ok && run.sourceRows !== source.totalRows) run = { ...run, ok: false, error: `read ${run.sourceRows} source rows, the file has ${source.totalRows}` };
+            if (run.ok && run.sourceRows !== source.totalRows)
+                run = { ...run, ok: false, error: `read ${run.sourceRows} source rows, the file has ${source.totalRows}` };
             const s = run.seconds;
-            log(`${version} round ${round}: ${run.ok ? chalk.green("ok") : chalk.red(`FAILED: ${run.error}`)}; copy ${s.copy.toFixed(2)}s, postLoad ${s.postLoad.toFixed(2)}s, validate ${s.validate.toFixed(2)}s, total ${s.total.toFixed(2)}s`);
+            log(
+                `${version} round ${round}: ${run.ok ? chalk.green("ok") : chalk.red(`FAILED: ${run.error}`)}; copy ${s.copy.toFixed(2)}s, postLoad ${s.postLoad.toFixed(2)}s, validate ${s.validate.toFixed(2)}s, total ${s.total.toFixed(2)}s`,
+            );
             if (!keep) await dropDatabase(adminSpec, database);
             return run;
         };
@@ -217,7 +247,9 @@ async function main(argv: string[]): Promise<number> {
         const headDigests = [...new Set(runs.filter((r) => r.version === "head").map((r) => r.treeDigest))];
         const headAtEnd = workingTree(REPO_ROOT, CLI_PATHS);
         if (headDigests.length > 1 || (headDigests.length === 1 && headDigests[0] !== headAtEnd.digest)) {
-            warn(`the CLI's code in the working tree changed during the benchmark (digests ${[...headDigests, headAtEnd.digest].join(" -> ")}): head's rounds may have run different code`);
+            warn(
+                `the CLI's code in the working tree changed during the benchmark (digests ${[...headDigests, headAtEnd.digest].join(" -> ")}): head's rounds may have run different code`,
+            );
         }
         const failures = runs.filter((r) => !r.ok);
         const summary = summarize(runs);
@@ -264,7 +296,9 @@ async function main(argv: string[]): Promise<number> {
             await fs.writeFile(jsonPath, JSON.stringify(json, null, 2) + "\n");
             log(`JSON written to ${jsonPath}`);
         }
-        process.stderr.write(`${exitCode ? chalk.red("FAILED") : chalk.green("OK")}: ${runs.length - failures.length} of ${2 * repeat} runs ok\n`);
+        process.stderr.write(
+            `${exitCode ? chalk.red("FAILED") : chalk.green("OK")}: ${runs.length - failures.length} of ${2 * repeat} runs ok\n`,
+        );
         return exitCode;
     } finally {
         if (server?.engine === "external" && admin && !keep) {
@@ -290,7 +324,8 @@ async function preflight(baseRev: string): Promise<{ baseCommit: string; headTre
     } catch (err) {
         throw new UsageError((err as Error).message);
     }
-    if (!commitHasFile(baseCommit, "scripts/migrate.ts")) throw new UsageError(`commit ${baseCommit} has no scripts/migrate.ts: it predates the CLI this benchmark drives`);
+    if (!commitHasFile(baseCommit, "scripts/migrate.ts"))
+        throw new UsageError(`commit ${baseCommit} has no scripts/migrate.ts: it predates the CLI this benchmark drives`);
     return { baseCommit, headTree };
 }
 
@@ -317,7 +352,8 @@ const OTHER_WORK_SHARE = 0.05;
 async function waitIdle(seconds: number, log: (line: string) => void): Promise<number> {
     const until = Date.now() + seconds * 1000;
     let busy = await busyCpus(1000);
-    if (busy > OTHER_WORK_CPUS && seconds > 0) log(`${busy.toFixed(2)} CPUs busy with other work: waiting up to ${seconds}s for them to be idle ...`);
+    if (busy > OTHER_WORK_CPUS && seconds > 0)
+        log(`${busy.toFixed(2)} CPUs busy with other work: waiting up to ${seconds}s for them to be idle ...`);
     while (busy > OTHER_WORK_CPUS && Date.now() < until) busy = await busyCpus(1000);
     return busy;
 }
@@ -370,7 +406,25 @@ async function migrateWith(version: Version, dir: string, ctx: RunContext): Prom
     await applyAccess(ctx.admin, plan, randomBytes(18).toString("base64url"));
     const target = { ...ctx.admin, database: ctx.database };
     const reportFile = path.join(ctx.workDir, `${ctx.database}.report.json`);
-    const args = ["--import", "tsx", "scripts/migrate.ts", "migrate", "--sqlite", ctx.sqlitePath, "--source-time-zone", ctx.hostZone, "--owner-role", ctx.roles.ownerRole, "--app-role", ctx.roles.appRole, "--allow-quarantine", "--quiet", "--json", "--report", reportFile];
+    const args = [
+        "--import",
+        "tsx",
+        "scripts/migrate.ts",
+        "migrate",
+        "--sqlite",
+        ctx.sqlitePath,
+        "--source-time-zone",
+        ctx.hostZone,
+        "--owner-role",
+        ctx.roles.ownerRole,
+        "--app-role",
+        ctx.roles.appRole,
+        "--allow-quarantine",
+        "--quiet",
+        "--json",
+        "--report",
+        reportFile,
+    ];
     const cpu0 = machineCpu();
     const harness0 = process.cpuUsage();
     const run = await runMeasured(process.execPath, args, {
@@ -383,11 +437,24 @@ async function migrateWith(version: Version, dir: string, ctx: RunContext): Prom
     const cpu1 = machineCpu();
     const harness = process.cpuUsage(harness0);
     // What the machine spent beyond the CLI's process tree, the server and this harness (sampling RSS): other processes and kernel threads (writeback included).
-    const otherCpuSeconds = cpu0 && cpu1 && run.usage.serverCpuSeconds !== null ? cpu1.busy - cpu0.busy - run.usage.cpuSeconds - run.usage.serverCpuSeconds - (harness.user + harness.system) / 1e6 : null;
+    const otherCpuSeconds =
+        cpu0 && cpu1 && run.usage.serverCpuSeconds !== null
+            ? cpu1.busy - cpu0.busy - run.usage.cpuSeconds - run.usage.serverCpuSeconds - (harness.user + harness.system) / 1e6
+            : null;
     const stealSeconds = cpu0 && cpu1 ? cpu1.steal - cpu0.steal : null;
     const report = (await fs.pathExists(reportFile)) ? (JSON.parse(await fs.readFile(reportFile, "utf8")) as MigrationReport) : undefined;
-    if (!report) return { ...failedRun(version, ctx.database, `CLI exited ${run.code} without a report: ${run.stderrTail.slice(-2000).trim()}`), usage: run.usage, otherCpuSeconds, stealSeconds };
-    const schemaVersions = await withClient(target, async (c) => (await c.query<{ version: number }>("SELECT version FROM gecko_migration.schema_version ORDER BY 1")).rows.map((r) => Number(r.version))).catch(() => []);
+    if (!report)
+        return {
+            ...failedRun(version, ctx.database, `CLI exited ${run.code} without a report: ${run.stderrTail.slice(-2000).trim()}`),
+            usage: run.usage,
+            otherCpuSeconds,
+            stealSeconds,
+        };
+    const schemaVersions = await withClient(target, async (c) =>
+        (await c.query<{ version: number }>("SELECT version FROM gecko_migration.schema_version ORDER BY 1")).rows.map((r) =>
+            Number(r.version),
+        ),
+    ).catch(() => []);
     const problems = reportProblems(report);
     if (run.code !== 0) problems.unshift(`CLI exited ${run.code}`);
     return {
@@ -418,7 +485,10 @@ function reportProblems(report: MigrationReport): string[] {
     for (const t of report.tables.filter((x) => x.inSource)) {
         const v = t.validation;
         if (!v) problems.push(`${t.table}: not validated`);
-        else if (!v.countsMatch || v.mismatchedBuckets.length || v.sampleMismatches.length) problems.push(`${t.table}: counts ${v.countsMatch ? "ok" : "differ"}, ${v.mismatchedBuckets.length} checksum buckets differ, ${v.sampleMismatches.length} sample rows differ`);
+        else if (!v.countsMatch || v.mismatchedBuckets.length || v.sampleMismatches.length)
+            problems.push(
+                `${t.table}: counts ${v.countsMatch ? "ok" : "differ"}, ${v.mismatchedBuckets.length} checksum buckets differ, ${v.sampleMismatches.length} sample rows differ`,
+            );
     }
     // No defects were planted: a row set aside means the two versions did not copy the same rows.
     if (report.quarantine.total) problems.push(`${report.quarantine.total} rows quarantined from a file without defects`);
@@ -431,7 +501,26 @@ function phaseSeconds(timings: Readonly<Record<string, number>>): Record<Phase, 
 
 function failedRun(version: Version, database: string, error: string): VersionRun {
     const usage: ProcessUsage = { wallSeconds: 0, peakTreeRssMb: 0, maxProcessRssMb: 0, cpuSeconds: 0, serverCpuSeconds: null };
-    return { version, round: 0, position: 0, database, ok: false, error, seconds: phaseSeconds({}), timings: {}, sourceRows: 0, targetRows: 0, quarantined: 0, schemaVersions: [], usage, loadAvgBefore: 0, busyCpusBefore: 0, otherCpuSeconds: null, stealSeconds: null, copySecondsPerTable: {} };
+    return {
+        version,
+        round: 0,
+        position: 0,
+        database,
+        ok: false,
+        error,
+        seconds: phaseSeconds({}),
+        timings: {},
+        sourceRows: 0,
+        targetRows: 0,
+        quarantined: 0,
+        schemaVersions: [],
+        usage,
+        loadAvgBefore: 0,
+        busyCpusBefore: 0,
+        otherCpuSeconds: null,
+        stealSeconds: null,
+        copySecondsPerTable: {},
+    };
 }
 
 interface Best {
@@ -479,7 +568,9 @@ function summarize(runs: readonly VersionRun[]): Summary {
     const perRound = [...new Set(runs.map((r) => r.round))].flatMap((round) => {
         const b = runs.find((r) => r.round === round && r.version === "base" && r.ok);
         const h = runs.find((r) => r.round === round && r.version === "head" && r.ok);
-        return b && h ? [{ round, ratios: Object.fromEntries(FIGURES.map((f) => [f, ratio(figure(h, f), figure(b, f))])) as Record<Figure, number> }] : [];
+        return b && h
+            ? [{ round, ratios: Object.fromEntries(FIGURES.map((f) => [f, ratio(figure(h, f), figure(b, f))])) as Record<Figure, number> }]
+            : [];
     });
     const medianPerRound: Partial<Record<Figure, number>> = {};
     if (perRound.length) for (const f of FIGURES) medianPerRound[f] = median(perRound.map((p) => p.ratios[f]));
@@ -497,25 +588,84 @@ const times = (r: number | undefined): Cell => (r === undefined || !Number.isFin
 
 function renderBest(s: Summary, sourceRows: number): string {
     const right = (header: string) => ({ header, align: "right" as const });
-    const columns = [{ header: "version" }, right("schema"), ...FIGURES.map((f) => right(`${f} s`)), right("copy rows/s"), right("peak RSS MB"), right("rounds ok")];
+    const columns = [
+        { header: "version" },
+        right("schema"),
+        ...FIGURES.map((f) => right(`${f} s`)),
+        right("copy rows/s"),
+        right("peak RSS MB"),
+        right("rounds ok"),
+    ];
     const rows: Cell[][] = (["base", "head"] as const).map((v) => {
         const b = s.best[v];
         if (!b) return [v, undefined, ...FIGURES.map(() => undefined), undefined, undefined, "0"];
-        return [v, b.schemaVersions.join(",") || "?", ...FIGURES.map((f) => secs(b.seconds[f])), fmtRate(sourceRows / b.seconds.copy), b.peakRssMb.toFixed(0), String(b.rounds)];
+        return [
+            v,
+            b.schemaVersions.join(",") || "?",
+            ...FIGURES.map((f) => secs(b.seconds[f])),
+            fmtRate(sourceRows / b.seconds.copy),
+            b.peakRssMb.toFixed(0),
+            String(b.rounds),
+        ];
     });
-    rows.push(["head/base", undefined, ...FIGURES.map((f) => times(s.ratios.best[f])), times(s.best.base && s.best.head ? s.best.base.seconds.copy / s.best.head.seconds.copy : undefined), times(s.best.base && s.best.head ? s.best.head.peakRssMb / s.best.base.peakRssMb : undefined), undefined]);
+    rows.push([
+        "head/base",
+        undefined,
+        ...FIGURES.map((f) => times(s.ratios.best[f])),
+        times(s.best.base && s.best.head ? s.best.base.seconds.copy / s.best.head.seconds.copy : undefined),
+        times(s.best.base && s.best.head ? s.best.head.peakRssMb / s.best.base.peakRssMb : undefined),
+        undefined,
+    ]);
     return renderTable(columns, rows);
 }
 
 function renderRounds(runs: readonly VersionRun[]): string {
     const right = (header: string) => ({ header, align: "right" as const });
-    const columns = [right("round"), { header: "run" }, ...FIGURES.map((f) => right(`${f} s`)), right("CLI CPU s"), right("server CPU s"), right("other CPU s"), right("steal s"), right("load avg"), right("busy CPUs"), { header: "ok" }];
+    const columns = [
+        right("round"),
+        { header: "run" },
+        ...FIGURES.map((f) => right(`${f} s`)),
+        right("CLI CPU s"),
+        right("server CPU s"),
+        right("other CPU s"),
+        right("steal s"),
+        right("load avg"),
+        right("busy CPUs"),
+        { header: "ok" },
+    ];
     const rows = [...new Set(runs.map((r) => r.round))].flatMap((round): Cell[][] => {
         const inRound = runs.filter((r) => r.round === round).sort((a, b) => a.position - b.position);
-        const lines = inRound.map((r): Cell[] => [String(round), `${r.position}. ${r.version}`, ...FIGURES.map((f) => secs(r.ok ? figure(r, f) : undefined)), secs(r.usage.cpuSeconds), secs(r.usage.serverCpuSeconds ?? undefined), secs(r.otherCpuSeconds ?? undefined), secs(r.stealSeconds ?? undefined), r.loadAvgBefore.toFixed(1), r.busyCpusBefore.toFixed(2), r.ok ? "yes" : "NO"]);
+        const lines = inRound.map((r): Cell[] => [
+            String(round),
+            `${r.position}. ${r.version}`,
+            ...FIGURES.map((f) => secs(r.ok ? figure(r, f) : undefined)),
+            secs(r.usage.cpuSeconds),
+            secs(r.usage.serverCpuSeconds ?? undefined),
+            secs(r.otherCpuSeconds ?? undefined),
+            secs(r.stealSeconds ?? undefined),
+            r.loadAvgBefore.toFixed(1),
+            r.busyCpusBefore.toFixed(2),
+            r.ok ? "yes" : "NO",
+        ]);
         const b = inRound.find((r) => r.version === "base" && r.ok);
         const h = inRound.find((r) => r.version === "head" && r.ok);
-        if (b && h) lines.push(["", "   head/base", ...FIGURES.map((f) => times(figure(h, f) / figure(b, f))), times(h.usage.cpuSeconds / b.usage.cpuSeconds), times(h.usage.serverCpuSeconds !== null && b.usage.serverCpuSeconds ? h.usage.serverCpuSeconds / b.usage.serverCpuSeconds : undefined), "", "", "", "", ""]);
+        if (b && h)
+            lines.push([
+                "",
+                "   head/base",
+                ...FIGURES.map((f) => times(figure(h, f) / figure(b, f))),
+                times(h.usage.cpuSeconds / b.usage.cpuSeconds),
+                times(
+                    h.usage.serverCpuSeconds !== null && b.usage.serverCpuSeconds
+                        ? h.usage.serverCpuSeconds / b.usage.serverCpuSeconds
+                        : undefined,
+                ),
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]);
         return lines;
     });
     return renderTable(columns, rows);
@@ -545,7 +695,10 @@ function renderRatios(s: Summary): string[] {
         if (b === undefined || !Number.isFinite(b)) return `${label} -`;
         const rounds = s.ratios.perRound.map((p) => p.ratios[f].toFixed(3));
         const med = s.ratios.medianPerRound[f];
-        return `${label} ${b.toFixed(3)} (${pct(b)}, best vs best)` + (rounds.length > 1 && med !== undefined ? `; round by round ${rounds.join(" / ")}, median ${med.toFixed(3)} (${pct(med)})` : "");
+        return (
+            `${label} ${b.toFixed(3)} (${pct(b)}, best vs best)` +
+            (rounds.length > 1 && med !== undefined ? `; round by round ${rounds.join(" / ")}, median ${med.toFixed(3)} (${pct(med)})` : "")
+        );
     };
     return [
         "head/base (below 1: head faster). best vs best takes each version's luckiest moment; where the machine drifts, the round-by-round",
@@ -554,7 +707,11 @@ function renderRatios(s: Summary): string[] {
     ];
 }
 
-async function cleanupExternal(admin: ConnectionSpec, databases: readonly string[], roles: { readonly ownerRole: string; readonly appRole: string }): Promise<void> {
+async function cleanupExternal(
+    admin: ConnectionSpec,
+    databases: readonly string[],
+    roles: { readonly ownerRole: string; readonly appRole: string },
+): Promise<void> {
     for (const db of databases) await dropDatabase(admin, db);
     await withClient(admin, async (c) => {
         for (const role of [roles.appRole, roles.ownerRole]) await c.query(`DROP ROLE IF EXISTS "${role}"`);

@@ -65,7 +65,14 @@ function spanOf(options: CollectorDbOptions): { startUs: number; endUs: number; 
     if (Number.isNaN(end.getTime())) throw new Error(`endAt '${String(options.endAt)}' is not a valid date`);
     // Calendar months back from the end (fractional months as 30-day slices).
     const whole = Math.floor(months);
-    const start = Date.UTC(end.getUTCFullYear(), end.getUTCMonth() - whole, end.getUTCDate(), end.getUTCHours(), end.getUTCMinutes(), end.getUTCSeconds());
+    const start = Date.UTC(
+        end.getUTCFullYear(),
+        end.getUTCMonth() - whole,
+        end.getUTCDate(),
+        end.getUTCHours(),
+        end.getUTCMinutes(),
+        end.getUTCSeconds(),
+    );
     const startMs = start - Math.round((months - whole) * 30 * 86_400_000);
     return { startUs: startMs * 1000, endUs: end.getTime() * 1000, months };
 }
@@ -162,17 +169,25 @@ export function generateCollectorDb(options: CollectorDbOptions): GenerationMani
 
     const notes: string[] = [];
     if (defects.includes("uncheckpointed-wal")) {
-        notes.push("uncheckpointed-wal: a closed SQLite file has no WAL left; use openLiveWriter(file) to add rows that stay in the -wal file while it is open.");
+        notes.push(
+            "uncheckpointed-wal: a closed SQLite file has no WAL left; use openLiveWriter(file) to add rows that stay in the -wal file while it is open.",
+        );
     }
     if (kit.textNumbers.length) {
-        notes.push("nan-and-exponent: numbers stored as TEXT in NUMERIC columns make PRAGMA integrity_check report 'TEXT value in <table>.<column>'.");
+        notes.push(
+            "nan-and-exponent: numbers stored as TEXT in NUMERIC columns make PRAGMA integrity_check report 'TEXT value in <table>.<column>'.",
+        );
     }
     return {
         file,
         variant,
         seed,
         hostTimeZone,
-        timeSpan: { start: new Date(span.startUs / 1000).toISOString(), end: new Date(span.endUs / 1000).toISOString(), months: span.months },
+        timeSpan: {
+            start: new Date(span.startUs / 1000).toISOString(),
+            end: new Date(span.endUs / 1000).toISOString(),
+            months: span.months,
+        },
         tables,
         totalRows: Object.values(tables).reduce((a, b) => a + b, 0),
         defectsRequested: defects,

@@ -36,7 +36,10 @@ export interface PoolInfo {
 /** Rowid-alias ids as the collector leaves them: increasing, with gaps where rows were deleted or inserts rolled back. */
 export class IdSequence {
     private last = 0;
-    constructor(private readonly rng: Rng, private readonly gapChance = 0.02) {}
+    constructor(
+        private readonly rng: Rng,
+        private readonly gapChance = 0.02,
+    ) {}
     next(): number {
         this.last += 1 + (this.rng.chance(this.gapChance) ? this.rng.int(1, 40) : 0);
         return this.last;

@@ -71,7 +71,14 @@ export class DefectKit {
         this.db
             .prepare(`UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(", ")} WHERE rowid = ?`)
             .run(...columns.map((c) => values[c]), picked.rowid);
-        this.record(defect, kind, table, this.keyOf(table, { ...picked.row, ...values }), columns, columns.length === 1 ? values[columns[0]] : undefined);
+        this.record(
+            defect,
+            kind,
+            table,
+            this.keyOf(table, { ...picked.row, ...values }),
+            columns,
+            columns.length === 1 ? values[columns[0]] : undefined,
+        );
     }
 
     /** Records a numeric column to be rewritten as TEXT once bulk writing is over. */
@@ -96,7 +103,14 @@ export class DefectKit {
         return ((this.db.prepare(`SELECT max(id) AS m FROM ${table}`).get() as { m: number | null }).m ?? 0) as number;
     }
 
-    private record(defect: DefectName, kind: string, table: GeneratedTable, key: Record<string, string | number>, columns: string[], value?: Value): void {
+    private record(
+        defect: DefectName,
+        kind: string,
+        table: GeneratedTable,
+        key: Record<string, string | number>,
+        columns: string[],
+        value?: Value,
+    ): void {
         this.planted.push(value === undefined ? { defect, kind, table, key, columns } : { defect, kind, table, key, columns, value });
     }
 
@@ -110,7 +124,13 @@ export class DefectKit {
         let info = this.columnCache.get(table);
         if (!info) {
             const rows = this.db.prepare(`SELECT name, pk FROM pragma_table_info(?)`).all(table) as { name: string; pk: number }[];
-            info = { names: rows.map((r) => r.name), key: rows.filter((r) => r.pk > 0).sort((a, b) => a.pk - b.pk).map((r) => r.name) };
+            info = {
+                names: rows.map((r) => r.name),
+                key: rows
+                    .filter((r) => r.pk > 0)
+                    .sort((a, b) => a.pk - b.pk)
+                    .map((r) => r.name),
+            };
             this.columnCache.set(table, info);
         }
         return info;

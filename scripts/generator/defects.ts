@@ -5,7 +5,14 @@
 import type { GenContext } from "./context";
 import { DefectKit } from "./defectKit";
 import { plantBlankPools, plantOrphans, plantPlaceholderTokens, plantTestRows } from "./defectsRows";
-import { plantBadBooleans, plantInvalidJson, plantNanAndExponent, plantNullDefaults, plantOddDatetimes, plantPrecisionLimit } from "./defectsValues";
+import {
+    plantBadBooleans,
+    plantInvalidJson,
+    plantNanAndExponent,
+    plantNullDefaults,
+    plantOddDatetimes,
+    plantPrecisionLimit,
+} from "./defectsValues";
 import { DEFECT_NAMES, type DefectName } from "./types";
 
 /** Planters of the defects that live in the file itself (`uncheckpointed-wal` needs a live connection: see liveWriter.ts). */

@@ -107,7 +107,13 @@ export function plantTestRows(kit: DefectKit, ctx: GenContext): void {
     const d = "test-rows";
     const atUs = ctx.startUs + 86_400e6 * 3;
     const sol = networkId(QUOTE_TOKENS[0].address);
-    kit.insert(d, "test-row", "dexes", { id: "test_dex", name: "Test DEX", network: NETWORK, last_updated: utcSqlite(atUs), metadata_json: "{}" });
+    kit.insert(d, "test-row", "dexes", {
+        id: "test_dex",
+        name: "Test DEX",
+        network: NETWORK,
+        last_updated: utcSqlite(atUs),
+        metadata_json: "{}",
+    });
     kit.insert(d, "test-row", "tokens", {
         id: "test_token",
         address: "test_token",

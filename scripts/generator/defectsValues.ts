@@ -19,7 +19,8 @@ export function plantNanAndExponent(kit: DefectKit): void {
     ];
     for (const [table, column] of nan) {
         // SQLite stores a bound NaN as NULL: what the collector's float('nan') became.
-        for (const row of kit.pick(table, 2, `${column} IS NOT NULL`)) kit.update("nan-and-exponent", "nan", table, row, { [column]: null });
+        for (const row of kit.pick(table, 2, `${column} IS NOT NULL`))
+            kit.update("nan-and-exponent", "nan", table, row, { [column]: null });
     }
     const text: (readonly [table: GeneratedTable, column: string, values: readonly string[]])[] = [
         ["trades", "price_usd", ["1.5e-7", "3.04E-8"]],
@@ -29,7 +30,9 @@ export function plantNanAndExponent(kit: DefectKit): void {
         ["new_pools_history", "base_token_price_usd", ["3.04E-8"]],
     ];
     for (const [table, column, values] of text) {
-        kit.pick(table, values.length).forEach((row, i) => kit.textNumber("nan-and-exponent", "text-number", table, row, column, values[i]));
+        kit.pick(table, values.length).forEach((row, i) =>
+            kit.textNumber("nan-and-exponent", "text-number", table, row, column, values[i]),
+        );
     }
 }
 

@@ -58,8 +58,20 @@ export function openLiveWriter(file: string, options: LiveWriterOptions = {}): L
                 const id = tradeId(slotAt(epoch), tx, rng.int(0, 8), epoch);
                 const price = rng.logRange(1e-6, 3);
                 const amount = rng.logRange(1, 1e6);
-                stmt.run(id, rng.pick(pools), slotAt(epoch), tx, solanaAddress(rng), amount * price / 150.3, amount, price, amount * price,
-                    rng.chance(0.5) ? "buy" : "sell", pythonText(epoch * 1e6), sqliteText((epoch + 3) * 1e6));
+                stmt.run(
+                    id,
+                    rng.pick(pools),
+                    slotAt(epoch),
+                    tx,
+                    solanaAddress(rng),
+                    (amount * price) / 150.3,
+                    amount,
+                    price,
+                    amount * price,
+                    rng.chance(0.5) ? "buy" : "sell",
+                    pythonText(epoch * 1e6),
+                    sqliteText((epoch + 3) * 1e6),
+                );
                 rows.push({ defect: "uncheckpointed-wal", kind: "wal-only-row", table: "trades", key: { id }, columns: [] });
             }
             inserted.push(...rows);

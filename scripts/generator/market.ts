@@ -88,7 +88,10 @@ function planSeries(ctx: GenContext, rng: GenContext["rng"], total: number): Ser
     const watched = new Set(ctx.watchlistPoolIds);
     const order = [
         ...ctx.pools.filter((p) => watched.has(p.id)),
-        ...rng.sample(ctx.pools.length, ctx.pools.length).map((i) => ctx.pools[i]).filter((p) => !watched.has(p.id)),
+        ...rng
+            .sample(ctx.pools.length, ctx.pools.length)
+            .map((i) => ctx.pools[i])
+            .filter((p) => !watched.has(p.id)),
     ];
     const tracked = order.slice(0, Math.min(order.length, Math.max(3, Math.ceil(total / 1500))));
     const series: Series[] = [];

@@ -74,7 +74,8 @@ export function planCounts(
         throw new Error(`counts.collection_metadata is at most ${COLLECTOR_TYPES.length} (one row per collector type)`);
     }
     if (counts.alembic_version > 1) throw new Error("counts.alembic_version is at most 1");
-    if (counts.tokens < 4 && (counts.pools ?? 0) > 0) throw new Error("counts.tokens must be at least 4 when there are pools (3 quote tokens + 1 base)");
+    if (counts.tokens < 4 && (counts.pools ?? 0) > 0)
+        throw new Error("counts.tokens must be at least 4 when there are pools (3 quote tokens + 1 base)");
     if (counts.dexes < 1 && (counts.pools ?? 0) > 0) throw new Error("counts.dexes must be at least 1 when there are pools");
     if (counts.watchlist > counts.pools) throw new Error("counts.watchlist cannot exceed counts.pools (watchlist.pool_id is unique)");
     for (const t of ["trades", "ohlcv_data", "new_pools_history", "watchlist"] as const) {

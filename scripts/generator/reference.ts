@@ -50,7 +50,10 @@ export function generateTokens(ctx: GenContext): void {
             decimals: quote?.decimals ?? (pump ? 6 : rng.pick([6, 9, 9, 8])),
             network: NETWORK,
             last_updated: mixedUtc(rng, later(rng, ctx.startUs, 0, Math.floor((ctx.endUs - ctx.startUs) / 1e6))),
-            metadata_json: metadataJson(rng, () => ({ coingecko_coin_id: null, image_url: `https://assets.geckoterminal.com/${rng.hex(12)}.png` })),
+            metadata_json: metadataJson(rng, () => ({
+                coingecko_coin_id: null,
+                image_url: `https://assets.geckoterminal.com/${rng.hex(12)}.png`,
+            })),
             coingecko_coin_id: rng.chance(0.05) ? name.toLowerCase().replace(" ", "-") : null,
         });
     }
@@ -81,7 +84,9 @@ export function generatePools(ctx: GenContext): void {
         const pool: PoolInfo = {
             id: networkId(address),
             address,
-            name: `${base.symbol} / ${quote.symbol}` + (dexId.endsWith("clmm") || dexId.endsWith("dlmm") ? ` ${rng.pick(["0.01%", "0.25%", "1%"])}` : ""),
+            name:
+                `${base.symbol} / ${quote.symbol}` +
+                (dexId.endsWith("clmm") || dexId.endsWith("dlmm") ? ` ${rng.pick(["0.01%", "0.25%", "1%"])}` : ""),
             dexId,
             base,
             quote,
@@ -110,7 +115,10 @@ export function generatePools(ctx: GenContext): void {
             collection_priority: rng.pick(PRIORITIES),
             auto_discovered_at: source.startsWith("auto") ? utcPython(later(rng, createdUs, 30, 7200)) : null,
             last_activity_check: rng.chance(0.6) ? utcPython(later(rng, updatedUs - 3_600e6, 0, 3600)) : null,
-            metadata_json: metadataJson(rng, () => ({ fee_tier: rng.pick(["0.25", "0.3", "1"]), pool_type: rng.pick(["amm", "clmm", "cpmm"]) })),
+            metadata_json: metadataJson(rng, () => ({
+                fee_tier: rng.pick(["0.25", "0.3", "1"]),
+                pool_type: rng.pick(["amm", "clmm", "cpmm"]),
+            })),
         });
     }
     w?.finish();

@@ -40,9 +40,43 @@ export const DEXES: readonly (readonly [id: string, name: string])[] = [
 ];
 
 const WORDS = [
-    "Moon", "Doge", "Cat", "Pepe", "Based", "Giga", "Chad", "Frog", "Bonk", "Wif", "Hat", "Turbo", "Solar", "Pixel",
-    "Rocket", "Banana", "Degen", "Shiba", "Goat", "Whale", "Laser", "Neko", "Fomo", "Kitty", "Sigma", "Alpha",
-    "Quantum", "Meme", "Baby", "King", "Popcat", "Mochi", "Dragon", "Ponke", "Zeus", "Gme", "Trump",
+    "Moon",
+    "Doge",
+    "Cat",
+    "Pepe",
+    "Based",
+    "Giga",
+    "Chad",
+    "Frog",
+    "Bonk",
+    "Wif",
+    "Hat",
+    "Turbo",
+    "Solar",
+    "Pixel",
+    "Rocket",
+    "Banana",
+    "Degen",
+    "Shiba",
+    "Goat",
+    "Whale",
+    "Laser",
+    "Neko",
+    "Fomo",
+    "Kitty",
+    "Sigma",
+    "Alpha",
+    "Quantum",
+    "Meme",
+    "Baby",
+    "King",
+    "Popcat",
+    "Mochi",
+    "Dragon",
+    "Ponke",
+    "Zeus",
+    "Gme",
+    "Trump",
 ];
 
 /** A Solana public key (base58, 43-44 chars); some end in `pump` like pump.fun mints. */
@@ -66,7 +100,9 @@ export function tokenName(rng: Rng): { name: string; symbol: string } {
     const a = rng.pick(WORDS);
     const b = rng.chance(0.6) ? rng.pick(WORDS) : "";
     const name = b && b !== a ? `${a} ${b}` : a;
-    const symbol = rng.chance(0.2) ? `$${name.replace(" ", "").toUpperCase().slice(0, 6)}` : name.replace(" ", "").toUpperCase().slice(0, rng.int(3, 8));
+    const symbol = rng.chance(0.2)
+        ? `$${name.replace(" ", "").toUpperCase().slice(0, 6)}`
+        : name.replace(" ", "").toUpperCase().slice(0, rng.int(3, 8));
     return { name, symbol };
 }
 

@@ -55,7 +55,8 @@ function writeRound(path: string, round: Map<string, TextNumberWrite[]>): void {
     try {
         for (const [table, columnWrites] of round) {
             const column = columnWrites[0].column;
-            const sql = (probe.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table) as { sql: string }).sql;
+            const sql = (probe.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table) as { sql: string })
+                .sql;
             const declared = new RegExp(`(\\s)${column} NUMERIC\\(\\d+, \\d+\\)`);
             if (!declared.test(sql)) throw new Error(`text numbers: ${table}.${column} is not declared NUMERIC(p, s)`);
             originals.set(table, sql);

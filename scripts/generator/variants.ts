@@ -92,11 +92,9 @@ export const EXTENDED_HISTORY_ITEMS = [
     "volatility_score NUMERIC(10, 4)",
 ];
 
-const without = (items: readonly string[], columns: readonly string[]) =>
-    items.filter((item) => !columns.includes(itemColumn(item) ?? ""));
+const without = (items: readonly string[], columns: readonly string[]) => items.filter((item) => !columns.includes(itemColumn(item) ?? ""));
 
-const only = (items: readonly string[], columns: readonly string[]) =>
-    items.filter((item) => columns.includes(itemColumn(item) ?? ""));
+const only = (items: readonly string[], columns: readonly string[]) => items.filter((item) => columns.includes(itemColumn(item) ?? ""));
 
 /** The tables, their CREATE items and late columns for a variant. */
 export function layoutFor(variant: SchemaVariant): VariantLayout {

@@ -23,7 +23,8 @@ function git(args: readonly string[], root: string): { ok: boolean; stdout: stri
 /** The full id of `commit` (any revision git understands); throws naming it when git lacks it (e.g. a shallow clone). */
 export function resolveCommit(commit: string, root = REPO_ROOT): string {
     const r = git(["rev-parse", "--verify", "--quiet", `${commit}^{commit}`], root);
-    if (!r.ok || !r.stdout) throw new Error(`commit ${commit} not found in ${root} (a clone with its history is needed${r.stderr ? `: ${r.stderr}` : ""})`);
+    if (!r.ok || !r.stdout)
+        throw new Error(`commit ${commit} not found in ${root} (a clone with its history is needed${r.stderr ? `: ${r.stderr}` : ""})`);
     return r.stdout;
 }
 
@@ -37,7 +38,8 @@ export function exportCommit(commit: string, root = REPO_ROOT): { dir: string; r
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gecko-prev-"));
     try {
         const archive = spawnSync("git", ["-C", root, "archive", "--format=tar", commit], { maxBuffer: 256 << 20 });
-        if (archive.status !== 0) throw new Error(`git archive ${commit} failed (a clone with its history is needed): ${archive.stderr.toString().trim()}`);
+        if (archive.status !== 0)
+            throw new Error(`git archive ${commit} failed (a clone with its history is needed): ${archive.stderr.toString().trim()}`);
         execFileSync("tar", ["-x", "-C", dir], { input: archive.stdout });
         fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"), "dir");
     } catch (err) {
@@ -63,7 +65,10 @@ export function workingTree(root = REPO_ROOT, paths: readonly string[] = []): Wo
     const head = resolveCommit("HEAD", root);
     const spec = paths.length ? ["--", ...paths] : [];
     const status = git(["status", "--porcelain", "--untracked-files=all", ...spec], root).stdout;
-    const files = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard", ...spec], root).stdout.split("\0").filter(Boolean).sort();
+    const files = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard", ...spec], root)
+        .stdout.split("\0")
+        .filter(Boolean)
+        .sort();
     const hash = createHash("sha256");
     for (const f of files) {
         hash.update(f).update("\0");

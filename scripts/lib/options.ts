@@ -39,14 +39,29 @@ export function targetFrom(flags: Flags): ConnectionSpec {
     const flagUrl = str(flags, "target");
     if (flagUrl) {
         const spec = parseConnectionUrl(flagUrl);
-        if (spec.password) throw new UsageError("--target must not contain a password (it would show in ps and shell history): set GECKO_TARGET_URL or PGPASSWORD instead");
+        if (spec.password)
+            throw new UsageError(
+                "--target must not contain a password (it would show in ps and shell history): set GECKO_TARGET_URL or PGPASSWORD instead",
+            );
         return withFlagOverrides({ ...spec, password: process.env.PGPASSWORD ?? "" }, flags);
     }
     const envUrl = process.env.GECKO_TARGET_URL ?? process.env.DATABASE_URL;
     if (envUrl) return withFlagOverrides(parseConnectionUrl(envUrl), flags);
     const host = str(flags, "host", "PGHOST");
-    if (!host) throw new UsageError("no target: set GECKO_TARGET_URL=postgresql://user:password@host:port/db, or --host/--user/--database with PGPASSWORD");
-    return withFlagOverrides({ host, port: 5432, user: process.env.PGUSER ?? "postgres", password: process.env.PGPASSWORD ?? "", database: "gecko_terminal_collector" }, flags);
+    if (!host)
+        throw new UsageError(
+            "no target: set GECKO_TARGET_URL=postgresql://user:password@host:port/db, or --host/--user/--database with PGPASSWORD",
+        );
+    return withFlagOverrides(
+        {
+            host,
+            port: 5432,
+            user: process.env.PGUSER ?? "postgres",
+            password: process.env.PGPASSWORD ?? "",
+            database: "gecko_terminal_collector",
+        },
+        flags,
+    );
 }
 
 function withFlagOverrides(spec: ConnectionSpec, flags: Flags): ConnectionSpec {
@@ -80,7 +95,8 @@ export function clockOverridesFrom(flags: Flags): Record<string, "utc" | "local"
 
 export function migrationInputFrom(flags: Flags): MigrationInput {
     const orphans = (str(flags, "orphans") ?? "quarantine") as OrphanPolicy;
-    if (!["quarantine", "placeholder", "fail"].includes(orphans)) throw new UsageError(`--orphans must be quarantine, placeholder or fail, got '${orphans}'`);
+    if (!["quarantine", "placeholder", "fail"].includes(orphans))
+        throw new UsageError(`--orphans must be quarantine, placeholder or fail, got '${orphans}'`);
     const chunkRows = int(flags, "chunk-rows", 50_000);
     if (chunkRows < 1) throw new UsageError("--chunk-rows must be at least 1");
     return {

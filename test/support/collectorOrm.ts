@@ -71,4 +71,3 @@ export function expectAllPassed(run: OrmRun & { status: number | null }, models:
     expect(run.checks.length).toBeGreaterThan(30);
     expect(run.status).toBe(0);
 }
-

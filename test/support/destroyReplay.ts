@@ -81,7 +81,11 @@ export function destroyOrder(resources: readonly RecordedResource[], options: De
 }
 
 /** The registrations with `from` no longer depending on `dropped` (simulates a program without that dependsOn). */
-export function withoutDependencies(resources: readonly RecordedResource[], from: RecordedResource, dropped: readonly string[]): RecordedResource[] {
+export function withoutDependencies(
+    resources: readonly RecordedResource[],
+    from: RecordedResource,
+    dropped: readonly string[],
+): RecordedResource[] {
     return resources.map((r) => (r.urn === from.urn ? { ...r, dependencies: r.dependencies.filter((d) => !dropped.includes(d)) } : r));
 }
 
@@ -134,7 +138,10 @@ export interface ReplayResult {
 }
 
 class StatementError extends Error {
-    constructor(readonly sql: string, readonly pgError: Error & { code?: string; detail?: string }) {
+    constructor(
+        readonly sql: string,
+        readonly pgError: Error & { code?: string; detail?: string },
+    ) {
         super(pgError.message);
     }
 }
@@ -205,7 +212,11 @@ async function inTransaction(s: ProviderSession, c: Client, fn: () => Promise<"r
 async function pgLockRole(s: ProviderSession, c: Client, role: string): Promise<void> {
     await s.exec(c, "SET statement_timeout = 0");
     await s.exec(c, "SELECT pg_advisory_xact_lock(oid::bigint) FROM pg_roles WHERE rolname = $1", [role]);
-    await s.exec(c, "SELECT pg_advisory_xact_lock(member::bigint) FROM pg_auth_members JOIN pg_roles ON roleid = pg_roles.oid WHERE rolname = $1", [role]);
+    await s.exec(
+        c,
+        "SELECT pg_advisory_xact_lock(member::bigint) FROM pg_auth_members JOIN pg_roles ON roleid = pg_roles.oid WHERE rolname = $1",
+        [role],
+    );
 }
 
 async function pgLockDatabase(s: ProviderSession, c: Client, database: string): Promise<void> {
@@ -220,8 +231,12 @@ async function isSuperuser(s: ProviderSession, c: Client, role: string): Promise
 }
 
 async function isMemberOfRole(s: ProviderSession, c: Client, role: string, member: string): Promise<boolean> {
-    const setOption = (await s.exec(c, "SELECT 1 FROM information_schema.columns WHERE table_name='pg_auth_members' AND column_name = 'set_option'")).length > 0;
-    const sql = "SELECT 1 FROM pg_auth_members WHERE pg_get_userbyid(roleid) = $1 AND pg_get_userbyid(member) = $2" + (setOption ? " AND set_option" : "");
+    const setOption =
+        (await s.exec(c, "SELECT 1 FROM information_schema.columns WHERE table_name='pg_auth_members' AND column_name = 'set_option'"))
+            .length > 0;
+    const sql =
+        "SELECT 1 FROM pg_auth_members WHERE pg_get_userbyid(roleid) = $1 AND pg_get_userbyid(member) = $2" +
+        (setOption ? " AND set_option" : "");
     return (await s.exec(c, sql, [role, member])).length > 0;
 }
 
@@ -277,7 +292,11 @@ async function deleteDatabase(s: ProviderSession, r: RecordedResource, name: (n:
     const database = name(r.inputs.name);
     const c = await s.connect();
     // `owner` is computed: the state holds what Read found (the program sets none, so the provider's user).
-    const [{ owner }] = await s.exec<{ owner: string }>(c, "SELECT pg_catalog.pg_get_userbyid(d.datdba) AS owner FROM pg_database d WHERE datname=$1", [database]);
+    const [{ owner }] = await s.exec<{ owner: string }>(
+        c,
+        "SELECT pg_catalog.pg_get_userbyid(d.datdba) AS owner FROM pg_database d WHERE datname=$1",
+        [database],
+    );
     const lock = await s.open();
     let granted = false;
     try {
@@ -307,17 +326,27 @@ async function deleteGrant(s: ProviderSession, r: RecordedResource, name: (n: st
         const owners: string[] = [];
         if (objectType === "schema") {
             // getRolesToGrant: the schema owner, pg_database_owner resolved to the database's owner.
-            const rows = await s.exec<{ rolname: string }>(c, "SELECT rolname FROM pg_namespace JOIN pg_roles ON nspowner = pg_roles.oid WHERE nspname = $1", [r.inputs.schema]);
+            const rows = await s.exec<{ rolname: string }>(
+                c,
+                "SELECT rolname FROM pg_namespace JOIN pg_roles ON nspowner = pg_roles.oid WHERE nspname = $1",
+                [r.inputs.schema],
+            );
             if (!rows.length) return "rollback"; // schema gone: treated as already destroyed
             let owner = rows[0].rolname;
             if (owner === "pg_database_owner") {
-                owner = (await s.exec<{ rolname: string }>(c, "SELECT rolname FROM pg_database JOIN pg_roles ON datdba = pg_roles.oid WHERE datname = current_database()"))[0].rolname;
+                owner = (
+                    await s.exec<{ rolname: string }>(
+                        c,
+                        "SELECT rolname FROM pg_database JOIN pg_roles ON datdba = pg_roles.oid WHERE datname = current_database()",
+                    )
+                )[0].rolname;
             }
             owners.push(owner);
         }
-        const revoke = objectType === "database"
-            ? `REVOKE ALL PRIVILEGES ON DATABASE ${q(database)} FROM ${q(role)}`
-            : `REVOKE ALL PRIVILEGES ON SCHEMA ${q(r.inputs.schema)} FROM ${q(role)}`;
+        const revoke =
+            objectType === "database"
+                ? `REVOKE ALL PRIVILEGES ON DATABASE ${q(database)} FROM ${q(role)}`
+                : `REVOKE ALL PRIVILEGES ON SCHEMA ${q(r.inputs.schema)} FROM ${q(role)}`;
         try {
             await withRolesGranted(s, c, owners, async () => void (await s.exec(c, revoke)));
         } catch (e) {
@@ -338,7 +367,10 @@ async function deleteDefaultPrivileges(s: ProviderSession, r: RecordedResource, 
     await inTransaction(s, c, async () => {
         await pgLockRole(s, c, owner);
         await withRolesGranted(s, c, [owner], async () => {
-            await s.exec(c, `ALTER DEFAULT PRIVILEGES FOR ROLE ${q(owner)} ${inSchema}REVOKE ALL ON ${String(r.inputs.objectType).toUpperCase()}S FROM ${q(name(r.inputs.role))}`);
+            await s.exec(
+                c,
+                `ALTER DEFAULT PRIVILEGES FOR ROLE ${q(owner)} ${inSchema}REVOKE ALL ON ${String(r.inputs.objectType).toUpperCase()}S FROM ${q(name(r.inputs.role))}`,
+            );
         });
     });
 }
@@ -360,27 +392,51 @@ export async function replayDestroy(order: readonly RecordedResource[], options:
             const step = (skipped?: string) => steps.push({ resource: r.name, type: r.type, sql, ...(skipped ? { skipped } : {}) });
             try {
                 switch (r.type) {
-                    case RESOURCE_TYPES.database: await deleteDatabase(s, r, name); break;
-                    case RESOURCE_TYPES.role: await deleteRole(s, r, name); break;
-                    case RESOURCE_TYPES.grant: await deleteGrant(s, r, name); break;
-                    case RESOURCE_TYPES.defaults: await deleteDefaultPrivileges(s, r, name); break;
-                    case RESOURCE_TYPES.grantRole: await deleteGrantRole(s, r, name); break;
+                    case RESOURCE_TYPES.database:
+                        await deleteDatabase(s, r, name);
+                        break;
+                    case RESOURCE_TYPES.role:
+                        await deleteRole(s, r, name);
+                        break;
+                    case RESOURCE_TYPES.grant:
+                        await deleteGrant(s, r, name);
+                        break;
+                    case RESOURCE_TYPES.defaults:
+                        await deleteDefaultPrivileges(s, r, name);
+                        break;
+                    case RESOURCE_TYPES.grantRole:
+                        await deleteGrantRole(s, r, name);
+                        break;
                     case RESOURCE_TYPES.schema: {
-                        const props = { ...r.inputs, connection: options.collectorDb, ownerRole: name(r.inputs.ownerRole), appRole: name(r.inputs.appRole) } as SchemaState;
+                        const props = {
+                            ...r.inputs,
+                            connection: options.collectorDb,
+                            ownerRole: name(r.inputs.ownerRole),
+                            appRole: name(r.inputs.appRole),
+                        } as SchemaState;
                         sql.push(`schema delete (dropOnDelete ${props.dropOnDelete === true})`);
                         await deleteSchema(props);
                         break;
                     }
                     case RESOURCE_TYPES.migration: {
-                        const props = { ...r.inputs, connection: options.collectorDb, ownerRole: name(r.inputs.ownerRole), extraTables: [] } as unknown as MigrationResourceState;
+                        const props = {
+                            ...r.inputs,
+                            connection: options.collectorDb,
+                            ownerRole: name(r.inputs.ownerRole),
+                            extraTables: [],
+                        } as unknown as MigrationResourceState;
                         sql.push(`migration delete (dropOnDelete ${props.dropOnDelete === true})`);
                         await deleteMigration(props);
                         break;
                     }
                     default:
-                        step(r.type.startsWith("docker:") ? "docker resource (no daemon in tests)"
-                            : r.type === RESOURCE_TYPES.settings ? "server settings (would RESET ALTER SYSTEM on the shared test server)"
-                            : "no delete action (component, provider or stack)");
+                        step(
+                            r.type.startsWith("docker:")
+                                ? "docker resource (no daemon in tests)"
+                                : r.type === RESOURCE_TYPES.settings
+                                  ? "server settings (would RESET ALTER SYSTEM on the shared test server)"
+                                  : "no delete action (component, provider or stack)",
+                        );
                         continue;
                 }
             } catch (e) {
@@ -389,8 +445,12 @@ export async function replayDestroy(order: readonly RecordedResource[], options:
                 return {
                     steps,
                     failure: {
-                        resource: r.name, type: r.type, sql: e instanceof StatementError ? e.sql : "",
-                        message: cause.message, code: cause.code, detail: cause.detail,
+                        resource: r.name,
+                        type: r.type,
+                        sql: e instanceof StatementError ? e.sql : "",
+                        message: cause.message,
+                        code: cause.code,
+                        detail: cause.detail,
                     },
                 };
             }

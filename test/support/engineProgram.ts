@@ -45,7 +45,12 @@ export interface EngineProgramRun {
 
 /** The program failed to load (config error, TSError, ...); `stage`, `name` and `message` come from the child. */
 export class EngineProgramError extends Error {
-    constructor(readonly stage: string, readonly errorName: string, message: string, readonly output: string) {
+    constructor(
+        readonly stage: string,
+        readonly errorName: string,
+        message: string,
+        readonly output: string,
+    ) {
         super(message);
         this.name = "EngineProgramError";
     }
@@ -56,15 +61,26 @@ export async function runEngineProgram(options: EngineProgramOptions): Promise<E
     try {
         const resultFile = path.join(dir, "result.json");
         const root = options.root ?? ROOT;
-        fs.writeFileSync(path.join(dir, "options.json"), JSON.stringify({
-            root, program: options.program ?? "infra/index.ts", project: options.project ?? "gecko-pg", stack: options.stack,
-            config: options.config, secretKeys: options.secretKeys ?? [], outputs: options.outputs ?? {}, resultFile,
-        }));
+        fs.writeFileSync(
+            path.join(dir, "options.json"),
+            JSON.stringify({
+                root,
+                program: options.program ?? "infra/index.ts",
+                project: options.project ?? "gecko-pg",
+                stack: options.stack,
+                config: options.config,
+                secretKeys: options.secretKeys ?? [],
+                outputs: options.outputs ?? {},
+                resultFile,
+            }),
+        );
         // The CLI's environment, minus anything that would switch type checking off or point at a real engine.
         const env = { ...process.env };
         for (const k of Object.keys(env)) if (/^(TS_NODE_|PULUMI_NODEJS_)/.test(k)) delete env[k];
         const child = spawn(process.execPath, [path.join(__dirname, "engineProgramChild.js"), path.join(dir, "options.json")], {
-            cwd: root, env, stdio: ["ignore", "pipe", "pipe"],
+            cwd: root,
+            env,
+            stdio: ["ignore", "pipe", "pipe"],
         });
         let output = "";
         child.stdout.on("data", (d) => (output += d));
@@ -77,7 +93,8 @@ export async function runEngineProgram(options: EngineProgramOptions): Promise<E
                 resolve(c);
             });
         });
-        if (!fs.existsSync(resultFile)) throw new Error(`program child exited (${code}) without a result after at most ${timeoutMs} ms:\n${output}`);
+        if (!fs.existsSync(resultFile))
+            throw new Error(`program child exited (${code}) without a result after at most ${timeoutMs} ms:\n${output}`);
         const result = JSON.parse(fs.readFileSync(resultFile, "utf8"));
         if (result.error) throw new EngineProgramError(result.error.stage, result.error.name, result.error.message, output);
         const resources = result.resources as RecordedResource[];
@@ -90,7 +107,10 @@ export async function runEngineProgram(options: EngineProgramOptions): Promise<E
             ofType,
             one(type, name) {
                 const found = ofType(type).filter((r) => name === undefined || r.name === name);
-                if (found.length !== 1) throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+                if (found.length !== 1)
+                    throw new Error(
+                        `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`,
+                    );
                 return found[0];
             },
         };

@@ -48,7 +48,11 @@ function interfacesOf(file: string): Map<string, InterfaceDocs> {
         for (const member of statement.members) {
             if (!ts.isPropertySignature(member) || !member.type) continue;
             const name = member.name.getText(source);
-            const doc = ts.getJSDocCommentsAndTags(member).filter(ts.isJSDoc).map((d) => ts.getTextOfJSDocComment(d.comment) ?? "").join("\n");
+            const doc = ts
+                .getJSDocCommentsAndTags(member)
+                .filter(ts.isJSDoc)
+                .map((d) => ts.getTextOfJSDocComment(d.comment) ?? "")
+                .join("\n");
             props.set(name, { name, optional: member.questionToken !== undefined, type: member.type.getText(source), doc });
         }
         found.set(statement.name.text, props);
@@ -93,7 +97,14 @@ export function inputRuleViolations(resource: RecordedResource): string[] {
     return out;
 }
 
-function checkObject(value: Record<string, unknown>, docs: InterfaceDocs, prefix: string, out: string[], asStrings: boolean, nestedTypes: () => Map<string, InterfaceDocs>) {
+function checkObject(
+    value: Record<string, unknown>,
+    docs: InterfaceDocs,
+    prefix: string,
+    out: string[],
+    asStrings: boolean,
+    nestedTypes: () => Map<string, InterfaceDocs>,
+) {
     const present = (k: string) => value[k] !== undefined && !(Array.isArray(value[k]) && (value[k] as unknown[]).length === 0);
     for (const key of Object.keys(value)) {
         if (value[key] !== undefined && !docs.has(key)) out.push(`${prefix}${key}: not an input of this resource`);
@@ -127,7 +138,15 @@ function checkObject(value: Record<string, unknown>, docs: InterfaceDocs, prefix
     }
 }
 
-function checkValue(v: unknown, doc: PropertyDoc, shape: ReturnType<typeof shapeOf>, p: string, out: string[], asStrings: boolean, nestedTypes: () => Map<string, InterfaceDocs>) {
+function checkValue(
+    v: unknown,
+    doc: PropertyDoc,
+    shape: ReturnType<typeof shapeOf>,
+    p: string,
+    out: string[],
+    asStrings: boolean,
+    nestedTypes: () => Map<string, InterfaceDocs>,
+) {
     if (shape.nested) {
         const nested = nestedTypes().get(shape.nested);
         if (!nested) return void out.push(`${p}: unknown nested type ${shape.nested}`);
@@ -137,24 +156,43 @@ function checkValue(v: unknown, doc: PropertyDoc, shape: ReturnType<typeof shape
     // Provider configuration travels as strings: what the string encodes must have the declared type.
     let value = v;
     if (asStrings && typeof v === "string" && shape.kind !== "string") {
-        value = shape.kind === "number" && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : shape.kind === "boolean" && /^(true|false)$/.test(v) ? v === "true" : v;
+        value =
+            shape.kind === "number" && /^-?\d+(\.\d+)?$/.test(v)
+                ? Number(v)
+                : shape.kind === "boolean" && /^(true|false)$/.test(v)
+                  ? v === "true"
+                  : v;
     }
-    if (shape.kind !== "object" && typeof value !== shape.kind) return void out.push(`${p}: must be a ${shape.kind}, got ${JSON.stringify(v)}`);
+    if (shape.kind !== "object" && typeof value !== shape.kind)
+        return void out.push(`${p}: must be a ${shape.kind}, got ${JSON.stringify(v)}`);
     const text = doc.doc;
     const units = /\(((?:[a-zµ]+\|)+[a-zµ]+)\)/.exec(text)?.[1].split("|");
     if (units && !new RegExp(`^(\\d+(\\.\\d+)?(${units.join("|")}))+$`).test(String(value))) {
         out.push(`${p}: must be a duration in ${units.join("|")} (e.g. 10s), got ${JSON.stringify(v)}`);
     }
-    const oneOf = /one of:?\s*([^.)]+)/i.exec(text)?.[1].split(/,\s*|\s+or\s+|\s+and\s+/).map((s) => s.replace(/['"`]/g, "").trim()).filter((s) => /^[\w-]+$/.test(s));
+    const oneOf = /one of:?\s*([^.)]+)/i
+        .exec(text)?.[1]
+        .split(/,\s*|\s+or\s+|\s+and\s+/)
+        .map((s) => s.replace(/['"`]/g, "").trim())
+        .filter((s) => /^[\w-]+$/.test(s));
     if (oneOf?.length && !oneOf.includes(String(value))) out.push(`${p}: must be one of ${oneOf.join(", ")}, got ${JSON.stringify(v)}`);
     if (/\bin MBs?\b/.test(text) && !(Number.isInteger(value) && (value as number) > 0 && (value as number) <= 1024 * 1024)) {
         out.push(`${p}: must be a whole number of MB, got ${JSON.stringify(v)}`);
     }
-    if (/\bin seconds\b/.test(text) && !(Number.isInteger(value) && (value as number) >= 0)) out.push(`${p}: must be whole seconds, got ${JSON.stringify(v)}`);
-    if (shape.kind === "number" && /\bport\b/i.test(text) && !(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535)) {
+    if (/\bin seconds\b/.test(text) && !(Number.isInteger(value) && (value as number) >= 0))
+        out.push(`${p}: must be whole seconds, got ${JSON.stringify(v)}`);
+    if (
+        shape.kind === "number" &&
+        /\bport\b/i.test(text) &&
+        !(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535)
+    ) {
         out.push(`${p}: must be a TCP port 1..65535, got ${JSON.stringify(v)}`);
     }
-    if (shape.kind === "string" && /\bIP address\b/.test(text) && !net.isIP(String(value).replace(/\/\d+$/, ""))) out.push(`${p}: must be an IP address, got ${JSON.stringify(v)}`);
-    const kinds = /kinds of privileges: ([^.]+)\./.exec(text)?.[1].split(/,\s*(?:and\s+)?|\s+and\s+/).map((s) => s.trim());
+    if (shape.kind === "string" && /\bIP address\b/.test(text) && !net.isIP(String(value).replace(/\/\d+$/, "")))
+        out.push(`${p}: must be an IP address, got ${JSON.stringify(v)}`);
+    const kinds = /kinds of privileges: ([^.]+)\./
+        .exec(text)?.[1]
+        .split(/,\s*(?:and\s+)?|\s+and\s+/)
+        .map((s) => s.trim());
     if (kinds && !kinds.includes(String(value))) out.push(`${p}: ${JSON.stringify(v)} is not one of the privileges ${kinds.join(", ")}`);
 }

@@ -58,7 +58,8 @@ export async function registeredProvider(type: string, construct: () => unknown)
     construct();
     await settle();
     const text = run.one(type).wireInputs[PROVIDER_KEY];
-    if (typeof text !== "string") throw new Error(`${type}: __provider is not a plain string on the wire: ${JSON.stringify(text)?.slice(0, 200)}`);
+    if (typeof text !== "string")
+        throw new Error(`${type}: __provider is not a plain string on the wire: ${JSON.stringify(text)?.slice(0, 200)}`);
     return text;
 }
 
@@ -83,7 +84,11 @@ export interface HostLog {
 
 /** A failed call: `details` is what the engine would show the user. */
 export class HostCallError extends Error {
-    constructor(readonly method: string, readonly code: number, readonly details: string) {
+    constructor(
+        readonly method: string,
+        readonly code: number,
+        readonly details: string,
+    ) {
         super(`${method}: ${details}`);
         this.name = "HostCallError";
     }
@@ -115,7 +120,12 @@ export function urnOf(type: string, name: string, stack = "test"): string {
     return `urn:pulumi:${stack}::gecko-pg::${type}::${name}`;
 }
 
-const SEVERITY: Record<number, HostLog["severity"]> = { [engpb.LogSeverity.DEBUG]: "debug", [engpb.LogSeverity.INFO]: "info", [engpb.LogSeverity.WARNING]: "warning", [engpb.LogSeverity.ERROR]: "error" };
+const SEVERITY: Record<number, HostLog["severity"]> = {
+    [engpb.LogSeverity.DEBUG]: "debug",
+    [engpb.LogSeverity.INFO]: "info",
+    [engpb.LogSeverity.WARNING]: "warning",
+    [engpb.LogSeverity.ERROR]: "error",
+};
 const CHANGES = ["unknown", "none", "some"] as const;
 
 export async function startProviderHost(options: ProviderHostOptions = {}): Promise<ProviderHost> {
@@ -127,19 +137,25 @@ export async function startProviderHost(options: ProviderHostOptions = {}): Prom
     // The engine's pulumi-resource-pulumi-nodejs plugin resolves this script from the project; the argument is the engine's address.
     const hostJs = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js", { paths: [PROJECT_ROOT] });
     const child: ChildProcess = spawn(process.execPath, [hostJs, engine?.address ?? "127.0.0.1:1"], {
-        cwd: options.cwd ?? PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"],
+        cwd: options.cwd ?? PROJECT_ROOT,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
     });
     readline.createInterface({ input: child.stderr! }).on("line", (message) => logs.push({ source: "stderr", message }));
     const stdout = readline.createInterface({ input: child.stdout! });
     const port = await new Promise<number>((resolve, reject) => {
         stdout.once("line", (line) => resolve(Number(line.trim())));
-        child.once("exit", (code) => reject(new Error(`provider host exited (${code}) before listening: ${logs.map((l) => l.message).join("\n")}`)));
+        child.once("exit", (code) =>
+            reject(new Error(`provider host exited (${code}) before listening: ${logs.map((l) => l.message).join("\n")}`)),
+        );
     });
     stdout.on("line", (message) => logs.push({ source: "stdout", message }));
 
     const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const call = <Res>(method: string, invoke: (cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown) => new Promise<Res>((resolve, reject) =>
-        invoke((err, res) => (err ? reject(new HostCallError(method, err.code, err.details)) : resolve(res))));
+    const call = <Res>(method: string, invoke: (cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown) =>
+        new Promise<Res>((resolve, reject) =>
+            invoke((err, res) => (err ? reject(new HostCallError(method, err.code, err.details)) : resolve(res))),
+        );
 
     const configure = new pb.ConfigureRequest();
     configure.setArgs(Struct.fromJavaScript({}));
@@ -150,7 +166,8 @@ export async function startProviderHost(options: ProviderHostOptions = {}): Prom
 
     /** A bag as the engine marshals it for this provider. */
     const bag = (what: string, props: Props, needsProvider = true): Struct => {
-        if (needsProvider && typeof props[PROVIDER_KEY] !== "string") throw new Error(`${what}: no ${PROVIDER_KEY} in the bag (the engine always sends it)`);
+        if (needsProvider && typeof props[PROVIDER_KEY] !== "string")
+            throw new Error(`${what}: no ${PROVIDER_KEY} in the bag (the engine always sends it)`);
         return Struct.fromJavaScript((acceptsSecrets ? props : stripSecrets(props)) as Record<string, JavaScriptValue>);
     };
     const js = (s: Struct | undefined): Props => (s?.toJavaScript() ?? {}) as Props;
@@ -162,7 +179,10 @@ export async function startProviderHost(options: ProviderHostOptions = {}): Prom
             r.setOlds(bag("check olds", olds, Object.keys(olds).length > 0));
             r.setNews(bag("check news", news));
             const res = await call<pb.CheckResponse>("Check", (cb) => client.check(r, cb));
-            return { inputs: js(res.getInputs()), failures: res.getFailuresList().map((f) => ({ property: f.getProperty(), reason: f.getReason() })) };
+            return {
+                inputs: js(res.getInputs()),
+                failures: res.getFailuresList().map((f) => ({ property: f.getProperty(), reason: f.getReason() })),
+            };
         },
         async diff(urn, id, olds, news, oldInputs = {}) {
             const r = new pb.DiffRequest();
@@ -173,8 +193,11 @@ export async function startProviderHost(options: ProviderHostOptions = {}): Prom
             r.setOldInputs(bag("diff oldInputs", oldInputs, false));
             const res = await call<pb.DiffResponse>("Diff", (cb) => client.diff(r, cb));
             return {
-                changes: CHANGES[res.getChanges()], replaces: res.getReplacesList(), deleteBeforeReplace: res.getDeletebeforereplace(),
-                hasDetailedDiff: res.getHasdetaileddiff(), detailedDiff: Object.fromEntries(res.getDetaileddiffMap().toObject()),
+                changes: CHANGES[res.getChanges()],
+                replaces: res.getReplacesList(),
+                deleteBeforeReplace: res.getDeletebeforereplace(),
+                hasDetailedDiff: res.getHasdetaileddiff(),
+                detailedDiff: Object.fromEntries(res.getDetaileddiffMap().toObject()),
             };
         },
         async create(urn, news) {
@@ -241,6 +264,7 @@ async function startFakeEngine(logs: HostLog[]): Promise<{ address: string; serv
     };
     server.addService(engrpc.EngineService, service);
     const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+        server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
     return { address: `127.0.0.1:${port}`, server };
 }

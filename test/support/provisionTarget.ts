@@ -18,7 +18,12 @@ export interface Target {
 /** Provisions a target with unique names (roles are cluster-wide and test files run concurrently). */
 export async function provisionTarget(prefix: string): Promise<Target> {
     const id = randomBytes(4).toString("hex");
-    const plan = planAccess({ database: `${prefix}_${id}`, ownerRole: `${prefix}_owner_${id}`, appRole: `${prefix}_app_${id}`, timezone: "UTC" });
+    const plan = planAccess({
+        database: `${prefix}_${id}`,
+        ownerRole: `${prefix}_owner_${id}`,
+        appRole: `${prefix}_app_${id}`,
+        timezone: "UTC",
+    });
     const admin = parseConnectionUrl(adminUrl());
     await applyAccess({ ...admin, database: "postgres" }, plan, randomBytes(12).toString("hex"));
     return {

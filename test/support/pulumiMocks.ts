@@ -62,10 +62,15 @@ export interface MockOptions {
 /** Installs fresh mocks and config; import the program after this, then `await settle()`. */
 export async function installMocks(options: MockOptions): Promise<MockRun> {
     const resources: RecordedResource[] = [];
-    await pulumi.runtime.setMocks({
-        newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, ...options.outputs?.(args.type, args.inputs) } }),
-        call: (args) => args.inputs,
-    }, options.project, options.stack, false);
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, ...options.outputs?.(args.type, args.inputs) } }),
+            call: (args) => args.inputs,
+        },
+        options.project,
+        options.stack,
+        false,
+    );
     pulumi.runtime.setAllConfig(options.config, options.secretKeys);
 
     // Wrap the mock monitor to see the request, which the `newResource` mock does not get.
@@ -73,25 +78,26 @@ export async function installMocks(options: MockOptions): Promise<MockRun> {
         registerResource(req: any, cb: (err: unknown, res: any) => void): Promise<void>;
     };
     const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req, cb) => register(req, (err, res) => {
-        if (!err) {
-            resources.push({
-                type: req.getType(),
-                name: req.getName(),
-                urn: res.getUrn(),
-                parent: req.getParent(),
-                provider: req.getProvider(),
-                dependencies: req.getDependenciesList(),
-                protect: req.getProtect(),
-                deleteBeforeReplace: req.getDeletebeforereplace(),
-                additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-                ignoreChanges: req.getIgnorechangesList(),
-                inputs: unwrapSecrets(pulumi.runtime.deserializeProperties(req.getObject())) as Record<string, any>,
-                wireInputs: req.getObject().toJavaScript(),
-            });
-        }
-        cb(err, res);
-    });
+    monitor.registerResource = (req, cb) =>
+        register(req, (err, res) => {
+            if (!err) {
+                resources.push({
+                    type: req.getType(),
+                    name: req.getName(),
+                    urn: res.getUrn(),
+                    parent: req.getParent(),
+                    provider: req.getProvider(),
+                    dependencies: req.getDependenciesList(),
+                    protect: req.getProtect(),
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
+                    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                    ignoreChanges: req.getIgnorechangesList(),
+                    inputs: unwrapSecrets(pulumi.runtime.deserializeProperties(req.getObject())) as Record<string, any>,
+                    wireInputs: req.getObject().toJavaScript(),
+                });
+            }
+            cb(err, res);
+        });
 
     const ofType = (type: string) => resources.filter((r) => r.type === type);
     return {
@@ -100,7 +106,9 @@ export async function installMocks(options: MockOptions): Promise<MockRun> {
         one(type, name) {
             const found = ofType(type).filter((r) => name === undefined || r.name === name);
             if (found.length !== 1) {
-                throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+                throw new Error(
+                    `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`,
+                );
             }
             return found[0];
         },
@@ -131,7 +139,11 @@ export function unwrapSecrets(value: unknown): unknown {
 
 /** Whether a wire value is a secret envelope. */
 export function isWireSecret(value: unknown): boolean {
-    return !!value && typeof value === "object" && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+    return (
+        !!value &&
+        typeof value === "object" &&
+        (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+    );
 }
 
 /**

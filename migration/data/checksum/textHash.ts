@@ -48,12 +48,24 @@ export function hashBytesExtended(k: Uint8Array, start: number, end: number, out
         b = (b + word(k, i + 4)) | 0;
         c = (c + word(k, i + 8)) | 0;
         // mix(a, b, c)
-        a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
-        b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
-        c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
-        a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
-        b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
-        c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
+        a = (a - c) | 0;
+        a ^= rot(c, 4);
+        c = (c + b) | 0;
+        b = (b - a) | 0;
+        b ^= rot(a, 6);
+        a = (a + c) | 0;
+        c = (c - b) | 0;
+        c ^= rot(b, 8);
+        b = (b + a) | 0;
+        a = (a - c) | 0;
+        a ^= rot(c, 16);
+        c = (c + b) | 0;
+        b = (b - a) | 0;
+        b ^= rot(a, 19);
+        a = (a + c) | 0;
+        c = (c - b) | 0;
+        c ^= rot(b, 4);
+        b = (b + a) | 0;
         i += 12;
         len -= 12;
     }
@@ -75,13 +87,20 @@ export function hashBytesExtended(k: Uint8Array, start: number, end: number, out
         if (len >= 1) a = (a + k[i]) | 0;
     }
     // final(a, b, c)
-    c ^= b; c = (c - rot(b, 14)) | 0;
-    a ^= c; a = (a - rot(c, 11)) | 0;
-    b ^= a; b = (b - rot(a, 25)) | 0;
-    c ^= b; c = (c - rot(b, 16)) | 0;
-    a ^= c; a = (a - rot(c, 4)) | 0;
-    b ^= a; b = (b - rot(a, 14)) | 0;
-    c ^= b; c = (c - rot(b, 24)) | 0;
+    c ^= b;
+    c = (c - rot(b, 14)) | 0;
+    a ^= c;
+    a = (a - rot(c, 11)) | 0;
+    b ^= a;
+    b = (b - rot(a, 25)) | 0;
+    c ^= b;
+    c = (c - rot(b, 16)) | 0;
+    a ^= c;
+    a = (a - rot(c, 4)) | 0;
+    b ^= a;
+    b = (b - rot(a, 14)) | 0;
+    c ^= b;
+    c = (c - rot(b, 24)) | 0;
     out.hi = b | 0;
     out.lo = c >>> 0;
     return out;

@@ -14,8 +14,14 @@ export function booleanFastPath(): FastPath {
 }
 
 const TEXT_FORMS: ReadonlyMap<string, "true" | "false"> = new Map([
-    ["true", "true"], ["t", "true"], ["yes", "true"], ["1", "true"],
-    ["false", "false"], ["f", "false"], ["no", "false"], ["0", "false"],
+    ["true", "true"],
+    ["t", "true"],
+    ["yes", "true"],
+    ["1", "true"],
+    ["false", "false"],
+    ["f", "false"],
+    ["no", "false"],
+    ["0", "false"],
 ] as const);
 
 /** Converts a raw SQLite value for a `boolean` column. */

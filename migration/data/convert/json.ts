@@ -160,7 +160,8 @@ class Parser {
         if (unit === 0) this.fail("\\u0000 cannot be stored in jsonb", -6);
         if (unit >= 0xdc00 && unit <= 0xdfff) this.fail("unicode low surrogate without a high surrogate", -6);
         if (unit < 0xd800 || unit > 0xdbff) return String.fromCharCode(unit);
-        if (this.src[this.pos] !== "\\" || this.src[this.pos + 1] !== "u") this.fail("unicode high surrogate not followed by a low surrogate");
+        if (this.src[this.pos] !== "\\" || this.src[this.pos + 1] !== "u")
+            this.fail("unicode high surrogate not followed by a low surrogate");
         this.pos += 2;
         const low = this.hex4();
         if (low < 0xdc00 || low > 0xdfff) this.fail("unicode high surrogate not followed by a low surrogate", -6);
@@ -200,7 +201,14 @@ class Parser {
 }
 
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = Object.assign(Object.create(null), {
-    '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t",
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    b: "\b",
+    f: "\f",
+    n: "\n",
+    r: "\r",
+    t: "\t",
 });
 
 function render(v: Json): string {
@@ -225,4 +233,12 @@ function quote(s: string): string {
     return `"${s.replace(/[\u0000-\u001f"\\]/g, (c) => QUOTE_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}"`;
 }
 
-const QUOTE_ESCAPES: Readonly<Record<string, string>> = { '"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+const QUOTE_ESCAPES: Readonly<Record<string, string>> = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+};

@@ -167,7 +167,8 @@ function overflow(raw: SqliteValue, type: string, digits: number, max: number): 
 /** The exact decimal a raw value stands for, or why it has none. */
 function toDecimal(raw: SqliteValue): Decimal | string {
     if (typeof raw === "bigint") return parseDecimalText(raw.toString()) as Decimal;
-    if (typeof raw === "number") return Number.isFinite(raw) ? (parseDecimalText(String(raw)) as Decimal) : "NaN and Infinity cannot be stored";
+    if (typeof raw === "number")
+        return Number.isFinite(raw) ? (parseDecimalText(String(raw)) as Decimal) : "NaN and Infinity cannot be stored";
     if (Buffer.isBuffer(raw)) return "a BLOB is not a number";
     const text = raw.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, "");
     if (/^[+-]?(nan|inf|infinity)$/i.test(text)) return "NaN and Infinity cannot be stored";

@@ -64,7 +64,9 @@ export function isBlank(text: string): boolean {
 
 /** Whether a JS string is valid UTF-16 (no lone surrogate), i.e. encodable as UTF-8 without loss. */
 export function isWellFormedText(text: string): boolean {
-    return nativeWellFormed ? nativeWellFormed.call(text) : !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+    return nativeWellFormed
+        ? nativeWellFormed.call(text)
+        : !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 }
 
 /** String.prototype.isWellFormed (Node 20+): native, far cheaper than the regex on the copy's hot path. */

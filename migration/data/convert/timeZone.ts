@@ -45,9 +45,13 @@ const zones = new Map<string, Zone>();
  * (`america/chicago` -> `America/Chicago`). Throws a clear error otherwise.
  */
 export function canonicalTimeZone(name: string): string {
-    if (typeof name !== "string" || name.trim() === "") throw new Error("time zone: expected an IANA zone name such as 'UTC' or 'America/Chicago', got an empty value");
+    if (typeof name !== "string" || name.trim() === "")
+        throw new Error("time zone: expected an IANA zone name such as 'UTC' or 'America/Chicago', got an empty value");
     // Offset strings mean opposite things in POSIX and ISO notation; insist on a zone name.
-    if (/^[+-]?\d/.test(name)) throw new Error(`time zone '${name}': a UTC offset is not a zone name; use an IANA name such as 'America/Chicago' (or 'Etc/GMT+6' for a fixed UTC-06:00)`);
+    if (/^[+-]?\d/.test(name))
+        throw new Error(
+            `time zone '${name}': a UTC offset is not a zone name; use an IANA name such as 'America/Chicago' (or 'Etc/GMT+6' for a fixed UTC-06:00)`,
+        );
     try {
         return new Intl.DateTimeFormat("en-US", { timeZone: name }).resolvedOptions().timeZone;
     } catch (cause) {
@@ -88,10 +92,20 @@ class Zone {
     private readonly years = new Map<number, YearRules>();
 
     constructor(name: string) {
-        this.format = name === "UTC" || name === "Etc/UTC" ? undefined : new Intl.DateTimeFormat("en-US", {
-            timeZone: name, hourCycle: "h23", era: "short",
-            year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric",
-        });
+        this.format =
+            name === "UTC" || name === "Etc/UTC"
+                ? undefined
+                : new Intl.DateTimeFormat("en-US", {
+                      timeZone: name,
+                      hourCycle: "h23",
+                      era: "short",
+                      year: "numeric",
+                      month: "numeric",
+                      day: "numeric",
+                      hour: "numeric",
+                      minute: "numeric",
+                      second: "numeric",
+                  });
     }
 
     offsetAt(t: number): number {
@@ -178,7 +192,9 @@ class Zone {
         const parts: Record<string, string> = {};
         for (const p of this.format!.formatToParts(new Date(t * 1000))) parts[p.type] = p.value;
         const year = parts.era === "BC" || parts.era === "B" ? 1 - Number(parts.year) : Number(parts.year);
-        return civilSeconds(year, Number(parts.month), Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second)) - t;
+        return (
+            civilSeconds(year, Number(parts.month), Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second)) - t
+        );
     }
 }
 

@@ -128,12 +128,37 @@ function parseCommonDatetime(text: string): ParsedTimestamp | undefined {
     const n = text.length;
     if (n !== 19 && n !== 26) return undefined;
     const sep = text.charCodeAt(10);
-    if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 32 && sep !== 84 && sep !== 116) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+    if (
+        text.charCodeAt(4) !== 45 ||
+        text.charCodeAt(7) !== 45 ||
+        (sep !== 32 && sep !== 84 && sep !== 116) ||
+        text.charCodeAt(13) !== 58 ||
+        text.charCodeAt(16) !== 58
+    )
+        return undefined;
     if (n === 26 && text.charCodeAt(19) !== 46) return undefined;
-    const year = digitsAt(text, 0, 4), month = digitsAt(text, 5, 2), day = digitsAt(text, 8, 2);
-    const hour = digitsAt(text, 11, 2), minute = digitsAt(text, 14, 2), second = digitsAt(text, 17, 2);
+    const year = digitsAt(text, 0, 4),
+        month = digitsAt(text, 5, 2),
+        day = digitsAt(text, 8, 2);
+    const hour = digitsAt(text, 11, 2),
+        minute = digitsAt(text, 14, 2),
+        second = digitsAt(text, 17, 2);
     const micros = n === 26 ? digitsAt(text, 20, 6) : 0;
-    if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || micros < 0) return undefined;
+    if (
+        year < 1 ||
+        month < 1 ||
+        month > 12 ||
+        day < 1 ||
+        day > daysInMonth(year, month) ||
+        hour < 0 ||
+        hour > 23 ||
+        minute < 0 ||
+        minute > 59 ||
+        second < 0 ||
+        second > 59 ||
+        micros < 0
+    )
+        return undefined;
     return { kind: "naive", localSeconds: civilSeconds(year, month, day, hour, minute, second), micros, fractionRounded: false };
 }
 
@@ -152,7 +177,12 @@ function parseDatetimeText(text: string): ParsedTimestamp | string {
     const m = DATETIME.exec(text);
     if (!m) return "expected YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|±HH[:MM]] or an epoch number";
     const [, y, mo, d, h = "0", mi = "0", s = "0", fraction = "", zulu, sign, oh, om = "0"] = m;
-    const year = Number(y), month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
+    const year = Number(y),
+        month = Number(mo),
+        day = Number(d),
+        hour = Number(h),
+        minute = Number(mi),
+        second = Number(s);
     if (year < 1) return "year 0000 does not exist";
     if (month < 1 || month > 12) return `month ${mo} out of range`;
     if (day < 1 || day > daysInMonth(year, month)) return `day ${d} out of range for ${y}-${mo}`;

@@ -99,7 +99,8 @@ export async function ensureCheckpointSchema(client: ClientBase, ownerRole: stri
     await client.query("BEGIN");
     try {
         // CREATE SCHEMA needs CREATE on the database, which the session user has and the owner role may not.
-        for (const schema of ["gecko_migration", "gecko_quarantine"]) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${owner}`);
+        for (const schema of ["gecko_migration", "gecko_quarantine"])
+            await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${owner}`);
         await client.query(`SET LOCAL ROLE ${owner}`);
         await client.query(CHECKPOINT_DDL);
         await client.query("COMMIT");
@@ -130,7 +131,15 @@ export async function loadOrSavePlan(
     if (existing.rowCount === 0) {
         await client.query(
             "INSERT INTO gecko_migration.tables (table_name, buckets, planned_rows, min_rowid, max_rowid, checksum, columns) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [table, buckets, facts.rowCount, facts.minRowid?.toString() ?? null, facts.maxRowid?.toString() ?? null, CHECKSUM_ALGORITHM, columns],
+            [
+                table,
+                buckets,
+                facts.rowCount,
+                facts.minRowid?.toString() ?? null,
+                facts.maxRowid?.toString() ?? null,
+                CHECKSUM_ALGORITHM,
+                columns,
+            ],
         );
         await insertChunks(client, planned);
     } else {
@@ -146,10 +155,17 @@ export async function loadOrSavePlan(
         columnsChanged = existing.rows[0].columns !== columns;
         const oldMax = existing.rows[0].max_rowid === null ? null : BigInt(existing.rows[0].max_rowid);
         if (facts.maxRowid !== null && (oldMax === null || facts.maxRowid > oldMax)) {
-            const next = await client.query<{ n: number }>("SELECT coalesce(max(chunk_no) + 1, 0) AS n FROM gecko_migration.chunks WHERE table_name = $1", [table]);
-            const lo = oldMax === null ? facts.minRowid ?? 0n : oldMax + 1n;
+            const next = await client.query<{ n: number }>(
+                "SELECT coalesce(max(chunk_no) + 1, 0) AS n FROM gecko_migration.chunks WHERE table_name = $1",
+                [table],
+            );
+            const lo = oldMax === null ? (facts.minRowid ?? 0n) : oldMax + 1n;
             await insertChunks(client, [{ table, chunkNo: next.rows[0].n, rowidLo: lo, rowidHi: facts.maxRowid }]);
-            await client.query("UPDATE gecko_migration.tables SET max_rowid = $2, planned_rows = $3 WHERE table_name = $1", [table, facts.maxRowid.toString(), facts.rowCount]);
+            await client.query("UPDATE gecko_migration.tables SET max_rowid = $2, planned_rows = $3 WHERE table_name = $1", [
+                table,
+                facts.maxRowid.toString(),
+                facts.rowCount,
+            ]);
         }
     }
     const rows = await client.query<{ chunk_no: number; rowid_lo: string; rowid_hi: string; status: string }>(
@@ -159,7 +175,13 @@ export async function loadOrSavePlan(
     return {
         buckets,
         columnsChanged,
-        chunks: rows.rows.map((r) => ({ table, chunkNo: r.chunk_no, rowidLo: BigInt(r.rowid_lo), rowidHi: BigInt(r.rowid_hi), done: r.status === "done" })),
+        chunks: rows.rows.map((r) => ({
+            table,
+            chunkNo: r.chunk_no,
+            rowidLo: BigInt(r.rowid_lo),
+            rowidHi: BigInt(r.rowid_hi),
+            done: r.status === "done",
+        })),
     };
 }
 
@@ -181,7 +203,16 @@ export async function completeChunk(client: ClientBase, chunk: Chunk, outcome: C
             SET status = 'done', rows_read = $3, rows_copied = $4, rows_quarantined = $5, rows_filled = $6,
                 bucket_sums = $7, seconds = $8, copied_at = now()
           WHERE table_name = $1 AND chunk_no = $2 AND status = 'pending'`,
-        [chunk.table, chunk.chunkNo, outcome.rowsRead, outcome.rowsCopied, outcome.rowsQuarantined, outcome.rowsFilled, JSON.stringify(outcome.bucketSums.toJSON()), outcome.seconds],
+        [
+            chunk.table,
+            chunk.chunkNo,
+            outcome.rowsRead,
+            outcome.rowsCopied,
+            outcome.rowsQuarantined,
+            outcome.rowsFilled,
+            JSON.stringify(outcome.bucketSums.toJSON()),
+            outcome.seconds,
+        ],
     );
     return r.rowCount === 1;
 }
@@ -193,7 +224,12 @@ export interface QuarantineRecord {
     readonly counted?: { readonly bucket: number; readonly hash: bigint };
 }
 
-export async function insertQuarantine(client: ClientBase, table: string, chunkNo: number, records: readonly QuarantineRecord[]): Promise<void> {
+export async function insertQuarantine(
+    client: ClientBase,
+    table: string,
+    chunkNo: number,
+    records: readonly QuarantineRecord[],
+): Promise<void> {
     for (let i = 0; i < records.length; i += 2000) {
         const part = records.slice(i, i + 2000);
         await client.query(

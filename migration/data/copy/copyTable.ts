@@ -50,13 +50,14 @@ export interface CopyTableInput {
 export async function copyTable(input: CopyTableInput): Promise<TableCopyResult> {
     const { mapping, encoder } = input;
     const table = mapping.target.name;
-    if (input.pageSources.length < input.lanes.length) throw new Error(`copy ${table}: ${input.lanes.length} lanes but ${input.pageSources.length} page sources`);
+    if (input.pageSources.length < input.lanes.length)
+        throw new Error(`copy ${table}: ${input.lanes.length} lanes but ${input.pageSources.length} page sources`);
     const started = Date.now();
     const totals = { chunksCopied: 0, chunksSkipped: 0, rowsRead: 0, rowsCopied: 0, rowsQuarantined: 0, rowsFilled: 0 };
     // For the row-by-row fallback, on the same snapshot as the page sources.
     const readPage = pageReader(input.sqlite, mapping, encoder.sourceColumns());
     function* chunkRows(chunk: Chunk): Generator<RawValue[]> {
-        for (let from: bigint | null = chunk.rowidLo; from !== null; ) {
+        for (let from: bigint | null = chunk.rowidLo; from !== null;) {
             const rows = readPage(from, chunk.rowidHi);
             yield* rows;
             from = nextPageStart(rows, chunk.rowidHi);
@@ -79,7 +80,10 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
                 totals.rowsFilled += outcome.rowsFilled;
                 input.onChunk?.(totals.rowsRead);
             } catch (cause) {
-                failure ??= new Error(`copy ${table} chunk ${chunk.chunkNo} (rowid ${chunk.rowidLo}..${chunk.rowidHi}): ${(cause as Error).message}`, { cause });
+                failure ??= new Error(
+                    `copy ${table} chunk ${chunk.chunkNo} (rowid ${chunk.rowidLo}..${chunk.rowidHi}): ${(cause as Error).message}`,
+                    { cause },
+                );
             }
         }
     };
@@ -88,7 +92,14 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
     return { ...totals, seconds: (Date.now() - started) / 1000 };
 }
 
-async function copyChunk(input: CopyTableInput, pg: ClientBase, pages: PageSource, chunk: Chunk, rows: () => Iterable<RawValue[]>, copySql: string): Promise<ChunkOutcome> {
+async function copyChunk(
+    input: CopyTableInput,
+    pg: ClientBase,
+    pages: PageSource,
+    chunk: Chunk,
+    rows: () => Iterable<RawValue[]>,
+    copySql: string,
+): Promise<ChunkOutcome> {
     const t0 = Date.now();
     await pg.query("BEGIN");
     try {
@@ -153,15 +164,30 @@ class ChunkTally {
 
     /** The chunk's COPY succeeded: its pages' warnings count (a chunk redone row by row counts its own). */
     keepWarnings(): void {
-        for (const w of this.pageWarnings) for (const [k, n] of Object.entries(w)) this.encoder.warnings.set(k, (this.encoder.warnings.get(k) ?? 0) + n);
+        for (const w of this.pageWarnings)
+            for (const [k, n] of Object.entries(w)) this.encoder.warnings.set(k, (this.encoder.warnings.get(k) ?? 0) + n);
     }
 
     outcome(): StreamOutcome {
-        return { rowsRead: this.read, rowsCopied: this.copied, rowsQuarantined: this.quarantine.length, rowsFilled: this.filled, bucketSums: this.sums, seconds: 0, quarantine: this.quarantine };
+        return {
+            rowsRead: this.read,
+            rowsCopied: this.copied,
+            rowsQuarantined: this.quarantine.length,
+            rowsFilled: this.filled,
+            bucketSums: this.sums,
+            seconds: 0,
+            quarantine: this.quarantine,
+        };
     }
 }
 
-async function streamChunk(input: CopyTableInput, pg: ClientBase, source: PageSource, chunk: Chunk, copySql: string): Promise<StreamOutcome> {
+async function streamChunk(
+    input: CopyTableInput,
+    pg: ClientBase,
+    source: PageSource,
+    chunk: Chunk,
+    copySql: string,
+): Promise<StreamOutcome> {
     const tally = new ChunkTally(input.encoder);
     const table = input.mapping.target.name;
     async function* buffers(): AsyncGenerator<Buffer> {

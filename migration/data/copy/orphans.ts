@@ -50,7 +50,9 @@ export async function handleOrphans(
             let rows: number;
             if (policy === "fail") {
                 const n = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${ident(m.target.name)} c WHERE ${orphanWhere}`);
-                throw new Error(`${n.rows[0].n} orphan rows in ${m.target.name}: ${reason}; e.g. ${examples.rows.map((r) => r.k).join(", ")} (orphan policy: fail)`);
+                throw new Error(
+                    `${n.rows[0].n} orphan rows in ${m.target.name}: ${reason}; e.g. ${examples.rows.map((r) => r.k).join(", ")} (orphan policy: fail)`,
+                );
             } else if (policy === "quarantine" || !parent) {
                 rows = await quarantineOrphans(client, m.target, fk, orphanWhere, reason, canonical, buckets.get(m.target.name) ?? 1);
             } else {
@@ -58,7 +60,14 @@ export async function handleOrphans(
                 rows = Number(n.rows[0].n);
                 placeholders.push(() => createPlaceholders(client, m.target, fk, parent, present));
             }
-            out.push({ table: m.target.name, foreignKey: fk.name, parent: fk.references.table, rows, action: policy === "placeholder" && !parent ? "quarantine" : policy, examples: examples.rows.map((r) => r.k) });
+            out.push({
+                table: m.target.name,
+                foreignKey: fk.name,
+                parent: fk.references.table,
+                rows,
+                action: policy === "placeholder" && !parent ? "quarantine" : policy,
+                examples: examples.rows.map((r) => r.k),
+            });
         }
     }
     for (const create of placeholders) await create();
@@ -121,13 +130,21 @@ async function createPlaceholders(
     const missing = await client.query<{ k: string }>(
         `SELECT DISTINCT c.${ident(fk.columns[0])}::text AS k FROM ${ident(child.name)} c WHERE ${orphanCondition(child, fk, parent.name)}`,
     );
-    for (const { k } of missing.rows) await insertPlaceholder(client, parent, keyCol, k, `referenced by ${child.name}.${fk.columns.join(",")}`, present);
+    for (const { k } of missing.rows)
+        await insertPlaceholder(client, parent, keyCol, k, `referenced by ${child.name}.${fk.columns.join(",")}`, present);
     return missing.rowCount ?? 0;
 }
 
 const PLACEHOLDER_KEY = "gecko_pg_placeholder";
 
-async function insertPlaceholder(client: ClientBase, t: TargetTable, keyCol: string, key: string, reason: string, present: ReadonlyMap<string, TargetTable>): Promise<void> {
+async function insertPlaceholder(
+    client: ClientBase,
+    t: TargetTable,
+    keyCol: string,
+    key: string,
+    reason: string,
+    present: ReadonlyMap<string, TargetTable>,
+): Promise<void> {
     const values: (string | null)[] = [];
     const names: string[] = [];
     for (const c of t.columns) {
@@ -138,7 +155,15 @@ async function insertPlaceholder(client: ClientBase, t: TargetTable, keyCol: str
             const fk = t.foreignKeys.find((f) => f.columns[0] === c.name);
             if (fk) {
                 const grand = present.get(fk.references.table);
-                if (grand) await insertPlaceholder(client, grand, fk.references.columns[0], PLACEHOLDER_KEY, `placeholder parent of ${t.name} placeholders`, present);
+                if (grand)
+                    await insertPlaceholder(
+                        client,
+                        grand,
+                        fk.references.columns[0],
+                        PLACEHOLDER_KEY,
+                        `placeholder parent of ${t.name} placeholders`,
+                        present,
+                    );
                 v = PLACEHOLDER_KEY;
             } else v = placeholderValue(c);
         }

@@ -46,7 +46,9 @@ export type PageReader = (fromRowid: bigint, toRowid: bigint) => RawValue[][];
 
 export function pageReader(db: Database.Database, mapping: TableMapping, sourceColumns: readonly string[]): PageReader {
     const stmt = db
-        .prepare(`SELECT rowid, ${sourceColumns.map(sqliteIdent).join(", ")} FROM ${sqliteIdent(mapping.source!.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid LIMIT ${PAGE_ROWS}`)
+        .prepare(
+            `SELECT rowid, ${sourceColumns.map(sqliteIdent).join(", ")} FROM ${sqliteIdent(mapping.source!.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid LIMIT ${PAGE_ROWS}`,
+        )
         .raw(true);
     return (from, to) => stmt.all(from, to) as RawValue[][];
 }

@@ -33,7 +33,13 @@ interface SetAsideRow {
  * Retries the table's convert- and constraint-stage quarantine set aside before `runStart`
  * (this run's own were just tried); `pg` is SET ROLE to the owner, in autocommit.
  */
-export async function retryQuarantined(pg: ClientBase, sqlite: Database.Database, mapping: TableMapping, encoder: RowEncoder, runStart: Date): Promise<QuarantineRetry> {
+export async function retryQuarantined(
+    pg: ClientBase,
+    sqlite: Database.Database,
+    mapping: TableMapping,
+    encoder: RowEncoder,
+    runStart: Date,
+): Promise<QuarantineRetry> {
     const table = mapping.target.name;
     if (!mapping.source) return { retried: 0, recovered: 0 };
     const setAside = await pg.query<SetAsideRow>(
@@ -41,7 +47,10 @@ export async function retryQuarantined(pg: ClientBase, sqlite: Database.Database
           WHERE table_name = $1 AND stage IN ('convert', 'constraint') AND source_rowid IS NOT NULL AND quarantined_at < $2 ORDER BY source_rowid`,
         [table, runStart],
     );
-    const orphans = await pg.query<{ n: string }>("SELECT count(*) AS n FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'orphan'", [table]);
+    const orphans = await pg.query<{ n: string }>(
+        "SELECT count(*) AS n FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'orphan'",
+        [table],
+    );
     if (setAside.rows.length === 0 && orphans.rows[0].n === "0") return { retried: 0, recovered: 0 };
     const readPage = pageReader(sqlite, mapping, encoder.sourceColumns());
     const insert = rowInsertSql(mapping);
@@ -57,7 +66,10 @@ export async function retryQuarantined(pg: ClientBase, sqlite: Database.Database
             const r = encoder.encode(raw);
             if (!r.ok) {
                 // Still set aside: say why in this version's terms (an upgrade changes a type's limits).
-                await pg.query("UPDATE gecko_quarantine.rows SET reason = $2, column_name = $3 WHERE id = $1 AND stage = 'convert' AND reason IS DISTINCT FROM $2", [q.id, r.reason, r.column]);
+                await pg.query(
+                    "UPDATE gecko_quarantine.rows SET reason = $2, column_name = $3 WHERE id = $1 AND stage = 'convert' AND reason IS DISTINCT FROM $2",
+                    [q.id, r.reason, r.column],
+                );
                 continue;
             }
             await pg.query("SAVEPOINT retry_row");

@@ -134,7 +134,13 @@ export class RowEncoder {
         if (failures) return this.quarantine(raw, failures);
         const keys = this.keyPositions;
         const keyText = keys.length === 1 ? copyEscape(values[keys[0]]) : canonicalRowText(keys.map((p) => values[p]));
-        return { ok: true, values, line: canonicalRowText(values, this.plain), bucket: bucketOf(keyText, this.buckets), filled: filled ?? NONE };
+        return {
+            ok: true,
+            values,
+            line: canonicalRowText(values, this.plain),
+            bucket: bucketOf(keyText, this.buckets),
+            filled: filled ?? NONE,
+        };
     }
 
     rawKey(raw: readonly RawValue[]): Record<string, string | null> {
@@ -171,5 +177,7 @@ export class RowEncoder {
 
 /** `table key=value[, ...]` for error messages. */
 export function describeKey(table: string, key: Record<string, string | null>): string {
-    return `${table} ${Object.entries(key).map(([k, v]) => `${k}=${v === null ? "NULL" : JSON.stringify(v)}`).join(", ")}`;
+    return `${table} ${Object.entries(key)
+        .map(([k, v]) => `${k}=${v === null ? "NULL" : JSON.stringify(v)}`)
+        .join(", ")}`;
 }

@@ -30,7 +30,8 @@ export interface ChunkPlanInput {
 
 export function planChunks(input: ChunkPlanInput): ChunkPlan {
     const { table, rowCount, minRowid, maxRowid } = input;
-    if (!Number.isInteger(input.chunkRows) || input.chunkRows < 1) throw new Error(`chunkRows must be a positive integer, got ${input.chunkRows}`);
+    if (!Number.isInteger(input.chunkRows) || input.chunkRows < 1)
+        throw new Error(`chunkRows must be a positive integer, got ${input.chunkRows}`);
     if (rowCount === 0 || minRowid === null || maxRowid === null) return { table, chunks: [], rowCount: 0 };
     const span = maxRowid - minRowid + 1n;
     // Width in rowids so that, at the table's average density, a chunk holds ~chunkRows rows.
@@ -48,9 +49,9 @@ export function planChunks(input: ChunkPlanInput): ChunkPlan {
  * Order tables so that every parent comes before its children (foreign keys),
  * ties broken by name for a stable plan. Throws on a cycle.
  */
-export function foreignKeyOrder<T extends { readonly name: string; readonly foreignKeys: readonly { readonly references: { readonly table: string } }[] }>(
-    tables: readonly T[],
-): T[] {
+export function foreignKeyOrder<
+    T extends { readonly name: string; readonly foreignKeys: readonly { readonly references: { readonly table: string } }[] },
+>(tables: readonly T[]): T[] {
     const byName = new Map(tables.map((t) => [t.name, t]));
     const done = new Set<string>();
     const visiting = new Set<string>();

@@ -37,7 +37,8 @@ export interface MigrationPlanSummary {
     readonly warnings: readonly string[];
 }
 
-export type PlanInput = Pick<MigrationOptions, "sqlitePath"> & Partial<Pick<MigrationOptions, "chunkRows" | "sourceTimeZone" | "clockOverrides">>;
+export type PlanInput = Pick<MigrationOptions, "sqlitePath"> &
+    Partial<Pick<MigrationOptions, "chunkRows" | "sourceTimeZone" | "clockOverrides">>;
 
 export function planMigration(input: PlanInput): MigrationPlanSummary {
     const chunkRows = input.chunkRows ?? DEFAULT_OPTIONS.chunkRows;
@@ -46,13 +47,24 @@ export function planMigration(input: PlanInput): MigrationPlanSummary {
         const source = introspectSource(snapshot.db);
         const mapping = mapSourceToTarget(source, TARGET_TABLES);
         const warnings: string[] = [];
-        const clockChecks = conversionFor({ sourceTimeZone: input.sourceTimeZone ?? DEFAULT_OPTIONS.sourceTimeZone, clockOverrides: input.clockOverrides }).checkClocks(snapshot.db, warnings);
+        const clockChecks = conversionFor({
+            sourceTimeZone: input.sourceTimeZone ?? DEFAULT_OPTIONS.sourceTimeZone,
+            clockOverrides: input.clockOverrides,
+        }).checkClocks(snapshot.db, warnings);
         const ordered = inCopyOrder(mapping.tables);
         const known = new Map(TARGET_TABLES.map((t) => [t.name, new Set(t.columns.map((c) => c.name))]));
         const tables = ordered.map((m) => ({
             table: m.target.name,
             rows: m.source?.rowCount ?? 0,
-            chunks: m.source ? planChunks({ table: m.target.name, rowCount: m.source.rowCount, minRowid: m.source.minRowid, maxRowid: m.source.maxRowid, chunkRows }).chunks.length : 0,
+            chunks: m.source
+                ? planChunks({
+                      table: m.target.name,
+                      rowCount: m.source.rowCount,
+                      minRowid: m.source.minRowid,
+                      maxRowid: m.source.maxRowid,
+                      chunkRows,
+                  }).chunks.length
+                : 0,
             inSource: Boolean(m.source),
             extra: m.extra,
             missingColumns: m.missingColumns,
@@ -63,11 +75,18 @@ export function planMigration(input: PlanInput): MigrationPlanSummary {
         const ohlcv = source.tables.get("ohlcv_data");
         let ohlcvPartitions: string[] = [];
         if (ohlcv?.columns.some((c) => c.name === "timestamp")) {
-            const r = snapshot.db.prepare(`SELECT min("timestamp") AS lo, max("timestamp") AS hi FROM ohlcv_data WHERE typeof("timestamp") = 'integer'`).get() as { lo: bigint | null; hi: bigint | null };
+            const r = snapshot.db
+                .prepare(`SELECT min("timestamp") AS lo, max("timestamp") AS hi FROM ohlcv_data WHERE typeof("timestamp") = 'integer'`)
+                .get() as { lo: bigint | null; hi: bigint | null };
             if (r.lo !== null && r.hi !== null) ohlcvPartitions = planMonthlyPartitions(Number(r.lo), Number(r.hi)).map((p) => p.name);
         }
         return {
-            source: { path: snapshot.path, fingerprint: snapshot.fingerprint, journalMode: source.journalMode, sqliteVersion: source.sqliteVersion },
+            source: {
+                path: snapshot.path,
+                fingerprint: snapshot.fingerprint,
+                journalMode: source.journalMode,
+                sqliteVersion: source.sqliteVersion,
+            },
             tables,
             missingTables: mapping.missingTables,
             skippedTables: mapping.skippedTables,
@@ -96,7 +115,11 @@ export function renderPlan(p: MigrationPlanSummary): string {
         lines.push(`${t.table.padEnd(w)}  ${String(t.rows).padStart(10)}  ${String(t.chunks).padStart(6)}  ${notes.join("; ")}`);
     }
     for (const s of p.skippedTables) lines.push(`${s.name.padEnd(w)}  not copied: ${s.reason}`);
-    if (p.ohlcvPartitions.length) lines.push("", `ohlcv_data partitions for the data: ${p.ohlcvPartitions[0]} .. ${p.ohlcvPartitions[p.ohlcvPartitions.length - 1]} (${p.ohlcvPartitions.length}) + default`);
+    if (p.ohlcvPartitions.length)
+        lines.push(
+            "",
+            `ohlcv_data partitions for the data: ${p.ohlcvPartitions[0]} .. ${p.ohlcvPartitions[p.ohlcvPartitions.length - 1]} (${p.ohlcvPartitions.length}) + default`,
+        );
     lines.push("", "clock check:");
     for (const c of p.clockChecks) lines.push(`  ${c.column}: ${c.status} - ${c.message}`);
     if (p.warnings.length) lines.push("", "warnings:", ...p.warnings.map((x) => `  - ${x}`));

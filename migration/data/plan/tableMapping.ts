@@ -131,7 +131,10 @@ function mapExtraTable(src: SourceTable): TableMapping | undefined {
     }
     if (columns.length === 0) return undefined;
     const mapped = new Set(columns.map((c) => c.target.name));
-    const pk = src.columns.filter((c: SourceColumn) => c.primaryKeyIndex > 0).sort((a, b) => a.primaryKeyIndex - b.primaryKeyIndex).map((c) => c.name);
+    const pk = src.columns
+        .filter((c: SourceColumn) => c.primaryKeyIndex > 0)
+        .sort((a, b) => a.primaryKeyIndex - b.primaryKeyIndex)
+        .map((c) => c.name);
     const primaryKey = pk.length > 0 && pk.every((c) => mapped.has(c)) ? pk : [];
     const target: TargetTable = {
         name: src.name,

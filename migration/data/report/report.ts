@@ -34,7 +34,13 @@ export interface QuarantineSummary {
     /** Where the rows are: schema-qualified table. */
     readonly location: string;
     readonly byTable: Readonly<Record<string, Readonly<Record<string, number>>>>;
-    readonly examples: readonly { readonly table: string; readonly key: string; readonly column: string | null; readonly rawValue: string | null; readonly reason: string }[];
+    readonly examples: readonly {
+        readonly table: string;
+        readonly key: string;
+        readonly column: string | null;
+        readonly rawValue: string | null;
+        readonly reason: string;
+    }[];
 }
 
 export interface SchemaCheckSummary {
@@ -101,43 +107,78 @@ export function renderReport(r: MigrationReport): string {
         ];
     });
     lines.push(...table([header, ...rows]));
-    const drift = r.tables.filter((t) => t.missingColumns.length || t.generatedColumns.length || t.renamedColumns.length || t.skippedColumns.length || t.extraColumns.length);
+    const drift = r.tables.filter(
+        (t) =>
+            t.missingColumns.length ||
+            t.generatedColumns.length ||
+            t.renamedColumns.length ||
+            t.skippedColumns.length ||
+            t.extraColumns.length,
+    );
     if (r.missingTables.length || r.skippedTables.length || drift.length) {
         lines.push("", "schema drift:");
         if (r.missingTables.length) lines.push(`  tables absent from the source (created empty): ${r.missingTables.join(", ")}`);
         for (const s of r.skippedTables) lines.push(`  table ${s.name} not copied: ${s.reason}`);
         for (const t of drift) {
-            if (t.missingColumns.length) lines.push(`  ${t.table}: columns absent in source, filled: ${t.missingColumns.map((c) => `${c} ${fillText(t.fills[c])}`).join(", ")}`);
-            if (t.generatedColumns.length) lines.push(`  ${t.table}: columns absent in source, numbered by the target: ${t.generatedColumns.join(", ")}`);
+            if (t.missingColumns.length)
+                lines.push(
+                    `  ${t.table}: columns absent in source, filled: ${t.missingColumns.map((c) => `${c} ${fillText(t.fills[c])}`).join(", ")}`,
+                );
+            if (t.generatedColumns.length)
+                lines.push(`  ${t.table}: columns absent in source, numbered by the target: ${t.generatedColumns.join(", ")}`);
             for (const c of t.renamedColumns) lines.push(`  ${t.table}: ${c.from} copied into ${c.to}`);
             if (t.extraColumns.length) lines.push(`  ${t.table}: extra source columns copied: ${t.extraColumns.join(", ")}`);
-            for (const c of t.skippedColumns) lines.push(`  ${t.table}: column ${c.name} (${c.declaredType || "no type"}) not copied: no obvious PostgreSQL type`);
+            for (const c of t.skippedColumns)
+                lines.push(`  ${t.table}: column ${c.name} (${c.declaredType || "no type"}) not copied: no obvious PostgreSQL type`);
         }
     }
     if (r.orphans.length) {
         lines.push("", "orphans (foreign key without parent):");
-        for (const o of r.orphans) lines.push(`  ${o.table}.${o.foreignKey} -> ${o.parent}: ${o.rows} rows ${o.action === "quarantine" ? "quarantined" : o.action === "placeholder" ? "got placeholder parents" : "found"} (e.g. ${o.examples.slice(0, 2).join(", ")})`);
+        for (const o of r.orphans)
+            lines.push(
+                `  ${o.table}.${o.foreignKey} -> ${o.parent}: ${o.rows} rows ${o.action === "quarantine" ? "quarantined" : o.action === "placeholder" ? "got placeholder parents" : "found"} (e.g. ${o.examples.slice(0, 2).join(", ")})`,
+            );
     }
     if (r.quarantine.total) {
         lines.push("", `quarantine: ${r.quarantine.total} rows in ${r.quarantine.location}`);
-        for (const [t, stages] of Object.entries(r.quarantine.byTable)) lines.push(`  ${t}: ${Object.entries(stages).map(([s, n]) => `${n} ${s}`).join(", ")}`);
-        for (const e of r.quarantine.examples) lines.push(`  - ${e.table} ${e.key} ${e.column ?? ""}=${e.rawValue === null ? "NULL" : JSON.stringify(e.rawValue)}: ${e.reason}`);
+        for (const [t, stages] of Object.entries(r.quarantine.byTable))
+            lines.push(
+                `  ${t}: ${Object.entries(stages)
+                    .map(([s, n]) => `${n} ${s}`)
+                    .join(", ")}`,
+            );
+        for (const e of r.quarantine.examples)
+            lines.push(
+                `  - ${e.table} ${e.key} ${e.column ?? ""}=${e.rawValue === null ? "NULL" : JSON.stringify(e.rawValue)}: ${e.reason}`,
+            );
     }
     for (const t of r.tables) {
         for (const d of [...(t.validation?.differences ?? []), ...(t.validation?.sampleMismatches ?? [])]) {
-            lines.push(`  ${t.table} ${d.key}: ${d.issue}${d.chunkNo !== undefined ? ` (chunk ${d.chunkNo})` : ""}${d.columns ? " " + d.columns.map((c) => `${c.column}: ${c.source} != ${c.target}`).join("; ") : ""}`);
+            lines.push(
+                `  ${t.table} ${d.key}: ${d.issue}${d.chunkNo !== undefined ? ` (chunk ${d.chunkNo})` : ""}${d.columns ? " " + d.columns.map((c) => `${c.column}: ${c.source} != ${c.target}`).join("; ") : ""}`,
+            );
         }
     }
     if (r.schema.problems.length) lines.push("", "schema checks:", ...r.schema.problems.map((p) => `  - ${p}`));
     if (r.warnings.length) lines.push("", "warnings:", ...r.warnings.map((w) => `  - ${w}`));
     if (r.failures.length) lines.push("", "FAILED:", ...r.failures.map((f) => `  - ${f}`));
-    lines.push("", `timings: ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(2)}s`).join(", ")}`);
+    lines.push(
+        "",
+        `timings: ${Object.entries(r.timings)
+            .map(([k, v]) => `${k} ${v.toFixed(2)}s`)
+            .join(", ")}`,
+    );
     return lines.join("\n");
 }
 
 function table(rows: string[][]): string[] {
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd());
+    return rows.map((r) =>
+        r
+            .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+            .join("  ")
+            .trimEnd(),
+    );
 }
 
 /** `= NULL` or `= '{}'` for the drift lines. */

@@ -18,7 +18,10 @@ export async function removeMigratedData(client: Client, ownerRole: string, extr
             done.push(`dropped ${t}`);
         }
         const bookkeeping = [
-            [MIGRATION_SCHEMA, "tables"], [MIGRATION_SCHEMA, "chunks"], [MIGRATION_SCHEMA, "placeholders"], [QUARANTINE_SCHEMA, "rows"],
+            [MIGRATION_SCHEMA, "tables"],
+            [MIGRATION_SCHEMA, "chunks"],
+            [MIGRATION_SCHEMA, "placeholders"],
+            [QUARANTINE_SCHEMA, "rows"],
         ] as const;
         const targets = (await presentTables(client)).map((t) => qualified(t));
         for (const [schema, table] of bookkeeping) {

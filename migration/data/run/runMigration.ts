@@ -39,7 +39,11 @@ export interface RunHooks {
 export type Phase = "migrate" | "validate";
 
 /** The whole stage: schema, copy and validation. */
-export async function runMigration(options: MigrationInput, logger: MigrationLogger = silentLogger, hooks: RunHooks = {}): Promise<MigrationReport> {
+export async function runMigration(
+    options: MigrationInput,
+    logger: MigrationLogger = silentLogger,
+    hooks: RunHooks = {},
+): Promise<MigrationReport> {
     return run("migrate", options, logger, hooks);
 }
 
@@ -97,21 +101,39 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             let buckets = bucketCountFor(m.source?.rowCount ?? 0);
             let columnsChanged = false;
             if (m.source) {
-                const facts = { buckets, rowCount: m.source.rowCount, minRowid: m.source.minRowid, maxRowid: m.source.maxRowid, columns: m.columns.map((c) => c.target.name) };
+                const facts = {
+                    buckets,
+                    rowCount: m.source.rowCount,
+                    minRowid: m.source.minRowid,
+                    maxRowid: m.source.maxRowid,
+                    columns: m.columns.map((c) => c.target.name),
+                };
                 const planned = planChunks({ table: m.target.name, ...facts, chunkRows: opts.chunkRows });
                 const persisted = await loadOrSavePlan(pg, m.target.name, planned.chunks, facts);
                 chunks = persisted.chunks;
                 buckets = persisted.buckets;
                 columnsChanged = persisted.columnsChanged;
             }
-            plans.set(m.target.name, { encoder: new RowEncoder(m, (c) => conversion.converterFor(m.target.name, c), buckets), chunks, columnsChanged });
+            plans.set(m.target.name, {
+                encoder: new RowEncoder(m, (c) => conversion.converterFor(m.target.name, c), buckets),
+                chunks,
+                columnsChanged,
+            });
             if (workers && m.source) await workers.addTable(m, buckets);
         }
         // Each lane converts in its own worker, or in this thread with encoders of its own (they count warnings per lane).
         const pageSources: PageSource[] = Array.from({ length: opts.copyLanes }, (_, i) =>
             workers
                 ? workers.pageSource(i)
-                : localPageSource(snapshot.db, new Map([...plans].map(([t, p]) => [t, new RowEncoder(p.encoder.mapping, (c) => conversion.converterFor(t, c), p.encoder.buckets)]))),
+                : localPageSource(
+                      snapshot.db,
+                      new Map(
+                          [...plans].map(([t, p]) => [
+                              t,
+                              new RowEncoder(p.encoder.mapping, (c) => conversion.converterFor(t, c), p.encoder.buckets),
+                          ]),
+                      ),
+                  ),
         );
 
         // Extra connections for the copy lanes, set up like the main one.
@@ -131,11 +153,21 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             if (phase === "migrate" && m.source) {
                 const meter = new ProgressMeter(m.target.name, m.source.rowCount, logger);
                 const res = await time("copy", () =>
-                    copyTable({ sqlite: snapshot.db, lanes: [pg, ...lanes], pageSources, mapping: m, encoder: plan.encoder, chunks: plan.chunks, onChunk: (n) => meter.update(n), beforeCommit: hooks.beforeChunkCommit }),
+                    copyTable({
+                        sqlite: snapshot.db,
+                        lanes: [pg, ...lanes],
+                        pageSources,
+                        mapping: m,
+                        encoder: plan.encoder,
+                        chunks: plan.chunks,
+                        onChunk: (n) => meter.update(n),
+                        beforeCommit: hooks.beforeChunkCommit,
+                    }),
                 );
                 meter.finish(res.rowsRead);
                 const retry = await time("copy", () => retryQuarantined(pg, snapshot.db, m, plan.encoder, serverStart));
-                if (retry.recovered) logger.info(`${m.target.name}: ${retry.recovered} of ${retry.retried} set-aside rows now convert and were copied`);
+                if (retry.recovered)
+                    logger.info(`${m.target.name}: ${retry.recovered} of ${retry.retried} set-aside rows now convert and were copied`);
                 tableReports.push({
                     ...base,
                     chunks: { ...base.chunks, copiedThisRun: res.chunksCopied },
@@ -168,7 +200,16 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
                 const m = ordered.find((x) => x.target.name === tr.table)!;
                 const plan = plans.get(tr.table)!;
                 logger.info(`validate ${tr.table}`);
-                const validation = await validateTable({ sqlite: snapshot.db, pg: client, mapping: m, encoder: plan.encoder, chunks: plan.chunks, canonical: conversion.canonicalSql, rescanSource: phase === "validate" || plan.columnsChanged, sampleRows: opts.sampleRows });
+                const validation = await validateTable({
+                    sqlite: snapshot.db,
+                    pg: client,
+                    mapping: m,
+                    encoder: plan.encoder,
+                    chunks: plan.chunks,
+                    canonical: conversion.canonicalSql,
+                    rescanSource: phase === "validate" || plan.columnsChanged,
+                    sampleRows: opts.sampleRows,
+                });
                 validated[i] = { ...tr, validation };
             }
         };
@@ -178,12 +219,21 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         const failures: string[] = [];
         for (const t of validated) {
             const v = t.validation!;
-            if (!v.countsMatch) failures.push(`${t.table}: source ${v.sourceRows} rows != target ${v.targetRows - v.placeholderRows} + quarantined ${v.quarantinedRows}`);
-            if (v.mismatchedBuckets.length) failures.push(`${t.table}: checksum mismatch in ${v.mismatchedBuckets.length} of ${v.buckets} buckets (${v.differences.length} rows listed)`);
+            if (!v.countsMatch)
+                failures.push(
+                    `${t.table}: source ${v.sourceRows} rows != target ${v.targetRows - v.placeholderRows} + quarantined ${v.quarantinedRows}`,
+                );
+            if (v.mismatchedBuckets.length)
+                failures.push(
+                    `${t.table}: checksum mismatch in ${v.mismatchedBuckets.length} of ${v.buckets} buckets (${v.differences.length} rows listed)`,
+                );
             if (v.sampleMismatches.length) failures.push(`${t.table}: ${v.sampleMismatches.length} sampled rows differ`);
         }
         failures.push(...schema.problems);
-        if (quarantine.total > 0 && !opts.allowQuarantine) failures.push(`${quarantine.total} rows quarantined in ${quarantine.location} (accept with allowQuarantine / --allow-quarantine after review)`);
+        if (quarantine.total > 0 && !opts.allowQuarantine)
+            failures.push(
+                `${quarantine.total} rows quarantined in ${quarantine.location} (accept with allowQuarantine / --allow-quarantine after review)`,
+            );
         timings.total = (Date.now() - startedAt.getTime()) / 1000;
         const report: MigrationReport = {
             tool: "gecko-pg",
@@ -193,9 +243,26 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             warnings,
             startedAt: startedAt.toISOString(),
             finishedAt: new Date().toISOString(),
-            source: { path: snapshot.path, fingerprint: snapshot.fingerprint, journalMode: source.journalMode, sqliteVersion: source.sqliteVersion },
+            source: {
+                path: snapshot.path,
+                fingerprint: snapshot.fingerprint,
+                journalMode: source.journalMode,
+                sqliteVersion: source.sqliteVersion,
+            },
             target: describeConnection(opts.target),
-            options: { phase, ownerRole: opts.ownerRole, appRole: opts.appRole, sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides ?? {}, orphanPolicy: opts.orphanPolicy, chunkRows: opts.chunkRows, copyLanes: opts.copyLanes, convertWorkers: workers?.size ?? 0, allowQuarantine: opts.allowQuarantine, sampleRows: opts.sampleRows },
+            options: {
+                phase,
+                ownerRole: opts.ownerRole,
+                appRole: opts.appRole,
+                sourceTimeZone: opts.sourceTimeZone,
+                clockOverrides: opts.clockOverrides ?? {},
+                orphanPolicy: opts.orphanPolicy,
+                chunkRows: opts.chunkRows,
+                copyLanes: opts.copyLanes,
+                convertWorkers: workers?.size ?? 0,
+                allowQuarantine: opts.allowQuarantine,
+                sampleRows: opts.sampleRows,
+            },
             missingTables: mapping.missingTables,
             skippedTables: mapping.skippedTables,
             tables: validated,
@@ -219,7 +286,10 @@ async function startConvertWorkers(opts: MigrationOptions, logger: MigrationLogg
     const count = opts.convertWorkers ?? 0;
     if (count <= 0) return undefined;
     try {
-        return await ConvertWorkers.start(count, { sqlitePath: opts.sqlitePath, conversion: { sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides } });
+        return await ConvertWorkers.start(count, {
+            sqlitePath: opts.sqlitePath,
+            conversion: { sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides },
+        });
     } catch (err) {
         // Only speed is lost: the same conversion runs in this thread.
         logger.warn(`convert workers could not start (${(err as Error).message}); converting in the main thread`);
@@ -245,7 +315,14 @@ function baseTableReport(m: TableMapping, chunks: readonly (Chunk & { done: bool
         generatedColumns: m.generatedColumns,
         renamedColumns: m.renamedColumns,
         skippedColumns: m.skippedColumns,
-        extraColumns: m.extra ? [] : m.target.columns.filter((c) => known.has(c.name) && !TARGET_TABLES.find((t) => t.name === m.target.name)?.columns.some((x) => x.name === c.name)).map((c) => c.name),
+        extraColumns: m.extra
+            ? []
+            : m.target.columns
+                  .filter(
+                      (c) =>
+                          known.has(c.name) && !TARGET_TABLES.find((t) => t.name === m.target.name)?.columns.some((x) => x.name === c.name),
+                  )
+                  .map((c) => c.name),
     };
 }
 
@@ -256,7 +333,9 @@ async function lockRun(pg: Client): Promise<void> {
 }
 
 async function quarantineSummary(pg: Client): Promise<MigrationReport["quarantine"]> {
-    const by = await pg.query<{ table_name: string; stage: string; n: string }>("SELECT table_name, stage, count(*) AS n FROM gecko_quarantine.rows GROUP BY 1, 2 ORDER BY 1, 2");
+    const by = await pg.query<{ table_name: string; stage: string; n: string }>(
+        "SELECT table_name, stage, count(*) AS n FROM gecko_quarantine.rows GROUP BY 1, 2 ORDER BY 1, 2",
+    );
     const byTable: Record<string, Record<string, number>> = {};
     let total = 0;
     for (const r of by.rows) {
@@ -277,6 +356,5 @@ async function quarantineSummary(pg: Client): Promise<MigrationReport["quarantin
 async function saveReport(pg: Client, report: MigrationReport): Promise<void> {
     await pg.query("INSERT INTO gecko_migration.runs (ok, report) VALUES ($1, $2)", [report.ok, JSON.stringify(report)]);
 }
-
 
 export { renderReport };

@@ -16,9 +16,20 @@ import type { MigrationLogger } from "../options";
 import type { TableMapping } from "../plan/tableMapping";
 
 /** Before the copy: collector tables with PK/UNIQUE and partitions for the source's span, then extras. */
-export async function prepareTarget(pg: ClientBase, sqlite: Database.Database, mappings: readonly TableMapping[], o: SchemaRoles, logger: MigrationLogger): Promise<string[]> {
+export async function prepareTarget(
+    pg: ClientBase,
+    sqlite: Database.Database,
+    mappings: readonly TableMapping[],
+    o: SchemaRoles,
+    logger: MigrationLogger,
+): Promise<string[]> {
     const span = ohlcvSpan(sqlite, mappings);
-    const result = await applySchema(pg, "tables", { ownerRole: o.ownerRole, appRole: o.appRole, timeZone: o.timeZone, partitionSpan: span });
+    const result = await applySchema(pg, "tables", {
+        ownerRole: o.ownerRole,
+        appRole: o.appRole,
+        timeZone: o.timeZone,
+        partitionSpan: span,
+    });
     const changes = [...result.changes];
     changes.push(...(await ensureExtras(pg, mappings, o)));
     logChanges(logger, "schema", changes);
@@ -26,13 +37,23 @@ export async function prepareTarget(pg: ClientBase, sqlite: Database.Database, m
 }
 
 /** After the copy: indexes, foreign keys, sequences, ANALYZE, grants; per-table work spread over `extraConnections` too. */
-export async function finishTarget(pg: ClientBase, o: SchemaRoles, logger: MigrationLogger, extraConnections: readonly ClientBase[] = []): Promise<string[]> {
+export async function finishTarget(
+    pg: ClientBase,
+    o: SchemaRoles,
+    logger: MigrationLogger,
+    extraConnections: readonly ClientBase[] = [],
+): Promise<string[]> {
     // Nobody writes to the target during its migration: plain builds (one scan each) are enough.
-    const result = await applySchema(pg, "post-load", { ownerRole: o.ownerRole, appRole: o.appRole, timeZone: o.timeZone, concurrentIndexes: false, extraConnections });
+    const result = await applySchema(pg, "post-load", {
+        ownerRole: o.ownerRole,
+        appRole: o.appRole,
+        timeZone: o.timeZone,
+        concurrentIndexes: false,
+        extraConnections,
+    });
     logChanges(logger, "post-load", result.changes);
     return [...result.changes];
 }
-
 
 /** Min/max of the source's integer ohlcv_data.timestamp, for the partitions. */
 function ohlcvSpan(sqlite: Database.Database, mappings: readonly TableMapping[]): PartitionSpan | undefined {
@@ -40,7 +61,9 @@ function ohlcvSpan(sqlite: Database.Database, mappings: readonly TableMapping[])
     const col = m?.columns.find((c) => c.target.name === "timestamp")?.source;
     if (!m?.source || col?.kind !== "column") return undefined;
     const r = sqlite
-        .prepare(`SELECT min(${sqliteIdent(col.name)}) AS lo, max(${sqliteIdent(col.name)}) AS hi FROM ${sqliteIdent(m.source.name)} WHERE typeof(${sqliteIdent(col.name)}) = 'integer'`)
+        .prepare(
+            `SELECT min(${sqliteIdent(col.name)}) AS lo, max(${sqliteIdent(col.name)}) AS hi FROM ${sqliteIdent(m.source.name)} WHERE typeof(${sqliteIdent(col.name)}) = 'integer'`,
+        )
         .get() as { lo: bigint | null; hi: bigint | null };
     if (r.lo === null || r.hi === null) return undefined;
     return { fromEpoch: Number(r.lo), toEpoch: Number(r.hi) };
@@ -69,7 +92,10 @@ async function ensureExtraColumns(pg: ClientBase, m: TableMapping): Promise<stri
     const changes: string[] = [];
     for (const c of m.target.columns) {
         if (known?.columns.some((k) => k.name === c.name)) continue;
-        const r = await pg.query("SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 AND column_name = $2", [m.target.name, c.name]);
+        const r = await pg.query(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 AND column_name = $2",
+            [m.target.name, c.name],
+        );
         if (r.rowCount) continue;
         await pg.query(`ALTER TABLE ${qualified(m.target.name)} ADD COLUMN ${columnSql(c)}`);
         changes.push(`added extra column ${m.target.name}.${c.name}`);

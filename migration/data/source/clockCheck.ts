@@ -58,12 +58,18 @@ export function checkClocks(db: Database, policy: TimezonePolicy, options: Clock
     const sampleSize = options.sampleSize ?? 2000;
     return [
         runCheck(db, policy, sampleSize, {
-            table: "ohlcv_data", column: "datetime", needs: ["timestamp"], reference: "ohlcv_data.timestamp (epoch)",
+            table: "ohlcv_data",
+            column: "datetime",
+            needs: ["timestamp"],
+            reference: "ohlcv_data.timestamp (epoch)",
             select: "timestamp AS epoch, datetime AS naive",
             epochOf: (row) => row.epoch,
         }),
         runCheck(db, policy, sampleSize, {
-            table: "trades", column: "block_timestamp", needs: ["id"], reference: "epoch suffix of trades.id",
+            table: "trades",
+            column: "block_timestamp",
+            needs: ["id"],
+            reference: "epoch suffix of trades.id",
             select: "id AS epoch, block_timestamp AS naive",
             epochOf: (row) => {
                 const last = typeof row.epoch === "string" ? row.epoch.slice(row.epoch.lastIndexOf("_") + 1) : "";
@@ -92,12 +98,23 @@ function runCheck(db: Database, policy: TimezonePolicy, sampleSize: number, spec
     const policyClock = clockOf(policy, spec.table, spec.column);
     const policyZone = zoneOf(policy, spec.table, spec.column);
     const base = { column: name, reference: spec.reference, policyClock, policyZone };
-    const none = { rowsSampled: 0, rowsUsable: 0, dominantOffsetMinutes: null, dominantCount: 0, expectedOffsetsMinutes: [], rowsAgreeingWithPolicy: 0, policyAgrees: null };
+    const none = {
+        rowsSampled: 0,
+        rowsUsable: 0,
+        dominantOffsetMinutes: null,
+        dominantCount: 0,
+        expectedOffsetsMinutes: [],
+        rowsAgreeingWithPolicy: 0,
+        policyAgrees: null,
+    };
 
     const columns = new Set((db.prepare(`PRAGMA table_info("${spec.table}")`).all() as { name: string }[]).map((c) => c.name));
     const missing = columns.size === 0 ? [] : [spec.column, ...spec.needs].filter((c) => !columns.has(c));
     if (columns.size === 0 || missing.length > 0) {
-        const what = columns.size === 0 ? `table ${spec.table} is absent` : `column(s) ${missing.map((c) => `${spec.table}.${c}`).join(", ")} absent`;
+        const what =
+            columns.size === 0
+                ? `table ${spec.table} is absent`
+                : `column(s) ${missing.map((c) => `${spec.table}.${c}`).join(", ")} absent`;
         return { ...base, ...none, status: "absent", message: `${name}: not checked, ${what}` };
     }
 
@@ -121,9 +138,20 @@ function runCheck(db: Database, policy: TimezonePolicy, sampleSize: number, spec
         expected.add(want);
         if (observed === want) agreeing++;
     }
-    const stats = { rowsSampled: rows.length, rowsUsable: usable, expectedOffsetsMinutes: [...expected].sort((a, b) => a - b), rowsAgreeingWithPolicy: agreeing };
+    const stats = {
+        rowsSampled: rows.length,
+        rowsUsable: usable,
+        expectedOffsetsMinutes: [...expected].sort((a, b) => a - b),
+        rowsAgreeingWithPolicy: agreeing,
+    };
     if (usable === 0) {
-        return { ...base, ...none, ...stats, status: "inconclusive", message: `${name}: ${rows.length} rows sampled, none with both a naive timestamp and an epoch in ${spec.reference}` };
+        return {
+            ...base,
+            ...none,
+            ...stats,
+            status: "inconclusive",
+            message: `${name}: ${rows.length} rows sampled, none with both a naive timestamp and an epoch in ${spec.reference}`,
+        };
     }
     const [dominant, dominantCount] = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]!;
     const policyAgrees = agreeing >= AGREEMENT_THRESHOLD * usable;
@@ -132,18 +160,34 @@ function runCheck(db: Database, policy: TimezonePolicy, sampleSize: number, spec
         ? `${name}: ${agreeing} of ${usable} sampled rows match the policy (${policyClock}, ${policyZone}, UTC${expectText})`
         : `${name}: only ${agreeing} of ${usable} sampled rows match the policy (${policyClock}, ${policyZone}, expects UTC${expectText}); ` +
           `the data mostly reads UTC${formatOffset(dominant)} (${dominantCount} rows) against ${spec.reference}: converted values would be shifted`;
-    return { ...base, ...stats, dominantOffsetMinutes: dominant, dominantCount, policyAgrees, status: policyAgrees ? "ok" : "mismatch", message };
+    return {
+        ...base,
+        ...stats,
+        dominantOffsetMinutes: dominant,
+        dominantCount,
+        policyAgrees,
+        status: policyAgrees ? "ok" : "mismatch",
+        message,
+    };
 }
 
 /** Up to `size` rows spread evenly over the rowid range, one index seek each. */
 function sample(db: Database, spec: CheckSpec, size: number): SampleRow[] {
-    const range = db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi FROM "${spec.table}"`).safeIntegers(true).get() as { lo: bigint | null; hi: bigint | null };
+    const range = db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi FROM "${spec.table}"`).safeIntegers(true).get() as {
+        lo: bigint | null;
+        hi: bigint | null;
+    };
     if (range.lo === null || range.hi === null) return [];
     const span = range.hi - range.lo + 1n;
     if (span <= BigInt(size)) {
-        return db.prepare(`SELECT ${spec.select} FROM "${spec.table}" ORDER BY rowid LIMIT ${size}`).safeIntegers(true).all() as SampleRow[];
+        return db
+            .prepare(`SELECT ${spec.select} FROM "${spec.table}" ORDER BY rowid LIMIT ${size}`)
+            .safeIntegers(true)
+            .all() as SampleRow[];
     }
-    const seek = db.prepare(`SELECT rowid AS rid, ${spec.select} FROM "${spec.table}" WHERE rowid >= ? ORDER BY rowid LIMIT 1`).safeIntegers(true);
+    const seek = db
+        .prepare(`SELECT rowid AS rid, ${spec.select} FROM "${spec.table}" WHERE rowid >= ? ORDER BY rowid LIMIT 1`)
+        .safeIntegers(true);
     const seen = new Set<bigint>();
     const rows: SampleRow[] = [];
     for (let i = 0n; i < BigInt(size); i++) {

@@ -32,9 +32,14 @@ export function introspectSource(db: Database.Database): SourceSchema {
     const tables = new Map<string, SourceTable>();
     for (const { name, sql } of names) {
         const q = sqliteIdent(name);
-        const columns = (db.prepare(`PRAGMA table_info(${q})`).all() as Array<{ name: string; type: string; notnull: bigint | number; pk: bigint | number }>).map(
-            (c) => ({ name: c.name, declaredType: c.type, notNull: Number(c.notnull) === 1, primaryKeyIndex: Number(c.pk) }),
-        );
+        const columns = (
+            db.prepare(`PRAGMA table_info(${q})`).all() as Array<{
+                name: string;
+                type: string;
+                notnull: bigint | number;
+                pk: bigint | number;
+            }>
+        ).map((c) => ({ name: c.name, declaredType: c.type, notNull: Number(c.notnull) === 1, primaryKeyIndex: Number(c.pk) }));
         const withoutRowid = /WITHOUT\s+ROWID/i.test(sql ?? "");
         const count = db.prepare(`SELECT count(*) AS n FROM ${q}`).get() as { n: bigint };
         let minRowid: bigint | null = null;

@@ -54,7 +54,9 @@ export async function openSharedSnapshot(path: string, peers: SnapshotPeers): Pr
             db.exec("COMMIT");
             await peers.end();
         }
-        throw new Error(`SQLite source ${path} changed during each of ${SHARED_SNAPSHOT_ATTEMPTS} attempts to open one snapshot for all readers`);
+        throw new Error(
+            `SQLite source ${path} changed during each of ${SHARED_SNAPSHOT_ATTEMPTS} attempts to open one snapshot for all readers`,
+        );
     } catch (err) {
         db.close();
         throw err;

@@ -62,7 +62,10 @@ export async function validateTable(input: TableCheckInput): Promise<TableValida
     const rowText = rowTextSql(mapping.columns.map((c) => field(c.target)));
     const keyText = rowTextSql(keyCols.map(field));
 
-    const q = await pg.query<{ stage: string; n: string }>("SELECT stage, count(*) AS n FROM gecko_quarantine.rows WHERE table_name = $1 GROUP BY stage", [table]);
+    const q = await pg.query<{ stage: string; n: string }>(
+        "SELECT stage, count(*) AS n FROM gecko_quarantine.rows WHERE table_name = $1 GROUP BY stage",
+        [table],
+    );
     const quarantinedRows = q.rows.reduce((a, r) => a + Number(r.n), 0);
     const ph = await pg.query<{ n: string }>("SELECT count(*) AS n FROM gecko_migration.placeholders WHERE table_name = $1", [table]);
     const placeholderRows = Number(ph.rows[0].n);
@@ -123,7 +126,6 @@ export async function validateTable(input: TableCheckInput): Promise<TableValida
     };
 }
 
-
 async function recordedSums(pg: ClientBase, table: string): Promise<BucketSums> {
     const r = await pg.query<{ bucket_sums: Record<string, [number, string]> | null }>(
         "SELECT bucket_sums FROM gecko_migration.chunks WHERE table_name = $1 AND status = 'done'",
@@ -150,7 +152,9 @@ async function quarantinedRowids(pg: ClientBase, table: string): Promise<Set<big
 function* sourceRows(input: TableCheckInput): Generator<RawValue[]> {
     const cols = input.encoder.sourceColumns().map(sqliteIdent);
     if (!input.mapping.source) return;
-    const stmt = input.sqlite.prepare(`SELECT rowid, ${cols.join(", ")} FROM ${sqliteIdent(input.mapping.source.name)} ORDER BY rowid`).raw(true);
+    const stmt = input.sqlite
+        .prepare(`SELECT rowid, ${cols.join(", ")} FROM ${sqliteIdent(input.mapping.source.name)} ORDER BY rowid`)
+        .raw(true);
     yield* stmt.iterate() as IterableIterator<RawValue[]>;
 }
 
@@ -207,19 +211,25 @@ async function drillDown(
             diffs.push({ key, issue: "unexpected in target" });
             continue;
         }
-        const cols = mapping.columns.flatMap((c, i) => (src.values[i] === row[`f${i}`] ? [] : [{ column: c.target.name, source: src.values[i], target: row[`f${i}`] }]));
+        const cols = mapping.columns.flatMap((c, i) =>
+            src.values[i] === row[`f${i}`] ? [] : [{ column: c.target.name, source: src.values[i], target: row[`f${i}`] }],
+        );
         if (cols.length) diffs.push({ key, issue: "values differ", chunkNo: chunkOf(input.chunks, src.rowid), columns: cols });
     }
-    for (const [key, src] of source) if (!seen.has(key)) diffs.push({ key, issue: "missing in target", chunkNo: chunkOf(input.chunks, src.rowid) });
+    for (const [key, src] of source)
+        if (!seen.has(key)) diffs.push({ key, issue: "missing in target", chunkNo: chunkOf(input.chunks, src.rowid) });
     return diffs.slice(0, MAX_DIFFERENCES);
 }
 
 async function compareSample(input: TableCheckInput, notPlaceholder: string): Promise<{ compared: number; mismatches: RowDifference[] }> {
     const { mapping, encoder, pg } = input;
     const src = mapping.source;
-    if (!src || src.rowCount === 0 || src.minRowid === null || src.maxRowid === null || input.sampleRows <= 0) return { compared: 0, mismatches: [] };
+    if (!src || src.rowCount === 0 || src.minRowid === null || src.maxRowid === null || input.sampleRows <= 0)
+        return { compared: 0, mismatches: [] };
     const cols = encoder.sourceColumns().map(sqliteIdent);
-    const stmt = input.sqlite.prepare(`SELECT rowid, ${cols.join(", ")} FROM ${sqliteIdent(src.name)} WHERE rowid >= ? ORDER BY rowid LIMIT 1`).raw(true);
+    const stmt = input.sqlite
+        .prepare(`SELECT rowid, ${cols.join(", ")} FROM ${sqliteIdent(src.name)} WHERE rowid >= ? ORDER BY rowid LIMIT 1`)
+        .raw(true);
     const span = src.maxRowid - src.minRowid + 1n;
     const picked = new Map<bigint, RawValue[]>();
     for (let i = 0; i < input.sampleRows * 2 && picked.size < Math.min(input.sampleRows, src.rowCount); i++) {
@@ -239,7 +249,9 @@ async function compareSample(input: TableCheckInput, notPlaceholder: string): Pr
     if (!sampled.length) return { compared: 0, mismatches: [] };
     // One query for the whole sample: the keys as a VALUES list joined to the table.
     const params: (string | null)[] = [];
-    const values = sampled.map((s, n) => `(${n}, ${s.keyVals.map((v, i) => `$${params.push(v)}::${pgTypeName(keyCols[i].type)}`).join(", ")})`);
+    const values = sampled.map(
+        (s, n) => `(${n}, ${s.keyVals.map((v, i) => `$${params.push(v)}::${pgTypeName(keyCols[i].type)}`).join(", ")})`,
+    );
     const on = keyCols.map((c, i) => `t.${ident(c.name)} = k.c${i}`).join(" AND ");
     const got = await pg.query<Record<string, string | null> & { n: number }>(
         `SELECT k.n, ${fields.map((f, i) => `${f} AS f${i}`).join(", ")} FROM (VALUES ${values.join(", ")}) AS k(n, ${keyCols.map((_, i) => `c${i}`).join(", ")})
@@ -253,17 +265,23 @@ async function compareSample(input: TableCheckInput, notPlaceholder: string): Pr
         const key = canonicalRowText(s.keyVals);
         const row = found.get(n);
         if (!row) {
-            const q = await pg.query("SELECT 1 FROM gecko_quarantine.rows WHERE table_name = $1 AND (source_rowid = $2 OR stage = 'orphan' AND row_key = $3::jsonb)", [
-                mapping.target.name,
-                String(s.raw[0]),
-                JSON.stringify(Object.fromEntries(mapping.target.rowKey.map((k, i) => [k, s.keyVals[i]]))),
-            ]);
+            const q = await pg.query(
+                "SELECT 1 FROM gecko_quarantine.rows WHERE table_name = $1 AND (source_rowid = $2 OR stage = 'orphan' AND row_key = $3::jsonb)",
+                [
+                    mapping.target.name,
+                    String(s.raw[0]),
+                    JSON.stringify(Object.fromEntries(mapping.target.rowKey.map((k, i) => [k, s.keyVals[i]]))),
+                ],
+            );
             if (q.rowCount === 0) mismatches.push({ key, issue: "missing in target", chunkNo: chunkOf(input.chunks, s.raw[0] as bigint) });
             continue;
         }
         compared++;
-        const cols = mapping.columns.flatMap((c, i) => (s.values[i] === row[`f${i}`] ? [] : [{ column: c.target.name, source: s.values[i], target: row[`f${i}`] }]));
-        if (cols.length) mismatches.push({ key, issue: "values differ", chunkNo: chunkOf(input.chunks, s.raw[0] as bigint), columns: cols });
+        const cols = mapping.columns.flatMap((c, i) =>
+            s.values[i] === row[`f${i}`] ? [] : [{ column: c.target.name, source: s.values[i], target: row[`f${i}`] }],
+        );
+        if (cols.length)
+            mismatches.push({ key, issue: "values differ", chunkNo: chunkOf(input.chunks, s.raw[0] as bigint), columns: cols });
     }
     return { compared, mismatches };
 }

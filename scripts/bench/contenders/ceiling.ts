@@ -17,7 +17,7 @@ import { addForeignKeySql, analyzeSql, createIndexSql, createTableSql, qualified
 import { ident } from "../../../migration/postgres/sql";
 import { TARGET_TABLES } from "../../../migration/schema/tables";
 import type { TargetTable } from "../../../migration/schema/types";
-import { introspectSource, } from "../../../migration/data/source/introspect";
+import { introspectSource } from "../../../migration/data/source/introspect";
 import { sqliteIdent } from "../../../migration/postgres/sql";
 import { mapSourceToTarget, type TableMapping } from "../../../migration/data/plan/tableMapping";
 import { runMeasured } from "../lib/measure";
@@ -46,7 +46,15 @@ export async function runCeiling(ctx: ContenderContext, variant: CeilingVariant)
     ctx.log(`${name}: loading ${mappings.length} tables (${lanes.length} lane${lanes.length > 1 ? "s" : ""})`);
     const run = await runMeasured("bash", [script], {
         // psql reads host, port, user, database and password from the environment: nothing secret on a command line.
-        env: { ...process.env, PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user, PGDATABASE: target.database, PGPASSWORD: target.password, PGAPPNAME: `gecko-pg bench ${name}` },
+        env: {
+            ...process.env,
+            PGHOST: target.host,
+            PGPORT: String(target.port),
+            PGUSER: target.user,
+            PGDATABASE: target.database,
+            PGPASSWORD: target.password,
+            PGAPPNAME: `gecko-pg bench ${name}`,
+        },
         timeFile: path.join(ctx.workDir, `${name}.time`),
         postmasterPid: ctx.postmasterPid,
         onStderrLine: (l) => {
@@ -74,7 +82,10 @@ export async function runCeiling(ctx: ContenderContext, variant: CeilingVariant)
         ctx.log(`${name}: primary keys, unique constraints, secondary indexes`);
         await timed("index", tables.flatMap(constraintAndIndexSql));
         ctx.log(`${name}: foreign keys`);
-        await timed("foreignKeys", tables.flatMap((t) => t.foreignKeys.map((fk) => addForeignKeySql(t, fk, { notValid: false }))));
+        await timed(
+            "foreignKeys",
+            tables.flatMap((t) => t.foreignKeys.map((fk) => addForeignKeySql(t, fk, { notValid: false }))),
+        );
         await timed("analyze", tables.map(analyzeSql));
     });
 
@@ -97,7 +108,12 @@ export async function runCeiling(ctx: ContenderContext, variant: CeilingVariant)
         loadRowsPerSecond: sourceRows / phases.load,
         totalRowsPerSecond: sourceRows / total,
         usage: run.usage,
-        details: { lanes: lanes.map((l) => l.map((m) => m.target.name)), loadSecondsPerTable: perTable, statementSeconds: statements, counts },
+        details: {
+            lanes: lanes.map((l) => l.map((m) => m.target.name)),
+            loadSecondsPerTable: perTable,
+            statementSeconds: statements,
+            counts,
+        },
         notes,
     };
 }
@@ -121,7 +137,9 @@ function bareTable(t: TargetTable): TargetTable {
 function constraintAndIndexSql(t: TargetTable): string[] {
     const cols = (c: readonly string[]) => c.map(ident).join(", ");
     return [
-        ...(t.primaryKey.length ? [`ALTER TABLE ${qualified(t.name)} ADD CONSTRAINT ${ident(`${t.name}_pkey`)} PRIMARY KEY (${cols(t.primaryKey)})`] : []),
+        ...(t.primaryKey.length
+            ? [`ALTER TABLE ${qualified(t.name)} ADD CONSTRAINT ${ident(`${t.name}_pkey`)} PRIMARY KEY (${cols(t.primaryKey)})`]
+            : []),
         ...t.uniques.map((u) => `ALTER TABLE ${qualified(t.name)} ADD CONSTRAINT ${ident(u.name)} UNIQUE (${cols(u.columns)})`),
         ...t.indexes.map((i) => createIndexSql(t, i)),
     ];
@@ -129,7 +147,10 @@ function constraintAndIndexSql(t: TargetTable): string[] {
 
 /** Two lanes of about equal row counts: largest table first into the lighter lane. */
 function twoLanes(mappings: readonly TableMapping[]): TableMapping[][] {
-    const lanes: { rows: number; tables: TableMapping[] }[] = [{ rows: 0, tables: [] }, { rows: 0, tables: [] }];
+    const lanes: { rows: number; tables: TableMapping[] }[] = [
+        { rows: 0, tables: [] },
+        { rows: 0, tables: [] },
+    ];
     for (const m of [...mappings].sort((a, b) => b.source!.rowCount - a.source!.rowCount)) {
         const lane = lanes[0].rows <= lanes[1].rows ? lanes[0] : lanes[1];
         lane.tables.push(m);
@@ -151,12 +172,27 @@ function loadScript(sqlitePath: string, lanes: readonly (readonly TableMapping[]
             `echo "loaded ${m.target.name} $t0 $EPOCHREALTIME" >&2`,
         ].join("\n");
     };
-    const body = lanes.length === 1
-        ? lanes[0].map(copyOne).join("\n")
-        : lanes.map((l) => `(\n${l.map(copyOne).join("\n")}\n) &\npids+=($!)`).join("\n") + `\nfor p in "\${pids[@]}"; do wait "$p"; done`;
+    const body =
+        lanes.length === 1
+            ? lanes[0].map(copyOne).join("\n")
+            : lanes.map((l) => `(\n${l.map(copyOne).join("\n")}\n) &\npids+=($!)`).join("\n") +
+              `\nfor p in "\${pids[@]}"; do wait "$p"; done`;
     return `#!/usr/bin/env bash\nset -euo pipefail\npids=()\n${body}\n`;
 }
 
 function failed(ctx: ContenderContext, contender: string, sourceRows: number, error: string, notes: string[]): ContenderResult {
-    return { contender, scale: ctx.scale, database: ctx.database, ok: false, error, sourceRows, loadedRows: 0, phases: {}, totalSeconds: 0, loadRowsPerSecond: 0, totalRowsPerSecond: 0, notes };
+    return {
+        contender,
+        scale: ctx.scale,
+        database: ctx.database,
+        ok: false,
+        error,
+        sourceRows,
+        loadedRows: 0,
+        phases: {},
+        totalSeconds: 0,
+        loadRowsPerSecond: 0,
+        totalRowsPerSecond: 0,
+        notes,
+    };
 }

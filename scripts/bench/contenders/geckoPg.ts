@@ -39,7 +39,20 @@ export async function runGeckoPg(ctx: ContenderContext, o: GeckoPgOptions): Prom
 
     const reportFile = path.join(ctx.workDir, `${contender}-${ctx.database}.report.json`);
     const nodeArgs = ["--import", "tsx", ...(o.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", o.cpuProfDir] : []), RUNNER];
-    const args = [...nodeArgs, "--sqlite", ctx.sqlitePath, "--report", reportFile, "--owner-role", o.ownerRole, "--app-role", o.appRole, "--source-time-zone", o.sourceTimeZone, ...(o.convertWorkers === undefined ? [] : ["--convert-workers", String(o.convertWorkers)])];
+    const args = [
+        ...nodeArgs,
+        "--sqlite",
+        ctx.sqlitePath,
+        "--report",
+        reportFile,
+        "--owner-role",
+        o.ownerRole,
+        "--app-role",
+        o.appRole,
+        "--source-time-zone",
+        o.sourceTimeZone,
+        ...(o.convertWorkers === undefined ? [] : ["--convert-workers", String(o.convertWorkers)]),
+    ];
     ctx.log(`${contender}: runMigration at ${ctx.scale.toLocaleString("en-US")} rows`);
     const run = await runMeasured(process.execPath, args, {
         env: { ...process.env, GECKO_BENCH_TARGET_URL: connectionUrl(target), FORCE_COLOR: "0" },
@@ -50,7 +63,21 @@ export async function runGeckoPg(ctx: ContenderContext, o: GeckoPgOptions): Prom
     const report = fs.existsSync(reportFile) ? (JSON.parse(fs.readFileSync(reportFile, "utf8")) as MigrationReport) : undefined;
     const sourceRows = report ? report.tables.reduce((a, t) => a + t.sourceRows, 0) : 0;
     if (!report || (run.code !== 0 && run.code !== 1)) {
-        return { contender, scale: ctx.scale, database: ctx.database, ok: false, error: `runner exited ${run.code}: ${run.stderrTail.slice(-2000)}`, sourceRows, loadedRows: 0, phases: {}, totalSeconds: run.usage.wallSeconds, loadRowsPerSecond: 0, totalRowsPerSecond: 0, usage: run.usage, notes: [] };
+        return {
+            contender,
+            scale: ctx.scale,
+            database: ctx.database,
+            ok: false,
+            error: `runner exited ${run.code}: ${run.stderrTail.slice(-2000)}`,
+            sourceRows,
+            loadedRows: 0,
+            phases: {},
+            totalSeconds: run.usage.wallSeconds,
+            loadRowsPerSecond: 0,
+            totalRowsPerSecond: 0,
+            usage: run.usage,
+            notes: [],
+        };
     }
     const t = report.timings;
     const phases: Record<string, number> = {
@@ -76,7 +103,12 @@ export async function runGeckoPg(ctx: ContenderContext, o: GeckoPgOptions): Prom
         loadRowsPerSecond: sourceRows / (phases.load || Infinity),
         totalRowsPerSecond: sourceRows / run.usage.wallSeconds,
         usage: run.usage,
-        details: { convertWorkers: report.options.convertWorkers, copySecondsPerTable: Object.fromEntries(report.tables.map((x) => [x.table, x.copySeconds])), timings: t, quarantined: report.quarantine.total },
+        details: {
+            convertWorkers: report.options.convertWorkers,
+            copySecondsPerTable: Object.fromEntries(report.tables.map((x) => [x.table, x.copySeconds])),
+            timings: t,
+            quarantined: report.quarantine.total,
+        },
         notes: ["total = child wall time (node + tsx start-up included); runMigration = the report's own total"],
         report,
     };

@@ -26,7 +26,15 @@ export const PREFETCH_ROWS = 10_000;
 const PHASE_ROWS: Readonly<Record<string, readonly string[]>> = {
     load: ["COPY Threads Completion"],
     index: ["Create Indexes", "Index Build Completion", "Primary Keys", "Create Foreign Keys"],
-    schema: ["fetch meta data", "Create Schemas", "Create SQL Types", "Create tables", "Set Table OIDs", "Drop Foreign Keys", "Drop Indexes"],
+    schema: [
+        "fetch meta data",
+        "Create Schemas",
+        "Create SQL Types",
+        "Create tables",
+        "Set Table OIDs",
+        "Drop Foreign Keys",
+        "Drop Indexes",
+    ],
     other: ["Reset Sequences", "Create Triggers", "Install Comments", "Set Search Path"],
 };
 
@@ -49,14 +57,18 @@ export async function runPgloader(ctx: ContenderContext): Promise<ContenderResul
         ].join("\n"),
     );
     ctx.log(`pgloader: loading ${sourceRows.toLocaleString("en-US")} rows`);
-    const run = await runMeasured("pgloader", ["--root-dir", path.join(ctx.workDir, "pgloader"), "--no-ssl-cert-verification", commandFile], {
-        env: { ...process.env, PGPASSWORD: target.password },
-        timeFile: path.join(ctx.workDir, "pgloader.time"),
-        postmasterPid: ctx.postmasterPid,
-        onStderrLine: (l) => {
-            if (/ERROR|FATAL|WARNING/.test(l)) ctx.log(`pgloader: ${l.trim()}`);
+    const run = await runMeasured(
+        "pgloader",
+        ["--root-dir", path.join(ctx.workDir, "pgloader"), "--no-ssl-cert-verification", commandFile],
+        {
+            env: { ...process.env, PGPASSWORD: target.password },
+            timeFile: path.join(ctx.workDir, "pgloader.time"),
+            postmasterPid: ctx.postmasterPid,
+            onStderrLine: (l) => {
+                if (/ERROR|FATAL|WARNING/.test(l)) ctx.log(`pgloader: ${l.trim()}`);
+            },
         },
-    });
+    );
     const summary = parsePgloaderSummary(run.stdout + "\n" + run.stderrTail);
     const phases: Record<string, number> = {};
     for (const [phase, rows] of Object.entries(PHASE_ROWS)) {
@@ -68,7 +80,21 @@ export async function runPgloader(ctx: ContenderContext): Promise<ContenderResul
         `prefetch rows = ${PREFETCH_ROWS} (default 100000 exhausts Debian pgloader's 1 GiB heap at ~2M rows)`,
     ];
     if (run.code !== 0) {
-        return { contender: "pgloader", scale: ctx.scale, database: ctx.database, ok: false, error: `pgloader exited ${run.code}: ${run.stderrTail.slice(-2000)}`, sourceRows, loadedRows: 0, phases, totalSeconds: run.usage.wallSeconds, loadRowsPerSecond: 0, totalRowsPerSecond: 0, usage: run.usage, notes };
+        return {
+            contender: "pgloader",
+            scale: ctx.scale,
+            database: ctx.database,
+            ok: false,
+            error: `pgloader exited ${run.code}: ${run.stderrTail.slice(-2000)}`,
+            sourceRows,
+            loadedRows: 0,
+            phases,
+            totalSeconds: run.usage.wallSeconds,
+            loadRowsPerSecond: 0,
+            totalRowsPerSecond: 0,
+            usage: run.usage,
+            notes,
+        };
     }
     const counts = compareCounts(sourceCounts, await countTargetRows(target));
     const loadedRows = Object.values(counts).reduce((a, c) => a + (c.target ?? 0), 0);
@@ -115,7 +141,8 @@ export function parsePgloaderSummary(text: string): PgloaderSummary {
         const label = m[1].trim();
         const seconds = durationSeconds(m[3]);
         if (label === "Total import time") totalSeconds = seconds;
-        else if (label.includes(".") || /^[a-z_]+$/.test(label)) errors += Number(m[2]) || 0; // per-table rows: table name / schema.table
+        else if (label.includes(".") || /^[a-z_]+$/.test(label))
+            errors += Number(m[2]) || 0; // per-table rows: table name / schema.table
         else {
             steps[label] = (steps[label] ?? 0) + seconds;
             errors += Number(m[2]) || 0;

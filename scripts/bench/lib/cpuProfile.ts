@@ -50,12 +50,16 @@ export function summarizeCpuProfile(file: string, top = 15, root = process.cwd()
         files.set(fileKey, (files.get(fileKey) ?? 0) + us);
     });
     const rank = (m: Map<string, number>) =>
-        [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => ({ name, seconds: us / 1e6, share: total ? us / total : 0 }));
+        [...m]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, top)
+            .map(([name, us]) => ({ name, seconds: us / 1e6, share: total ? us / total : 0 }));
     return { file, seconds: total / 1e6, topFunctions: rank(fn), topFiles: rank(files) };
 }
 
 export function renderProfileSummary(s: ProfileSummary): string {
-    const rows = (items: readonly SelfTime[]) => items.map((x) => `  ${x.seconds.toFixed(2).padStart(7)}s ${(100 * x.share).toFixed(1).padStart(5)}%  ${x.name}`);
+    const rows = (items: readonly SelfTime[]) =>
+        items.map((x) => `  ${x.seconds.toFixed(2).padStart(7)}s ${(100 * x.share).toFixed(1).padStart(5)}%  ${x.name}`);
     return [
         `CPU profile of the gecko-pg child (${s.seconds.toFixed(1)}s sampled; ${path.basename(s.file)})`,
         "top self time by function:",

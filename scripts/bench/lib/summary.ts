@@ -36,9 +36,10 @@ export function evaluateTargets(main: readonly ContenderResult[], scales: readon
         value: r1,
         goal: ">= 3.0x",
         pass: r1 === null ? null : r1 >= 3,
-        detail: pgl && ours
-            ? `${fmtRate(ours.loadRowsPerSecond)} vs pgloader's load phase ${fmtRate(pgl.loadRowsPerSecond)}; vs pgloader's whole run (${fmtRate(pgl.totalRowsPerSecond)}): ${r1total?.toFixed(2)}x`
-            : "pgloader not run",
+        detail:
+            pgl && ours
+                ? `${fmtRate(ours.loadRowsPerSecond)} vs pgloader's load phase ${fmtRate(pgl.loadRowsPerSecond)}; vs pgloader's whole run (${fmtRate(pgl.totalRowsPerSecond)}): ${r1total?.toFixed(2)}x`
+                : "pgloader not run",
     });
 
     const oursBuild = ours ? ours.phases.load + ours.phases.index : undefined;
@@ -49,10 +50,11 @@ export function evaluateTargets(main: readonly ContenderResult[], scales: readon
         value: r2,
         goal: "<= 1.5x",
         pass: r2 === null ? null : r2 <= 1.5,
-        detail: ours && ceil
-            ? `${fmtS(oursBuild!)} vs ceiling-seq ${fmtS(ceil.phases.load)} load + ${fmtS(ceilingPostLoad(ceil))} PK/UNIQUE+indexes+FKs+ANALYZE` +
-              (r2par !== null ? `; vs ceiling-par2 (2 load lanes): ${r2par.toFixed(2)}x` : "")
-            : "ceiling not run",
+        detail:
+            ours && ceil
+                ? `${fmtS(oursBuild!)} vs ceiling-seq ${fmtS(ceil.phases.load)} load + ${fmtS(ceilingPostLoad(ceil))} PK/UNIQUE+indexes+FKs+ANALYZE` +
+                  (r2par !== null ? `; vs ceiling-par2 (2 load lanes): ${r2par.toFixed(2)}x` : "")
+                : "ceiling not run",
     });
 
     const r3 = ours && ours.phases.load > 0 ? ours.phases.validate / ours.phases.load : null;
@@ -80,7 +82,10 @@ export function evaluateTargets(main: readonly ContenderResult[], scales: readon
         value: growth,
         goal: `largest/smallest scale <= ${FLAT_RSS_GROWTH}`,
         pass: growth === null ? null : growth <= FLAT_RSS_GROWTH,
-        detail: growth === null ? "needs at least 2 scales" : `${growth.toFixed(2)}x from ${fmtRows(rss[0].scale)} to ${fmtRows(rss[rss.length - 1].scale)} rows`,
+        detail:
+            growth === null
+                ? "needs at least 2 scales"
+                : `${growth.toFixed(2)}x from ${fmtRows(rss[0].scale)} to ${fmtRows(rss[rss.length - 1].scale)} rows`,
     });
     return out;
 }
@@ -90,7 +95,21 @@ export function renderResults(results: readonly ContenderResult[]): string {
     const right = (header: string): Column => ({ header, align: "right" });
     const columns: Column[] = [
         { header: "contender" },
-        ...["scale", "rows src", "rows loaded", "load s", "index s", "valid. s", "total s", "load rows/s", "total rows/s", "peak RSS MB", "max proc MB", "CPU s", "server CPU s"].map(right),
+        ...[
+            "scale",
+            "rows src",
+            "rows loaded",
+            "load s",
+            "index s",
+            "valid. s",
+            "total s",
+            "load rows/s",
+            "total rows/s",
+            "peak RSS MB",
+            "max proc MB",
+            "CPU s",
+            "server CPU s",
+        ].map(right),
         { header: "ok" },
     ];
     const rows = results.map((r) => [
@@ -126,4 +145,5 @@ export function renderTargets(targets: readonly Target[]): string {
 const opt = (s: number | undefined) => (s === undefined ? "-" : s.toFixed(1));
 const fmtS = (s: number) => `${s.toFixed(1)}s`;
 export const fmtRate = (r: number) => (Number.isFinite(r) && r > 0 ? Math.round(r).toLocaleString("en-US") : "-");
-export const fmtRows = (n: number) => (n >= 1_000_000 ? `${+(n / 1_000_000).toFixed(2)}M` : n >= 1000 ? `${+(n / 1000).toFixed(1)}k` : String(n));
+export const fmtRows = (n: number) =>
+    n >= 1_000_000 ? `${+(n / 1_000_000).toFixed(2)}M` : n >= 1000 ? `${+(n / 1000).toFixed(1)}k` : String(n);

@@ -15,7 +15,10 @@ export function renderTable(columns: readonly (Column | string)[], rows: readonl
     const widths = cols.map((c, i) => Math.max(c.header.length, ...text.map((r) => r[i].length)));
     const alignOf = (i: number) => cols[i].align ?? (rows.some((r) => typeof r[i] === "number") ? "right" : "left");
     const line = (cells: readonly string[]) =>
-        cells.map((s, i) => (alignOf(i) === "right" ? s.padStart(widths[i]) : s.padEnd(widths[i]))).join("  ").trimEnd();
+        cells
+            .map((s, i) => (alignOf(i) === "right" ? s.padStart(widths[i]) : s.padEnd(widths[i])))
+            .join("  ")
+            .trimEnd();
     return [line(cols.map((c) => c.header)), line(widths.map((w) => "-".repeat(w))), ...text.map(line)].join("\n");
 }
 

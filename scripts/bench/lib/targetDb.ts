@@ -50,15 +50,31 @@ export async function countTargetRows(spec: ConnectionSpec, skipSchemas: readonl
 export function countSourceRows(sqlitePath: string): Record<string, number> {
     const db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
     try {
-        const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
-        return Object.fromEntries(names.map((n) => [n, Number(db.prepare(`SELECT count(*) FROM ${sqliteIdent(n)}`).pluck().get())]));
+        const names = db
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .pluck()
+            .all() as string[];
+        return Object.fromEntries(
+            names.map((n) => [
+                n,
+                Number(
+                    db
+                        .prepare(`SELECT count(*) FROM ${sqliteIdent(n)}`)
+                        .pluck()
+                        .get(),
+                ),
+            ]),
+        );
     } finally {
         db.close();
     }
 }
 
 /** source table -> { source, target } with target looked up as `public.<name>` (or any schema's `<name>`). */
-export function compareCounts(source: Record<string, number>, target: Record<string, number>): Record<string, { source: number; target: number | null }> {
+export function compareCounts(
+    source: Record<string, number>,
+    target: Record<string, number>,
+): Record<string, { source: number; target: number | null }> {
     const out: Record<string, { source: number; target: number | null }> = {};
     for (const [table, n] of Object.entries(source)) {
         const key = `public.${table}` in target ? `public.${table}` : Object.keys(target).find((k) => k.split(".")[1] === table);

@@ -32,7 +32,12 @@ export interface Workload {
     /** Pools every collector updates (the watchlist's): the contended rows. */
     readonly hotPools: readonly string[];
     /** OHLCV series of the hot pools with their newest candle. */
-    readonly ohlcvSeries: readonly { readonly poolId: string; readonly timeframe: string; readonly seconds: number; readonly lastTimestamp: number }[];
+    readonly ohlcvSeries: readonly {
+        readonly poolId: string;
+        readonly timeframe: string;
+        readonly seconds: number;
+        readonly lastTimestamp: number;
+    }[];
     /** Recent trade ids: the overlap a re-fetched trade page has with what is stored. */
     readonly knownTradeIds: readonly string[];
     /** Epoch second the data ends at; new trades are stamped just after it. */
@@ -82,8 +87,18 @@ export interface OpPlan {
 }
 
 const TRADE_COLUMNS = [
-    "id", "pool_id", "block_number", "tx_hash", "tx_from_address", "from_token_amount",
-    "to_token_amount", "price_usd", "volume_usd", "side", "block_timestamp", "created_at",
+    "id",
+    "pool_id",
+    "block_number",
+    "tx_hash",
+    "tx_from_address",
+    "from_token_amount",
+    "to_token_amount",
+    "price_usd",
+    "volume_usd",
+    "side",
+    "block_timestamp",
+    "created_at",
 ] as const;
 const TIMESTAMP_COLUMNS = new Set(["block_timestamp", "created_at", "datetime", "last_updated"]);
 
@@ -122,7 +137,18 @@ function buildTradeInsertSql(store: Store, rows: number): string {
     return `INSERT INTO trades (${TRADE_COLUMNS.join(", ")}) VALUES ${values} ON CONFLICT (id) DO NOTHING`;
 }
 
-const OHLCV_COLUMNS = ["pool_id", "timeframe", "timestamp", "open_price", "high_price", "low_price", "close_price", "volume_usd", "datetime", "created_at"] as const;
+const OHLCV_COLUMNS = [
+    "pool_id",
+    "timeframe",
+    "timestamp",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "volume_usd",
+    "datetime",
+    "created_at",
+] as const;
 
 /** Row-by-row OHLCV upsert on the collector's unique key. */
 export function ohlcvUpsertSql(store: Store): string {
@@ -216,9 +242,20 @@ export class OpSource {
                     const price = rng.range(0.0001, 200);
                     const volume = rng.range(1, 25_000);
                     const buy = rng.chance(0.55);
-                    params.push(id, poolId, 290_000_000 + rng.int(0, 1e6), `tx${rng.u32().toString(36)}`, `w${rng.int(0, 5000)}`,
-                        volume / (buy ? 1 : price), volume / (buy ? price : 1), price, volume, buy ? "buy" : "sell",
-                        naive(epoch * 1000), naive(now));
+                    params.push(
+                        id,
+                        poolId,
+                        290_000_000 + rng.int(0, 1e6),
+                        `tx${rng.u32().toString(36)}`,
+                        `w${rng.int(0, 5000)}`,
+                        volume / (buy ? 1 : price),
+                        volume / (buy ? price : 1),
+                        price,
+                        volume,
+                        buy ? "buy" : "sell",
+                        naive(epoch * 1000),
+                        naive(now),
+                    );
                 }
                 return [{ sql: tradeInsertSql(store, fresh.length), params }];
             },
@@ -239,7 +276,18 @@ export class OpSource {
             const close = open * rng.range(0.98, 1.02);
             statements.push({
                 sql: ohlcvUpsertSql(store),
-                params: [s.poolId, s.timeframe, ts, open, Math.max(open, close) * 1.01, Math.min(open, close) * 0.99, close, rng.range(0, 50_000), naive(ts * 1000), naive(Date.now())],
+                params: [
+                    s.poolId,
+                    s.timeframe,
+                    ts,
+                    open,
+                    Math.max(open, close) * 1.01,
+                    Math.min(open, close) * 0.99,
+                    close,
+                    rng.range(0, 50_000),
+                    naive(ts * 1000),
+                    naive(Date.now()),
+                ],
             });
         }
         return { name: "ohlcv_upsert", buildWrites: () => statements };
@@ -249,7 +297,12 @@ export class OpSource {
         const { rng, workload, store } = this;
         const statement: Statement = {
             sql: poolUpdateSql(store),
-            params: [rng.range(1_000, 5_000_000), Math.round(rng.range(0, 100) * 100) / 100, naive(Date.now()), rng.pick(workload.hotPools)],
+            params: [
+                rng.range(1_000, 5_000_000),
+                Math.round(rng.range(0, 100) * 100) / 100,
+                naive(Date.now()),
+                rng.pick(workload.hotPools),
+            ],
         };
         return { name: "pool_update", buildWrites: () => [statement] };
     }

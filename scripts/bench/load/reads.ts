@@ -40,7 +40,12 @@ export function boundText(epochSec: number): string {
     return new Date(epochSec * 1000).toISOString().slice(0, 19).replace("T", " ") + ".500000";
 }
 
-function both(sqlite: string, postgres: string, params: readonly unknown[], pgParams: readonly unknown[] = params): Pick<ReadQuery, "sqlite" | "postgres"> {
+function both(
+    sqlite: string,
+    postgres: string,
+    params: readonly unknown[],
+    pgParams: readonly unknown[] = params,
+): Pick<ReadQuery, "sqlite" | "postgres"> {
     return { sqlite: { sql: sqlite, params }, postgres: { sql: postgres, params: pgParams } };
 }
 
@@ -48,13 +53,22 @@ export function readQueries(p: ReadParams): ReadQuery[] {
     const end = p.endEpoch;
     const ohlcvFrom = end - 30 * DAY;
     const tradeFrom = end - 14 * DAY;
-    const ohlcvCols = "ohlcv_data.id, ohlcv_data.pool_id, ohlcv_data.timeframe, ohlcv_data.timestamp, ohlcv_data.open_price, ohlcv_data.high_price, ohlcv_data.low_price, ohlcv_data.close_price, ohlcv_data.volume_usd, ohlcv_data.datetime, ohlcv_data.created_at";
+    const ohlcvCols =
+        "ohlcv_data.id, ohlcv_data.pool_id, ohlcv_data.timeframe, ohlcv_data.timestamp, ohlcv_data.open_price, ohlcv_data.high_price, ohlcv_data.low_price, ohlcv_data.close_price, ohlcv_data.volume_usd, ohlcv_data.datetime, ohlcv_data.created_at";
     return [
         {
             id: "1",
             title: "active watchlist, then each pool by id",
-            ...both("SELECT * FROM watchlist WHERE watchlist.is_active = 1", "SELECT * FROM watchlist WHERE watchlist.is_active = true", []),
-            perRow: { column: "pool_id", sqlite: "SELECT * FROM pools WHERE pools.id = ?", postgres: "SELECT * FROM pools WHERE pools.id = $1" },
+            ...both(
+                "SELECT * FROM watchlist WHERE watchlist.is_active = 1",
+                "SELECT * FROM watchlist WHERE watchlist.is_active = true",
+                [],
+            ),
+            perRow: {
+                column: "pool_id",
+                sqlite: "SELECT * FROM pools WHERE pools.id = ?",
+                postgres: "SELECT * FROM pools WHERE pools.id = $1",
+            },
             plannedIndexes: ["^pools_pkey$"],
         },
         {

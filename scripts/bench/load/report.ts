@@ -13,7 +13,12 @@ export interface ReadResult {
     readonly id: string;
     readonly title: string;
     readonly sqlite: Timing & { readonly plan: string };
-    readonly postgres: Timing & { readonly plan: PostgresPlan; readonly planUsesPlannedIndex: boolean | null; readonly partitionsScanned?: number; readonly partitionsTotal?: number };
+    readonly postgres: Timing & {
+        readonly plan: PostgresPlan;
+        readonly planUsesPlannedIndex: boolean | null;
+        readonly partitionsScanned?: number;
+        readonly partitionsTotal?: number;
+    };
     /** PostgreSQL median / SQLite median. */
     readonly ratio: number;
     /** PostgreSQL's statements x the measured `SELECT 1` round trip: what the query costs before any work. */
@@ -71,15 +76,40 @@ export interface ReportOptions {
 const ms = (v: number) => (Number.isFinite(v) ? formatNumber(v) : "-");
 const pct = (s: { p50: number; p95: number; p99: number }) => `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}`;
 
-export function renderAll(env: Record<string, unknown>, readFigures: ReadFigures, writes: readonly WriteResult[], targets: readonly Target[], config: ReportOptions): string {
+export function renderAll(
+    env: Record<string, unknown>,
+    readFigures: ReadFigures,
+    writes: readonly WriteResult[],
+    targets: readonly Target[],
+    config: ReportOptions,
+): string {
     const reads = readFigures.results;
     const out: string[] = [];
-    out.push(chalk.bold(`Environment: ${env.cpus} cores, ${env.memoryGiB} GiB, Node ${env.node}, SQLite ${env.sqliteVersion}, ${String(env.postgres).split(" on ")[0]} (${env.postgresEngine})`));
+    out.push(
+        chalk.bold(
+            `Environment: ${env.cpus} cores, ${env.memoryGiB} GiB, Node ${env.node}, SQLite ${env.sqliteVersion}, ${String(env.postgres).split(" on ")[0]} (${env.postgresEngine})`,
+        ),
+    );
     if (reads.length) {
-        out.push("", chalk.bold(`Reads: median of ${config.runs} runs (ms, client side, after 1 warm-up; PostgreSQL statements sent as ${config.judgedStatements}, one round trip (SELECT 1) = ${ms(readFigures.roundTripMs)} ms)`));
+        out.push(
+            "",
+            chalk.bold(
+                `Reads: median of ${config.runs} runs (ms, client side, after 1 warm-up; PostgreSQL statements sent as ${config.judgedStatements}, one round trip (SELECT 1) = ${ms(readFigures.roundTripMs)} ms)`,
+            ),
+        );
         out.push(
             renderTable(
-                ["query", "what", "SQLite ms", "PG ms", "PG/SQLite", "rows", "PG trips x RTT ms", "PG plan / exec / serialize ms", "PG plan: indexes (partitions)"],
+                [
+                    "query",
+                    "what",
+                    "SQLite ms",
+                    "PG ms",
+                    "PG/SQLite",
+                    "rows",
+                    "PG trips x RTT ms",
+                    "PG plan / exec / serialize ms",
+                    "PG plan: indexes (partitions)",
+                ],
                 reads.map((r) => [
                     r.id,
                     r.title,
@@ -90,35 +120,107 @@ export function renderAll(env: Record<string, unknown>, readFigures: ReadFigures
                     `${r.postgres.statements} x = ${ms(r.roundTripFloorMs)}`,
                     `${ms(r.postgres.plan.planningMs)} / ${ms(r.postgres.plan.executionMs)} / ${r.postgres.plan.serializeMs === null ? "-" : ms(r.postgres.plan.serializeMs)}`,
                     `${[...new Set(r.postgres.plan.indexes.map(shortIndex))].join(", ") || r.postgres.plan.nodes.filter((n) => /Scan/.test(n)).join(", ")}` +
-                        (r.postgres.partitionsScanned !== undefined ? ` (${r.postgres.partitionsScanned}/${r.postgres.partitionsTotal} partitions)` : "") +
+                        (r.postgres.partitionsScanned !== undefined
+                            ? ` (${r.postgres.partitionsScanned}/${r.postgres.partitionsTotal} partitions)`
+                            : "") +
                         (r.postgres.planUsesPlannedIndex === false ? " [planned index NOT used]" : ""),
                 ]),
             ),
         );
         out.push("", chalk.bold("SQLite plans (EXPLAIN QUERY PLAN)"));
-        out.push(renderTable(["query", "plan"], reads.map((r) => [r.id, r.sqlite.plan])));
+        out.push(
+            renderTable(
+                ["query", "plan"],
+                reads.map((r) => [r.id, r.sqlite.plan]),
+            ),
+        );
         for (const r of reads.filter((x) => config.plans || x.id === "2" || x.id === "2ts")) {
             out.push("", chalk.bold(`PostgreSQL EXPLAIN (ANALYZE, BUFFERS) of ${r.id}: ${r.title}`), r.postgres.plan.text);
         }
     }
     if (writes.length) {
-        out.push("", chalk.bold(`Writes: ${config.seconds}s measured per run after ${config.warmupSeconds}s warm-up; mix trade_ingest:ohlcv_upsert:pool_update = ${OP_NAMES.map((n) => config.mix.weights[n]).join(":")}, ${config.mix.tradeBatch} trades per batch (${Math.round(config.mix.knownShare * 100)}% already stored), OHLCV ${config.mix.ohlcvPerCommit === 1 ? "one row per commit" : `${config.mix.ohlcvPerCommit} rows per commit`}${config.mix.inTxnMs ? `, ${config.mix.inTxnMs} ms of client time in the transaction after each write` : ""}`));
+        out.push(
+            "",
+            chalk.bold(
+                `Writes: ${config.seconds}s measured per run after ${config.warmupSeconds}s warm-up; mix trade_ingest:ohlcv_upsert:pool_update = ${OP_NAMES.map((n) => config.mix.weights[n]).join(":")}, ${config.mix.tradeBatch} trades per batch (${Math.round(config.mix.knownShare * 100)}% already stored), OHLCV ${config.mix.ohlcvPerCommit === 1 ? "one row per commit" : `${config.mix.ohlcvPerCommit} rows per commit`}${config.mix.inTxnMs ? `, ${config.mix.inTxnMs} ms of client time in the transaction after each write` : ""}`,
+            ),
+        );
         out.push(
             renderTable(
-                ["store", "config", "N", "ops/s", "rows/s", "ops", "p50 ms", "p99 ms", "max ms", `>${config.slowMs}ms`, "lock/timeout errors", "other errors", "load avg"],
+                [
+                    "store",
+                    "config",
+                    "N",
+                    "ops/s",
+                    "rows/s",
+                    "ops",
+                    "p50 ms",
+                    "p99 ms",
+                    "max ms",
+                    `>${config.slowMs}ms`,
+                    "lock/timeout errors",
+                    "other errors",
+                    "load avg",
+                ],
                 writes.map((w) => {
-                    const lockish = (w.errors.locked ?? 0) + (w.errors.lock_timeout ?? 0) + (w.errors.statement_timeout ?? 0) + (w.errors.deadlock ?? 0) + (w.errors.serialization ?? 0);
-                    return [w.store, w.variant, w.writers, w.opsPerSecond, w.rowsPerSecond, w.ops, w.all.p50, w.all.p99, w.all.max, w.slow, lockish, w.errors.other ?? 0, w.loadAverage.toFixed(1)];
+                    const lockish =
+                        (w.errors.locked ?? 0) +
+                        (w.errors.lock_timeout ?? 0) +
+                        (w.errors.statement_timeout ?? 0) +
+                        (w.errors.deadlock ?? 0) +
+                        (w.errors.serialization ?? 0);
+                    return [
+                        w.store,
+                        w.variant,
+                        w.writers,
+                        w.opsPerSecond,
+                        w.rowsPerSecond,
+                        w.ops,
+                        w.all.p50,
+                        w.all.p99,
+                        w.all.max,
+                        w.slow,
+                        lockish,
+                        w.errors.other ?? 0,
+                        w.loadAverage.toFixed(1),
+                    ];
                 }),
             ),
         );
-        out.push("", chalk.bold("Write CPU: ms of CPU per operation (writers = client processes, SQLite's engine included; server = PostgreSQL, all its processes); busy cores of the machine, of the server (in SQLite runs: PostgreSQL's background work), other (the kernel's I/O threads, other programs)"));
+        out.push(
+            "",
+            chalk.bold(
+                "Write CPU: ms of CPU per operation (writers = client processes, SQLite's engine included; server = PostgreSQL, all its processes); busy cores of the machine, of the server (in SQLite runs: PostgreSQL's background work), other (the kernel's I/O threads, other programs)",
+            ),
+        );
         out.push(
             renderTable(
-                ["store", "config", "N", "writers ms/op", "server ms/op", "total ms/op", "CPU-bound ceiling ops/s", "busy cores", "server cores", "other cores"],
+                [
+                    "store",
+                    "config",
+                    "N",
+                    "writers ms/op",
+                    "server ms/op",
+                    "total ms/op",
+                    "CPU-bound ceiling ops/s",
+                    "busy cores",
+                    "server cores",
+                    "other cores",
+                ],
                 writes.map((w) => {
                     const total = w.cpu.clientMsPerOp + (w.cpu.serverMsPerOp ?? 0);
-                    return [w.store, w.variant, w.writers, w.cpu.clientMsPerOp, w.cpu.serverMsPerOp ?? "-", total, (Number(env.cpus) * 1000) / total, w.cpu.machineBusyCores ?? "-", w.cpu.serverBusyCores ?? "-", w.cpu.otherBusyCores ?? "-"];
+                    return [
+                        w.store,
+                        w.variant,
+                        w.writers,
+                        w.cpu.clientMsPerOp,
+                        w.cpu.serverMsPerOp ?? "-",
+                        total,
+                        (Number(env.cpus) * 1000) / total,
+                        w.cpu.machineBusyCores ?? "-",
+                        w.cpu.serverBusyCores ?? "-",
+                        w.cpu.otherBusyCores ?? "-",
+                    ];
                 }),
             ),
         );
@@ -127,14 +229,24 @@ export function renderAll(env: Record<string, unknown>, readFigures: ReadFigures
             // The states that matter most across the runs, the rest summed.
             const weight = new Map<string, number>();
             for (const w of sampled) for (const [k, v] of Object.entries(w.backendStates!)) weight.set(k, (weight.get(k) ?? 0) + v);
-            const top = [...weight].sort((a, b) => b[1] - a[1]).slice(0, 7).map(([k]) => k);
-            out.push("", chalk.bold("PostgreSQL writers' backends, share of pg_stat_activity samples (every 20 ms) per state: where the server-side time goes"));
+            const top = [...weight]
+                .sort((a, b) => b[1] - a[1])
+                .slice(0, 7)
+                .map(([k]) => k);
+            out.push(
+                "",
+                chalk.bold(
+                    "PostgreSQL writers' backends, share of pg_stat_activity samples (every 20 ms) per state: where the server-side time goes",
+                ),
+            );
             out.push(
                 renderTable(
                     ["config", "N", ...top, "other"],
                     sampled.map((w) => {
                         const s = w.backendStates!;
-                        const rest = Object.entries(s).filter(([k]) => !top.includes(k)).reduce((a, [, v]) => a + v, 0);
+                        const rest = Object.entries(s)
+                            .filter(([k]) => !top.includes(k))
+                            .reduce((a, [, v]) => a + v, 0);
                         return [w.variant, w.writers, ...top.map((k) => `${Math.round((s[k] ?? 0) * 100)}%`), `${Math.round(rest * 100)}%`];
                     }),
                 ),
@@ -144,14 +256,24 @@ export function renderAll(env: Record<string, unknown>, readFigures: ReadFigures
         out.push(
             renderTable(
                 ["store", "config", "N", ...OP_NAMES],
-                writes.map((w) => [w.store, w.variant, w.writers, ...OP_NAMES.map((n) => `${pct(w.perOp[n])} (${w.perOp[n].count}${errorsSuffix(w.perOp[n].errors)})`)]),
+                writes.map((w) => [
+                    w.store,
+                    w.variant,
+                    w.writers,
+                    ...OP_NAMES.map((n) => `${pct(w.perOp[n])} (${w.perOp[n].count}${errorsSuffix(w.perOp[n].errors)})`),
+                ]),
             ),
         );
         const samples = [...new Set(writes.flatMap((w) => w.errorSamples.map((s) => `${w.store} N=${w.writers}: ${s}`)))].slice(0, 10);
         if (samples.length) out.push("", chalk.bold("Error samples"), ...samples);
     }
     out.push("", chalk.bold("Targets (informational)"));
-    out.push(renderTable(["", "target", "detail"], targets.map((t) => [t.pass === null ? "n/a" : t.pass ? chalk.green("PASS") : chalk.red("FAIL"), t.description, t.detail])));
+    out.push(
+        renderTable(
+            ["", "target", "detail"],
+            targets.map((t) => [t.pass === null ? "n/a" : t.pass ? chalk.green("PASS") : chalk.red("FAIL"), t.description, t.detail]),
+        ),
+    );
     return out.join("\n");
 }
 

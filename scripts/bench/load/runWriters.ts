@@ -113,9 +113,12 @@ export async function runWriters(configs: readonly WriterConfig[], options: RunO
                             deadline = measureFrom + options.seconds * 1000;
                             for (const c of children) c.send({ type: "go", measureFrom, deadline } satisfies ToWriter);
                             setTimeout(() => (samples.start = sampleWindow(options, "start")), warmupMs).unref();
-                            killTimer = setTimeout(() => {
-                                for (const c of children) if (c.exitCode === null && c.pid) c.kill("SIGKILL");
-                            }, options.seconds * 1000 + options.graceMs);
+                            killTimer = setTimeout(
+                                () => {
+                                    for (const c of children) if (c.exitCode === null && c.pid) c.kill("SIGKILL");
+                                },
+                                options.seconds * 1000 + options.graceMs,
+                            );
                         }
                     } else if (m.type === "result") {
                         finished = true;
@@ -184,7 +187,12 @@ function cpuWindow(start: WindowSample | undefined, end: WindowSample | undefine
 }
 
 /** Sums the writers' results over a measured window of `windowSeconds`. */
-export function aggregate(results: readonly WriterResult[], windowSeconds: number, window: CpuWindow | null = null, serverIsStore = true): WriteRunFigures {
+export function aggregate(
+    results: readonly WriterResult[],
+    windowSeconds: number,
+    window: CpuWindow | null = null,
+    serverIsStore = true,
+): WriteRunFigures {
     const elapsedSeconds = Math.max(1e-3, windowSeconds);
     const perOp = {} as Record<OpName, OpFigures>;
     const allLatencies: number[] = [];

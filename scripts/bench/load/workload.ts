@@ -20,7 +20,15 @@ export interface ReadParams {
     readonly endEpoch: number;
 }
 
-const TIMEFRAME_SECONDS: Record<string, number> = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14_400, "12h": 43_200, "1d": 86_400 };
+const TIMEFRAME_SECONDS: Record<string, number> = {
+    "1m": 60,
+    "5m": 300,
+    "15m": 900,
+    "1h": 3600,
+    "4h": 14_400,
+    "12h": 43_200,
+    "1d": 86_400,
+};
 
 function epochOfNaiveUtc(text: string): number {
     return Math.floor(Date.parse(text.replace(" ", "T").slice(0, 19) + "Z") / 1000);
@@ -49,15 +57,23 @@ export function pickWorkload(sqlitePath: string, hotPools: number): { workload: 
         )
             .filter((s) => TIMEFRAME_SECONDS[s.timeframe] && Number.isInteger(s.ts))
             .map((s) => ({ poolId: s.pool_id, timeframe: s.timeframe, seconds: TIMEFRAME_SECONDS[s.timeframe], lastTimestamp: s.ts }));
-        const knownTradeIds = all<{ id: string }>("SELECT id FROM trades WHERE rowid > (SELECT max(rowid) FROM trades) - 5000").map((r) => r.id);
+        const knownTradeIds = all<{ id: string }>("SELECT id FROM trades WHERE rowid > (SELECT max(rowid) FROM trades) - 5000").map(
+            (r) => r.id,
+        );
 
-        const busy = one<{ pool_id: string; n: number }>("SELECT pool_id, count(*) AS n FROM trades GROUP BY pool_id ORDER BY n DESC, pool_id LIMIT 1");
+        const busy = one<{ pool_id: string; n: number }>(
+            "SELECT pool_id, count(*) AS n FROM trades GROUP BY pool_id ORDER BY n DESC, pool_id LIMIT 1",
+        );
         const ohlcv = one<{ pool_id: string; timeframe: string; n: number }>(
             `SELECT pool_id, timeframe, count(*) AS n FROM ohlcv_data WHERE pool_id IN (${marks}) GROUP BY pool_id, timeframe ORDER BY n DESC, pool_id, timeframe LIMIT 1`,
             ...hot,
         );
-        const history = one<{ pool_id: string } | undefined>("SELECT pool_id FROM new_pools_history GROUP BY pool_id ORDER BY count(*) DESC, pool_id LIMIT 1");
-        const network = one<{ network_id: string } | undefined>("SELECT network_id FROM new_pools_history GROUP BY network_id ORDER BY count(*) DESC LIMIT 1");
+        const history = one<{ pool_id: string } | undefined>(
+            "SELECT pool_id FROM new_pools_history GROUP BY pool_id ORDER BY count(*) DESC, pool_id LIMIT 1",
+        );
+        const network = one<{ network_id: string } | undefined>(
+            "SELECT network_id FROM new_pools_history GROUP BY network_id ORDER BY count(*) DESC LIMIT 1",
+        );
         return {
             workload: { hotPools: hot, ohlcvSeries: series, knownTradeIds, endEpoch },
             reads: {

@@ -87,7 +87,11 @@ function openSqlite(config: WriterConfig & { target: { store: "sqlite" } }): Sto
         },
         classify: (err) => {
             const code = String((err as { code?: string }).code ?? "");
-            return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || /database is locked/i.test(String((err as Error).message)) ? "locked" : "other";
+            return code.startsWith("SQLITE_BUSY") ||
+                code.startsWith("SQLITE_LOCKED") ||
+                /database is locked/i.test(String((err as Error).message))
+                ? "locked"
+                : "other";
         },
         close: () => void db.close(),
     };
@@ -163,7 +167,9 @@ function pgStatementRunner(client: Client, mode: PgStatementMode): (s: Statement
  */
 async function runWriter(config: WriterConfig, store: Store, measureFrom: number, deadline: number): Promise<WriterResult> {
     const source = new OpSource(config.target.store, config.workload, config.mix, config.tag, config.worker, config.seed);
-    const ops = Object.fromEntries(OP_NAMES.map((n): [OpName, OpResult] => [n, { latenciesMs: [], completedInWindow: 0, rows: 0, slow: 0, errors: {} }])) as Record<OpName, OpResult>;
+    const ops = Object.fromEntries(
+        OP_NAMES.map((n): [OpName, OpResult] => [n, { latenciesMs: [], completedInWindow: 0, rows: 0, slow: 0, errors: {} }]),
+    ) as Record<OpName, OpResult>;
     const errorSamples: string[] = [];
     let warmupOps = 0;
     let opsStarted = 0;
@@ -206,7 +212,16 @@ async function runWriter(config: WriterConfig, store: Store, measureFrom: number
         }
     }
     const cpu = cpuAtStart ? process.cpuUsage(cpuAtStart) : { user: 0, system: 0 };
-    return { worker: config.worker, startedAt: startedAt || Date.now(), endedAt: Date.now(), ops, opsStarted, cpuMs: (cpu.user + cpu.system) / 1000, warmupOps, errorSamples };
+    return {
+        worker: config.worker,
+        startedAt: startedAt || Date.now(),
+        endedAt: Date.now(),
+        ops,
+        opsStarted,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        warmupOps,
+        errorSamples,
+    };
 }
 
 let config: WriterConfig | undefined;
@@ -218,7 +233,10 @@ process.on("message", (message: ToWriter) => {
             if (message.type === "init") {
                 config = message.config;
                 const c = config;
-                store = c.target.store === "sqlite" ? openSqlite(c as WriterConfig & { target: { store: "sqlite" } }) : await openPostgres(c as WriterConfig & { target: { store: "postgres" } });
+                store =
+                    c.target.store === "sqlite"
+                        ? openSqlite(c as WriterConfig & { target: { store: "sqlite" } })
+                        : await openPostgres(c as WriterConfig & { target: { store: "postgres" } });
                 await send({ type: "ready", worker: c.worker });
             } else if (message.type === "go") {
                 if (!config || !store) throw new Error("go before init");
