@@ -57,39 +57,10 @@ export class DatabaseAccess extends pulumi.ComponentResource {
 
     constructor(name: string, args: DatabaseAccessArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("gecko:access:DatabaseAccess", name, {}, opts);
-        const { plan, admin } = args;
-        this.provider = new postgresql.Provider(
-            `${name}-provider`,
-            {
-                host: admin.host,
-                port: admin.port,
-                username: admin.user,
-                password: admin.password,
-                database: "postgres",
-                sslmode: admin.sslmode,
-                superuser: admin.superuser,
-                expectedVersion: admin.expectedVersion,
-                connectTimeout: args.connectTimeoutSeconds ?? 15,
-            },
-            { parent: this, dependsOn: args.serverReady },
-        );
+        const { plan } = args;
+        this.provider = adminProvider(name, args, this);
         const child = { parent: this, provider: this.provider };
-
-        const roles = new Map<string, postgresql.Role>();
-        for (const r of plan.roles) {
-            roles.set(
-                r.name,
-                new postgresql.Role(
-                    `${name}-${r.key}-role`,
-                    {
-                        name: r.name,
-                        login: r.login,
-                        password: r.login ? args.appPassword : undefined,
-                    },
-                    child,
-                ),
-            );
-        }
+        const roles = createRoles(name, args, child);
         // The database depends on the roles so that `pulumi destroy` (dependents first) drops it BEFORE them.
         // The provider deletes a Role with REASSIGN OWNED / DROP OWNED / DROP ROLE in the database it is
         // connected to (`postgres`) only: while the collector database still holds the owner's tables,
@@ -98,60 +69,15 @@ export class DatabaseAccess extends pulumi.ComponentResource {
         const db = new postgresql.Database(
             `${name}-database`,
             { name: plan.database },
-            {
-                ...child,
-                protect: args.protect,
-                dependsOn: [...roles.values()],
-            },
+            { ...child, protect: args.protect, dependsOn: [...roles.values()] },
         );
         // Reference the role resources (not just names) so each grant waits for its role.
         const roleName = (n: string): pulumi.Input<string> => roles.get(n)?.name ?? n;
-
         const memberships = plan.memberships.map(
-            (m) =>
-                new postgresql.GrantRole(
-                    `${name}-${m.key}-membership`,
-                    {
-                        grantRole: roleName(m.role),
-                        role: m.member,
-                    },
-                    child,
-                ),
+            (m) => new postgresql.GrantRole(`${name}-${m.key}-membership`, { grantRole: roleName(m.role), role: m.member }, child),
         );
-        const grants = plan.grants.map(
-            (g) =>
-                new postgresql.Grant(
-                    `${name}-${g.key}-grant`,
-                    {
-                        database: db.name,
-                        role: roleName(g.role),
-                        objectType: g.objectType,
-                        schema: g.schema,
-                        privileges: [...g.privileges],
-                    },
-                    child,
-                ),
-        );
-        const defaults = plan.defaultPrivileges.map(
-            (d) =>
-                new postgresql.DefaultPrivileges(
-                    `${name}-${d.key}-defaults`,
-                    {
-                        database: db.name,
-                        owner: roleName(d.owner),
-                        role: roleName(d.role),
-                        schema: d.schema,
-                        objectType: d.objectType,
-                        privileges: [...d.privileges],
-                    },
-                    {
-                        ...child,
-                        // A non-superuser admin may alter the owner's default privileges only as its member; being one
-                        // already also stops the provider from granting (and afterwards revoking) that membership itself.
-                        dependsOn: memberships,
-                    },
-                ),
-        );
+        const grants = createGrants(name, plan, db, roleName, child);
+        const defaults = createDefaultPrivileges(name, plan, db, roleName, { ...child, dependsOn: memberships });
 
         this.database = db.name;
         this.ownerRole = pulumi.output(roleName(plan.ownerRole));
@@ -159,4 +85,75 @@ export class DatabaseAccess extends pulumi.ComponentResource {
         this.ready = [db, ...roles.values(), ...memberships, ...grants, ...defaults];
         this.registerOutputs({ database: this.database, ownerRole: this.ownerRole, appRole: this.appRole });
     }
+}
+
+type RoleName = (name: string) => pulumi.Input<string>;
+
+/** The `@pulumi/postgresql` provider logged in as the admin, to the `postgres` database. */
+function adminProvider(name: string, args: DatabaseAccessArgs, parent: pulumi.Resource): postgresql.Provider {
+    const { admin } = args;
+    return new postgresql.Provider(
+        `${name}-provider`,
+        {
+            host: admin.host,
+            port: admin.port,
+            username: admin.user,
+            password: admin.password,
+            database: "postgres",
+            sslmode: admin.sslmode,
+            superuser: admin.superuser,
+            expectedVersion: admin.expectedVersion,
+            connectTimeout: args.connectTimeoutSeconds ?? 15,
+        },
+        { parent, dependsOn: args.serverReady },
+    );
+}
+
+function createRoles(name: string, args: DatabaseAccessArgs, child: pulumi.CustomResourceOptions): Map<string, postgresql.Role> {
+    const roles = new Map<string, postgresql.Role>();
+    for (const r of args.plan.roles) {
+        const inputs = { name: r.name, login: r.login, password: r.login ? args.appPassword : undefined };
+        roles.set(r.name, new postgresql.Role(`${name}-${r.key}-role`, inputs, child));
+    }
+    return roles;
+}
+
+function createGrants(name: string, plan: AccessPlan, db: postgresql.Database, roleName: RoleName, child: pulumi.CustomResourceOptions) {
+    return plan.grants.map(
+        (g) =>
+            new postgresql.Grant(
+                `${name}-${g.key}-grant`,
+                { database: db.name, role: roleName(g.role), objectType: g.objectType, schema: g.schema, privileges: [...g.privileges] },
+                child,
+            ),
+    );
+}
+
+/**
+ * A non-superuser admin may alter the owner's default privileges only as its member; being one
+ * already also stops the provider from granting (and afterwards revoking) that membership itself:
+ * so `options` carries dependsOn the memberships.
+ */
+function createDefaultPrivileges(
+    name: string,
+    plan: AccessPlan,
+    db: postgresql.Database,
+    roleName: RoleName,
+    options: pulumi.CustomResourceOptions,
+) {
+    return plan.defaultPrivileges.map(
+        (d) =>
+            new postgresql.DefaultPrivileges(
+                `${name}-${d.key}-defaults`,
+                {
+                    database: db.name,
+                    owner: roleName(d.owner),
+                    role: roleName(d.role),
+                    schema: d.schema,
+                    objectType: d.objectType,
+                    privileges: [...d.privileges],
+                },
+                options,
+            ),
+    );
 }

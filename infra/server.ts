@@ -88,15 +88,13 @@ export class PostgresServer extends pulumi.ComponentResource {
             const password = new AdminPassword(
                 `${name}-admin-password`,
                 {
-                    connection: pulumi
-                        .output(args.hostPort)
-                        .apply((port) => ({
-                            host: "127.0.0.1",
-                            port,
-                            user: DOCKER_ADMIN_USER,
-                            database: "postgres",
-                            sslmode: "disable" as const,
-                        })),
+                    connection: pulumi.output(args.hostPort).apply((port) => ({
+                        host: "127.0.0.1",
+                        port,
+                        user: DOCKER_ADMIN_USER,
+                        database: "postgres",
+                        sslmode: "disable" as const,
+                    })),
                     password: args.adminPassword,
                 },
                 { parent: this, dependsOn: [container] },

@@ -72,15 +72,52 @@ export async function inspectSchema(
     options: { readonly tables?: readonly TargetTable[]; readonly ownerRole?: string } = {},
 ): Promise<SchemaInspection> {
     const tables = options.tables ?? TARGET_TABLES;
-    const names = tables.map((t) => t.name);
+    const owners = await tableOwners(client, tables);
+    const partitions = await inspectPartitions(client);
+    const { indexes, unplannedIndexes } = await inspectIndexes(client, tables, partitions);
+    return {
+        tables: tables.map((t) => ({ name: t.name, present: owners.has(t.name), owner: owners.get(t.name) ?? null })),
+        indexes,
+        unplannedIndexes,
+        constraints: await inspectConstraints(client, tables),
+        partitions,
+        sequences: await inspectSequences(
+            client,
+            tables.filter((x) => owners.has(x.name)),
+        ),
+        foreignOwned: options.ownerRole ? await foreignOwnedObjects(client, options.ownerRole) : [],
+        versions: await recordedVersions(client),
+    };
+}
 
-    const tableRows = await client.query<{ name: string; owner: string }>(
+/** Owner of each of `tables` that exists. */
+async function tableOwners(client: ClientBase, tables: readonly TargetTable[]): Promise<Map<string, string>> {
+    const r = await client.query<{ name: string; owner: string }>(
         `SELECT c.relname AS name, pg_get_userbyid(c.relowner) AS owner FROM pg_class c
           WHERE c.relnamespace = to_regnamespace($1) AND c.relname = ANY($2) AND c.relkind IN ('r', 'p')`,
-        [TARGET_SCHEMA, names],
+        [TARGET_SCHEMA, tables.map((t) => t.name)],
     );
-    const owners = new Map(tableRows.rows.map((r) => [r.name, r.owner]));
+    return new Map(r.rows.map((x) => [x.name, x.owner]));
+}
 
+async function inspectPartitions(client: ClientBase): Promise<PartitionInspection[]> {
+    const parts = await client.query<{ table: string; name: string; bound: string; rows: number }>(
+        `SELECT p.relname AS table, c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound, c.reltuples::float8 AS rows
+           FROM pg_inherits ih JOIN pg_class p ON p.oid = ih.inhparent JOIN pg_class c ON c.oid = ih.inhrelid
+          WHERE p.relkind = 'p' AND p.relnamespace = to_regnamespace($1) ORDER BY p.relname, c.relname`,
+        [TARGET_SCHEMA],
+    );
+    return parts.rows.map((r) => ({
+        table: r.table,
+        name: r.name,
+        bound: r.bound,
+        isDefault: r.bound === "DEFAULT",
+        estimatedRows: r.rows,
+    }));
+}
+
+/** Each planned index, with its per-partition children; and the indexes no table plans (nor a constraint backs). */
+async function inspectIndexes(client: ClientBase, tables: readonly TargetTable[], partitions: readonly PartitionInspection[]) {
     const idx = await client.query<{ table: string; name: string; valid: boolean; constraint_backed: boolean; is_child: boolean }>(
         `SELECT t.relname AS table, c.relname AS name, i.indisvalid AS valid,
                 EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid) AS constraint_backed,
@@ -96,43 +133,28 @@ export async function inspectSchema(
           WHERE p.relkind = 'I' AND p.relnamespace = to_regnamespace($1)`,
         [TARGET_SCHEMA],
     );
-    const parts = await client.query<{ table: string; name: string; bound: string; rows: number }>(
-        `SELECT p.relname AS table, c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound, c.reltuples::float8 AS rows
-           FROM pg_inherits ih JOIN pg_class p ON p.oid = ih.inhparent JOIN pg_class c ON c.oid = ih.inhrelid
-          WHERE p.relkind = 'p' AND p.relnamespace = to_regnamespace($1) ORDER BY p.relname, c.relname`,
-        [TARGET_SCHEMA],
-    );
-    const partitions: PartitionInspection[] = parts.rows.map((r) => ({
-        table: r.table,
-        name: r.name,
-        bound: r.bound,
-        isDefault: r.bound === "DEFAULT",
-        estimatedRows: r.rows,
-    }));
-
-    const planned = new Set(tables.flatMap((t) => t.indexes.map((i) => i.name)));
     const indexes: IndexInspection[] = tables.flatMap((t) =>
         t.indexes.map((i) => {
             const row = idx.rows.find((r) => r.name === i.name && r.table === t.name);
             const kids = children.rows.filter((c) => c.parent === i.name);
-            return {
-                table: t.name,
-                name: i.name,
-                present: !!row,
-                valid: row?.valid ?? false,
-                partitions: partitions
-                    .filter((p) => p.table === t.name)
-                    .map((p) => {
-                        const kid = kids.find((k) => k.partition === p.name);
-                        return { partition: p.name, index: kid?.index ?? null, valid: kid?.valid ?? false };
-                    }),
-            };
+            const onPartitions = partitions
+                .filter((p) => p.table === t.name)
+                .map((p) => {
+                    const kid = kids.find((k) => k.partition === p.name);
+                    return { partition: p.name, index: kid?.index ?? null, valid: kid?.valid ?? false };
+                });
+            return { table: t.name, name: i.name, present: !!row, valid: row?.valid ?? false, partitions: onPartitions };
         }),
     );
+    const planned = new Set(tables.flatMap((t) => t.indexes.map((i) => i.name)));
     const unplannedIndexes = idx.rows
         .filter((r) => !r.constraint_backed && !r.is_child && !planned.has(r.name))
         .map((r) => ({ table: r.table, name: r.name }));
+    return { indexes, unplannedIndexes };
+}
 
+/** Each table's primary key, unique constraints and foreign keys: present, and validated. */
+async function inspectConstraints(client: ClientBase, tables: readonly TargetTable[]): Promise<ConstraintInspection[]> {
     const cons = await client.query<{ table: string; name: string; validated: boolean }>(
         `SELECT t.relname AS table, k.conname AS name, k.convalidated AS validated
            FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
@@ -144,49 +166,42 @@ export async function inspectSchema(
         ...t.uniques.map((u) => ({ table: t.name, name: u.name, kind: "unique" as const })),
         ...t.foreignKeys.map((f) => ({ table: t.name, name: f.name, kind: "foreign" as const })),
     ]);
-    const constraints: ConstraintInspection[] = expected.map((e) => {
+    return expected.map((e) => {
         const row = cons.rows.find((r) => r.table === e.table && r.name === e.name);
         return { ...e, present: !!row, validated: row?.validated ?? false };
     });
+}
 
+async function inspectSequences(client: ClientBase, present: readonly TargetTable[]): Promise<SequenceInspection[]> {
     const sequences: SequenceInspection[] = [];
-    for (const t of tables.filter((x) => owners.has(x.name))) {
+    for (const t of present) {
         for (const c of t.columns.filter((x) => x.identity)) sequences.push(await inspectSequence(client, t, c.name));
     }
+    return sequences;
+}
 
-    const foreignOwned = options.ownerRole
-        ? (
-              await client.query<{ name: string; kind: string; owner: string }>(
-                  `SELECT n.nspname || '.' || c.relname AS name, c.relkind::text AS kind, pg_get_userbyid(c.relowner) AS owner
-                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                    WHERE n.nspname IN ($1, $2) AND c.relkind IN ('r', 'p', 'i', 'I', 'S') AND c.relowner <> to_regrole($3)
-                    ORDER BY 1`,
-                  [TARGET_SCHEMA, MIGRATION_SCHEMA, ident(options.ownerRole)],
-              )
-          ).rows
-        : [];
+/** Tables, indexes and sequences in the collector's and the bookkeeping schema not owned by `ownerRole`. */
+async function foreignOwnedObjects(client: ClientBase, ownerRole: string): Promise<SchemaInspection["foreignOwned"]> {
+    const r = await client.query<{ name: string; kind: string; owner: string }>(
+        `SELECT n.nspname || '.' || c.relname AS name, c.relkind::text AS kind, pg_get_userbyid(c.relowner) AS owner
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname IN ($1, $2) AND c.relkind IN ('r', 'p', 'i', 'I', 'S') AND c.relowner <> to_regrole($3)
+          ORDER BY 1`,
+        [TARGET_SCHEMA, MIGRATION_SCHEMA, ident(ownerRole)],
+    );
+    return r.rows;
+}
 
-    const versions = (
-        await client
-            .query<{ version: number; checksum: string; applied_at: Date; post_load_at: Date | null }>(
-                `SELECT version, checksum, applied_at, post_load_at FROM ${qualified("schema_version", MIGRATION_SCHEMA)} ORDER BY version`,
-            )
-            .catch((e: { code?: string }) => {
-                if (e.code === "42P01" || e.code === "3F000") return { rows: [] }; // not created yet
-                throw e;
-            })
-    ).rows.map((r) => ({ version: r.version, checksum: r.checksum, appliedAt: r.applied_at, postLoadAt: r.post_load_at }));
-
-    return {
-        tables: tables.map((t) => ({ name: t.name, present: owners.has(t.name), owner: owners.get(t.name) ?? null })),
-        indexes,
-        unplannedIndexes,
-        constraints,
-        partitions,
-        sequences,
-        foreignOwned,
-        versions,
-    };
+/** The schema versions applied to this database, oldest first; none before the bookkeeping schema exists. */
+export async function recordedVersions(client: ClientBase): Promise<SchemaInspection["versions"]> {
+    const table = qualified("schema_version", MIGRATION_SCHEMA);
+    // to_regclass, not a caught error: this may run inside a caller's transaction.
+    const exists = await client.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [table]);
+    if (!exists.rows[0].ok) return [];
+    const r = await client.query<{ version: number; checksum: string; applied_at: Date; post_load_at: Date | null }>(
+        `SELECT version, checksum, applied_at, post_load_at FROM ${table} ORDER BY version`,
+    );
+    return r.rows.map((x) => ({ version: x.version, checksum: x.checksum, appliedAt: x.applied_at, postLoadAt: x.post_load_at }));
 }
 
 async function inspectSequence(client: ClientBase, table: TargetTable, column: string): Promise<SequenceInspection> {

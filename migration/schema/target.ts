@@ -6,7 +6,7 @@
 import type { ClientBase } from "pg";
 import { applySchema } from "./applySchema";
 import { leafRelationsSql, TARGET_SCHEMA, targetRegclassSql } from "./ddl";
-import { inspectSchema } from "./inspect";
+import { inspectSchema, recordedVersions } from "./inspect";
 
 /** The roles the schema is made for, and the database's TimeZone. */
 export interface SchemaRoles {
@@ -35,7 +35,7 @@ export interface SchemaUpgrade {
  * collector already writing is not blocked. Idempotent; refuses an empty database.
  */
 export async function upgradeTarget(pg: ClientBase, o: SchemaRoles, logger: SchemaLog): Promise<SchemaUpgrade> {
-    const before = await recordedVersions(pg);
+    const before = (await recordedVersions(pg)).map((v) => v.version);
     if (before.length === 0)
         throw new Error(
             "upgrade: no gecko-pg schema version is recorded in this database (gecko_migration.schema_version); run migrate, or pulumi up, to create the schema",
@@ -89,15 +89,6 @@ export async function checkTargetSchema(pg: ClientBase, o: SchemaRoles): Promise
     for (const { rel } of paused.rows)
         problems.push(`autovacuum is off on ${rel} (left by a migration that did not finish; a completed migrate turns it back on)`);
     return { ok: problems.length === 0, problems };
-}
-
-/** Schema versions recorded in the target, oldest first; empty when none (or no bookkeeping schema). */
-async function recordedVersions(pg: ClientBase): Promise<number[]> {
-    const exists = await pg.query<{ ok: boolean }>(`SELECT to_regclass('gecko_migration.schema_version') IS NOT NULL AS ok`);
-    if (!exists.rows[0].ok) return [];
-    return (await pg.query<{ version: number }>("SELECT version FROM gecko_migration.schema_version ORDER BY version")).rows.map(
-        (r) => r.version,
-    );
 }
 
 /** One line per kind of change ("created partition x 25"), not one per object. */

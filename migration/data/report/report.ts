@@ -86,11 +86,27 @@ export function summarize(report: MigrationReport) {
 }
 
 export function renderReport(r: MigrationReport): string {
-    const lines: string[] = [];
-    lines.push(`gecko-pg migration ${r.ok ? "OK" : "FAILED"}  (${r.startedAt} -> ${r.finishedAt})`);
-    lines.push(`source  ${r.source.path}  [journal ${r.source.journalMode}, fingerprint ${r.source.fingerprint}]`);
-    lines.push(`target  ${r.target}`);
-    lines.push("");
+    const lines = [
+        `gecko-pg migration ${r.ok ? "OK" : "FAILED"}  (${r.startedAt} -> ${r.finishedAt})`,
+        `source  ${r.source.path}  [journal ${r.source.journalMode}, fingerprint ${r.source.fingerprint}]`,
+        `target  ${r.target}`,
+        "",
+        ...tableLines(r),
+        ...driftLines(r),
+        ...orphanLines(r),
+        ...quarantineLines(r),
+        ...differenceLines(r),
+    ];
+    if (r.schema.problems.length) lines.push("", "schema checks:", ...r.schema.problems.map((p) => `  - ${p}`));
+    if (r.warnings.length) lines.push("", "warnings:", ...r.warnings.map((w) => `  - ${w}`));
+    if (r.failures.length) lines.push("", "FAILED:", ...r.failures.map((f) => `  - ${f}`));
+    const timings = Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(2)}s`);
+    lines.push("", `timings: ${timings.join(", ")}`);
+    return lines.join("\n");
+}
+
+/** One row per table: counts, chunks, checksum and sample verdicts, copy time. */
+function tableLines(r: MigrationReport): string[] {
     const header = ["table", "source", "target", "quarantined", "copied now", "chunks", "checksum", "sample", "copy s"];
     const rows = r.tables.map((t) => {
         const v = t.validation;
@@ -106,7 +122,11 @@ export function renderReport(r: MigrationReport): string {
             t.copySeconds.toFixed(1),
         ];
     });
-    lines.push(...table([header, ...rows]));
+    return table([header, ...rows]);
+}
+
+/** Where the source differs from the collector's schema, and what the copy did about it. */
+function driftLines(r: MigrationReport): string[] {
     const drift = r.tables.filter(
         (t) =>
             t.missingColumns.length ||
@@ -115,60 +135,69 @@ export function renderReport(r: MigrationReport): string {
             t.skippedColumns.length ||
             t.extraColumns.length,
     );
-    if (r.missingTables.length || r.skippedTables.length || drift.length) {
-        lines.push("", "schema drift:");
-        if (r.missingTables.length) lines.push(`  tables absent from the source (created empty): ${r.missingTables.join(", ")}`);
-        for (const s of r.skippedTables) lines.push(`  table ${s.name} not copied: ${s.reason}`);
-        for (const t of drift) {
-            if (t.missingColumns.length)
-                lines.push(
-                    `  ${t.table}: columns absent in source, filled: ${t.missingColumns.map((c) => `${c} ${fillText(t.fills[c])}`).join(", ")}`,
-                );
-            if (t.generatedColumns.length)
-                lines.push(`  ${t.table}: columns absent in source, numbered by the target: ${t.generatedColumns.join(", ")}`);
-            for (const c of t.renamedColumns) lines.push(`  ${t.table}: ${c.from} copied into ${c.to}`);
-            if (t.extraColumns.length) lines.push(`  ${t.table}: extra source columns copied: ${t.extraColumns.join(", ")}`);
-            for (const c of t.skippedColumns)
-                lines.push(`  ${t.table}: column ${c.name} (${c.declaredType || "no type"}) not copied: no obvious PostgreSQL type`);
-        }
+    if (!r.missingTables.length && !r.skippedTables.length && !drift.length) return [];
+    const lines = ["", "schema drift:"];
+    if (r.missingTables.length) lines.push(`  tables absent from the source (created empty): ${r.missingTables.join(", ")}`);
+    for (const s of r.skippedTables) lines.push(`  table ${s.name} not copied: ${s.reason}`);
+    for (const t of drift) lines.push(...tableDriftLines(t));
+    return lines;
+}
+
+function tableDriftLines(t: TableReport): string[] {
+    const lines: string[] = [];
+    if (t.missingColumns.length) {
+        const filled = t.missingColumns.map((c) => `${c} ${fillText(t.fills[c])}`);
+        lines.push(`  ${t.table}: columns absent in source, filled: ${filled.join(", ")}`);
     }
-    if (r.orphans.length) {
-        lines.push("", "orphans (foreign key without parent):");
-        for (const o of r.orphans)
-            lines.push(
-                `  ${o.table}.${o.foreignKey} -> ${o.parent}: ${o.rows} rows ${o.action === "quarantine" ? "quarantined" : o.action === "placeholder" ? "got placeholder parents" : "found"} (e.g. ${o.examples.slice(0, 2).join(", ")})`,
-            );
+    if (t.generatedColumns.length)
+        lines.push(`  ${t.table}: columns absent in source, numbered by the target: ${t.generatedColumns.join(", ")}`);
+    for (const c of t.renamedColumns) lines.push(`  ${t.table}: ${c.from} copied into ${c.to}`);
+    if (t.extraColumns.length) lines.push(`  ${t.table}: extra source columns copied: ${t.extraColumns.join(", ")}`);
+    for (const c of t.skippedColumns) {
+        lines.push(`  ${t.table}: column ${c.name} (${c.declaredType || "no type"}) not copied: no obvious PostgreSQL type`);
     }
-    if (r.quarantine.total) {
-        lines.push("", `quarantine: ${r.quarantine.total} rows in ${r.quarantine.location}`);
-        for (const [t, stages] of Object.entries(r.quarantine.byTable))
-            lines.push(
-                `  ${t}: ${Object.entries(stages)
-                    .map(([s, n]) => `${n} ${s}`)
-                    .join(", ")}`,
-            );
-        for (const e of r.quarantine.examples)
-            lines.push(
-                `  - ${e.table} ${e.key} ${e.column ?? ""}=${e.rawValue === null ? "NULL" : JSON.stringify(e.rawValue)}: ${e.reason}`,
-            );
-    }
-    for (const t of r.tables) {
-        for (const d of [...(t.validation?.differences ?? []), ...(t.validation?.sampleMismatches ?? [])]) {
-            lines.push(
-                `  ${t.table} ${d.key}: ${d.issue}${d.chunkNo !== undefined ? ` (chunk ${d.chunkNo})` : ""}${d.columns ? " " + d.columns.map((c) => `${c.column}: ${c.source} != ${c.target}`).join("; ") : ""}`,
-            );
-        }
-    }
-    if (r.schema.problems.length) lines.push("", "schema checks:", ...r.schema.problems.map((p) => `  - ${p}`));
-    if (r.warnings.length) lines.push("", "warnings:", ...r.warnings.map((w) => `  - ${w}`));
-    if (r.failures.length) lines.push("", "FAILED:", ...r.failures.map((f) => `  - ${f}`));
-    lines.push(
+    return lines;
+}
+
+const ORPHAN_ACTIONS: Readonly<Record<string, string>> = { quarantine: "quarantined", placeholder: "got placeholder parents" };
+
+function orphanLines(r: MigrationReport): string[] {
+    if (!r.orphans.length) return [];
+    return [
         "",
-        `timings: ${Object.entries(r.timings)
-            .map(([k, v]) => `${k} ${v.toFixed(2)}s`)
-            .join(", ")}`,
+        "orphans (foreign key without parent):",
+        ...r.orphans.map(
+            (o) =>
+                `  ${o.table}.${o.foreignKey} -> ${o.parent}: ${o.rows} rows ${ORPHAN_ACTIONS[o.action] ?? "found"} (e.g. ${o.examples.slice(0, 2).join(", ")})`,
+        ),
+    ];
+}
+
+function quarantineLines(r: MigrationReport): string[] {
+    const q = r.quarantine;
+    if (!q.total) return [];
+    const lines = ["", `quarantine: ${q.total} rows in ${q.location}`];
+    for (const [t, stages] of Object.entries(q.byTable))
+        lines.push(
+            `  ${t}: ${Object.entries(stages)
+                .map(([s, n]) => `${n} ${s}`)
+                .join(", ")}`,
+        );
+    for (const e of q.examples) {
+        lines.push(`  - ${e.table} ${e.key} ${e.column ?? ""}=${e.rawValue === null ? "NULL" : JSON.stringify(e.rawValue)}: ${e.reason}`);
+    }
+    return lines;
+}
+
+/** The rows validation listed: checksum differences, then sample mismatches. */
+function differenceLines(r: MigrationReport): string[] {
+    return r.tables.flatMap((t) =>
+        [...(t.validation?.differences ?? []), ...(t.validation?.sampleMismatches ?? [])].map((d) => {
+            const chunk = d.chunkNo !== undefined ? ` (chunk ${d.chunkNo})` : "";
+            const columns = d.columns ? " " + d.columns.map((c) => `${c.column}: ${c.source} != ${c.target}`).join("; ") : "";
+            return `  ${t.table} ${d.key}: ${d.issue}${chunk}${columns}`;
+        }),
     );
-    return lines.join("\n");
 }
 
 function table(rows: string[][]): string[] {

@@ -1,0 +1,123 @@
+/** The run's report: per-table facts, the quarantine summary, and the whole report saved in gecko_migration.runs. */
+import type { Client } from "pg";
+import { describeConnection } from "../../postgres/connection";
+import { TARGET_TABLES } from "../../schema/tables";
+import type { ClockCheckFinding } from "../source/clockCheck";
+import type { SourceSchema } from "../source/introspect";
+import type { OrphanOutcome } from "../copy/orphans";
+import type { MappingResult } from "../plan/tableMapping";
+import type { MigrationReport, QuarantineSummary, SchemaCheckSummary, TableReport } from "../report/report";
+import type { RunContext } from "./context";
+import { runFailures } from "./failures";
+import type { TablePlan } from "./tablePlans";
+
+/** What a table's report says before any copy: its mapping and chunk plan. */
+export function baseTableReport(plan: TablePlan): TableReport {
+    const { mapping: m, chunks } = plan;
+    return {
+        table: m.target.name,
+        sourceRows: m.source?.rowCount ?? 0,
+        inSource: Boolean(m.source),
+        extra: m.extra,
+        chunks: { total: chunks.length, copiedThisRun: 0, alreadyDone: chunks.filter((c) => c.done).length },
+        rowsCopiedThisRun: 0,
+        rowsQuarantinedThisRun: 0,
+        rowsRecoveredThisRun: 0,
+        rowsFilledThisRun: 0,
+        copySeconds: 0,
+        missingColumns: m.missingColumns,
+        fills: Object.fromEntries(m.columns.flatMap((c) => (c.source.kind === "fill" ? [[c.target.name, c.source.value]] : []))),
+        generatedColumns: m.generatedColumns,
+        renamedColumns: m.renamedColumns,
+        skippedColumns: m.skippedColumns,
+        extraColumns: extraColumns(plan),
+    };
+}
+
+/** Source columns a collector table got beyond the planned schema (none for an extra table: all of it is extra). */
+function extraColumns({ mapping: m }: TablePlan): string[] {
+    if (m.extra) return [];
+    const known = new Set(m.columns.filter((c) => c.source.kind === "column").map((c) => c.target.name));
+    const planned = TARGET_TABLES.find((t) => t.name === m.target.name)?.columns ?? [];
+    return m.target.columns.filter((c) => known.has(c.name) && !planned.some((x) => x.name === c.name)).map((c) => c.name);
+}
+
+export async function quarantineSummary(pg: Client): Promise<QuarantineSummary> {
+    const by = await pg.query<{ table_name: string; stage: string; n: string }>(
+        "SELECT table_name, stage, count(*) AS n FROM gecko_quarantine.rows GROUP BY 1, 2 ORDER BY 1, 2",
+    );
+    const byTable: Record<string, Record<string, number>> = {};
+    let total = 0;
+    for (const r of by.rows) {
+        (byTable[r.table_name] ??= {})[r.stage] = Number(r.n);
+        total += Number(r.n);
+    }
+    const ex = await pg.query<{ table_name: string; k: string; column_name: string | null; raw_value: string | null; reason: string }>(
+        "SELECT table_name, row_key::text AS k, column_name, raw_value, reason FROM gecko_quarantine.rows ORDER BY id LIMIT 10",
+    );
+    return {
+        total,
+        location: "gecko_quarantine.rows",
+        byTable,
+        examples: ex.rows.map((r) => ({ table: r.table_name, key: r.k, column: r.column_name, rawValue: r.raw_value, reason: r.reason })),
+    };
+}
+
+/** What the run found, gathered for the report. */
+export interface RunFindings {
+    readonly source: SourceSchema;
+    readonly mapping: MappingResult;
+    readonly warnings: readonly string[];
+    readonly clockChecks: readonly ClockCheckFinding[];
+    readonly tables: readonly TableReport[];
+    readonly orphans: readonly OrphanOutcome[];
+    readonly quarantine: QuarantineSummary;
+    readonly schema: SchemaCheckSummary;
+}
+
+export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
+    const { opts } = run;
+    const failures = runFailures({ tables: f.tables, schema: f.schema, quarantine: f.quarantine, allowQuarantine: opts.allowQuarantine });
+    run.timings.total = (Date.now() - run.startedAt.getTime()) / 1000;
+    return {
+        tool: "gecko-pg",
+        reportVersion: 1,
+        ok: failures.length === 0,
+        failures,
+        warnings: f.warnings,
+        startedAt: run.startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        source: {
+            path: run.snapshot.path,
+            fingerprint: run.snapshot.fingerprint,
+            journalMode: f.source.journalMode,
+            sqliteVersion: f.source.sqliteVersion,
+        },
+        target: describeConnection(opts.target),
+        options: {
+            phase: run.phase,
+            ownerRole: opts.ownerRole,
+            appRole: opts.appRole,
+            sourceTimeZone: opts.sourceTimeZone,
+            clockOverrides: opts.clockOverrides ?? {},
+            orphanPolicy: opts.orphanPolicy,
+            chunkRows: opts.chunkRows,
+            copyLanes: opts.copyLanes,
+            convertWorkers: run.workers?.size ?? 0,
+            allowQuarantine: opts.allowQuarantine,
+            sampleRows: opts.sampleRows,
+        },
+        missingTables: f.mapping.missingTables,
+        skippedTables: f.mapping.skippedTables,
+        tables: f.tables,
+        orphans: f.orphans,
+        quarantine: f.quarantine,
+        schema: f.schema,
+        clockChecks: f.clockChecks,
+        timings: run.timings,
+    };
+}
+
+export async function saveReport(pg: Client, report: MigrationReport): Promise<void> {
+    await pg.query("INSERT INTO gecko_migration.runs (ok, report) VALUES ($1, $2)", [report.ok, JSON.stringify(report)]);
+}
