@@ -1,7 +1,7 @@
 /**
  * ServerSettings: PostgreSQL tuning through ALTER SYSTEM, as a thin dynamic resource.
- * Validation, the plan and the SQL live in migration/settings; each provider method
- * loads that library at call time and calls one function.
+ * Validation, the plan and the SQL live in migration/setup; each provider method loads
+ * its operations (infra/providers/serverSettings.ts) at call time and calls one function.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../migration/postgres/connection";

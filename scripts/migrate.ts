@@ -15,7 +15,7 @@ import { upgradeTarget } from "../migration/schema/target";
 import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
-import { parseFlags, runMain } from "./lib/cli";
+import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
 
 const HELP = `Usage: npx tsx scripts/migrate.ts <command> [options]    (or: npm run migrate -- <command> ...)
 
@@ -61,33 +61,37 @@ Output
 Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quarantine), 2 usage error, 3 run error.
 `;
 
+const FLAGS: FlagSpec = {
+    boolean: ["json", "quiet", "allow-quarantine"],
+    string: [
+        "sqlite",
+        "target",
+        "host",
+        "port",
+        "user",
+        "database",
+        "sslmode",
+        "owner-role",
+        "app-role",
+        "source-time-zone",
+        "database-time-zone",
+        "clock",
+        "orphans",
+        "chunk-rows",
+        "copy-lanes",
+        "convert-workers",
+        "sample-rows",
+        "months",
+        "report",
+        "from",
+        "to",
+    ],
+};
+
+type Logger = ReturnType<typeof terminalLogger>;
+
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, {
-        boolean: ["json", "quiet", "allow-quarantine"],
-        string: [
-            "sqlite",
-            "target",
-            "host",
-            "port",
-            "user",
-            "database",
-            "sslmode",
-            "owner-role",
-            "app-role",
-            "source-time-zone",
-            "database-time-zone",
-            "clock",
-            "orphans",
-            "chunk-rows",
-            "copy-lanes",
-            "convert-workers",
-            "sample-rows",
-            "months",
-            "report",
-            "from",
-            "to",
-        ],
-    });
+    const flags = parseFlags(argv, FLAGS);
     const command = flags._[0];
     if (flags.help || !command) {
         process.stdout.write(HELP);
@@ -96,84 +100,104 @@ async function main(argv: string[]): Promise<number> {
     const logger = terminalLogger({ quiet: Boolean(flags.quiet) });
     switch (command) {
         case "migrate":
-        case "validate": {
-            const input = migrationInputFrom(flags);
-            await preflight(input.sqlitePath, input.target);
-            logger.info(`${command}: ${input.sqlitePath} -> ${describeConnection(input.target)}`);
-            const report = command === "migrate" ? await runMigration(input, logger) : await runValidation(input, logger);
-            return finish(command, report, flags);
-        }
-        case "plan": {
-            const plan = planMigration({
-                sqlitePath: sqlitePathFrom(flags),
-                chunkRows: int(flags, "chunk-rows", 50_000),
-                sourceTimeZone: str(flags, "source-time-zone", "GECKO_SOURCE_TIME_ZONE"),
-                clockOverrides: clockOverridesFrom(flags),
-            });
-            process.stdout.write((flags.json ? JSON.stringify(plan, null, 2) : renderPlan(plan)) + "\n");
-            return 0;
-        }
-        case "upgrade": {
-            const target = targetFrom(flags);
-            const client = new Client(clientConfig(target, { application_name: "gecko-pg upgrade" }));
-            await client.connect();
-            try {
-                logger.info(`upgrade: ${describeConnection(target)}`);
-                const roles = {
-                    ownerRole: str(flags, "owner-role") ?? "gecko_owner",
-                    appRole: str(flags, "app-role") ?? "gecko_collector",
-                    timeZone: str(flags, "database-time-zone") ?? "UTC",
-                };
-                const result = await upgradeTarget(client, roles, logger);
-                const text = [
-                    `schema version ${result.before.join(", ")} -> ${result.version}`,
-                    ...result.changes.map((c) => `  ${c}`),
-                    result.changes.length ? "" : "  up to date",
-                ]
-                    .filter(Boolean)
-                    .join("\n");
-                process.stdout.write((flags.json ? JSON.stringify(result, null, 2) : text) + "\n");
-            } finally {
-                await client.end();
-            }
-            return 0;
-        }
-        case "partitions": {
-            const target = targetFrom(flags);
-            const client = new Client(clientConfig(target));
-            await client.connect();
-            try {
-                const changes = await addFuturePartitions(client, int(flags, "months", 3), {
-                    ownerRole: str(flags, "owner-role") ?? "gecko_owner",
-                });
-                process.stdout.write(
-                    flags.json
-                        ? JSON.stringify(changes, null, 2) + "\n"
-                        : changes.length
-                          ? changes.map((c) => `${JSON.stringify(c)}`).join("\n") + "\n"
-                          : "partitions up to date\n",
-                );
-            } finally {
-                await client.end();
-            }
-            return 0;
-        }
-        case "schema-sql": {
-            const from = Number(str(flags, "from") ?? Math.floor(Date.now() / 1000));
-            const to = Number(str(flags, "to") ?? from);
-            process.stdout.write(
-                renderSchemaSql({
-                    ownerRole: str(flags, "owner-role") ?? "gecko_owner",
-                    appRole: str(flags, "app-role") ?? "gecko_collector",
-                    timeZone: str(flags, "database-time-zone") ?? "UTC",
-                    partitionSpan: { fromEpoch: from, toEpoch: to },
-                }) + "\n",
-            );
-            return 0;
-        }
+        case "validate":
+            return migrateOrValidate(command, flags, logger);
+        case "plan":
+            return showPlan(flags);
+        case "upgrade":
+            return upgradeInPlace(flags, logger);
+        case "partitions":
+            return addPartitions(flags);
+        case "schema-sql":
+            return printSchemaSql(flags);
         default:
             throw new UsageError(`unknown command '${command}' (see --help)`);
     }
+}
+
+/** `migrate` / `validate`: after the preflight, the run and its report. */
+async function migrateOrValidate(command: "migrate" | "validate", flags: Flags, logger: Logger): Promise<number> {
+    const input = migrationInputFrom(flags);
+    await preflight(input.sqlitePath, input.target);
+    logger.info(`${command}: ${input.sqlitePath} -> ${describeConnection(input.target)}`);
+    const report = command === "migrate" ? await runMigration(input, logger) : await runValidation(input, logger);
+    return finish(command, report, flags);
+}
+
+/** `plan`: what would be copied, no writes. */
+function showPlan(flags: Flags): number {
+    const plan = planMigration({
+        sqlitePath: sqlitePathFrom(flags),
+        chunkRows: int(flags, "chunk-rows", 50_000),
+        sourceTimeZone: str(flags, "source-time-zone", "GECKO_SOURCE_TIME_ZONE"),
+        clockOverrides: clockOverridesFrom(flags),
+    });
+    process.stdout.write((flags.json ? JSON.stringify(plan, null, 2) : renderPlan(plan)) + "\n");
+    return 0;
+}
+
+/** `upgrade`: an earlier gecko-pg's target brought to this schema version in place. */
+async function upgradeInPlace(flags: Flags, logger: Logger): Promise<number> {
+    const target = targetFrom(flags);
+    const client = new Client(clientConfig(target, { application_name: "gecko-pg upgrade" }));
+    await client.connect();
+    try {
+        logger.info(`upgrade: ${describeConnection(target)}`);
+        const roles = {
+            ownerRole: str(flags, "owner-role") ?? "gecko_owner",
+            appRole: str(flags, "app-role") ?? "gecko_collector",
+            timeZone: str(flags, "database-time-zone") ?? "UTC",
+        };
+        const result = await upgradeTarget(client, roles, logger);
+        const text = [
+            `schema version ${result.before.join(", ")} -> ${result.version}`,
+            ...result.changes.map((c) => `  ${c}`),
+            result.changes.length ? "" : "  up to date",
+        ]
+            .filter(Boolean)
+            .join("\n");
+        process.stdout.write((flags.json ? JSON.stringify(result, null, 2) : text) + "\n");
+    } finally {
+        await client.end();
+    }
+    return 0;
+}
+
+/** `partitions`: ohlcv_data partitions from this month to --months ahead. */
+async function addPartitions(flags: Flags): Promise<number> {
+    const target = targetFrom(flags);
+    const client = new Client(clientConfig(target));
+    await client.connect();
+    try {
+        const changes = await addFuturePartitions(client, int(flags, "months", 3), {
+            ownerRole: str(flags, "owner-role") ?? "gecko_owner",
+        });
+        process.stdout.write(
+            flags.json
+                ? JSON.stringify(changes, null, 2) + "\n"
+                : changes.length
+                  ? changes.map((c) => `${JSON.stringify(c)}`).join("\n") + "\n"
+                  : "partitions up to date\n",
+        );
+    } finally {
+        await client.end();
+    }
+    return 0;
+}
+
+/** `schema-sql`: the target schema for --from/--to, without connecting. */
+function printSchemaSql(flags: Flags): number {
+    const from = Number(str(flags, "from") ?? Math.floor(Date.now() / 1000));
+    const to = Number(str(flags, "to") ?? from);
+    process.stdout.write(
+        renderSchemaSql({
+            ownerRole: str(flags, "owner-role") ?? "gecko_owner",
+            appRole: str(flags, "app-role") ?? "gecko_collector",
+            timeZone: str(flags, "database-time-zone") ?? "UTC",
+            partitionSpan: { fromEpoch: from, toEpoch: to },
+        }) + "\n",
+    );
+    return 0;
 }
 
 /** The source is readable and the target answers, before anything is written. */

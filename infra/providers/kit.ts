@@ -106,11 +106,20 @@ export function diffValues(
 }
 
 function canonical(v: unknown): string {
-    if (v === undefined) return "undefined";
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-        return JSON.stringify(Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))));
+    return v === undefined ? "undefined" : JSON.stringify(sortedKeys(v));
+}
+
+/** `v` with every object's keys in order, at any depth (arrays keep theirs). */
+function sortedKeys(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map(sortedKeys);
+    if (v && typeof v === "object") {
+        return Object.fromEntries(
+            Object.entries(v)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([k, x]) => [k, sortedKeys(x)]),
+        );
     }
-    return JSON.stringify(v);
+    return v;
 }
 
 export function resourceDiff(detailedDiff: Record<string, PropertyDiff>): ResourceDiff {

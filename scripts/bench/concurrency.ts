@@ -15,7 +15,8 @@ import { Client } from "pg";
 import { planAccess } from "../../migration/setup/accessPlan";
 import { applyAccess } from "../../migration/setup/applyAccess";
 import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
-import { startLocalPostgres } from "../../migration/postgres/localServer";
+import { startLocalPostgres, type LocalPostgres } from "../../migration/postgres/localServer";
+import type { MigrationReport } from "../../migration/data/report/report";
 import { runMigration } from "../../migration/data/run/runMigration";
 import { applySettings } from "../../migration/setup/applySettings";
 import { DEFAULT_SETTINGS } from "../../migration/setup/settingsPlan";
@@ -32,7 +33,7 @@ import { runWriters } from "./load/runWriters";
 import { renderAll, type FailedRun, type ReadFigures, type ReadResult, type Target, type WriteResult } from "./load/report";
 import { createWaitSampler } from "./load/waitSampler";
 import { pickWorkload, type ReadParams } from "./load/workload";
-import { parseFlags, runMain } from "../lib/cli";
+import { parseFlags, runMain, type FlagSpec } from "../lib/cli";
 
 const HELP = `Usage: npx tsx scripts/bench/concurrency.ts [options]
 
@@ -180,37 +181,63 @@ function parseConfig(flags: Flags): Config {
     };
 }
 
+type Logger = ReturnType<typeof terminalLogger>;
+
+/** The benchmark's PostgreSQL, provisioned as the stack does: the superuser, the collector's database as it, and as the app role. */
+interface Provisioned {
+    readonly admin: ConnectionSpec;
+    readonly target: ConnectionSpec;
+    readonly app: ConnectionSpec;
+}
+
+/** The collector SQLite file both stores start from, and how it came about. */
+interface Source {
+    readonly path: string;
+    /** Rows per table when generated; undefined for --sqlite. */
+    readonly generated?: Record<string, number>;
+    readonly seconds: number;
+}
+
+/** The migrated PostgreSQL copy of the source. */
+interface Migrated {
+    readonly report: MigrationReport;
+    readonly seconds: number;
+}
+
+const FLAGS: FlagSpec = {
+    boolean: ["quiet", "plans", "reads", "writes", "collector-timeout"],
+    string: [
+        "rows",
+        "sqlite",
+        "source-time-zone",
+        "writers",
+        "seconds",
+        "warmup",
+        "pg-statements",
+        "pg-settings",
+        "runs",
+        "trade-batch",
+        "ohlcv-per-commit",
+        "in-txn-ms",
+        "hot-pools",
+        "slow-ms",
+        "busy-timeout",
+        "json",
+        "seed",
+        "end-at",
+    ],
+    default: { reads: true, writes: true, "collector-timeout": true },
+};
+
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, {
-        boolean: ["quiet", "plans", "reads", "writes", "collector-timeout"],
-        string: [
-            "rows",
-            "sqlite",
-            "source-time-zone",
-            "writers",
-            "seconds",
-            "warmup",
-            "pg-statements",
-            "pg-settings",
-            "runs",
-            "trade-batch",
-            "ohlcv-per-commit",
-            "in-txn-ms",
-            "hot-pools",
-            "slow-ms",
-            "busy-timeout",
-            "json",
-            "seed",
-            "end-at",
-        ],
-        default: { reads: true, writes: true, "collector-timeout": true },
-    });
+    const flags = parseFlags(argv, FLAGS);
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
     }
     const config = parseConfig(flags);
-    const logger = terminalLogger({ quiet: Boolean(flags.quiet) });
+    const quiet = Boolean(flags.quiet);
+    const logger = terminalLogger({ quiet });
     if (config.sqlite && !(await fs.pathExists(config.sqlite))) throw new UsageError(`--sqlite: ${config.sqlite} not found`);
     if (!(await fs.pathExists(path.join(__dirname, "load", "writer.ts")))) throw new Error("scripts/bench/load/writer.ts is missing");
     const startedAt = new Date();
@@ -225,150 +252,200 @@ async function main(argv: string[]): Promise<number> {
     const server = await startLocalPostgres({ ignoreDatabaseUrl: true });
     try {
         // ---- setup ----
-        const admin = parseConnectionUrl(server.url);
-        const appPassword = randomBytes(18).toString("base64url");
-        await applyAccess(
-            admin,
-            planAccess({ database: DATABASE, ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC" }),
-            appPassword,
-        );
-        const settings = await applySettings({ connection: admin, desired: config.pgSettings, restart: { kind: "none" } });
-        if (settings.pendingRestart.length) await server.restart();
-        const target: ConnectionSpec = { ...admin, database: DATABASE };
-        const app: ConnectionSpec = { ...target, user: "gecko_collector", password: appPassword };
-        logger.info(
-            `PostgreSQL ${server.engine} ${server.major} on 127.0.0.1:${server.port}, database ${DATABASE}, stack settings applied`,
-        );
-
-        const sourcePath = path.join(workDir, "gecko_data.db");
-        const t0 = Date.now();
-        let generated: Record<string, number> | undefined;
-        if (config.sqlite) {
-            // The backup API takes the -wal file's pages too (copying the .db alone loses them).
-            const src = new Database(config.sqlite, { readonly: true, fileMustExist: true });
-            try {
-                await src.backup(sourcePath);
-            } finally {
-                src.close();
-            }
-            const db = new Database(sourcePath);
-            db.pragma("journal_mode = WAL");
-            db.close();
-            logger.info(`copied ${config.sqlite} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-        } else {
-            logger.info(`generating a collector database of ~${config.rows.toLocaleString("en-US")} rows ...`);
-            // Host zone UTC: every clock agrees, so a time window selects the same rows in both stores.
-            const m = generateCollectorDb({
-                path: sourcePath,
-                rows: config.rows,
-                seed: config.seed,
-                variant: "extended",
-                hostTimeZone: "UTC",
-                endAt: config.endAt,
-            });
-            generated = m.tables as Record<string, number>;
-            logger.info(
-                `generated ${m.totalRows.toLocaleString("en-US")} rows (${m.variant}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
-            );
-        }
-        const generateSeconds = (Date.now() - t0) / 1000;
-        const t1 = Date.now();
-        logger.info("migrating into PostgreSQL ...");
-        const report = await runMigration(
-            { sqlitePath: sourcePath, target, sourceTimeZone: config.sqlite ? config.sourceTimeZone : "UTC" },
-            flags.quiet ? undefined : logger,
-        );
-        const migrateSeconds = (Date.now() - t1) / 1000;
-        if (!report.ok) throw new Error(`migration failed: ${report.failures.join("; ")}`);
-        logger.info(
-            `migrated ${report.tables.reduce((a, t) => a + t.sourceRows, 0).toLocaleString("en-US")} rows in ${migrateSeconds.toFixed(1)}s`,
-        );
-
-        // What autovacuum does within minutes of the load (visibility map for index-only scans,
-        // hint bits), done now so it neither runs during a measurement nor is missing from it.
-        const tv = Date.now();
-        await withClient(target, (c) => c.query("VACUUM (ANALYZE)"));
-        logger.info(`VACUUM (ANALYZE) in ${((Date.now() - tv) / 1000).toFixed(1)}s`);
-
-        const picked = pickWorkload(sourcePath, config.hotPools);
+        const { admin, target, app } = await provisionServer(server, config, logger);
+        const source = await prepareSource(workDir, config, logger);
+        const migrated = await migrateSource(source.path, target, config, logger, quiet);
+        const picked = pickWorkload(source.path, config.hotPools);
         const postgresVersion = await withClient(app, async (c) => (await c.query("SELECT version() AS v")).rows[0].v as string);
 
         // ---- reads (before any write: both stores hold the same data) ----
         const readFigures = config.reads
-            ? await benchReads(sourcePath, app, picked.reads, config, logger)
+            ? await benchReads(source.path, app, picked.reads, config, logger)
             : { results: [], roundTripMs: Number.NaN };
-        const reads = readFigures.results;
 
         // ---- writes ----
         const { results: writes, failures: failedRuns } = config.writes
-            ? await benchWrites(sourcePath, workDir, admin, app, picked.workload, config, logger)
+            ? await benchWrites(source.path, workDir, admin, app, picked.workload, config, logger)
             : { results: [], failures: [] };
 
-        const targets = evaluateTargets(reads, writes, config);
-        const output = {
-            tool: "gecko-pg bench/concurrency",
-            version: 1,
-            startedAt: startedAt.toISOString(),
-            finishedAt: new Date().toISOString(),
-            config: { ...config, json: undefined },
-            environment: {
-                node: process.version,
-                cpus: os.cpus().length,
-                memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-                loadAverageBefore: loadBefore,
-                loadAverageAfter: os.loadavg(),
-                sqliteVersion: sqliteVersion(),
-                postgres: postgresVersion,
-                postgresEngine: server.engine,
-                postgresSettings: config.pgSettings,
-            },
-            setup: {
-                sourceTables: generated,
-                generateSeconds,
-                migrateSeconds,
-                migrationOk: report.ok,
-                migrationWarnings: report.warnings.length,
-            },
-            sqliteConfig: {
-                journalMode: "WAL",
-                busyTimeoutMs: [config.busyTimeoutMs, ...(config.collectorTimeoutRun ? [COLLECTOR_BUSY_TIMEOUT_MS] : [])],
-                synchronous: "FULL",
-                foreignKeys: false,
-            },
-            workload: {
-                hotPools: picked.workload.hotPools.length,
-                ohlcvSeries: picked.workload.ohlcvSeries.length,
-                knownTradeIds: picked.workload.knownTradeIds.length,
-                mix: config.mix,
-            },
-            readParams: picked.reads,
-            readRoundTripMs: readFigures.roundTripMs,
-            reads,
+        const targets = evaluateTargets(readFigures.results, writes, config);
+        const output = runOutput({
+            startedAt,
+            config,
+            loadBefore,
+            postgresVersion,
+            server,
+            source,
+            migrated,
+            picked,
+            readFigures,
             writes,
             failedRuns,
             targets,
-        };
+        });
         process.stdout.write(renderAll(output.environment, readFigures, writes, targets, config) + "\n");
         if (config.json) {
             await fs.ensureDir(path.dirname(path.resolve(config.json)));
             await fs.writeFile(config.json, JSON.stringify(output, null, 2));
             logger.info(`figures written to ${config.json}`);
         }
-        const passed = targets.filter((t) => t.pass === true).length;
-        const failed = targets.filter((t) => t.pass === false).length;
-        process.stderr.write(`${passed} targets passed, ${failed} failed, ${targets.length - passed - failed} not measured\n`);
-        if (failedRuns.length) {
-            process.stderr.write(
-                chalk.red(`${failedRuns.length} write runs failed: ${failedRuns.map((f) => `${f.store} N=${f.writers}`).join(", ")}`) +
-                    "\n",
-            );
-            return 3;
-        }
-        return 0;
+        return reportOutcome(targets, failedRuns);
     } finally {
         await server.stop();
         await fs.remove(workDir);
     }
+}
+
+/** The stack's database, roles, grants and settings (--pg-settings on top) on the throwaway server. */
+async function provisionServer(server: LocalPostgres, config: Config, logger: Logger): Promise<Provisioned> {
+    const admin = parseConnectionUrl(server.url);
+    const appPassword = randomBytes(18).toString("base64url");
+    await applyAccess(
+        admin,
+        planAccess({ database: DATABASE, ownerRole: "gecko_owner", appRole: "gecko_collector", timezone: "UTC" }),
+        appPassword,
+    );
+    const settings = await applySettings({ connection: admin, desired: config.pgSettings, restart: { kind: "none" } });
+    if (settings.pendingRestart.length) await server.restart();
+    const target: ConnectionSpec = { ...admin, database: DATABASE };
+    const app: ConnectionSpec = { ...target, user: "gecko_collector", password: appPassword };
+    logger.info(`PostgreSQL ${server.engine} ${server.major} on 127.0.0.1:${server.port}, database ${DATABASE}, stack settings applied`);
+    return { admin, target, app };
+}
+
+/** The collector file in the work dir: a copy of --sqlite, or a generated one. */
+async function prepareSource(workDir: string, config: Config, logger: Logger): Promise<Source> {
+    const sourcePath = path.join(workDir, "gecko_data.db");
+    const t0 = Date.now();
+    let generated: Record<string, number> | undefined;
+    if (config.sqlite) {
+        // The backup API takes the -wal file's pages too (copying the .db alone loses them).
+        const src = new Database(config.sqlite, { readonly: true, fileMustExist: true });
+        try {
+            await src.backup(sourcePath);
+        } finally {
+            src.close();
+        }
+        const db = new Database(sourcePath);
+        db.pragma("journal_mode = WAL");
+        db.close();
+        logger.info(`copied ${config.sqlite} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    } else {
+        logger.info(`generating a collector database of ~${config.rows.toLocaleString("en-US")} rows ...`);
+        // Host zone UTC: every clock agrees, so a time window selects the same rows in both stores.
+        const m = generateCollectorDb({
+            path: sourcePath,
+            rows: config.rows,
+            seed: config.seed,
+            variant: "extended",
+            hostTimeZone: "UTC",
+            endAt: config.endAt,
+        });
+        generated = m.tables as Record<string, number>;
+        logger.info(`generated ${m.totalRows.toLocaleString("en-US")} rows (${m.variant}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    }
+    return { path: sourcePath, generated, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** runMigration into the stack's database (throws unless its report is ok), then what autovacuum would do soon after. */
+async function migrateSource(
+    sourcePath: string,
+    target: ConnectionSpec,
+    config: Config,
+    logger: Logger,
+    quiet: boolean,
+): Promise<Migrated> {
+    const t1 = Date.now();
+    logger.info("migrating into PostgreSQL ...");
+    const report = await runMigration(
+        { sqlitePath: sourcePath, target, sourceTimeZone: config.sqlite ? config.sourceTimeZone : "UTC" },
+        quiet ? undefined : logger,
+    );
+    const seconds = (Date.now() - t1) / 1000;
+    if (!report.ok) throw new Error(`migration failed: ${report.failures.join("; ")}`);
+    logger.info(`migrated ${report.tables.reduce((a, t) => a + t.sourceRows, 0).toLocaleString("en-US")} rows in ${seconds.toFixed(1)}s`);
+
+    // What autovacuum does within minutes of the load (visibility map for index-only scans,
+    // hint bits), done now so it neither runs during a measurement nor is missing from it.
+    const tv = Date.now();
+    await withClient(target, (c) => c.query("VACUUM (ANALYZE)"));
+    logger.info(`VACUUM (ANALYZE) in ${((Date.now() - tv) / 1000).toFixed(1)}s`);
+    return { report, seconds };
+}
+
+/** Everything the run measured, as --json writes it (its environment also heads the printed report). */
+function runOutput(run: {
+    readonly startedAt: Date;
+    readonly config: Config;
+    readonly loadBefore: number[];
+    readonly postgresVersion: string;
+    readonly server: LocalPostgres;
+    readonly source: Source;
+    readonly migrated: Migrated;
+    readonly picked: ReturnType<typeof pickWorkload>;
+    readonly readFigures: ReadFigures;
+    readonly writes: readonly WriteResult[];
+    readonly failedRuns: readonly FailedRun[];
+    readonly targets: readonly Target[];
+}) {
+    const { config, migrated, picked } = run;
+    return {
+        tool: "gecko-pg bench/concurrency",
+        version: 1,
+        startedAt: run.startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        config: { ...config, json: undefined },
+        environment: {
+            node: process.version,
+            cpus: os.cpus().length,
+            memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+            loadAverageBefore: run.loadBefore,
+            loadAverageAfter: os.loadavg(),
+            sqliteVersion: sqliteVersion(),
+            postgres: run.postgresVersion,
+            postgresEngine: run.server.engine,
+            postgresSettings: config.pgSettings,
+        },
+        setup: {
+            sourceTables: run.source.generated,
+            generateSeconds: run.source.seconds,
+            migrateSeconds: migrated.seconds,
+            migrationOk: migrated.report.ok,
+            migrationWarnings: migrated.report.warnings.length,
+        },
+        sqliteConfig: {
+            journalMode: "WAL",
+            busyTimeoutMs: [config.busyTimeoutMs, ...(config.collectorTimeoutRun ? [COLLECTOR_BUSY_TIMEOUT_MS] : [])],
+            synchronous: "FULL",
+            foreignKeys: false,
+        },
+        workload: {
+            hotPools: picked.workload.hotPools.length,
+            ohlcvSeries: picked.workload.ohlcvSeries.length,
+            knownTradeIds: picked.workload.knownTradeIds.length,
+            mix: config.mix,
+        },
+        readParams: picked.reads,
+        readRoundTripMs: run.readFigures.roundTripMs,
+        reads: run.readFigures.results,
+        writes: run.writes,
+        failedRuns: run.failedRuns,
+        targets: run.targets,
+    };
+}
+
+/** Targets passed and failed (stderr); exit status 3 when a write run failed, else 0. */
+function reportOutcome(targets: readonly Target[], failedRuns: readonly FailedRun[]): number {
+    const passed = targets.filter((t) => t.pass === true).length;
+    const failed = targets.filter((t) => t.pass === false).length;
+    process.stderr.write(`${passed} targets passed, ${failed} failed, ${targets.length - passed - failed} not measured\n`);
+    if (failedRuns.length) {
+        process.stderr.write(
+            chalk.red(`${failedRuns.length} write runs failed: ${failedRuns.map((f) => `${f.store} N=${f.writers}`).join(", ")}`) + "\n",
+        );
+        return 3;
+    }
+    return 0;
 }
 
 function sqliteVersion(): string {

@@ -7,7 +7,6 @@
  * measuring and printing in scripts/bench/lib.
  */
 import { readdirSync, statSync } from "node:fs";
-import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -17,7 +16,7 @@ import { redactUrl, startLocalPostgres, type LocalPostgres } from "../../migrati
 import { applySettings } from "../../migration/setup/applySettings";
 import { DEFAULT_SETTINGS } from "../../migration/setup/settingsPlan";
 import { generateCollectorDb } from "../generator/collectorDb";
-import { int, str, UsageError } from "../lib/options";
+import { int, str, UsageError, type Flags } from "../lib/options";
 import { $, chalk, fs, which } from "../lib/zx";
 import { runCeiling } from "./contenders/ceiling";
 import { runGeckoPg, type GeckoPgOptions } from "./contenders/geckoPg";
@@ -25,7 +24,7 @@ import { runPgloader } from "./contenders/pgloader";
 import { renderProfileSummary, summarizeCpuProfile, type ProfileSummary } from "./lib/cpuProfile";
 import { GNU_TIME } from "./lib/measure";
 import { findPostmasterPid } from "./lib/serverCpu";
-import { evaluateTargets, fmtRows, renderResults, renderTargets } from "./lib/summary";
+import { evaluateTargets, fmtRows, renderResults, renderTargets, type Target } from "./lib/summary";
 import { createDatabase, dropDatabase, withClient } from "./lib/targetDb";
 import type { ContenderContext, ContenderResult } from "./lib/types";
 import { parseFlags, runMain } from "../lib/cli";
@@ -64,6 +63,90 @@ status is 0 unless a contender failed or gecko-pg's report was not ok (1); 2 usa
 tools; 3 run error.
 `;
 
+/** The run as the flags ask for it. */
+interface BenchOptions {
+    /** Rows of the main comparison. */
+    readonly rows: number;
+    /** gecko-pg's RSS scales. */
+    readonly scales: readonly number[];
+    readonly seed: number;
+    readonly repeat: number;
+    readonly hostZone: string;
+    readonly skipPgloader: boolean;
+    readonly ceilingPar: boolean;
+    readonly workers: boolean;
+    readonly keep: boolean;
+    readonly cpuProfDir?: string;
+    readonly jsonPath?: string;
+}
+
+function parseOptions(flags: Flags): BenchOptions {
+    const rows = int(flags, "rows", 2_000_000);
+    const scales = (str(flags, "scales") ?? "500000,1000000,2000000").split(",").map((s) => {
+        const n = Number(s.trim());
+        if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--scales takes positive integers, got '${s}'`);
+        return n;
+    });
+    const seed = int(flags, "seed", 1);
+    const repeat = int(flags, "repeat", 1);
+    if (repeat < 1) throw new UsageError(`--repeat takes a positive integer, got ${repeat}`);
+    return {
+        rows,
+        scales,
+        seed,
+        repeat,
+        hostZone: str(flags, "host-time-zone") ?? "America/Chicago",
+        skipPgloader: Boolean(flags["skip-pgloader"]),
+        ceilingPar: Boolean(flags["ceiling-par"]),
+        workers: Boolean(flags.workers),
+        keep: Boolean(flags.keep),
+        cpuProfDir: str(flags, "cpu-prof"),
+        jsonPath: str(flags, "json"),
+    };
+}
+
+/** A generated SQLite file of one scale. */
+interface Source {
+    readonly path: string;
+    readonly totalRows: number;
+    readonly tables: Record<string, number>;
+    readonly seconds: number;
+}
+
+/** The server the contenders load into, as the report states it. */
+interface ServerInfo {
+    readonly engine: LocalPostgres["engine"];
+    readonly version: string;
+    readonly postmasterPid: number | null;
+    readonly maintenanceWorkMem: string;
+    readonly maxParallelMaintenanceWorkers: string;
+    /** What was done to its settings. */
+    readonly settings: string;
+}
+
+/** What every contender run of this benchmark shares. */
+interface Bench {
+    readonly admin: ConnectionSpec;
+    /** Random, in every database and role name of this run. */
+    readonly suffix: string;
+    readonly sources: ReadonlyMap<number, Source>;
+    readonly workDir: string;
+    readonly postmasterPid: number | null;
+    readonly keep: boolean;
+    /** Databases created so far (dropped at the end on DATABASE_URL servers). */
+    readonly databases: string[];
+    readonly log: (line: string) => void;
+}
+
+type Contender = (ctx: ContenderContext) => Promise<ContenderResult>;
+
+/** The figures of a run: the main comparison (a contender each) and gecko-pg at each RSS scale. */
+interface Results {
+    readonly main: readonly ContenderResult[];
+    readonly byScale: readonly ContenderResult[];
+    readonly profile?: ProfileSummary;
+}
+
 async function main(argv: string[]): Promise<number> {
     const flags = parseFlags(argv, {
         boolean: ["skip-pgloader", "ceiling-par", "workers", "keep"],
@@ -74,29 +157,21 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(HELP);
         return 0;
     }
-    const rows = int(flags, "rows", 2_000_000);
-    const scales = (str(flags, "scales") ?? "500000,1000000,2000000").split(",").map((s) => {
-        const n = Number(s.trim());
-        if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--scales takes positive integers, got '${s}'`);
-        return n;
-    });
-    const seed = int(flags, "seed", 1);
-    const repeat = int(flags, "repeat", 1);
-    if (repeat < 1) throw new UsageError(`--repeat takes a positive integer, got ${repeat}`);
-    const hostZone = str(flags, "host-time-zone") ?? "America/Chicago";
-    const skipPgloader = Boolean(flags["skip-pgloader"]);
-    const cpuProfDir = str(flags, "cpu-prof");
-    const jsonPath = str(flags, "json");
+    const options = parseOptions(flags);
     const t0 = Date.now();
     const log = (line: string) => process.stderr.write(chalk.dim(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}`) + "\n");
 
-    const tools = await preflight(skipPgloader);
+    const tools = await preflight(options.skipPgloader);
     const workDir = await fs.mkdtemp(path.join(os.tmpdir(), "gecko-pg-bench-"));
     await fs.chmod(workDir, 0o755); // pgloader and psql read files here; the server never does
     log(`work dir ${workDir}`);
     let server: LocalPostgres | undefined;
     const suffix = randomBytes(3).toString("hex");
-    const roles: GeckoPgOptions = { ownerRole: `gecko_owner_b${suffix}`, appRole: `gecko_collector_b${suffix}`, sourceTimeZone: hostZone };
+    const roles: GeckoPgOptions = {
+        ownerRole: `gecko_owner_b${suffix}`,
+        appRole: `gecko_collector_b${suffix}`,
+        sourceTimeZone: options.hostZone,
+    };
     const databases: string[] = [];
     let admin: ConnectionSpec | undefined;
     try {
@@ -104,221 +179,276 @@ async function main(argv: string[]): Promise<number> {
         server = await startLocalPostgres();
         admin = parseConnectionUrl(server.url);
         log(`PostgreSQL ${server.engine} at ${redactUrl(server.url)}`);
-        let settingsNote = "server settings left as they are (DATABASE_URL)";
-        if (server.engine !== "external") {
-            const s = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
-            if (s.pendingRestart.length) await server.restart();
-            settingsNote = `DEFAULT_SETTINGS applied (as the stack does): ${Object.entries(DEFAULT_SETTINGS)
-                .map(([k, v]) => `${k}=${v}`)
-                .join(", ")}`;
-            log(settingsNote);
-        }
-        const serverInfo = await withClient(admin, async (c) => ({
-            version: (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v,
-            postmasterPid: await findPostmasterPid(c as Client),
-            maintenanceWorkMem: (await c.query<{ v: string }>("SELECT current_setting('maintenance_work_mem') AS v")).rows[0].v,
-            maxParallelMaintenanceWorkers: (await c.query<{ v: string }>("SELECT current_setting('max_parallel_maintenance_workers') AS v"))
-                .rows[0].v,
-        }));
-
-        const sources = new Map<number, { path: string; totalRows: number; tables: Record<string, number>; seconds: number }>();
-        for (const scale of [...new Set([rows, ...scales])].sort((a, b) => a - b)) {
-            const file = path.join(workDir, `collector-${scale}.db`);
-            const g0 = Date.now();
-            log(`generating ${fmtRows(scale)} rows -> ${file}`);
-            const m = generateCollectorDb({ path: file, rows: scale, seed, hostTimeZone: hostZone });
-            sources.set(scale, {
-                path: file,
-                totalRows: m.totalRows,
-                tables: m.tables as Record<string, number>,
-                seconds: (Date.now() - g0) / 1000,
-            });
-            log(`generated ${m.totalRows.toLocaleString("en-US")} rows in ${((Date.now() - g0) / 1000).toFixed(1)}s`);
-        }
-
-        const adminSpec = admin;
-        const contender = async (
-            name: string,
-            scale: number,
-            fn: (ctx: ContenderContext) => Promise<ContenderResult>,
-            rep = 1,
-        ): Promise<ContenderResult> => {
-            const database = `bench_${suffix}_${name.replace(/[^a-z0-9]/g, "_")}_${scale}${rep > 1 ? `_r${rep}` : ""}`;
-            await settle(adminSpec, log);
-            await createDatabase(adminSpec, database);
-            databases.push(database);
-            const ctx: ContenderContext = {
-                admin: adminSpec,
-                sqlitePath: sources.get(scale)!.path,
-                scale,
-                database,
-                workDir,
-                log,
-                postmasterPid: serverInfo.postmasterPid,
-            };
-            const loadBefore = os.loadavg()[0];
-            if (loadBefore > os.cpus().length)
-                log(
-                    chalk.yellow(
-                        `warning: load average ${loadBefore.toFixed(1)} on ${os.cpus().length} CPUs before ${name}: other work on this machine skews the figures`,
-                    ),
-                );
-            let result: ContenderResult;
-            try {
-                result = await fn(ctx);
-            } catch (err) {
-                const cause = (err as Error).cause ? ` (caused by: ${((err as Error).cause as Error).message})` : "";
-                result = {
-                    contender: name,
-                    scale,
-                    database,
-                    ok: false,
-                    error: (err as Error).message + cause,
-                    sourceRows: 0,
-                    loadedRows: 0,
-                    phases: {},
-                    totalSeconds: 0,
-                    loadRowsPerSecond: 0,
-                    totalRowsPerSecond: 0,
-                    notes: [],
-                };
-            }
-            result = { ...result, hostLoadAvg: { before: loadBefore, after: os.loadavg()[0] } };
-            log(
-                `${name} @ ${fmtRows(scale)}: ${result.ok ? chalk.green("ok") : chalk.red(`FAILED: ${result.error}`)} in ${result.totalSeconds.toFixed(1)}s`,
-            );
-            if (!flags.keep) await dropDatabase(adminSpec, database); // no autovacuum of finished contenders during the next one
-            return result;
+        const serverInfo = await prepareServer(server, admin, log);
+        const sources = generateSources(workDir, options, log);
+        const bench: Bench = {
+            admin,
+            suffix,
+            sources,
+            workDir,
+            postmasterPid: serverInfo.postmasterPid,
+            keep: options.keep,
+            databases,
+            log,
         };
+        const results = await runContenders(bench, options, roles);
+        const targets = evaluateTargets(results.main, results.byScale);
+        process.stdout.write(renderRun(options, serverInfo, results, targets).join("\n") + "\n");
 
-        // The main comparison, `--repeat` rounds of every contender in turn: time-dependent noise
-        // (other tenants of the host) spreads over all of them, and each keeps its fastest round.
-        const lineup: [string, (ctx: ContenderContext) => Promise<ContenderResult>][] = [["gecko-pg", (ctx) => runGeckoPg(ctx, roles)]];
-        // The same run with a convert worker per lane: what they are worth here, side by side.
-        if (flags.workers)
-            lineup.push(["gecko-pg-2-workers", (ctx) => runGeckoPg(ctx, { ...roles, convertWorkers: 2, label: "gecko-pg-2-workers" })]);
-        if (!skipPgloader) lineup.push(["pgloader", runPgloader]);
-        lineup.push(["ceiling-seq", (ctx) => runCeiling(ctx, "seq")]);
-        if (flags["ceiling-par"]) lineup.push(["ceiling-par2", (ctx) => runCeiling(ctx, "par2")]);
-        // The other RSS scales first: the first runs on a fresh server after the generator's
-        // writes were the slowest in every run (the whole run, validation included), and
-        // were always ours. These take that instead of the main comparison's first round.
-        const otherScales = new Map<number, ContenderResult>();
-        for (const scale of [...new Set(scales)].filter((s) => s !== rows).sort((a, b) => a - b)) {
-            otherScales.set(scale, await contender("gecko-pg", scale, (ctx) => runGeckoPg(ctx, roles)));
-        }
-        const rounds: ContenderResult[][] = lineup.map(() => []);
-        for (let rep = 1; rep <= repeat; rep++) {
-            for (const [i, [name, fn]] of lineup.entries()) {
-                if (rounds[i].some((r) => !r.ok)) continue;
-                rounds[i].push(await contender(name, rows, fn, rep));
-            }
-        }
-        const main = rounds.map(fastestRound);
-
-        const byScale = [...new Set(scales)].sort((a, b) => a - b).map((scale) => (scale === rows ? main[0] : otherScales.get(scale)!));
-
-        let profile: ProfileSummary | undefined;
-        if (cpuProfDir) {
-            await fs.ensureDir(cpuProfDir);
-            const before = new Set(readdirSync(cpuProfDir));
-            const r = await contender("gecko-pg-profiled", rows, (ctx) =>
-                runGeckoPg(ctx, { ...roles, cpuProfDir: path.resolve(cpuProfDir), label: "gecko-pg-profiled" }),
-            );
-            // `--import tsx` runs its loader on a second thread, which writes its own (small) profile: take the main thread's.
-            const file = readdirSync(cpuProfDir)
-                .filter((f) => f.endsWith(".cpuprofile") && !before.has(f))
-                .sort((a, b) => statSync(path.join(cpuProfDir, b)).size - statSync(path.join(cpuProfDir, a)).size)[0];
-            if (r.ok && file) profile = summarizeCpuProfile(path.join(cpuProfDir, file));
-            else log(`cpu profile not produced (${r.error ?? "no .cpuprofile written"})`);
-        }
-
-        const targets = evaluateTargets(main, byScale);
-        const out = [
-            "",
-            `Migration throughput, ${fmtRows(rows)} generated rows (seed ${seed}), PostgreSQL ${serverInfo.version} (${server.engine}), ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-            "load = copy (gecko-pg: convert + checksum + COPY, PK/UNIQUE maintained; pgloader: its COPY phase; ceiling: sqlite3|psql \\copy into bare tables)",
-            "index = gecko-pg: orphan sweep + postLoad (indexes, FKs, sequences, ANALYZE); pgloader: index/PK/FK steps; ceiling: PK/UNIQUE + indexes + FKs + ANALYZE",
-            "peak RSS = contender's process tree (PostgreSQL server not counted); max proc = largest single process (GNU time)",
-            "",
-            renderResults(main),
-            ...(repeat > 1
-                ? [
-                      "",
-                      `each contender: its fastest of ${repeat} rounds, run in turn; every round's total s:`,
-                      ...main.map(
-                          (r) =>
-                              `  ${r.contender.padEnd(20)} ${((r.details?.rounds ?? []) as { totalSeconds: number }[]).map((x) => x.totalSeconds.toFixed(1)).join(" / ")}`,
-                      ),
-                  ]
-                : []),
-            "",
-            `gecko-pg at ${scales.length} scales (RSS):`,
-            renderResults(byScale),
-            "",
-            "Targets (informational):",
-            renderTargets(targets),
-        ];
-        if (profile) out.push("", renderProfileSummary(profile));
-        process.stdout.write(out.join("\n") + "\n");
-
-        const ourFailures = [...main, ...byScale].filter((r) => r.contender.startsWith("gecko-pg") && !r.ok);
-        const failures = [...main, ...byScale].filter((r) => !r.ok);
+        const ourFailures = [...results.main, ...results.byScale].filter((r) => r.contender.startsWith("gecko-pg") && !r.ok);
+        const failures = [...results.main, ...results.byScale].filter((r) => !r.ok);
         const exitCode = failures.length ? 1 : 0;
-        if (jsonPath) {
-            const strip = (r: ContenderResult) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== "report"));
-            await fs.ensureDir(path.dirname(path.resolve(jsonPath)));
-            await fs.writeFile(
-                jsonPath,
-                JSON.stringify(
-                    {
-                        tool: "gecko-pg throughput benchmark",
-                        startedAt: new Date(t0).toISOString(),
-                        finishedAt: new Date().toISOString(),
-                        machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-                        server: {
-                            engine: server.engine,
-                            version: serverInfo.version,
-                            settings: settingsNote,
-                            maintenanceWorkMem: serverInfo.maintenanceWorkMem,
-                            maxParallelMaintenanceWorkers: serverInfo.maxParallelMaintenanceWorkers,
-                            memoryCounted: false,
-                        },
-                        tools,
-                        options: {
-                            rows,
-                            scales,
-                            seed,
-                            repeat,
-                            hostTimeZone: hostZone,
-                            skipPgloader,
-                            ceilingPar: Boolean(flags["ceiling-par"]),
-                        },
-                        sources: Object.fromEntries([...sources].map(([k, v]) => [String(k), v])),
-                        results: main.map(strip),
-                        rssScales: byScale.map(strip),
-                        targets,
-                        ...(profile ? { profile } : {}),
-                        ourReportsOk: ourFailures.length === 0,
-                        exitCode,
-                    },
-                    null,
-                    2,
-                ),
-            );
-            log(`JSON written to ${jsonPath}`);
+        if (options.jsonPath) {
+            const json = runJson({ startedAt: t0, options, serverInfo, tools, sources, results, targets, ourFailures, exitCode });
+            await fs.ensureDir(path.dirname(path.resolve(options.jsonPath)));
+            await fs.writeFile(options.jsonPath, JSON.stringify(json, null, 2));
+            log(`JSON written to ${options.jsonPath}`);
         }
-        const n = main.length + byScale.filter((r) => !main.includes(r)).length;
+        const n = results.main.length + results.byScale.filter((r) => !results.main.includes(r)).length;
         process.stderr.write(
             `${failures.length ? chalk.red("FAILED") : chalk.green("OK")}: ${n - failures.length} runs ok, ${failures.length} failed${ourFailures.length ? " (gecko-pg report not ok)" : ""}\n`,
         );
         return exitCode;
     } finally {
-        if (server?.engine === "external" && admin && !flags.keep)
+        if (server?.engine === "external" && admin && !options.keep)
             await cleanupExternal(admin, databases, roles).catch((e: Error) => log(`cleanup: ${e.message}`));
         await server?.stop();
-        if (!flags.keep) await fs.remove(workDir);
+        if (!options.keep) await fs.remove(workDir);
     }
+}
+
+/** The stack's DEFAULT_SETTINGS on a server of our own (a DATABASE_URL server is left as it is); what the report says of it. */
+async function prepareServer(server: LocalPostgres, admin: ConnectionSpec, log: (line: string) => void): Promise<ServerInfo> {
+    let settings = "server settings left as they are (DATABASE_URL)";
+    if (server.engine !== "external") {
+        const s = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
+        if (s.pendingRestart.length) await server.restart();
+        settings = `DEFAULT_SETTINGS applied (as the stack does): ${Object.entries(DEFAULT_SETTINGS)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", ")}`;
+        log(settings);
+    }
+    const setting = async (c: Client, name: string) => (await c.query<{ v: string }>("SELECT current_setting($1) AS v", [name])).rows[0].v;
+    return withClient(admin, async (c) => ({
+        engine: server.engine,
+        version: await setting(c, "server_version"),
+        postmasterPid: await findPostmasterPid(c as Client),
+        maintenanceWorkMem: await setting(c, "maintenance_work_mem"),
+        maxParallelMaintenanceWorkers: await setting(c, "max_parallel_maintenance_workers"),
+        settings,
+    }));
+}
+
+/** One collector SQLite file per scale (the main comparison's rows and every RSS scale), smallest first. */
+function generateSources(workDir: string, options: BenchOptions, log: (line: string) => void): Map<number, Source> {
+    const sources = new Map<number, Source>();
+    for (const scale of [...new Set([options.rows, ...options.scales])].sort((a, b) => a - b)) {
+        const file = path.join(workDir, `collector-${scale}.db`);
+        const g0 = Date.now();
+        log(`generating ${fmtRows(scale)} rows -> ${file}`);
+        const m = generateCollectorDb({ path: file, rows: scale, seed: options.seed, hostTimeZone: options.hostZone });
+        sources.set(scale, {
+            path: file,
+            totalRows: m.totalRows,
+            tables: m.tables as Record<string, number>,
+            seconds: (Date.now() - g0) / 1000,
+        });
+        log(`generated ${m.totalRows.toLocaleString("en-US")} rows in ${((Date.now() - g0) / 1000).toFixed(1)}s`);
+    }
+    return sources;
+}
+
+/**
+ * The other RSS scales first: the first runs on a fresh server after the generator's writes
+ * were the slowest in every run (the whole run, validation included), and were always ours.
+ * These take that instead of the main comparison's first round. Then the main comparison,
+ * `--repeat` rounds of every contender in turn: time-dependent noise (other tenants of the
+ * host) spreads over all of them, and each keeps its fastest round. Then the profiled run.
+ */
+async function runContenders(bench: Bench, options: BenchOptions, roles: GeckoPgOptions): Promise<Results> {
+    const otherScales = new Map<number, ContenderResult>();
+    for (const scale of [...new Set(options.scales)].filter((s) => s !== options.rows).sort((a, b) => a - b)) {
+        otherScales.set(scale, await runContender(bench, "gecko-pg", scale, (ctx) => runGeckoPg(ctx, roles)));
+    }
+    const lineup = contenderLineup(options, roles);
+    const rounds: ContenderResult[][] = lineup.map(() => []);
+    for (let rep = 1; rep <= options.repeat; rep++) {
+        for (const [i, [name, fn]] of lineup.entries()) {
+            if (rounds[i].some((r) => !r.ok)) continue;
+            rounds[i].push(await runContender(bench, name, options.rows, fn, rep));
+        }
+    }
+    const main = rounds.map(fastestRound);
+    const byScale = [...new Set(options.scales)]
+        .sort((a, b) => a - b)
+        .map((scale) => (scale === options.rows ? main[0] : otherScales.get(scale)!));
+    const profile = options.cpuProfDir ? await profileGeckoPg(bench, options.rows, options.cpuProfDir, roles) : undefined;
+    return { main, byScale, profile };
+}
+
+/** The main comparison's contenders, in the order they run in every round. */
+function contenderLineup(options: BenchOptions, roles: GeckoPgOptions): [string, Contender][] {
+    const lineup: [string, Contender][] = [["gecko-pg", (ctx) => runGeckoPg(ctx, roles)]];
+    // The same run with a convert worker per lane: what they are worth here, side by side.
+    if (options.workers)
+        lineup.push(["gecko-pg-2-workers", (ctx) => runGeckoPg(ctx, { ...roles, convertWorkers: 2, label: "gecko-pg-2-workers" })]);
+    if (!options.skipPgloader) lineup.push(["pgloader", runPgloader]);
+    lineup.push(["ceiling-seq", (ctx) => runCeiling(ctx, "seq")]);
+    if (options.ceilingPar) lineup.push(["ceiling-par2", (ctx) => runCeiling(ctx, "par2")]);
+    return lineup;
+}
+
+/** One contender at one scale into a fresh database (dropped afterwards unless --keep); a thrown error becomes a failed result. */
+async function runContender(bench: Bench, name: string, scale: number, fn: Contender, rep = 1): Promise<ContenderResult> {
+    const database = `bench_${bench.suffix}_${name.replace(/[^a-z0-9]/g, "_")}_${scale}${rep > 1 ? `_r${rep}` : ""}`;
+    await settle(bench.admin, bench.log);
+    await createDatabase(bench.admin, database);
+    bench.databases.push(database);
+    const ctx: ContenderContext = {
+        admin: bench.admin,
+        sqlitePath: bench.sources.get(scale)!.path,
+        scale,
+        database,
+        workDir: bench.workDir,
+        log: bench.log,
+        postmasterPid: bench.postmasterPid,
+    };
+    const loadBefore = os.loadavg()[0];
+    if (loadBefore > os.cpus().length)
+        bench.log(
+            chalk.yellow(
+                `warning: load average ${loadBefore.toFixed(1)} on ${os.cpus().length} CPUs before ${name}: other work on this machine skews the figures`,
+            ),
+        );
+    let result: ContenderResult;
+    try {
+        result = await fn(ctx);
+    } catch (err) {
+        result = thrownResult(name, scale, database, err as Error);
+    }
+    result = { ...result, hostLoadAvg: { before: loadBefore, after: os.loadavg()[0] } };
+    bench.log(
+        `${name} @ ${fmtRows(scale)}: ${result.ok ? chalk.green("ok") : chalk.red(`FAILED: ${result.error}`)} in ${result.totalSeconds.toFixed(1)}s`,
+    );
+    if (!bench.keep) await dropDatabase(bench.admin, database); // no autovacuum of finished contenders during the next one
+    return result;
+}
+
+/** A contender that threw: failed, with the error and its first cause. */
+function thrownResult(contender: string, scale: number, database: string, err: Error): ContenderResult {
+    const cause = err.cause ? ` (caused by: ${(err.cause as Error).message})` : "";
+    return {
+        contender,
+        scale,
+        database,
+        ok: false,
+        error: err.message + cause,
+        sourceRows: 0,
+        loadedRows: 0,
+        phases: {},
+        totalSeconds: 0,
+        loadRowsPerSecond: 0,
+        totalRowsPerSecond: 0,
+        notes: [],
+    };
+}
+
+/** One extra gecko-pg run under node --cpu-prof (not in the table); its main thread's top self-time functions. */
+async function profileGeckoPg(bench: Bench, rows: number, cpuProfDir: string, roles: GeckoPgOptions): Promise<ProfileSummary | undefined> {
+    await fs.ensureDir(cpuProfDir);
+    const before = new Set(readdirSync(cpuProfDir));
+    const r = await runContender(bench, "gecko-pg-profiled", rows, (ctx) =>
+        runGeckoPg(ctx, { ...roles, cpuProfDir: path.resolve(cpuProfDir), label: "gecko-pg-profiled" }),
+    );
+    // `--import tsx` runs its loader on a second thread, which writes its own (small) profile: take the main thread's.
+    const file = readdirSync(cpuProfDir)
+        .filter((f) => f.endsWith(".cpuprofile") && !before.has(f))
+        .sort((a, b) => statSync(path.join(cpuProfDir, b)).size - statSync(path.join(cpuProfDir, a)).size)[0];
+    if (r.ok && file) return summarizeCpuProfile(path.join(cpuProfDir, file));
+    bench.log(`cpu profile not produced (${r.error ?? "no .cpuprofile written"})`);
+    return undefined;
+}
+
+/** The human report (stdout). */
+function renderRun(options: BenchOptions, serverInfo: ServerInfo, results: Results, targets: readonly Target[]): string[] {
+    const { main, byScale, profile } = results;
+    const out = [
+        "",
+        `Migration throughput, ${fmtRows(options.rows)} generated rows (seed ${options.seed}), PostgreSQL ${serverInfo.version} (${serverInfo.engine}), ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+        "load = copy (gecko-pg: convert + checksum + COPY, PK/UNIQUE maintained; pgloader: its COPY phase; ceiling: sqlite3|psql \\copy into bare tables)",
+        "index = gecko-pg: orphan sweep + postLoad (indexes, FKs, sequences, ANALYZE); pgloader: index/PK/FK steps; ceiling: PK/UNIQUE + indexes + FKs + ANALYZE",
+        "peak RSS = contender's process tree (PostgreSQL server not counted); max proc = largest single process (GNU time)",
+        "",
+        renderResults(main),
+        ...(options.repeat > 1 ? renderRounds(main, options.repeat) : []),
+        "",
+        `gecko-pg at ${options.scales.length} scales (RSS):`,
+        renderResults(byScale),
+        "",
+        "Targets (informational):",
+        renderTargets(targets),
+    ];
+    if (profile) out.push("", renderProfileSummary(profile));
+    return out;
+}
+
+/** Every round's total per contender (--repeat above 1). */
+function renderRounds(main: readonly ContenderResult[], repeat: number): string[] {
+    return [
+        "",
+        `each contender: its fastest of ${repeat} rounds, run in turn; every round's total s:`,
+        ...main.map(
+            (r) =>
+                `  ${r.contender.padEnd(20)} ${((r.details?.rounds ?? []) as { totalSeconds: number }[]).map((x) => x.totalSeconds.toFixed(1)).join(" / ")}`,
+        ),
+    ];
+}
+
+/** Every figure of the run, for --json. */
+function runJson(run: {
+    readonly startedAt: number;
+    readonly options: BenchOptions;
+    readonly serverInfo: ServerInfo;
+    readonly tools: Record<string, string>;
+    readonly sources: ReadonlyMap<number, Source>;
+    readonly results: Results;
+    readonly targets: readonly Target[];
+    readonly ourFailures: readonly ContenderResult[];
+    readonly exitCode: number;
+}): Record<string, unknown> {
+    const { options, serverInfo, results } = run;
+    const strip = (r: ContenderResult) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== "report"));
+    return {
+        tool: "gecko-pg throughput benchmark",
+        startedAt: new Date(run.startedAt).toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+        server: {
+            engine: serverInfo.engine,
+            version: serverInfo.version,
+            settings: serverInfo.settings,
+            maintenanceWorkMem: serverInfo.maintenanceWorkMem,
+            maxParallelMaintenanceWorkers: serverInfo.maxParallelMaintenanceWorkers,
+            memoryCounted: false,
+        },
+        tools: run.tools,
+        options: {
+            rows: options.rows,
+            scales: options.scales,
+            seed: options.seed,
+            repeat: options.repeat,
+            hostTimeZone: options.hostZone,
+            skipPgloader: options.skipPgloader,
+            ceilingPar: options.ceilingPar,
+        },
+        sources: Object.fromEntries([...run.sources].map(([k, v]) => [String(k), v])),
+        results: results.main.map(strip),
+        rssScales: results.byScale.map(strip),
+        targets: run.targets,
+        ...(results.profile ? { profile: results.profile } : {}),
+        ourReportsOk: run.ourFailures.length === 0,
+        exitCode: run.exitCode,
+    };
 }
 
 /** Tools on PATH and their versions; says how to install what is missing. */
@@ -359,7 +489,7 @@ function fastestRound(runs: readonly ContenderResult[]): ContenderResult {
 async function settle(admin: ConnectionSpec, log: (l: string) => void): Promise<void> {
     // The kernel's dirty pages too (the generated files, the last contender's writes): else the
     // next contender pays their writeback, which cost the first one up to a fifth of its copy.
-    execFileSync("sync");
+    await $`sync`;
     await withClient(admin, async (c) => {
         await c.query("CHECKPOINT");
         for (let i = 0; i < 240; i++) {

@@ -8,7 +8,6 @@
  * timings are never asserted. Orchestration only: the server, databases,
  * roles, measuring and tables are the throughput benchmark's (scripts/bench/lib).
  */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as os from "node:os";
@@ -23,8 +22,8 @@ import { DEFAULT_SETTINGS } from "../../migration/setup/settingsPlan";
 import { generateCollectorDb } from "../generator/collectorDb";
 import { parseFlags, runMain } from "../lib/cli";
 import { commitHasFile, exportCommit, resolveCommit, workingTree, REPO_ROOT, type WorkingTree } from "../lib/gitTree";
-import { int, str, UsageError } from "../lib/options";
-import { chalk, fs, which } from "../lib/zx";
+import { int, str, UsageError, type Flags } from "../lib/options";
+import { $, chalk, fs, which } from "../lib/zx";
 import { GNU_TIME, runMeasured } from "./lib/measure";
 import { findPostmasterPid } from "./lib/serverCpu";
 import { fmtRate, fmtRows } from "./lib/summary";
@@ -112,6 +111,80 @@ interface VersionRun {
     readonly treeDigest?: string;
 }
 
+/** The run as the flags ask for it. */
+interface VersionsOptions {
+    /** --base as given (a commit id, tag or other revision). */
+    readonly baseRev: string;
+    readonly rows: number;
+    readonly repeat: number;
+    readonly seed: number;
+    readonly hostZone: string;
+    readonly waitIdleSeconds: number;
+    readonly keep: boolean;
+    readonly jsonPath?: string;
+}
+
+function parseOptions(flags: Flags): VersionsOptions {
+    const baseRev = str(flags, "base");
+    if (!baseRev) throw new UsageError("--base COMMIT is required (see --help)");
+    const rows = int(flags, "rows", 500_000);
+    const repeat = int(flags, "repeat", 3);
+    if (rows < 1) throw new UsageError(`--rows takes a positive integer, got ${rows}`);
+    if (repeat < 1) throw new UsageError(`--repeat takes a positive integer, got ${repeat}`);
+    return {
+        baseRev,
+        rows,
+        repeat,
+        seed: int(flags, "seed", 1),
+        hostZone: str(flags, "host-time-zone") ?? "America/Chicago",
+        jsonPath: str(flags, "json"),
+        keep: Boolean(flags.keep),
+        waitIdleSeconds: int(flags, "wait-idle", 60),
+    };
+}
+
+/** The generated SQLite file both versions migrate. */
+interface Source {
+    readonly path: string;
+    readonly rows: number;
+    readonly totalRows: number;
+    readonly tables: Record<string, number>;
+    readonly seconds: number;
+}
+
+/** The two versions compared. */
+interface Versions {
+    readonly baseCommit: string;
+    readonly headTree: WorkingTree;
+    /** Where each version's CLI runs from. */
+    readonly dirs: Readonly<Record<Version, string>>;
+}
+
+/** The server both versions migrate into. */
+interface ServerInfo {
+    readonly engine: LocalPostgres["engine"];
+    readonly version: string;
+    readonly postmasterPid: number | null;
+    /** What was done to its settings. */
+    readonly settings: string;
+}
+
+/** What every run of this benchmark shares. */
+interface Bench {
+    readonly options: VersionsOptions;
+    readonly admin: ConnectionSpec;
+    readonly suffix: string;
+    readonly roles: { readonly ownerRole: string; readonly appRole: string };
+    readonly source: Source;
+    readonly versions: Versions;
+    readonly workDir: string;
+    readonly postmasterPid: number | null;
+    /** Databases created so far (dropped at the end on DATABASE_URL servers). */
+    readonly databases: string[];
+    readonly log: (line: string) => void;
+    readonly warn: (line: string) => void;
+}
+
 async function main(argv: string[]): Promise<number> {
     const flags = parseFlags(argv, {
         boolean: ["keep"],
@@ -121,17 +194,7 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(HELP);
         return 0;
     }
-    const baseRev = str(flags, "base");
-    if (!baseRev) throw new UsageError("--base COMMIT is required (see --help)");
-    const rows = int(flags, "rows", 500_000);
-    const repeat = int(flags, "repeat", 3);
-    if (rows < 1) throw new UsageError(`--rows takes a positive integer, got ${rows}`);
-    if (repeat < 1) throw new UsageError(`--repeat takes a positive integer, got ${repeat}`);
-    const seed = int(flags, "seed", 1);
-    const hostZone = str(flags, "host-time-zone") ?? "America/Chicago";
-    const jsonPath = str(flags, "json");
-    const keep = Boolean(flags.keep);
-    const waitIdleSeconds = int(flags, "wait-idle", 60);
+    const options = parseOptions(flags);
     const t0 = Date.now();
     const log = (line: string) => process.stderr.write(chalk.dim(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}`) + "\n");
     const warnings: string[] = [];
@@ -140,13 +203,13 @@ async function main(argv: string[]): Promise<number> {
         log(chalk.yellow(`warning: ${line}`));
     };
 
-    const { baseCommit, headTree } = await preflight(baseRev);
-    log(`base ${baseCommit}${baseRev === baseCommit ? "" : ` (${baseRev})`}; head ${describeHead(headTree)}`);
+    const { baseCommit, headTree } = await preflight(options.baseRev);
+    log(`base ${describeBase(baseCommit, options.baseRev)}; head ${describeHead(headTree)}`);
     const workDir = await fs.mkdtemp(path.join(os.tmpdir(), "gecko-pg-versions-"));
     log(`work dir ${workDir}`);
     const baseTree = exportCommit(baseCommit);
     log(`base tree exported to ${baseTree.dir}`);
-    const dirs: Record<Version, string> = { base: baseTree.dir, head: REPO_ROOT };
+    const versions: Versions = { baseCommit, headTree, dirs: { base: baseTree.dir, head: REPO_ROOT } };
 
     const suffix = randomBytes(3).toString("hex");
     const roles = { ownerRole: `gecko_owner_v${suffix}`, appRole: `gecko_collector_v${suffix}` };
@@ -157,157 +220,233 @@ async function main(argv: string[]): Promise<number> {
         log("starting PostgreSQL ...");
         server = await startLocalPostgres();
         admin = parseConnectionUrl(server.url);
-        const adminSpec = admin;
         log(`PostgreSQL ${server.engine} at ${redactUrl(server.url)}`);
-        let settingsNote = "server settings left as they are (DATABASE_URL)";
-        if (server.engine !== "external") {
-            const s = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
-            if (s.pendingRestart.length) await server.restart();
-            settingsNote = `DEFAULT_SETTINGS applied (as the stack does)`;
-            log(settingsNote);
-        }
-        const serverInfo = await withClient(admin, async (c) => ({
-            version: (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v,
-            postmasterPid: await findPostmasterPid(c),
-        }));
-
-        const sqlitePath = path.join(workDir, `collector-${rows}.db`);
-        const g0 = Date.now();
-        log(`generating ${fmtRows(rows)} rows (seed ${seed}, no defects) -> ${sqlitePath}`);
-        const generated = generateCollectorDb({ path: sqlitePath, rows, seed, hostTimeZone: hostZone });
-        const source = {
-            path: sqlitePath,
-            rows,
-            totalRows: generated.totalRows,
-            tables: generated.tables as Record<string, number>,
-            seconds: (Date.now() - g0) / 1000,
+        const serverInfo = await prepareServer(server, admin, log);
+        const source = generateSource(workDir, options, log);
+        const bench: Bench = {
+            options,
+            admin,
+            suffix,
+            roles,
+            source,
+            versions,
+            workDir,
+            postmasterPid: serverInfo.postmasterPid,
+            databases,
+            log,
+            warn,
         };
-        log(`generated ${generated.totalRows.toLocaleString("en-US")} rows in ${source.seconds.toFixed(1)}s`);
-
-        const runOne = async (version: Version, round: number, position: number): Promise<VersionRun> => {
-            const database = `bench_${suffix}_${version}_r${round}`;
-            const treeDigest = version === "head" ? workingTree(REPO_ROOT, CLI_PATHS).digest : undefined;
-            await settle(adminSpec);
-            await createDatabase(adminSpec, database);
-            databases.push(database);
-            // The load average still holds the previous run (ours), so ask the CPUs too, while nothing of ours runs.
-            const loadAvgBefore = os.loadavg()[0];
-            const busyBefore = await waitIdle(waitIdleSeconds, log);
-            if (busyBefore > OTHER_WORK_CPUS)
-                warn(
-                    `${busyBefore.toFixed(2)} of ${os.cpus().length} CPUs busy with other work before ${version} round ${round} (load average ${loadAvgBefore.toFixed(1)}): it skews the figures`,
-                );
-            log(`round ${round}/${repeat}: ${version} (${position === 1 ? "first" : "second"}) into ${database}`);
-            let run: VersionRun;
-            try {
-                run = await migrateWith(version, dirs[version], {
-                    admin: adminSpec,
-                    database,
-                    sqlitePath,
-                    hostZone,
-                    roles,
-                    workDir,
-                    postmasterPid: serverInfo.postmasterPid,
-                    log,
-                });
-            } catch (err) {
-                run = failedRun(
-                    version,
-                    database,
-                    `${(err as Error).message}${(err as Error).cause ? ` (caused by: ${((err as Error).cause as Error).message})` : ""}`,
-                );
-            }
-            run = { ...run, round, position, loadAvgBefore, busyCpusBefore: busyBefore, ...(treeDigest ? { treeDigest } : {}) };
-            const ownCpu = run.usage.cpuSeconds + (run.usage.serverCpuSeconds ?? 0);
-            if (run.otherCpuSeconds !== null && run.otherCpuSeconds > OTHER_WORK_SHARE * ownCpu) {
-                warn(
-                    `other work took ${run.otherCpuSeconds.toFixed(1)} CPU s during ${version} round ${round} (${((run.otherCpuSeconds / ownCpu) * 100).toFixed(0)}% of the CLI's and the server's ${ownCpu.toFixed(1)}): its figures are skewed`,
-                );
-            }
-            if (run.ok && run.sourceRows !== source.totalRows)
-                run = { ...run, ok: false, error: `read ${run.sourceRows} source rows, the file has ${source.totalRows}` };
-            const s = run.seconds;
-            log(
-                `${version} round ${round}: ${run.ok ? chalk.green("ok") : chalk.red(`FAILED: ${run.error}`)}; copy ${s.copy.toFixed(2)}s, postLoad ${s.postLoad.toFixed(2)}s, validate ${s.validate.toFixed(2)}s, total ${s.total.toFixed(2)}s`,
-            );
-            if (!keep) await dropDatabase(adminSpec, database);
-            return run;
-        };
-
-        const runs: VersionRun[] = [];
-        for (let round = 1; round <= repeat && runs.every((r) => r.ok); round++) {
-            const order: Version[] = round % 2 === 1 ? ["base", "head"] : ["head", "base"];
-            for (const [i, version] of order.entries()) {
-                const r = await runOne(version, round, i + 1);
-                runs.push(r);
-                if (!r.ok) break; // both must be ok: a failed version's figures compare nothing
-            }
-        }
-
-        const headDigests = [...new Set(runs.filter((r) => r.version === "head").map((r) => r.treeDigest))];
-        const headAtEnd = workingTree(REPO_ROOT, CLI_PATHS);
-        if (headDigests.length > 1 || (headDigests.length === 1 && headDigests[0] !== headAtEnd.digest)) {
-            warn(
-                `the CLI's code in the working tree changed during the benchmark (digests ${[...headDigests, headAtEnd.digest].join(" -> ")}): head's rounds may have run different code`,
-            );
-        }
+        const runs = await runRounds(bench);
+        const headAtEnd = checkHeadUnchanged(runs, warn);
         const failures = runs.filter((r) => !r.ok);
         const summary = summarize(runs);
-        const out = [
-            "",
-            `Migration, base vs head: ${fmtRows(rows)} generated rows (${source.totalRows.toLocaleString("en-US")} in all tables, seed ${seed}, no defects), PostgreSQL ${serverInfo.version} (${server.engine}), ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-            `base  ${baseCommit}${baseRev === baseCommit ? "" : ` (${baseRev})`}  (its tree from git)`,
-            `head  ${describeHead(headTree)}  (this checkout)`,
-            `each version: its best of ${repeat} round${repeat > 1 ? "s" : ""} per phase (the report's timings); order alternates (odd rounds base first, even rounds head first)`,
-            "copy = convert + checksum + COPY (PK/UNIQUE maintained); postLoad = indexes, FKs, sequences, ANALYZE, grants; total = runMigration's own total; wall = the CLI process (node + tsx start-up included)",
-            "",
-            renderBest(summary, source.totalRows),
-            "",
-            "every round, in the order run (seconds; head/base of the round's pair). other CPU s: what the machine spent meanwhile beyond the CLI, the server and\nthis harness (other processes, kernel threads); steal s: CPU the hypervisor gave to others; load average and busy CPUs: just before the run:",
-            renderRounds(runs),
-            "",
-            "copy seconds per table, each version's best round (tables copy on parallel lanes, so they overlap):",
-            renderTables(runs, source.tables),
-            "",
-            ...renderRatios(summary),
-        ];
+        const out = renderRun({ options, versions, serverInfo, source, runs, summary });
         if (failures.length) out.push("", chalk.red("FAILED:"), ...failures.map((f) => `  ${f.version} round ${f.round}: ${f.error}`));
         if (warnings.length) out.push("", "warnings:", ...warnings.map((w) => `  - ${w}`));
         process.stdout.write(out.join("\n") + "\n");
 
-        const exitCode = failures.length || runs.length < 2 * repeat ? 1 : 0;
-        if (jsonPath) {
-            await fs.ensureDir(path.dirname(path.resolve(jsonPath)));
-            const json = {
-                tool: "gecko-pg version benchmark",
-                startedAt: new Date(t0).toISOString(),
-                finishedAt: new Date().toISOString(),
-                machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-                server: { engine: server.engine, version: serverInfo.version, settings: settingsNote },
-                options: { base: baseRev, rows, repeat, seed, hostTimeZone: hostZone },
-                versions: { base: { commit: baseCommit, revision: baseRev }, head: { ...headTree, digestAtEnd: headAtEnd.digest } },
-                source,
-                best: summary.best,
-                ratios: summary.ratios,
-                runs,
-                warnings,
-                exitCode,
-            };
-            await fs.writeFile(jsonPath, JSON.stringify(json, null, 2) + "\n");
-            log(`JSON written to ${jsonPath}`);
+        const exitCode = failures.length || runs.length < 2 * options.repeat ? 1 : 0;
+        if (options.jsonPath) {
+            await fs.ensureDir(path.dirname(path.resolve(options.jsonPath)));
+            const json = runJson({ startedAt: t0, options, versions, headAtEnd, serverInfo, source, summary, runs, warnings, exitCode });
+            await fs.writeFile(options.jsonPath, JSON.stringify(json, null, 2) + "\n");
+            log(`JSON written to ${options.jsonPath}`);
         }
         process.stderr.write(
-            `${exitCode ? chalk.red("FAILED") : chalk.green("OK")}: ${runs.length - failures.length} of ${2 * repeat} runs ok\n`,
+            `${exitCode ? chalk.red("FAILED") : chalk.green("OK")}: ${runs.length - failures.length} of ${2 * options.repeat} runs ok\n`,
         );
         return exitCode;
     } finally {
-        if (server?.engine === "external" && admin && !keep) {
+        if (server?.engine === "external" && admin && !options.keep) {
             await cleanupExternal(admin, databases, roles).catch((e: Error) => log(`cleanup: ${e.message}`));
         }
         await server?.stop();
         baseTree.remove();
-        if (!keep) await fs.remove(workDir);
+        if (!options.keep) await fs.remove(workDir);
     }
+}
+
+/** The stack's DEFAULT_SETTINGS on a server of our own (a DATABASE_URL server is left as it is). */
+async function prepareServer(server: LocalPostgres, admin: ConnectionSpec, log: (line: string) => void): Promise<ServerInfo> {
+    let settings = "server settings left as they are (DATABASE_URL)";
+    if (server.engine !== "external") {
+        const s = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
+        if (s.pendingRestart.length) await server.restart();
+        settings = `DEFAULT_SETTINGS applied (as the stack does)`;
+        log(settings);
+    }
+    return withClient(admin, async (c) => ({
+        engine: server.engine,
+        version: (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v,
+        postmasterPid: await findPostmasterPid(c),
+        settings,
+    }));
+}
+
+/** ONE collector SQLite file, no defects, for every run. */
+function generateSource(workDir: string, options: VersionsOptions, log: (line: string) => void): Source {
+    const { rows, seed } = options;
+    const sqlitePath = path.join(workDir, `collector-${rows}.db`);
+    const g0 = Date.now();
+    log(`generating ${fmtRows(rows)} rows (seed ${seed}, no defects) -> ${sqlitePath}`);
+    const generated = generateCollectorDb({ path: sqlitePath, rows, seed, hostTimeZone: options.hostZone });
+    const source = {
+        path: sqlitePath,
+        rows,
+        totalRows: generated.totalRows,
+        tables: generated.tables as Record<string, number>,
+        seconds: (Date.now() - g0) / 1000,
+    };
+    log(`generated ${generated.totalRows.toLocaleString("en-US")} rows in ${source.seconds.toFixed(1)}s`);
+    return source;
+}
+
+/** `--repeat` rounds of base and head, the order alternating (odd rounds base first); stops at the first failed run. */
+async function runRounds(bench: Bench): Promise<VersionRun[]> {
+    const runs: VersionRun[] = [];
+    for (let round = 1; round <= bench.options.repeat && runs.every((r) => r.ok); round++) {
+        const order: Version[] = round % 2 === 1 ? ["base", "head"] : ["head", "base"];
+        for (const [i, version] of order.entries()) {
+            const r = await runVersion(bench, version, round, i + 1);
+            runs.push(r);
+            if (!r.ok) break; // both must be ok: a failed version's figures compare nothing
+        }
+    }
+    return runs;
+}
+
+/** One version's migration into a fresh database (dropped afterwards unless --keep), on a machine as idle as it gets. */
+async function runVersion(bench: Bench, version: Version, round: number, position: number): Promise<VersionRun> {
+    const { admin, log, warn } = bench;
+    const database = `bench_${bench.suffix}_${version}_r${round}`;
+    const treeDigest = version === "head" ? workingTree(REPO_ROOT, CLI_PATHS).digest : undefined;
+    await settle(admin);
+    await createDatabase(admin, database);
+    bench.databases.push(database);
+    // The load average still holds the previous run (ours), so ask the CPUs too, while nothing of ours runs.
+    const loadAvgBefore = os.loadavg()[0];
+    const busyBefore = await waitIdle(bench.options.waitIdleSeconds, log);
+    if (busyBefore > OTHER_WORK_CPUS)
+        warn(
+            `${busyBefore.toFixed(2)} of ${os.cpus().length} CPUs busy with other work before ${version} round ${round} (load average ${loadAvgBefore.toFixed(1)}): it skews the figures`,
+        );
+    log(`round ${round}/${bench.options.repeat}: ${version} (${position === 1 ? "first" : "second"}) into ${database}`);
+    let run = await migrateOrFail(bench, version, database);
+    run = { ...run, round, position, loadAvgBefore, busyCpusBefore: busyBefore, ...(treeDigest ? { treeDigest } : {}) };
+    const ownCpu = run.usage.cpuSeconds + (run.usage.serverCpuSeconds ?? 0);
+    if (run.otherCpuSeconds !== null && run.otherCpuSeconds > OTHER_WORK_SHARE * ownCpu) {
+        warn(
+            `other work took ${run.otherCpuSeconds.toFixed(1)} CPU s during ${version} round ${round} (${((run.otherCpuSeconds / ownCpu) * 100).toFixed(0)}% of the CLI's and the server's ${ownCpu.toFixed(1)}): its figures are skewed`,
+        );
+    }
+    if (run.ok && run.sourceRows !== bench.source.totalRows)
+        run = { ...run, ok: false, error: `read ${run.sourceRows} source rows, the file has ${bench.source.totalRows}` };
+    const s = run.seconds;
+    log(
+        `${version} round ${round}: ${run.ok ? chalk.green("ok") : chalk.red(`FAILED: ${run.error}`)}; copy ${s.copy.toFixed(2)}s, postLoad ${s.postLoad.toFixed(2)}s, validate ${s.validate.toFixed(2)}s, total ${s.total.toFixed(2)}s`,
+    );
+    if (!bench.options.keep) await dropDatabase(admin, database);
+    return run;
+}
+
+/** migrateWith; a thrown error becomes a failed run naming it and its first cause. */
+async function migrateOrFail(bench: Bench, version: Version, database: string): Promise<VersionRun> {
+    try {
+        return await migrateWith(version, bench.versions.dirs[version], {
+            admin: bench.admin,
+            database,
+            sqlitePath: bench.source.path,
+            hostZone: bench.options.hostZone,
+            roles: bench.roles,
+            workDir: bench.workDir,
+            postmasterPid: bench.postmasterPid,
+            log: bench.log,
+        });
+    } catch (err) {
+        const cause = (err as Error).cause ? ` (caused by: ${((err as Error).cause as Error).message})` : "";
+        return failedRun(version, database, `${(err as Error).message}${cause}`);
+    }
+}
+
+/** Warns when the CLI's code in the working tree changed while head's rounds ran; the tree as it is at the end. */
+function checkHeadUnchanged(runs: readonly VersionRun[], warn: (line: string) => void): WorkingTree {
+    const headDigests = [...new Set(runs.filter((r) => r.version === "head").map((r) => r.treeDigest))];
+    const headAtEnd = workingTree(REPO_ROOT, CLI_PATHS);
+    if (headDigests.length > 1 || (headDigests.length === 1 && headDigests[0] !== headAtEnd.digest)) {
+        warn(
+            `the CLI's code in the working tree changed during the benchmark (digests ${[...headDigests, headAtEnd.digest].join(" -> ")}): head's rounds may have run different code`,
+        );
+    }
+    return headAtEnd;
+}
+
+/** What the run is, then the tables: best per version, every round, copy per table, head/base ratios. */
+function renderRun(run: {
+    readonly options: VersionsOptions;
+    readonly versions: Versions;
+    readonly serverInfo: ServerInfo;
+    readonly source: Source;
+    readonly runs: readonly VersionRun[];
+    readonly summary: Summary;
+}): string[] {
+    const { options, versions, serverInfo, source, runs, summary } = run;
+    const { rows, seed, repeat } = options;
+    return [
+        "",
+        `Migration, base vs head: ${fmtRows(rows)} generated rows (${source.totalRows.toLocaleString("en-US")} in all tables, seed ${seed}, no defects), PostgreSQL ${serverInfo.version} (${serverInfo.engine}), ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+        `base  ${describeBase(versions.baseCommit, options.baseRev)}  (its tree from git)`,
+        `head  ${describeHead(versions.headTree)}  (this checkout)`,
+        `each version: its best of ${repeat} round${repeat > 1 ? "s" : ""} per phase (the report's timings); order alternates (odd rounds base first, even rounds head first)`,
+        "copy = convert + checksum + COPY (PK/UNIQUE maintained); postLoad = indexes, FKs, sequences, ANALYZE, grants; total = runMigration's own total; wall = the CLI process (node + tsx start-up included)",
+        "",
+        renderBest(summary, source.totalRows),
+        "",
+        "every round, in the order run (seconds; head/base of the round's pair). other CPU s: what the machine spent meanwhile beyond the CLI, the server and\nthis harness (other processes, kernel threads); steal s: CPU the hypervisor gave to others; load average and busy CPUs: just before the run:",
+        renderRounds(runs),
+        "",
+        "copy seconds per table, each version's best round (tables copy on parallel lanes, so they overlap):",
+        renderTables(runs, source.tables),
+        "",
+        ...renderRatios(summary),
+    ];
+}
+
+/** Every figure of the run, for --json. */
+function runJson(run: {
+    readonly startedAt: number;
+    readonly options: VersionsOptions;
+    readonly versions: Versions;
+    readonly headAtEnd: WorkingTree;
+    readonly serverInfo: ServerInfo;
+    readonly source: Source;
+    readonly summary: Summary;
+    readonly runs: readonly VersionRun[];
+    readonly warnings: readonly string[];
+    readonly exitCode: number;
+}): Record<string, unknown> {
+    const { options, versions, serverInfo } = run;
+    return {
+        tool: "gecko-pg version benchmark",
+        startedAt: new Date(run.startedAt).toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+        server: { engine: serverInfo.engine, version: serverInfo.version, settings: serverInfo.settings },
+        options: { base: options.baseRev, rows: options.rows, repeat: options.repeat, seed: options.seed, hostTimeZone: options.hostZone },
+        versions: {
+            base: { commit: versions.baseCommit, revision: options.baseRev },
+            head: { ...versions.headTree, digestAtEnd: run.headAtEnd.digest },
+        },
+        source: run.source,
+        best: run.summary.best,
+        ratios: run.summary.ratios,
+        runs: run.runs,
+        warnings: run.warnings,
+        exitCode: run.exitCode,
+    };
+}
+
+function describeBase(baseCommit: string, baseRev: string): string {
+    return `${baseCommit}${baseRev === baseCommit ? "" : ` (${baseRev})`}`;
 }
 
 /** git and GNU time present, the base commit known and holding the CLI; what head is. */
@@ -339,7 +478,7 @@ function describeHead(t: WorkingTree): string {
  * is dropped by then, so autovacuum has nothing of it left to do.
  */
 async function settle(admin: ConnectionSpec): Promise<void> {
-    execFileSync("sync");
+    await $`sync`;
     await withClient(admin, (c) => c.query("CHECKPOINT"));
 }
 

@@ -29,8 +29,8 @@ import { planCounts } from "./plan";
 import { Rng } from "./prng";
 import { generateDexes, generatePools, generateTokens, generateWatchlist } from "./reference";
 import { writeTextNumbers } from "./textNumbers";
-import type { CollectorDbOptions, GenerationManifest } from "./types";
-import { layoutFor, SCHEMA_VARIANTS, type GeneratedTable } from "./variants";
+import type { CollectorDbOptions, DefectName, GenerationManifest } from "./types";
+import { layoutFor, SCHEMA_VARIANTS, type GeneratedTable, type SchemaVariant, type VariantLayout } from "./variants";
 
 export type { CollectorDbOptions, DefectName, DriftNote, GenerationManifest, GenerationProgress, PlantedDefect } from "./types";
 export { DEFECT_NAMES } from "./types";
@@ -90,6 +90,59 @@ function prepareFile(file: string, overwrite: boolean): void {
  * Synchronous (better-sqlite3); ~2 million rows take a few seconds.
  */
 export function generateCollectorDb(options: CollectorDbOptions): GenerationManifest {
+    const plan = planGeneration(options);
+    prepareFile(plan.file, options.overwrite ?? false);
+    const { kit, tables } = writeDatabase(plan, options.onProgress);
+    if (kit.textNumbers.length) writeTextNumbers(plan.file, kit.textNumbers);
+    switchToWal(plan.file);
+
+    const notes: string[] = [];
+    if (plan.defects.includes("uncheckpointed-wal")) {
+        notes.push(
+            "uncheckpointed-wal: a closed SQLite file has no WAL left; use openLiveWriter(file) to add rows that stay in the -wal file while it is open.",
+        );
+    }
+    if (kit.textNumbers.length) {
+        notes.push(
+            "nan-and-exponent: numbers stored as TEXT in NUMERIC columns make PRAGMA integrity_check report 'TEXT value in <table>.<column>'.",
+        );
+    }
+    const { span } = plan;
+    return {
+        file: plan.file,
+        variant: plan.variant,
+        seed: plan.seed,
+        hostTimeZone: plan.hostTimeZone,
+        timeSpan: {
+            start: new Date(span.startUs / 1000).toISOString(),
+            end: new Date(span.endUs / 1000).toISOString(),
+            months: span.months,
+        },
+        tables,
+        totalRows: Object.values(tables).reduce((a, b) => a + b, 0),
+        defectsRequested: plan.defects,
+        defects: kit.planted,
+        drift: describeDrift(plan.layout, plan.counts),
+        clocks: describeClocks(plan.layout),
+        notes,
+    };
+}
+
+/** What the options ask for, validated, with their defaults. */
+interface GenerationPlan {
+    readonly variant: SchemaVariant;
+    readonly seed: number;
+    readonly hostTimeZone: string;
+    readonly clock: LocalClock;
+    readonly defects: DefectName[];
+    readonly layout: VariantLayout;
+    readonly counts: Record<GeneratedTable, number>;
+    readonly span: { readonly startUs: number; readonly endUs: number; readonly months: number };
+    /** The output file, absolute. */
+    readonly file: string;
+}
+
+function planGeneration(options: CollectorDbOptions): GenerationPlan {
     const variant = options.variant ?? "current";
     if (!SCHEMA_VARIANTS.includes(variant)) throw new Error(`variant must be one of ${SCHEMA_VARIANTS.join(", ")}, got '${variant}'`);
     const seed = options.seed ?? 1;
@@ -102,11 +155,15 @@ export function generateCollectorDb(options: CollectorDbOptions): GenerationMani
     const layout = layoutFor(variant);
     const counts = planCounts(layout, rows, options.counts);
     const span = spanOf(options);
-    const file = path.resolve(options.path);
-    prepareFile(file, options.overwrite ?? false);
+    return { variant, seed, hostTimeZone, clock, defects, layout, counts, span, file: path.resolve(options.path) };
+}
 
-    const db = new Database(file);
-    let kit: DefectKit;
+/** Creates the tables, fills them (STEPS, one transaction), plants the defects and counts the rows, with bulk-load settings. */
+function writeDatabase(
+    plan: GenerationPlan,
+    onProgress: CollectorDbOptions["onProgress"],
+): { kit: DefectKit; tables: Partial<Record<GeneratedTable, number>> } {
+    const db = new Database(plan.file);
     const tables: Partial<Record<GeneratedTable, number>> = {};
     try {
         // Python's sqlite3 leaves foreign keys off (better-sqlite3 turns them on): orphans must be insertable.
@@ -117,20 +174,20 @@ export function generateCollectorDb(options: CollectorDbOptions): GenerationMani
         db.pragma("locking_mode = EXCLUSIVE");
         // No big cache_size: measured slower here (page cache bookkeeping outweighs the fewer spills).
         db.pragma("temp_store = MEMORY");
-        for (const table of layout.tables) db.exec(renderCreateTable(table.name, table.createItems));
+        for (const table of plan.layout.tables) db.exec(renderCreateTable(table.name, table.createItems));
 
-        const rowsPlanned = Object.values(counts).reduce((a, b) => a + b, 0);
+        const rowsPlanned = Object.values(plan.counts).reduce((a, b) => a + b, 0);
         let rowsWritten = 0;
         let nextReport = PROGRESS_EVERY;
         let current: GeneratedTable = "dexes";
         const ctx: GenContext = {
             db,
-            rng: new Rng(seed),
-            layout,
-            clock,
-            startUs: span.startUs,
-            endUs: span.endUs,
-            counts,
+            rng: new Rng(plan.seed),
+            layout: plan.layout,
+            clock: plan.clock,
+            startUs: plan.span.startUs,
+            endUs: plan.span.endUs,
+            counts: plan.counts,
             dexIds: [],
             tokens: [],
             pools: [],
@@ -139,7 +196,7 @@ export function generateCollectorDb(options: CollectorDbOptions): GenerationMani
                 rowsWritten += n;
                 if (rowsWritten >= nextReport) {
                     nextReport = rowsWritten + PROGRESS_EVERY;
-                    options.onProgress?.({ table: current, rowsWritten, rowsPlanned });
+                    onProgress?.({ table: current, rowsWritten, rowsPlanned });
                 }
             },
         };
@@ -149,15 +206,19 @@ export function generateCollectorDb(options: CollectorDbOptions): GenerationMani
                 step(ctx);
             }
         })();
-        options.onProgress?.({ table: current, rowsWritten, rowsPlanned });
-        kit = db.transaction(() => plantDefects(ctx, defects))();
-        for (const table of layout.tables) {
+        onProgress?.({ table: current, rowsWritten, rowsPlanned });
+        const kit = db.transaction(() => plantDefects(ctx, plan.defects))();
+        for (const table of plan.layout.tables) {
             tables[table.name] = (db.prepare(`SELECT count(*) AS n FROM ${table.name}`).get() as { n: number }).n;
         }
+        return { kit, tables };
     } finally {
         db.close();
     }
-    if (kit.textNumbers.length) writeTextNumbers(file, kit.textNumbers);
+}
+
+/** The collector's journal mode, WAL, switched on once the file is complete. */
+function switchToWal(file: string): void {
     const wal = new Database(file);
     try {
         // No fsync of the whole file here (a generated fixture needs no durability; it costs seconds at scale).
@@ -166,34 +227,4 @@ export function generateCollectorDb(options: CollectorDbOptions): GenerationMani
     } finally {
         wal.close();
     }
-
-    const notes: string[] = [];
-    if (defects.includes("uncheckpointed-wal")) {
-        notes.push(
-            "uncheckpointed-wal: a closed SQLite file has no WAL left; use openLiveWriter(file) to add rows that stay in the -wal file while it is open.",
-        );
-    }
-    if (kit.textNumbers.length) {
-        notes.push(
-            "nan-and-exponent: numbers stored as TEXT in NUMERIC columns make PRAGMA integrity_check report 'TEXT value in <table>.<column>'.",
-        );
-    }
-    return {
-        file,
-        variant,
-        seed,
-        hostTimeZone,
-        timeSpan: {
-            start: new Date(span.startUs / 1000).toISOString(),
-            end: new Date(span.endUs / 1000).toISOString(),
-            months: span.months,
-        },
-        tables,
-        totalRows: Object.values(tables).reduce((a, b) => a + b, 0),
-        defectsRequested: defects,
-        defects: kit.planted,
-        drift: describeDrift(layout, counts),
-        clocks: describeClocks(layout),
-        notes,
-    };
 }

@@ -103,18 +103,25 @@ export function plantOrphans(kit: DefectKit, ctx: GenContext): void {
 
 /** Rows left behind by someone testing against the production database. */
 export function plantTestRows(kit: DefectKit, ctx: GenContext): void {
-    const rng = kit.rng;
-    const d = "test-rows";
     const atUs = ctx.startUs + 86_400e6 * 3;
+    plantTestReference(kit, atUs);
+    plantTestMarket(kit, ctx, atUs);
+    plantTestOperations(kit, ctx, atUs);
+}
+
+const TEST_ROWS = "test-rows";
+
+/** A test DEX, a test token and two TEST / SOL pools. */
+function plantTestReference(kit: DefectKit, atUs: number): void {
     const sol = networkId(QUOTE_TOKENS[0].address);
-    kit.insert(d, "test-row", "dexes", {
+    kit.insert(TEST_ROWS, "test-row", "dexes", {
         id: "test_dex",
         name: "Test DEX",
         network: NETWORK,
         last_updated: utcSqlite(atUs),
         metadata_json: "{}",
     });
-    kit.insert(d, "test-row", "tokens", {
+    kit.insert(TEST_ROWS, "test-row", "tokens", {
         id: "test_token",
         address: "test_token",
         name: "Test Token",
@@ -125,7 +132,7 @@ export function plantTestRows(kit: DefectKit, ctx: GenContext): void {
         metadata_json: "{}",
     });
     for (const id of ["test_pool_1", "test_pool_2"]) {
-        kit.insert(d, "test-row", "pools", {
+        kit.insert(TEST_ROWS, "test-row", "pools", {
             id,
             address: id,
             name: "TEST / SOL",
@@ -141,9 +148,13 @@ export function plantTestRows(kit: DefectKit, ctx: GenContext): void {
             metadata_json: "{}",
         });
     }
+}
+
+/** Two trades and two hourly candles of the first test pool. */
+function plantTestMarket(kit: DefectKit, ctx: GenContext, atUs: number): void {
     for (let i = 1; i <= 2; i++) {
         const epoch = Math.floor(atUs / 1e6) + i * 60;
-        kit.insert(d, "test-row", "trades", {
+        kit.insert(TEST_ROWS, "test-row", "trades", {
             id: `test_trade_${i}`,
             pool_id: "test_pool_1",
             block_number: slotAt(epoch),
@@ -161,7 +172,7 @@ export function plantTestRows(kit: DefectKit, ctx: GenContext): void {
     let id = kit.maxId("ohlcv_data") + 1;
     for (let i = 0; i < 2; i++) {
         const ts = Math.floor(atUs / 3_600e6) * 3600 + i * 3600;
-        kit.insert(d, "test-row", "ohlcv_data", {
+        kit.insert(TEST_ROWS, "test-row", "ohlcv_data", {
             id: id++,
             pool_id: "test_pool_1",
             timeframe: "1h",
@@ -175,8 +186,12 @@ export function plantTestRows(kit: DefectKit, ctx: GenContext): void {
             created_at: utcSqlite((ts + 3600) * 1e6),
         });
     }
+}
+
+/** The first test pool on the watchlist and in new_pools_history (where the variant has them), and a test collector's metadata. */
+function plantTestOperations(kit: DefectKit, ctx: GenContext, atUs: number): void {
     if (kit.has("watchlist")) {
-        kit.insert(d, "test-row", "watchlist", {
+        kit.insert(TEST_ROWS, "test-row", "watchlist", {
             id: kit.maxId("watchlist") + 1,
             pool_id: "test_pool_1",
             token_symbol: "TEST",
@@ -189,7 +204,7 @@ export function plantTestRows(kit: DefectKit, ctx: GenContext): void {
             metadata_json: "{}",
         });
     }
-    kit.insert(d, "test-row", "collection_metadata", {
+    kit.insert(TEST_ROWS, "test-row", "collection_metadata", {
         collector_type: "test_collector",
         last_run: pythonText(ctx.clock.wallUs(atUs)),
         last_success: pythonText(ctx.clock.wallUs(atUs)),
@@ -204,7 +219,7 @@ export function plantTestRows(kit: DefectKit, ctx: GenContext): void {
     });
     if (kit.has("new_pools_history")) {
         const pool = ctx.pools[0];
-        kit.insert(d, "test-row", "new_pools_history", {
+        kit.insert(TEST_ROWS, "test-row", "new_pools_history", {
             id: kit.maxId("new_pools_history") + 1,
             pool_id: "test_pool_1",
             type: "pool",
@@ -215,9 +230,9 @@ export function plantTestRows(kit: DefectKit, ctx: GenContext): void {
             pool_created_at: utcPython(atUs),
             dex_id: "test_dex",
             base_token_id: "test_token",
-            quote_token_id: sol,
+            quote_token_id: networkId(QUOTE_TOKENS[0].address),
             network_id: NETWORK,
-            collected_at: pythonText(ctx.clock.wallUs(later(rng, atUs, 60, 120))),
+            collected_at: pythonText(ctx.clock.wallUs(later(kit.rng, atUs, 60, 120))),
         });
     }
 }

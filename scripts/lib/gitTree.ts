@@ -6,18 +6,23 @@
  * migrating) and by scripts/bench/versions.ts (an earlier version's speed).
  */
 import { createHash } from "node:crypto";
-import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { $, which } from "./zx";
 
 /** This checkout's root. */
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 
 function git(args: readonly string[], root: string): { ok: boolean; stdout: string; stderr: string } {
-    const r = spawnSync("git", ["-C", root, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
-    if (r.error) throw new Error(`git is not available (${r.error.message}): install git`, { cause: r.error });
-    return { ok: r.status === 0, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+    requireGit();
+    const r = $.sync({ nothrow: true })`git -C ${root} ${args}`;
+    return { ok: r.exitCode === 0, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
+/** Throws, saying to install it, when git is not on PATH (the shell would only answer 127). */
+function requireGit(): void {
+    if (!which.sync("git", { nothrow: true })) throw new Error("git is not available (not found on PATH): install git");
 }
 
 /** The full id of `commit` (any revision git understands); throws naming it when git lacks it (e.g. a shallow clone). */
@@ -36,15 +41,19 @@ export function commitHasFile(commit: string, file: string, root = REPO_ROOT): b
 /** Extracts the commit's tree into a temp dir (node_modules linked); throws naming the commit when git lacks it. */
 export function exportCommit(commit: string, root = REPO_ROOT): { dir: string; remove(): void } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gecko-prev-"));
+    // git writes the archive to a file beside the tree (a binary tar is no text for zx to hand back).
+    const tarFile = `${dir}.tar`;
     try {
-        const archive = spawnSync("git", ["-C", root, "archive", "--format=tar", commit], { maxBuffer: 256 << 20 });
-        if (archive.status !== 0)
-            throw new Error(`git archive ${commit} failed (a clone with its history is needed): ${archive.stderr.toString().trim()}`);
-        execFileSync("tar", ["-x", "-C", dir], { input: archive.stdout });
+        const archive = git(["archive", "--format=tar", "-o", tarFile, commit], root);
+        if (!archive.ok) throw new Error(`git archive ${commit} failed (a clone with its history is needed): ${archive.stderr}`);
+        const untar = $.sync({ nothrow: true })`tar -x -C ${dir} -f ${tarFile}`;
+        if (!untar.ok) throw new Error(`tar -x -C ${dir} failed: ${untar.stderr.trim()}`);
         fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"), "dir");
     } catch (err) {
         fs.rmSync(dir, { recursive: true, force: true });
         throw err;
+    } finally {
+        fs.rmSync(tarFile, { force: true });
     }
     return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

@@ -20,7 +20,7 @@ import type { TargetTable } from "../../../migration/schema/types";
 import { introspectSource } from "../../../migration/data/source/introspect";
 import { sqliteIdent } from "../../../migration/postgres/sql";
 import { mapSourceToTarget, type TableMapping } from "../../../migration/data/plan/tableMapping";
-import { runMeasured } from "../lib/measure";
+import { runMeasured, type MeasuredRun } from "../lib/measure";
 import { compareCounts, countTargetRows, withClient } from "../lib/targetDb";
 import type { ContenderContext, ContenderResult } from "../lib/types";
 
@@ -40,54 +40,10 @@ export async function runCeiling(ctx: ContenderContext, variant: CeilingVariant)
     });
 
     const lanes = variant === "seq" ? [mappings] : twoLanes(mappings);
-    const script = path.join(ctx.workDir, `${name}.sh`);
-    fs.writeFileSync(script, loadScript(ctx.sqlitePath, lanes), { mode: 0o700 });
-    const perTable: Record<string, number> = {};
-    ctx.log(`${name}: loading ${mappings.length} tables (${lanes.length} lane${lanes.length > 1 ? "s" : ""})`);
-    const run = await runMeasured("bash", [script], {
-        // psql reads host, port, user, database and password from the environment: nothing secret on a command line.
-        env: {
-            ...process.env,
-            PGHOST: target.host,
-            PGPORT: String(target.port),
-            PGUSER: target.user,
-            PGDATABASE: target.database,
-            PGPASSWORD: target.password,
-            PGAPPNAME: `gecko-pg bench ${name}`,
-        },
-        timeFile: path.join(ctx.workDir, `${name}.time`),
-        postmasterPid: ctx.postmasterPid,
-        onStderrLine: (l) => {
-            const m = /^loaded (\S+) ([0-9.]+) ([0-9.]+)$/.exec(l);
-            if (m) perTable[m[1]] = Number(m[3]) - Number(m[2]);
-            else ctx.log(`${name}: ${l}`);
-        },
-    });
+    const { run, perTable } = await loadLanes(ctx, name, lanes);
     if (run.code !== 0) return failed(ctx, name, sourceRows, `load script exited ${run.code}: ${run.stderrTail.slice(-2000)}`, notes);
     phases.load = run.usage.wallSeconds;
-
-    const statements: Record<string, number> = {};
-    await withClient(target, async (c) => {
-        await c.query("SET maintenance_work_mem = DEFAULT"); // the server's setting, as for every contender
-        const timed = async (phase: string, sqls: string[]) => {
-            const t0 = Date.now();
-            for (const sql of sqls) {
-                const s0 = Date.now();
-                await c.query(sql);
-                statements[sql.replace(/\s+/g, " ").slice(0, 120)] = (Date.now() - s0) / 1000;
-            }
-            phases[phase] = (Date.now() - t0) / 1000;
-        };
-        const tables = mappings.map((m) => m.target);
-        ctx.log(`${name}: primary keys, unique constraints, secondary indexes`);
-        await timed("index", tables.flatMap(constraintAndIndexSql));
-        ctx.log(`${name}: foreign keys`);
-        await timed(
-            "foreignKeys",
-            tables.flatMap((t) => t.foreignKeys.map((fk) => addForeignKeySql(t, fk, { notValid: false }))),
-        );
-        await timed("analyze", tables.map(analyzeSql));
-    });
+    const statements = await buildConstraints(ctx, name, mappings, phases);
 
     const counts = compareCounts(sourceCounts, await countTargetRows(target));
     const loadedRows = Object.values(counts).reduce((a, c) => a + (c.target ?? 0), 0);
@@ -116,6 +72,75 @@ export async function runCeiling(ctx: ContenderContext, variant: CeilingVariant)
         },
         notes,
     };
+}
+
+/** The load script under GNU time, psql's connection in its environment; the seconds each table took. */
+async function loadLanes(
+    ctx: ContenderContext,
+    name: string,
+    lanes: readonly (readonly TableMapping[])[],
+): Promise<{ run: MeasuredRun; perTable: Record<string, number> }> {
+    const target = { ...ctx.admin, database: ctx.database };
+    const script = path.join(ctx.workDir, `${name}.sh`);
+    fs.writeFileSync(script, loadScript(ctx.sqlitePath, lanes), { mode: 0o700 });
+    const perTable: Record<string, number> = {};
+    const tables = lanes.reduce((a, l) => a + l.length, 0);
+    ctx.log(`${name}: loading ${tables} tables (${lanes.length} lane${lanes.length > 1 ? "s" : ""})`);
+    const run = await runMeasured("bash", [script], {
+        // psql reads host, port, user, database and password from the environment: nothing secret on a command line.
+        env: {
+            ...process.env,
+            PGHOST: target.host,
+            PGPORT: String(target.port),
+            PGUSER: target.user,
+            PGDATABASE: target.database,
+            PGPASSWORD: target.password,
+            PGAPPNAME: `gecko-pg bench ${name}`,
+        },
+        timeFile: path.join(ctx.workDir, `${name}.time`),
+        postmasterPid: ctx.postmasterPid,
+        onStderrLine: (l) => {
+            const m = /^loaded (\S+) ([0-9.]+) ([0-9.]+)$/.exec(l);
+            if (m) perTable[m[1]] = Number(m[3]) - Number(m[2]);
+            else ctx.log(`${name}: ${l}`);
+        },
+    });
+    return { run, perTable };
+}
+
+/**
+ * PK/UNIQUE and secondary indexes (phase `index`), foreign keys and ANALYZE, one statement at
+ * a time, into `phases`; the seconds of each statement.
+ */
+async function buildConstraints(
+    ctx: ContenderContext,
+    name: string,
+    mappings: readonly TableMapping[],
+    phases: Record<string, number>,
+): Promise<Record<string, number>> {
+    const statements: Record<string, number> = {};
+    await withClient({ ...ctx.admin, database: ctx.database }, async (c) => {
+        await c.query("SET maintenance_work_mem = DEFAULT"); // the server's setting, as for every contender
+        const timed = async (phase: string, sqls: string[]) => {
+            const t0 = Date.now();
+            for (const sql of sqls) {
+                const s0 = Date.now();
+                await c.query(sql);
+                statements[sql.replace(/\s+/g, " ").slice(0, 120)] = (Date.now() - s0) / 1000;
+            }
+            phases[phase] = (Date.now() - t0) / 1000;
+        };
+        const tables = mappings.map((m) => m.target);
+        ctx.log(`${name}: primary keys, unique constraints, secondary indexes`);
+        await timed("index", tables.flatMap(constraintAndIndexSql));
+        ctx.log(`${name}: foreign keys`);
+        await timed(
+            "foreignKeys",
+            tables.flatMap((t) => t.foreignKeys.map((fk) => addForeignKeySql(t, fk, { notValid: false }))),
+        );
+        await timed("analyze", tables.map(analyzeSql));
+    });
+    return statements;
 }
 
 /** The source tables this project would copy, with their target shapes (the library's own mapping). */

@@ -42,20 +42,7 @@ export async function runPgloader(ctx: ContenderContext): Promise<ContenderResul
     const target = { ...ctx.admin, database: ctx.database };
     const sourceCounts = countSourceRows(ctx.sqlitePath);
     const sourceRows = Object.values(sourceCounts).reduce((a, b) => a + b, 0);
-    const commandFile = path.join(ctx.workDir, "pgloader.load");
-    const user = encodeURIComponent(target.user);
-    fs.writeFileSync(
-        commandFile,
-        [
-            "LOAD DATABASE",
-            `    FROM sqlite://${path.resolve(ctx.sqlitePath)}`,
-            `    INTO postgresql://${user}@${target.host}:${target.port}/${encodeURIComponent(target.database)}`,
-            "    WITH include drop, create tables, create indexes, reset sequences,",
-            `         prefetch rows = ${PREFETCH_ROWS}`,
-            ";",
-            "",
-        ].join("\n"),
-    );
+    const commandFile = writeCommandFile(ctx);
     ctx.log(`pgloader: loading ${sourceRows.toLocaleString("en-US")} rows`);
     const run = await runMeasured(
         "pgloader",
@@ -70,11 +57,7 @@ export async function runPgloader(ctx: ContenderContext): Promise<ContenderResul
         },
     );
     const summary = parsePgloaderSummary(run.stdout + "\n" + run.stderrTail);
-    const phases: Record<string, number> = {};
-    for (const [phase, rows] of Object.entries(PHASE_ROWS)) {
-        const found = rows.filter((r) => r in summary.steps);
-        if (found.length) phases[phase] = found.reduce((a, r) => a + summary.steps[r], 0);
-    }
+    const phases = summaryPhases(summary);
     const notes = [
         "phases from pgloader's own summary: load = 'COPY Threads Completion'; index = create indexes + index build + primary keys + foreign keys (pgloader builds indexes while other tables still load)",
         `prefetch rows = ${PREFETCH_ROWS} (default 100000 exhausts Debian pgloader's 1 GiB heap at ~2M rows)`,
@@ -118,6 +101,36 @@ export async function runPgloader(ctx: ContenderContext): Promise<ContenderResul
         details: { counts, summarySteps: summary.steps, summaryErrors: summary.errors },
         notes,
     };
+}
+
+/** pgloader's command file in the work dir: the target without its password (that goes through PGPASSWORD). */
+function writeCommandFile(ctx: ContenderContext): string {
+    const target = { ...ctx.admin, database: ctx.database };
+    const commandFile = path.join(ctx.workDir, "pgloader.load");
+    const user = encodeURIComponent(target.user);
+    fs.writeFileSync(
+        commandFile,
+        [
+            "LOAD DATABASE",
+            `    FROM sqlite://${path.resolve(ctx.sqlitePath)}`,
+            `    INTO postgresql://${user}@${target.host}:${target.port}/${encodeURIComponent(target.database)}`,
+            "    WITH include drop, create tables, create indexes, reset sequences,",
+            `         prefetch rows = ${PREFETCH_ROWS}`,
+            ";",
+            "",
+        ].join("\n"),
+    );
+    return commandFile;
+}
+
+/** Seconds per phase (PHASE_ROWS) from pgloader's summary; phases none of whose rows it printed are left out. */
+function summaryPhases(summary: PgloaderSummary): Record<string, number> {
+    const phases: Record<string, number> = {};
+    for (const [phase, rows] of Object.entries(PHASE_ROWS)) {
+        const found = rows.filter((r) => r in summary.steps);
+        if (found.length) phases[phase] = found.reduce((a, r) => a + summary.steps[r], 0);
+    }
+    return phases;
 }
 
 export interface PgloaderSummary {

@@ -49,12 +49,24 @@ function both(
     return { sqlite: { sql: sqlite, params }, postgres: { sql: postgres, params: pgParams } };
 }
 
+/** The collector's read queries in facts order: items 1, 2, 3, 7, 8, 9, 11. */
 export function readQueries(p: ReadParams): ReadQuery[] {
-    const end = p.endEpoch;
-    const ohlcvFrom = end - 30 * DAY;
-    const tradeFrom = end - 14 * DAY;
-    const ohlcvCols =
-        "ohlcv_data.id, ohlcv_data.pool_id, ohlcv_data.timeframe, ohlcv_data.timestamp, ohlcv_data.open_price, ohlcv_data.high_price, ohlcv_data.low_price, ohlcv_data.close_price, ohlcv_data.volume_usd, ohlcv_data.datetime, ohlcv_data.created_at";
+    return [
+        ...watchlistQueries(),
+        ...ohlcvQueries(p),
+        ...tradeQueries(p),
+        ...historyQueries(p),
+        ...statsQueries(p),
+        ...poolStatsQueries(p),
+        ...discoveryQueries(p),
+    ];
+}
+
+const OHLCV_COLUMNS =
+    "ohlcv_data.id, ohlcv_data.pool_id, ohlcv_data.timeframe, ohlcv_data.timestamp, ohlcv_data.open_price, ohlcv_data.high_price, ohlcv_data.low_price, ohlcv_data.close_price, ohlcv_data.volume_usd, ohlcv_data.datetime, ohlcv_data.created_at";
+
+/** Item 1: the active watchlist, then each of its pools by id. */
+function watchlistQueries(): ReadQuery[] {
     return [
         {
             id: "1",
@@ -71,12 +83,20 @@ export function readQueries(p: ReadParams): ReadQuery[] {
             },
             plannedIndexes: ["^pools_pkey$"],
         },
+    ];
+}
+
+/** Item 2: a pool's OHLCV series of one timeframe (30-day window, with the partition key, or all). */
+function ohlcvQueries(p: ReadParams): ReadQuery[] {
+    const end = p.endEpoch;
+    const ohlcvFrom = end - 30 * DAY;
+    return [
         {
             id: "2",
             title: "OHLCV pool+timeframe, 30-day datetime window, ORDER BY datetime",
             ...both(
-                `SELECT ${ohlcvCols} FROM ohlcv_data WHERE ohlcv_data.pool_id = ? AND ohlcv_data.timeframe = ? AND ohlcv_data.datetime BETWEEN ? AND ? ORDER BY ohlcv_data.datetime`,
-                `SELECT ${ohlcvCols} FROM ohlcv_data WHERE ohlcv_data.pool_id = $1 AND ohlcv_data.timeframe = $2 AND ohlcv_data.datetime BETWEEN $3::timestamp AND $4::timestamp ORDER BY ohlcv_data.datetime`,
+                `SELECT ${OHLCV_COLUMNS} FROM ohlcv_data WHERE ohlcv_data.pool_id = ? AND ohlcv_data.timeframe = ? AND ohlcv_data.datetime BETWEEN ? AND ? ORDER BY ohlcv_data.datetime`,
+                `SELECT ${OHLCV_COLUMNS} FROM ohlcv_data WHERE ohlcv_data.pool_id = $1 AND ohlcv_data.timeframe = $2 AND ohlcv_data.datetime BETWEEN $3::timestamp AND $4::timestamp ORDER BY ohlcv_data.datetime`,
                 [p.ohlcvPool, p.ohlcvTimeframe, boundText(ohlcvFrom), boundText(end)],
             ),
             plannedIndexes: ["pool_timeframe_datetime"],
@@ -85,8 +105,8 @@ export function readQueries(p: ReadParams): ReadQuery[] {
             id: "2ts",
             title: "same + timestamp BETWEEN (partition key: pruning)",
             ...both(
-                `SELECT ${ohlcvCols} FROM ohlcv_data WHERE ohlcv_data.pool_id = ? AND ohlcv_data.timeframe = ? AND ohlcv_data.datetime BETWEEN ? AND ? AND ohlcv_data.timestamp BETWEEN ? AND ? ORDER BY ohlcv_data.datetime`,
-                `SELECT ${ohlcvCols} FROM ohlcv_data WHERE ohlcv_data.pool_id = $1 AND ohlcv_data.timeframe = $2 AND ohlcv_data.datetime BETWEEN $3::timestamp AND $4::timestamp AND ohlcv_data.timestamp BETWEEN $5 AND $6 ORDER BY ohlcv_data.datetime`,
+                `SELECT ${OHLCV_COLUMNS} FROM ohlcv_data WHERE ohlcv_data.pool_id = ? AND ohlcv_data.timeframe = ? AND ohlcv_data.datetime BETWEEN ? AND ? AND ohlcv_data.timestamp BETWEEN ? AND ? ORDER BY ohlcv_data.datetime`,
+                `SELECT ${OHLCV_COLUMNS} FROM ohlcv_data WHERE ohlcv_data.pool_id = $1 AND ohlcv_data.timeframe = $2 AND ohlcv_data.datetime BETWEEN $3::timestamp AND $4::timestamp AND ohlcv_data.timestamp BETWEEN $5 AND $6 ORDER BY ohlcv_data.datetime`,
                 [p.ohlcvPool, p.ohlcvTimeframe, boundText(ohlcvFrom), boundText(end), ohlcvFrom, end + 1],
             ),
             plannedIndexes: ["pool_timeframe_datetime|pool_timeframe_timestamp|uq_ohlcv"],
@@ -96,12 +116,20 @@ export function readQueries(p: ReadParams): ReadQuery[] {
             id: "2all",
             title: "OHLCV pool+timeframe, no window, ORDER BY datetime",
             ...both(
-                `SELECT ${ohlcvCols} FROM ohlcv_data WHERE ohlcv_data.pool_id = ? AND ohlcv_data.timeframe = ? ORDER BY ohlcv_data.datetime`,
-                `SELECT ${ohlcvCols} FROM ohlcv_data WHERE ohlcv_data.pool_id = $1 AND ohlcv_data.timeframe = $2 ORDER BY ohlcv_data.datetime`,
+                `SELECT ${OHLCV_COLUMNS} FROM ohlcv_data WHERE ohlcv_data.pool_id = ? AND ohlcv_data.timeframe = ? ORDER BY ohlcv_data.datetime`,
+                `SELECT ${OHLCV_COLUMNS} FROM ohlcv_data WHERE ohlcv_data.pool_id = $1 AND ohlcv_data.timeframe = $2 ORDER BY ohlcv_data.datetime`,
                 [p.ohlcvPool, p.ohlcvTimeframe],
             ),
             plannedIndexes: ["pool_timeframe_datetime"],
         },
+    ];
+}
+
+/** Item 3: a busy pool's trades, newest first (14-day window with a volume floor, or all). */
+function tradeQueries(p: ReadParams): ReadQuery[] {
+    const end = p.endEpoch;
+    const tradeFrom = end - 14 * DAY;
+    return [
         {
             id: "3",
             title: "trades busy pool, 14-day window, volume >= 100, newest first",
@@ -122,6 +150,13 @@ export function readQueries(p: ReadParams): ReadQuery[] {
             ),
             plannedIndexes: ["^idx_trades_pool_block_timestamp$"],
         },
+    ];
+}
+
+/** Item 7: new_pools_history per pool and per network. */
+function historyQueries(p: ReadParams): ReadQuery[] {
+    const end = p.endEpoch;
+    return [
         {
             id: "7a",
             title: "new_pools_history per pool since 60 days, newest first",
@@ -142,6 +177,13 @@ export function readQueries(p: ReadParams): ReadQuery[] {
             ),
             plannedIndexes: ["^idx_new_pools_history_network_collected$|^idx_new_pools_history_collected_at$"],
         },
+    ];
+}
+
+/** Item 8: the statistics over new_pools_history (per network, per dex, hourly). */
+function statsQueries(p: ReadParams): ReadQuery[] {
+    const end = p.endEpoch;
+    return [
         {
             id: "8a",
             title: "stats: new_pools_history count per network",
@@ -173,6 +215,12 @@ export function readQueries(p: ReadParams): ReadQuery[] {
             ),
             plannedIndexes: ["^idx_new_pools_history_collected_at$|^idx_new_pools_history_network_collected$"],
         },
+    ];
+}
+
+/** Item 9: one pool's OHLCV and trade statistics. */
+function poolStatsQueries(p: ReadParams): ReadQuery[] {
+    return [
         {
             id: "9a",
             title: "per-pool OHLCV stats: count, min/max datetime per timeframe",
@@ -193,6 +241,13 @@ export function readQueries(p: ReadParams): ReadQuery[] {
             ),
             plannedIndexes: ["^idx_trades_pool_block_timestamp$"],
         },
+    ];
+}
+
+/** Item 11: pool discovery (by activity score; due for an activity check). */
+function discoveryQueries(p: ReadParams): ReadQuery[] {
+    const end = p.endEpoch;
+    return [
         {
             id: "11a",
             title: "discovery: all pools ORDER BY activity_score DESC",

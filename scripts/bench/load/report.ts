@@ -83,190 +83,13 @@ export function renderAll(
     targets: readonly Target[],
     config: ReportOptions,
 ): string {
-    const reads = readFigures.results;
-    const out: string[] = [];
-    out.push(
+    const out: string[] = [
         chalk.bold(
             `Environment: ${env.cpus} cores, ${env.memoryGiB} GiB, Node ${env.node}, SQLite ${env.sqliteVersion}, ${String(env.postgres).split(" on ")[0]} (${env.postgresEngine})`,
         ),
-    );
-    if (reads.length) {
-        out.push(
-            "",
-            chalk.bold(
-                `Reads: median of ${config.runs} runs (ms, client side, after 1 warm-up; PostgreSQL statements sent as ${config.judgedStatements}, one round trip (SELECT 1) = ${ms(readFigures.roundTripMs)} ms)`,
-            ),
-        );
-        out.push(
-            renderTable(
-                [
-                    "query",
-                    "what",
-                    "SQLite ms",
-                    "PG ms",
-                    "PG/SQLite",
-                    "rows",
-                    "PG trips x RTT ms",
-                    "PG plan / exec / serialize ms",
-                    "PG plan: indexes (partitions)",
-                ],
-                reads.map((r) => [
-                    r.id,
-                    r.title,
-                    r.sqlite.medianMs,
-                    r.postgres.medianMs,
-                    r.ratio.toFixed(2) + (r.ratio <= 1 ? "" : " !"),
-                    r.rowsMatch ? r.sqlite.rows : `${r.sqlite.rows} vs ${r.postgres.rows}`,
-                    `${r.postgres.statements} x = ${ms(r.roundTripFloorMs)}`,
-                    `${ms(r.postgres.plan.planningMs)} / ${ms(r.postgres.plan.executionMs)} / ${r.postgres.plan.serializeMs === null ? "-" : ms(r.postgres.plan.serializeMs)}`,
-                    `${[...new Set(r.postgres.plan.indexes.map(shortIndex))].join(", ") || r.postgres.plan.nodes.filter((n) => /Scan/.test(n)).join(", ")}` +
-                        (r.postgres.partitionsScanned !== undefined
-                            ? ` (${r.postgres.partitionsScanned}/${r.postgres.partitionsTotal} partitions)`
-                            : "") +
-                        (r.postgres.planUsesPlannedIndex === false ? " [planned index NOT used]" : ""),
-                ]),
-            ),
-        );
-        out.push("", chalk.bold("SQLite plans (EXPLAIN QUERY PLAN)"));
-        out.push(
-            renderTable(
-                ["query", "plan"],
-                reads.map((r) => [r.id, r.sqlite.plan]),
-            ),
-        );
-        for (const r of reads.filter((x) => config.plans || x.id === "2" || x.id === "2ts")) {
-            out.push("", chalk.bold(`PostgreSQL EXPLAIN (ANALYZE, BUFFERS) of ${r.id}: ${r.title}`), r.postgres.plan.text);
-        }
-    }
-    if (writes.length) {
-        out.push(
-            "",
-            chalk.bold(
-                `Writes: ${config.seconds}s measured per run after ${config.warmupSeconds}s warm-up; mix trade_ingest:ohlcv_upsert:pool_update = ${OP_NAMES.map((n) => config.mix.weights[n]).join(":")}, ${config.mix.tradeBatch} trades per batch (${Math.round(config.mix.knownShare * 100)}% already stored), OHLCV ${config.mix.ohlcvPerCommit === 1 ? "one row per commit" : `${config.mix.ohlcvPerCommit} rows per commit`}${config.mix.inTxnMs ? `, ${config.mix.inTxnMs} ms of client time in the transaction after each write` : ""}`,
-            ),
-        );
-        out.push(
-            renderTable(
-                [
-                    "store",
-                    "config",
-                    "N",
-                    "ops/s",
-                    "rows/s",
-                    "ops",
-                    "p50 ms",
-                    "p99 ms",
-                    "max ms",
-                    `>${config.slowMs}ms`,
-                    "lock/timeout errors",
-                    "other errors",
-                    "load avg",
-                ],
-                writes.map((w) => {
-                    const lockish =
-                        (w.errors.locked ?? 0) +
-                        (w.errors.lock_timeout ?? 0) +
-                        (w.errors.statement_timeout ?? 0) +
-                        (w.errors.deadlock ?? 0) +
-                        (w.errors.serialization ?? 0);
-                    return [
-                        w.store,
-                        w.variant,
-                        w.writers,
-                        w.opsPerSecond,
-                        w.rowsPerSecond,
-                        w.ops,
-                        w.all.p50,
-                        w.all.p99,
-                        w.all.max,
-                        w.slow,
-                        lockish,
-                        w.errors.other ?? 0,
-                        w.loadAverage.toFixed(1),
-                    ];
-                }),
-            ),
-        );
-        out.push(
-            "",
-            chalk.bold(
-                "Write CPU: ms of CPU per operation (writers = client processes, SQLite's engine included; server = PostgreSQL, all its processes); busy cores of the machine, of the server (in SQLite runs: PostgreSQL's background work), other (the kernel's I/O threads, other programs)",
-            ),
-        );
-        out.push(
-            renderTable(
-                [
-                    "store",
-                    "config",
-                    "N",
-                    "writers ms/op",
-                    "server ms/op",
-                    "total ms/op",
-                    "CPU-bound ceiling ops/s",
-                    "busy cores",
-                    "server cores",
-                    "other cores",
-                ],
-                writes.map((w) => {
-                    const total = w.cpu.clientMsPerOp + (w.cpu.serverMsPerOp ?? 0);
-                    return [
-                        w.store,
-                        w.variant,
-                        w.writers,
-                        w.cpu.clientMsPerOp,
-                        w.cpu.serverMsPerOp ?? "-",
-                        total,
-                        (Number(env.cpus) * 1000) / total,
-                        w.cpu.machineBusyCores ?? "-",
-                        w.cpu.serverBusyCores ?? "-",
-                        w.cpu.otherBusyCores ?? "-",
-                    ];
-                }),
-            ),
-        );
-        const sampled = writes.filter((w) => w.backendStates);
-        if (sampled.length) {
-            // The states that matter most across the runs, the rest summed.
-            const weight = new Map<string, number>();
-            for (const w of sampled) for (const [k, v] of Object.entries(w.backendStates!)) weight.set(k, (weight.get(k) ?? 0) + v);
-            const top = [...weight]
-                .sort((a, b) => b[1] - a[1])
-                .slice(0, 7)
-                .map(([k]) => k);
-            out.push(
-                "",
-                chalk.bold(
-                    "PostgreSQL writers' backends, share of pg_stat_activity samples (every 20 ms) per state: where the server-side time goes",
-                ),
-            );
-            out.push(
-                renderTable(
-                    ["config", "N", ...top, "other"],
-                    sampled.map((w) => {
-                        const s = w.backendStates!;
-                        const rest = Object.entries(s)
-                            .filter(([k]) => !top.includes(k))
-                            .reduce((a, [, v]) => a + v, 0);
-                        return [w.variant, w.writers, ...top.map((k) => `${Math.round((s[k] ?? 0) * 100)}%`), `${Math.round(rest * 100)}%`];
-                    }),
-                ),
-            );
-        }
-        out.push("", chalk.bold("Write latency per operation type: p50 / p95 / p99 ms (count)"));
-        out.push(
-            renderTable(
-                ["store", "config", "N", ...OP_NAMES],
-                writes.map((w) => [
-                    w.store,
-                    w.variant,
-                    w.writers,
-                    ...OP_NAMES.map((n) => `${pct(w.perOp[n])} (${w.perOp[n].count}${errorsSuffix(w.perOp[n].errors)})`),
-                ]),
-            ),
-        );
-        const samples = [...new Set(writes.flatMap((w) => w.errorSamples.map((s) => `${w.store} N=${w.writers}: ${s}`)))].slice(0, 10);
-        if (samples.length) out.push("", chalk.bold("Error samples"), ...samples);
-    }
+    ];
+    if (readFigures.results.length) out.push(...renderReads(readFigures, config));
+    if (writes.length) out.push(...renderWrites(writes, Number(env.cpus), config));
     out.push("", chalk.bold("Targets (informational)"));
     out.push(
         renderTable(
@@ -275,6 +98,194 @@ export function renderAll(
         ),
     );
     return out.join("\n");
+}
+
+/** The read queries' timings side by side, SQLite's plans, and PostgreSQL's plans of 2 and 2ts (all with --plans). */
+function renderReads(readFigures: ReadFigures, config: ReportOptions): string[] {
+    const reads = readFigures.results;
+    const out = [
+        "",
+        chalk.bold(
+            `Reads: median of ${config.runs} runs (ms, client side, after 1 warm-up; PostgreSQL statements sent as ${config.judgedStatements}, one round trip (SELECT 1) = ${ms(readFigures.roundTripMs)} ms)`,
+        ),
+        renderTable(
+            [
+                "query",
+                "what",
+                "SQLite ms",
+                "PG ms",
+                "PG/SQLite",
+                "rows",
+                "PG trips x RTT ms",
+                "PG plan / exec / serialize ms",
+                "PG plan: indexes (partitions)",
+            ],
+            reads.map((r) => [
+                r.id,
+                r.title,
+                r.sqlite.medianMs,
+                r.postgres.medianMs,
+                r.ratio.toFixed(2) + (r.ratio <= 1 ? "" : " !"),
+                r.rowsMatch ? r.sqlite.rows : `${r.sqlite.rows} vs ${r.postgres.rows}`,
+                `${r.postgres.statements} x = ${ms(r.roundTripFloorMs)}`,
+                `${ms(r.postgres.plan.planningMs)} / ${ms(r.postgres.plan.executionMs)} / ${r.postgres.plan.serializeMs === null ? "-" : ms(r.postgres.plan.serializeMs)}`,
+                planSummary(r),
+            ]),
+        ),
+        "",
+        chalk.bold("SQLite plans (EXPLAIN QUERY PLAN)"),
+        renderTable(
+            ["query", "plan"],
+            reads.map((r) => [r.id, r.sqlite.plan]),
+        ),
+    ];
+    for (const r of reads.filter((x) => config.plans || x.id === "2" || x.id === "2ts")) {
+        out.push("", chalk.bold(`PostgreSQL EXPLAIN (ANALYZE, BUFFERS) of ${r.id}: ${r.title}`), r.postgres.plan.text);
+    }
+    return out;
+}
+
+/** The indexes PostgreSQL's plan used (else its scans), the partitions it scanned, and whether the planned index is among them. */
+function planSummary(r: ReadResult): string {
+    return (
+        `${[...new Set(r.postgres.plan.indexes.map(shortIndex))].join(", ") || r.postgres.plan.nodes.filter((n) => /Scan/.test(n)).join(", ")}` +
+        (r.postgres.partitionsScanned !== undefined ? ` (${r.postgres.partitionsScanned}/${r.postgres.partitionsTotal} partitions)` : "") +
+        (r.postgres.planUsesPlannedIndex === false ? " [planned index NOT used]" : "")
+    );
+}
+
+/** The write runs: throughput, CPU, the PostgreSQL backends' states, latency per operation, error samples. */
+function renderWrites(writes: readonly WriteResult[], cpus: number, config: ReportOptions): string[] {
+    const out = [
+        "",
+        chalk.bold(
+            `Writes: ${config.seconds}s measured per run after ${config.warmupSeconds}s warm-up; mix trade_ingest:ohlcv_upsert:pool_update = ${OP_NAMES.map((n) => config.mix.weights[n]).join(":")}, ${config.mix.tradeBatch} trades per batch (${Math.round(config.mix.knownShare * 100)}% already stored), OHLCV ${config.mix.ohlcvPerCommit === 1 ? "one row per commit" : `${config.mix.ohlcvPerCommit} rows per commit`}${config.mix.inTxnMs ? `, ${config.mix.inTxnMs} ms of client time in the transaction after each write` : ""}`,
+        ),
+        renderWriteThroughput(writes, config.slowMs),
+        "",
+        chalk.bold(
+            "Write CPU: ms of CPU per operation (writers = client processes, SQLite's engine included; server = PostgreSQL, all its processes); busy cores of the machine, of the server (in SQLite runs: PostgreSQL's background work), other (the kernel's I/O threads, other programs)",
+        ),
+        renderWriteCpu(writes, cpus),
+        ...renderBackendStates(writes),
+        "",
+        chalk.bold("Write latency per operation type: p50 / p95 / p99 ms (count)"),
+        renderTable(
+            ["store", "config", "N", ...OP_NAMES],
+            writes.map((w) => [
+                w.store,
+                w.variant,
+                w.writers,
+                ...OP_NAMES.map((n) => `${pct(w.perOp[n])} (${w.perOp[n].count}${errorsSuffix(w.perOp[n].errors)})`),
+            ]),
+        ),
+    ];
+    const samples = [...new Set(writes.flatMap((w) => w.errorSamples.map((s) => `${w.store} N=${w.writers}: ${s}`)))].slice(0, 10);
+    if (samples.length) out.push("", chalk.bold("Error samples"), ...samples);
+    return out;
+}
+
+function renderWriteThroughput(writes: readonly WriteResult[], slowMs: number): string {
+    return renderTable(
+        [
+            "store",
+            "config",
+            "N",
+            "ops/s",
+            "rows/s",
+            "ops",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            `>${slowMs}ms`,
+            "lock/timeout errors",
+            "other errors",
+            "load avg",
+        ],
+        writes.map((w) => {
+            const lockish =
+                (w.errors.locked ?? 0) +
+                (w.errors.lock_timeout ?? 0) +
+                (w.errors.statement_timeout ?? 0) +
+                (w.errors.deadlock ?? 0) +
+                (w.errors.serialization ?? 0);
+            return [
+                w.store,
+                w.variant,
+                w.writers,
+                w.opsPerSecond,
+                w.rowsPerSecond,
+                w.ops,
+                w.all.p50,
+                w.all.p99,
+                w.all.max,
+                w.slow,
+                lockish,
+                w.errors.other ?? 0,
+                w.loadAverage.toFixed(1),
+            ];
+        }),
+    );
+}
+
+function renderWriteCpu(writes: readonly WriteResult[], cpus: number): string {
+    return renderTable(
+        [
+            "store",
+            "config",
+            "N",
+            "writers ms/op",
+            "server ms/op",
+            "total ms/op",
+            "CPU-bound ceiling ops/s",
+            "busy cores",
+            "server cores",
+            "other cores",
+        ],
+        writes.map((w) => {
+            const total = w.cpu.clientMsPerOp + (w.cpu.serverMsPerOp ?? 0);
+            return [
+                w.store,
+                w.variant,
+                w.writers,
+                w.cpu.clientMsPerOp,
+                w.cpu.serverMsPerOp ?? "-",
+                total,
+                (cpus * 1000) / total,
+                w.cpu.machineBusyCores ?? "-",
+                w.cpu.serverBusyCores ?? "-",
+                w.cpu.otherBusyCores ?? "-",
+            ];
+        }),
+    );
+}
+
+/** The sampled PostgreSQL runs' backend states: the states that matter most across the runs, the rest summed. */
+function renderBackendStates(writes: readonly WriteResult[]): string[] {
+    const sampled = writes.filter((w) => w.backendStates);
+    if (!sampled.length) return [];
+    const weight = new Map<string, number>();
+    for (const w of sampled) for (const [k, v] of Object.entries(w.backendStates!)) weight.set(k, (weight.get(k) ?? 0) + v);
+    const top = [...weight]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 7)
+        .map(([k]) => k);
+    return [
+        "",
+        chalk.bold(
+            "PostgreSQL writers' backends, share of pg_stat_activity samples (every 20 ms) per state: where the server-side time goes",
+        ),
+        renderTable(
+            ["config", "N", ...top, "other"],
+            sampled.map((w) => {
+                const s = w.backendStates!;
+                const rest = Object.entries(s)
+                    .filter(([k]) => !top.includes(k))
+                    .reduce((a, [, v]) => a + v, 0);
+                return [w.variant, w.writers, ...top.map((k) => `${Math.round((s[k] ?? 0) * 100)}%`), `${Math.round(rest * 100)}%`];
+            }),
+        ),
+    ];
 }
 
 function errorsSuffix(errors: Partial<Record<string, number>>): string {

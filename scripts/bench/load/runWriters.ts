@@ -3,6 +3,8 @@
  * collects their results and aggregates them. Every process is ended by its own pid
  * if it overruns the hard limit.
  */
+// fork, not zx: the writers are long-lived node processes driven over the IPC channel (init, go,
+// close; results back), which zx's `$` (a command run through a shell) does not give.
 import { fork, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import { summarize, type LatencySummary } from "../lib/stats";
