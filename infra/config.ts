@@ -4,7 +4,7 @@
  * `validateStackConfig` is pure (a plain object in, no Pulumi runtime needed) so
  * it can be tested as a table; `loadStackConfig` feeds it from `pulumi.Config`
  * and wraps the passwords as Pulumi secrets. Every key is declared, with the
- * same default, in Pulumi.yaml (test/stack.test.ts checks they agree).
+ * same default, in Pulumi.yaml (test/infra/index.test.ts checks they agree).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -37,6 +37,7 @@ Source
 Target (passwords only from the environment)
   env GECKO_TARGET_URL       postgresql://user:password@host:port/gecko_terminal_collector (or DATABASE_URL)
   --host/--port/--user/--database/--sslmode with env PGPASSWORD
+  --target URL               the same URL without its password (refused with one), the password from env PGPASSWORD
   --owner-role NAME          role owning the tables (default gecko_owner); the user must be able to SET ROLE to it
   --app-role NAME            the collector's role (default gecko_collector)
   --database-time-zone ZONE  TimeZone set on the database (default UTC)

@@ -1,7 +1,7 @@
 /**
  * Pure SQL builders for the target schema: each returns one statement (no
  * trailing semicolon) or an ordered list of them. No `pg` import; tested by
- * string equality in test/schema.ddl.test.ts.
+ * string equality in test/migration/schema/ddl.test.ts.
  */
 import { ident, literal, MAX_IDENTIFIER_BYTES, qualified as qualifiedIn } from "../postgres/sql";
 import { createHash } from "node:crypto";

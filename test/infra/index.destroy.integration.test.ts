@@ -1,8 +1,8 @@
 /**
  * `pulumi destroy` of the real program (infra/index.ts under mocks): the order
- * the engine may delete the registered resources in, replayed against a real
- * PostgreSQL with the SQL each postgresql provider Delete runs
- * (test/support/destroyReplay.ts).
+ * the engine may delete the registered resources in (index.destroy.test.ts),
+ * replayed against a real PostgreSQL with the SQL each postgresql provider
+ * Delete runs (test/support/destroyReplay.ts).
  *
  * The provider drops a Role with REASSIGN OWNED / DROP OWNED / DROP ROLE in the
  * database it connects to (`postgres`) only, so the roles can go only once the
@@ -10,82 +10,20 @@
  * depends on the roles (infra/access.ts), and destroy deletes dependents first.
  */
 import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { planAccess } from "../migration/setup/accessPlan";
-import { ident } from "../migration/postgres/sql";
-import { applyAccess } from "../migration/setup/applyAccess";
-import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../migration/postgres/connection";
-import { applySchema } from "../migration/schema/applySchema";
-import { adminUrl } from "./support/db";
-import {
-    destroyOrder,
-    keptByExcludeProtected,
-    replayDestroy,
-    transitiveDependencies,
-    TYPES as T,
-    withoutDependencies,
-    type ReplayResult,
-} from "./support/destroyReplay";
-import { installMocks, resolve, settle, type RecordedResource } from "./support/pulumiMocks";
-
-const SECRETS = { "gecko-pg:adminPassword": "adm1n-pw", "gecko-pg:appPassword": "app-pw" };
-const DOCKER = { "gecko-pg:mode": "docker", "gecko-pg:hostPort": "15432", "docker:host": "unix:///run/docker.sock" };
-const MANAGED = {
-    "gecko-pg:mode": "external",
-    "gecko-pg:externalHost": "db.internal.example",
-    "gecko-pg:externalAdminUser": "cloudadmin",
-    "gecko-pg:externalSuperuser": "false",
-    "gecko-pg:serverVersion": "16",
-};
-const EXTERNAL_SUPERUSER = { ...MANAGED, "gecko-pg:externalAdminUser": "pgadmin", "gecko-pg:externalSuperuser": "true" };
+import { describe, expect, it } from "vitest";
+import { planAccess } from "../../migration/setup/accessPlan";
+import { ident } from "../../migration/postgres/sql";
+import { applyAccess } from "../../migration/setup/applyAccess";
+import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
+import { applySchema } from "../../migration/schema/applySchema";
+import { adminUrl } from "../support/db";
+import { destroyOrder, keptByExcludeProtected, replayDestroy, TYPES as T, type ReplayResult } from "../support/destroyReplay";
+import { destroyStacks, one, rolesFirst, withoutFix } from "../support/destroyStacks";
+import type { RecordedResource } from "../support/pulumiMocks";
 
 /** The stack's names, which the replay maps onto unique scratch ones (roles are cluster-wide). */
 const STACK_NAMES = { database: "gecko_terminal_collector", ownerRole: "gecko_owner", appRole: "gecko_collector" };
-
-type Program = typeof import("../infra/index");
-
-/** Runs infra/index.ts afresh and returns its registrations. */
-async function registrations(config: Record<string, string>): Promise<RecordedResource[]> {
-    const mock = await installMocks({
-        project: "gecko-pg",
-        stack: "prod",
-        config: { ...SECRETS, ...config },
-        secretKeys: Object.keys(SECRETS),
-        outputs: (type) => {
-            if (type === "docker:index/remoteImage:RemoteImage") return { imageId: "sha256:0123456789abcdef" };
-            if (type === T.settings) return { effective: {}, pendingRestart: [] };
-            if (type === T.schema) return { version: 3, tables: [], changes: 0, postLoad: "applied" };
-            if (type === T.migration) return { summary: {}, reportRunId: 1, extraTables: [] };
-            return {};
-        },
-    });
-    vi.resetModules();
-    const program: Program = await import("../infra/index.js");
-    await Promise.all(Object.values(program).map((o) => (pulumi.Output.isInstance(o) ? resolve(o as pulumi.Output<unknown>) : o)));
-    await settle();
-    return [...mock.resources];
-}
-
-const ofType = (rs: readonly RecordedResource[], type: string) => rs.filter((r) => r.type === type);
-const one = (rs: readonly RecordedResource[], type: string) => {
-    const found = ofType(rs, type);
-    if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
-    return found[0];
-};
-/** The engine may delete in any order the graph allows: this one deletes roles as early as it can. */
-const rolesFirst = (r: RecordedResource) => (r.type === T.role ? 0 : 1);
-/** The registrations as the program made them before the fix: no Database -> Role dependency. */
-const withoutFix = (rs: readonly RecordedResource[]) =>
-    withoutDependencies(
-        rs,
-        one(rs, T.database),
-        ofType(rs, T.role).map((r) => r.urn),
-    );
 
 // ---- Scratch server state ----
 
@@ -209,101 +147,10 @@ function describeReplay(result: ReplayResult): string {
 
 const DEPENDENCY_ERROR = /cannot be dropped because some objects depend on it/;
 
-// ---- The stacks ----
-
-let dir: string;
-const stacks = {} as Record<
-    "docker" | "dockerDropData" | "managed" | "externalSuperuser" | "dockerProtected" | "managedProtected",
-    RecordedResource[]
->;
-
-beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-destroy-"));
-    const sqlitePath = path.join(dir, "gecko_data.db");
-    fs.writeFileSync(sqlitePath, "SQLite format 3\0");
-    const unprotected = { "gecko-pg:protect": "false" };
-    stacks.docker = await registrations({ ...DOCKER, ...unprotected });
-    stacks.dockerDropData = await registrations({
-        ...DOCKER,
-        ...unprotected,
-        "gecko-pg:dropDataOnDelete": "true",
-        "gecko-pg:sqlitePath": sqlitePath,
-    });
-    stacks.managed = await registrations({ ...MANAGED, ...unprotected });
-    stacks.externalSuperuser = await registrations({ ...EXTERNAL_SUPERUSER, ...unprotected });
-    stacks.dockerProtected = await registrations({ ...DOCKER, "gecko-pg:protect": "true" });
-    stacks.managedProtected = await registrations({ ...MANAGED, "gecko-pg:protect": "true" });
-});
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-const adminOf = (rs: readonly RecordedResource[]) => one(rs, T.pgProvider).inputs.username as string;
-
-describe.each(["docker", "dockerDropData", "managed", "externalSuperuser", "dockerProtected", "managedProtected"] as const)(
-    "destroy order of the %s stack",
-    (key) => {
-        it("deletes the database before both roles in every order the engine may choose", () => {
-            const rs = stacks[key];
-            const db = one(rs, T.database);
-            const roles = ofType(rs, T.role);
-            expect(roles).toHaveLength(2);
-            const closure = transitiveDependencies(rs, db);
-            for (const role of roles) expect(closure.has(role.urn), `${db.name} depends on ${role.name}`).toBe(true);
-        });
-
-        it("has no cycle, and drops everything on the server before the provider and the server go", () => {
-            const rs = stacks[key];
-            const order = destroyOrder(rs, { priority: rolesFirst });
-            expect(order).toHaveLength(rs.length);
-            const at = (r: RecordedResource) => order.indexOf(r);
-            const db = one(rs, T.database);
-            for (const role of ofType(rs, T.role)) expect(at(db), role.name).toBeLessThan(at(role));
-            for (const r of [...ofType(rs, T.grant), ...ofType(rs, T.defaults), ...ofType(rs, T.schema), ...ofType(rs, T.migration)]) {
-                expect(at(r), r.name).toBeLessThan(at(db));
-            }
-            // AdminPassword is part of the server's readiness (the provider connects after it) and deletes nothing.
-            const onServer = rs.filter(
-                (r) =>
-                    r.type.startsWith("postgresql:") || (r.type.startsWith("pulumi-nodejs:dynamic") && !r.type.endsWith(":AdminPassword")),
-            );
-            const provider = one(rs, T.pgProvider);
-            for (const r of onServer) expect(at(r), r.name).toBeLessThan(at(provider));
-            for (const container of ofType(rs, T.container)) expect(at(provider)).toBeLessThan(at(container));
-        });
-
-        it("would let the engine drop a role first without the Database -> Role dependency", () => {
-            const rs = withoutFix(stacks[key]);
-            const order = destroyOrder(rs, { priority: rolesFirst });
-            expect(order.findIndex((r) => r.type === T.role)).toBeLessThan(order.findIndex((r) => r.type === T.database));
-        });
-    },
-);
-
-describe("protect", () => {
-    it("protects the database and the docker volume, so a plain destroy is refused", () => {
-        expect(one(stacks.dockerProtected, T.database).protect).toBe(true);
-        expect(one(stacks.dockerProtected, T.volume).protect).toBe(true);
-        expect(one(stacks.managedProtected, T.database).protect).toBe(true);
-        for (const key of ["docker", "dockerDropData", "managed", "externalSuperuser"] as const) {
-            expect(
-                stacks[key].filter((r) => r.protect).map((r) => r.name),
-                key,
-            ).toEqual([]);
-        }
-    });
-
-    it("keeps the roles with the protected database under destroy --exclude-protected", () => {
-        for (const key of ["dockerProtected", "managedProtected"] as const) {
-            const rs = stacks[key];
-            const kept = keptByExcludeProtected(rs);
-            for (const r of [one(rs, T.database), ...ofType(rs, T.role), one(rs, T.pgProvider)])
-                expect(kept.has(r.urn), `${key} ${r.name}`).toBe(true);
-            for (const r of [...ofType(rs, T.grant), ...ofType(rs, T.defaults), ...ofType(rs, T.schema)])
-                expect(kept.has(r.urn), `${key} ${r.name}`).toBe(false);
-        }
-    });
-});
-
 // ---- Replays ----
+
+const stacks = destroyStacks();
+const adminOf = (rs: readonly RecordedResource[]) => one(rs, T.pgProvider).inputs.username as string;
 
 describe.each([
     { stack: "docker", managed: false, tables: true },

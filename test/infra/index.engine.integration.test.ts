@@ -21,15 +21,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planAccess } from "../migration/setup/accessPlan";
-import { applyAccess } from "../migration/setup/applyAccess";
-import { startLocalPostgres, type LocalPostgres } from "../migration/postgres/localServer";
-import { TARGET_TABLES } from "../migration/schema/tables";
-import { sourceFingerprint } from "../migration/data/source/snapshot";
-import { generateCollectorDb } from "../scripts/generator/collectorDb";
-import { withClient } from "./support/db";
-import { EngineProgramError, runEngineProgram, type EngineProgramRun } from "./support/engineProgram";
-import { inputRuleViolations } from "./support/providerDocs";
+import { planAccess } from "../../migration/setup/accessPlan";
+import { applyAccess } from "../../migration/setup/applyAccess";
+import { startLocalPostgres, type LocalPostgres } from "../../migration/postgres/localServer";
+import { TARGET_TABLES } from "../../migration/schema/tables";
+import { sourceFingerprint } from "../../migration/data/source/snapshot";
+import { generateCollectorDb } from "../../scripts/generator/collectorDb";
+import { withClient } from "../support/db";
+import { EngineProgramError, runEngineProgram, type EngineProgramRun } from "../support/engineProgram";
+import { inputRuleViolations } from "../support/providerDocs";
 import {
     HostCallError,
     PROJECT_ROOT,
@@ -41,8 +41,8 @@ import {
     urnOf,
     type Props,
     type ProviderHost,
-} from "./support/providerHost";
-import { isWireSecret, plaintextPaths, type RecordedResource, RESOURCE_TYPES } from "./support/pulumiMocks";
+} from "../support/providerHost";
+import { isWireSecret, plaintextPaths, type RecordedResource, RESOURCE_TYPES } from "../support/pulumiMocks";
 
 const T = RESOURCE_TYPES;
 const APP_PASSWORD = "c0llector p@ss/word?#%";
@@ -233,7 +233,8 @@ function expectDynamicResourcesWellFormed(run: EngineProgramRun, expected: strin
         expect(typeof r.wireInputs.__provider, r.type).toBe("string");
         expect(r.wireInputs.__provider as string, r.type).toMatch(/^exports\.handler = /);
         for (const p of passwords) expect(plaintextPaths(r.wireInputs, p), r.type).toEqual([]);
-        if (r.inputs.connection?.password !== undefined) expect(isWireSecret(r.wireInputs.connection), r.type).toBe(true);
+        if ((r.inputs.connection as { password?: string } | undefined)?.password !== undefined)
+            expect(isWireSecret(r.wireInputs.connection), r.type).toBe(true);
     }
 }
 
@@ -362,7 +363,7 @@ describe("the dynamic providers through the SDK's provider host (cwd = project, 
     });
 
     it("the same provider serialised in-process (vitest) is the SDK's text for it, differs from the CLI's, and also runs in the host", async () => {
-        const { Schema, schemaProvider } = await import("../infra/schema.js");
+        const { Schema, schemaProvider } = await import("../../infra/schema.js");
         const program = runs.superuser.one(T.schema, "schema");
         const news = stripSecrets(program.wireInputs);
         const { __provider: _cli, ...args } = news;

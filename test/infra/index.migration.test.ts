@@ -8,9 +8,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { sourceFingerprint } from "../migration/data/source/snapshot";
-import { resolveSqliteSource, StackConfigError, validateStackConfig } from "../infra/config";
-import { installMocks, isWireSecret, plaintextPaths, resolve, settle, type MockRun, type RecordedResource } from "./support/pulumiMocks";
+import { sourceFingerprint } from "../../migration/data/source/snapshot";
+import { resolveSqliteSource, StackConfigError, validateStackConfig } from "../../infra/config";
+import { installMocks, isWireSecret, plaintextPaths, resolve, settle, type MockRun, type RecordedResource } from "../support/pulumiMocks";
 
 const ADMIN_PASSWORD = "adm1n pw/with:odd@chars";
 const APP_PASSWORD = "c0llector p@ss/word?#%";
@@ -41,7 +41,7 @@ const SUMMARY = {
     seconds: 3.5,
 };
 
-type Program = typeof import("../infra/index");
+type Program = typeof import("../../infra/index");
 
 async function runProgram(stack: string, config: Record<string, string>): Promise<{ mock: MockRun; program: Program }> {
     const mock = await installMocks({
@@ -57,7 +57,7 @@ async function runProgram(stack: string, config: Record<string, string>): Promis
         },
     });
     vi.resetModules();
-    const program: Program = await import("../infra/index.js");
+    const program: Program = await import("../../infra/index.js");
     await Promise.all(Object.values(program).map((o) => (pulumi.Output.isInstance(o) ? resolve(o as pulumi.Output<unknown>) : o)));
     await settle();
     return { mock, program };

@@ -6,9 +6,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { planAccess } from "../migration/setup/accessPlan";
-import { parseConnectionUrl } from "../migration/postgres/connection";
-import { CONFIG_DEFAULTS, CONFIG_KEYS, SECRET_KEYS, StackConfigError, validateStackConfig } from "../infra/config";
+import { planAccess } from "../../migration/setup/accessPlan";
+import { parseConnectionUrl } from "../../migration/postgres/connection";
+import { CONFIG_DEFAULTS, CONFIG_KEYS, SECRET_KEYS, StackConfigError, validateStackConfig } from "../../infra/config";
 import {
     installMocks,
     isWireSecret,
@@ -18,9 +18,10 @@ import {
     type MockRun,
     type RecordedResource,
     RESOURCE_TYPES,
-} from "./support/pulumiMocks";
+} from "../support/pulumiMocks";
+import { PROJECT_ROOT } from "../support/paths";
 
-const ROOT = path.join(__dirname, "..");
+const ROOT = PROJECT_ROOT;
 const ADMIN_PASSWORD = "adm1n pw/with:odd@chars";
 const APP_PASSWORD = "c0llector p@ss/word?#%";
 const SECRETS = { "gecko-pg:adminPassword": ADMIN_PASSWORD, "gecko-pg:appPassword": APP_PASSWORD };
@@ -29,7 +30,7 @@ const IMAGE_ID = "sha256:0123456789abcdef";
 
 const T = RESOURCE_TYPES;
 
-type Program = typeof import("../infra/index");
+type Program = typeof import("../../infra/index");
 
 interface Run {
     readonly mock: MockRun;
@@ -50,13 +51,13 @@ async function runProgram(stack: string, config: Record<string, string>): Promis
         },
     });
     vi.resetModules();
-    const program: Program = await import("../infra/index.js");
+    const program: Program = await import("../../infra/index.js");
     await Promise.all(Object.values(program).map((o) => (pulumi.Output.isInstance(o) ? resolve(o as pulumi.Output<unknown>) : o)));
     await settle();
     return { mock, program };
 }
 
-// Exactly the settings: the schema (and migration) are dynamic resources too (test/stack.migration.test.ts).
+// Exactly the settings: the schema (and migration) are dynamic resources too (index.migration.test.ts).
 const settingsOf = (mock: MockRun) => mock.ofType("pulumi-nodejs:dynamic/gecko:ServerSettings");
 
 /** Each secret must appear nowhere in the inputs of any resource except inside a secret envelope. */
@@ -92,7 +93,7 @@ function expectAccessMatchesPlan(mock: MockRun, plan: ReturnType<typeof planAcce
                 role,
                 objectType,
                 schema,
-                privileges: [...privileges].sort(),
+                privileges: [...(privileges as string[])].sort(),
                 database,
             })),
         ),
@@ -117,7 +118,7 @@ function expectAccessMatchesPlan(mock: MockRun, plan: ReturnType<typeof planAcce
                 role,
                 schema,
                 objectType,
-                privileges: [...privileges].sort(),
+                privileges: [...(privileges as string[])].sort(),
                 database,
             })),
         ),
@@ -179,7 +180,7 @@ describe("docker mode (stack prod)", () => {
 
     it("waits for a TCP healthcheck, publishes on 127.0.0.1 only and sets no -c flags", () => {
         const c = r(T.container).inputs;
-        expect(c.healthcheck.tests).toEqual(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "postgres"]);
+        expect((c.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "postgres"]);
         expect(c.wait).toBe(true);
         expect(c.waitTimeout).toBeGreaterThan(0);
         expect(c.ports).toEqual([{ internal: 5432, external: 15432, ip: "127.0.0.1", protocol: "tcp" }]);

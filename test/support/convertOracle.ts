@@ -1,10 +1,15 @@
 /**
- * Test helpers for the converter tests: a seeded PRNG and "ask real
- * PostgreSQL" in one round trip for a whole batch of inputs.
+ * Test helpers for the converter tests: a seeded PRNG, a result as the text compared,
+ * and "ask real PostgreSQL" in one round trip for a whole batch of inputs (only the
+ * integration tests call oracleClient; the rest needs no server).
  */
 import { Client } from "pg";
 import { afterAll, beforeAll } from "vitest";
-import { createScratchDatabase, type ScratchDatabase } from "./support/db";
+import type { ConvertResult } from "../../migration/data/convert/result";
+import { createScratchDatabase, type ScratchDatabase } from "./db";
+
+/** A converter's result as compared with PostgreSQL's text: the value, `NULL`, or `ERROR` when rejected. */
+export const resultText = (r: ConvertResult): string => (r.ok ? (r.value ?? "NULL") : "ERROR");
 
 /**
  * A client on a scratch database with `pg_try` installed, for the `describe`

@@ -272,7 +272,7 @@ async function withRolesGranted(s: ProviderSession, c: Client, roles: readonly s
 }
 
 // resource_postgresql_role.go resourcePostgreSQLRoleDelete
-async function deleteRole(s: ProviderSession, r: RecordedResource, name: (n: string) => string): Promise<void> {
+async function deleteRole(s: ProviderSession, r: RecordedResource, name: (n: unknown) => string): Promise<void> {
     const role = name(r.inputs.name);
     const c = await s.connect();
     await inTransaction(s, c, async () => {
@@ -288,7 +288,7 @@ async function deleteRole(s: ProviderSession, r: RecordedResource, name: (n: str
 }
 
 // resource_postgresql_database.go resourcePostgreSQLDatabaseDelete + terminateBConnections
-async function deleteDatabase(s: ProviderSession, r: RecordedResource, name: (n: string) => string): Promise<void> {
+async function deleteDatabase(s: ProviderSession, r: RecordedResource, name: (n: unknown) => string): Promise<void> {
     const database = name(r.inputs.name);
     const c = await s.connect();
     // `owner` is computed: the state holds what Read found (the program sets none, so the provider's user).
@@ -314,10 +314,10 @@ async function deleteDatabase(s: ProviderSession, r: RecordedResource, name: (n:
 }
 
 // resource_postgresql_grant.go resourcePostgreSQLGrantDelete (object types database and schema)
-async function deleteGrant(s: ProviderSession, r: RecordedResource, name: (n: string) => string): Promise<void> {
+async function deleteGrant(s: ProviderSession, r: RecordedResource, name: (n: unknown) => string): Promise<void> {
     const database = name(r.inputs.database);
     const role = name(r.inputs.role);
-    const objectType: string = r.inputs.objectType;
+    const objectType = String(r.inputs.objectType);
     if (objectType !== "database" && objectType !== "schema") throw new Error(`replay: grant on ${objectType} not modelled`);
     const c = await s.connect(database);
     await inTransaction(s, c, async () => {
@@ -346,7 +346,7 @@ async function deleteGrant(s: ProviderSession, r: RecordedResource, name: (n: st
         const revoke =
             objectType === "database"
                 ? `REVOKE ALL PRIVILEGES ON DATABASE ${q(database)} FROM ${q(role)}`
-                : `REVOKE ALL PRIVILEGES ON SCHEMA ${q(r.inputs.schema)} FROM ${q(role)}`;
+                : `REVOKE ALL PRIVILEGES ON SCHEMA ${q(String(r.inputs.schema))} FROM ${q(role)}`;
         try {
             await withRolesGranted(s, c, owners, async () => void (await s.exec(c, revoke)));
         } catch (e) {
@@ -359,10 +359,10 @@ async function deleteGrant(s: ProviderSession, r: RecordedResource, name: (n: st
 }
 
 // resource_postgresql_default_privileges.go resourcePostgreSQLDefaultPrivilegesDelete
-async function deleteDefaultPrivileges(s: ProviderSession, r: RecordedResource, name: (n: string) => string): Promise<void> {
+async function deleteDefaultPrivileges(s: ProviderSession, r: RecordedResource, name: (n: unknown) => string): Promise<void> {
     const database = name(r.inputs.database);
     const owner = name(r.inputs.owner);
-    const inSchema = r.inputs.schema ? `IN SCHEMA ${q(r.inputs.schema)} ` : "";
+    const inSchema = r.inputs.schema ? `IN SCHEMA ${q(String(r.inputs.schema))} ` : "";
     const c = await s.connect(database);
     await inTransaction(s, c, async () => {
         await pgLockRole(s, c, owner);
@@ -376,14 +376,14 @@ async function deleteDefaultPrivileges(s: ProviderSession, r: RecordedResource, 
 }
 
 // resource_postgresql_grant_role.go resourcePostgreSQLGrantRoleDelete
-async function deleteGrantRole(s: ProviderSession, r: RecordedResource, name: (n: string) => string): Promise<void> {
+async function deleteGrantRole(s: ProviderSession, r: RecordedResource, name: (n: unknown) => string): Promise<void> {
     const c = await s.connect();
     await inTransaction(s, c, async () => void (await s.exec(c, `REVOKE ${q(name(r.inputs.grantRole))} FROM ${q(name(r.inputs.role))}`)));
 }
 
 /** Runs each resource's delete in `order`; stops at the first failure and reports it. */
 export async function replayDestroy(order: readonly RecordedResource[], options: ReplayOptions): Promise<ReplayResult> {
-    const name = (n: string) => options.rename.get(n) ?? n;
+    const name = (n: unknown) => options.rename.get(String(n)) ?? String(n);
     const s = new ProviderSession(options.admin);
     const steps: ReplayStep[] = [];
     try {

@@ -62,7 +62,7 @@ async function main() {
     } catch (e) {
         fail("program", e);
     }
-    // Like stack.test.ts: resolve the exported outputs (their applies may register more), then wait for the RPCs.
+    // Like test/infra/index.test.ts: resolve the exported outputs (their applies may register more), then wait for the RPCs.
     const exported = Object.entries(program ?? {});
     await Promise.all(exported.filter(([, v]) => pulumi.Output.isInstance(v)).map(([, v]) => new Promise((ok) => v.apply(ok))));
     await settle();

@@ -38,7 +38,7 @@ export interface RecordedResource {
     readonly additionalSecretOutputs: readonly string[];
     readonly ignoreChanges: readonly string[];
     /** Inputs with secrets unwrapped. */
-    readonly inputs: Record<string, any>;
+    readonly inputs: Record<string, unknown>;
     /** Inputs as sent to the engine: secrets are `{ [specialSigKey]: specialSecretSig, value }`. */
     readonly wireInputs: Record<string, unknown>;
 }
@@ -56,7 +56,25 @@ export interface MockOptions {
     readonly config: Record<string, string>;
     readonly secretKeys?: string[];
     /** Extra output state per resource type (e.g. computed ids). */
-    readonly outputs?: (type: string, inputs: Record<string, any>) => Record<string, unknown>;
+    readonly outputs?: (type: string, inputs: Record<string, unknown>) => Record<string, unknown>;
+}
+
+/** The parts of the engine's RegisterResourceRequest (a protobuf message) the recorder reads. */
+interface RegisterResourceRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getProvider(): string;
+    getDependenciesList(): string[];
+    getProtect(): boolean;
+    getDeletebeforereplace(): boolean;
+    getAdditionalsecretoutputsList(): string[];
+    getIgnorechangesList(): string[];
+    getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+}
+
+interface RegisterResourceResponse {
+    getUrn(): string;
 }
 
 /** Installs fresh mocks and config; import the program after this, then `await settle()`. */
@@ -75,7 +93,7 @@ export async function installMocks(options: MockOptions): Promise<MockRun> {
 
     // Wrap the mock monitor to see the request, which the `newResource` mock does not get.
     const monitor = pulumi.runtime.getMonitor() as unknown as {
-        registerResource(req: any, cb: (err: unknown, res: any) => void): Promise<void>;
+        registerResource(req: RegisterResourceRequest, cb: (err: unknown, res: RegisterResourceResponse) => void): Promise<void>;
     };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) =>
@@ -92,7 +110,7 @@ export async function installMocks(options: MockOptions): Promise<MockRun> {
                     deleteBeforeReplace: req.getDeletebeforereplace(),
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     ignoreChanges: req.getIgnorechangesList(),
-                    inputs: unwrapSecrets(pulumi.runtime.deserializeProperties(req.getObject())) as Record<string, any>,
+                    inputs: unwrapSecrets(pulumi.runtime.deserializeProperties(req.getObject())) as Record<string, unknown>,
                     wireInputs: req.getObject().toJavaScript(),
                 });
             }

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
-import { adminUrl, createScratchDatabase, withClient, type ScratchDatabase } from "./support/db";
+import { adminUrl, createScratchDatabase, withClient, type ScratchDatabase } from "./db";
 
 export interface SchemaFixture {
     readonly db: ScratchDatabase;

@@ -2,7 +2,7 @@
  * The collector's write mix (collector-facts.md, "Queries the collector runs most" 4, 5, 6)
  * as data: which operation, with which parameters, and the SQL each store gets.
  *
- * The SQL is the shape SQLAlchemy 2.0 emits (test/schema.compat.test.ts): `?` and plain
+ * The SQL is the shape SQLAlchemy 2.0 emits (test/migration/schema/applySchema.compat.integration.test.ts): `?` and plain
  * values for pysqlite, `$n` with `::timestamp` casts for naive datetimes on PostgreSQL.
  *
  * Transaction boundaries follow each driver, because that is what the collector gets:

@@ -8,10 +8,10 @@
  * frequent queries, retention deletes) must pass.
  */
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { checkSchema, createSchema, type SchemaInputs } from "../infra/providers/schema";
-import { SCHEMA_VARIANTS } from "../scripts/generator/collectorDb";
-import { expectAllPassed, missingStack, runCollectorOrm, URL_FORMS } from "./support/collectorOrm";
-import { createMigrationFixture, type MigrationFixture } from "./support/migrationFixture";
+import { checkSchema, createSchema, type SchemaInputs } from "../../../infra/providers/schema";
+import { SCHEMA_VARIANTS } from "../../../scripts/generator/collectorDb";
+import { expectAllPassed, missingStack, runCollectorOrm, URL_FORMS } from "../../support/collectorOrm";
+import { createMigrationFixture, type MigrationFixture } from "../../support/migrationFixture";
 
 describe.skipIf(missingStack !== undefined)("the collector's SQLAlchemy stack on a migrated database", () => {
     const cases = SCHEMA_VARIANTS.flatMap((variant) => [
@@ -66,4 +66,4 @@ describe.skipIf(missingStack !== undefined)(
     },
 );
 
-// (c), a database upgraded from the previous schema version: test/schema.upgrade.test.ts.
+// (c), a database upgraded from the previous schema version: test/migration/schema/upgrade.integration.test.ts.

@@ -4,20 +4,16 @@
  * the way the stack does it (planAccess + applyAccess), uniquely named because
  * roles are cluster-wide and other test files run at the same time.
  */
-import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { schemaChecksum } from "../migration/schema/ddl";
-import { inspectSchema } from "../migration/schema/inspect";
-import { SCHEMA_VERSION, TARGET_TABLES } from "../migration/schema/tables";
-import { Schema, schemaProvider as provider } from "../infra/schema";
-import { withClient } from "./support/db";
-import { installMocks, plaintextPaths, settle } from "./support/pulumiMocks";
-import { provisionTarget, targetRows, type Target } from "./support/provisionTarget";
+import { schemaChecksum } from "../../../migration/schema/ddl";
+import { inspectSchema } from "../../../migration/schema/inspect";
+import { SCHEMA_VERSION, TARGET_TABLES } from "../../../migration/schema/tables";
+import { schemaProvider as provider } from "../../../infra/schema";
+import { withClient } from "../../support/db";
+import { provisionTarget, targetRows, type Target } from "../../support/provisionTarget";
+import { PROJECT_ROOT } from "../../support/paths";
 
-const root = path.resolve(__dirname, "..");
+const root = PROJECT_ROOT;
 const TABLES = TARGET_TABLES.map((t) => t.name).sort();
 
 const query = targetRows;
@@ -256,38 +252,5 @@ describe("Schema provider on a real PostgreSQL", () => {
             deferPostLoad: false,
         });
         await expect(provider.create(inputs)).rejects.toThrow("applySchema: owner role 'no_such_owner_role' does not exist");
-    });
-});
-
-describe("Schema resource", () => {
-    it("keeps the connection secret and its serialised provider loads the library in plain Node", async () => {
-        const connection = { host: "db.example", port: 5432, user: "postgres", password: "s3cret pw", database: "gecko" };
-        const run = await installMocks({ project: "gecko-pg", stack: "test", config: {} });
-        new Schema("schema", { connection, ownerRole: "gecko_owner", appRole: "gecko_collector", deferPostLoad: true });
-        await settle();
-        const res = run.one("pulumi-nodejs:dynamic/gecko:Schema", "schema");
-        expect(res.additionalSecretOutputs).toContain("connection");
-        expect(plaintextPaths(res.wireInputs, connection.password)).toEqual([]);
-
-        // What the dynamic-provider host does: eval the text, then call a method in a fresh process.
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "schema-provider-"));
-        try {
-            fs.writeFileSync(path.join(dir, "provider.js"), String(res.inputs.__provider));
-            const script =
-                `require(${JSON.stringify(path.join(dir, "provider.js"))}).handler()` +
-                `.check({}, { connection: ${JSON.stringify(connection)}, ownerRole: "gecko_owner", appRole: "gecko_collector", deferPostLoad: "yes" })` +
-                `.then((r) => console.log(JSON.stringify(r)))`;
-            const out = JSON.parse(
-                execFileSync(process.execPath, ["-e", script], {
-                    cwd: dir,
-                    env: { ...process.env, GECKO_PG_ROOT: root },
-                    encoding: "utf8",
-                }),
-            );
-            expect(out.failures).toEqual([{ property: "deferPostLoad", reason: "must be true or false, got 'yes'" }]);
-            expect(out.inputs.version).toBe(SCHEMA_VERSION);
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
     });
 });

@@ -1,20 +1,25 @@
-import { execFileSync } from "node:child_process";
+/**
+ * The ServerSettings dynamic provider's methods called directly, as the Pulumi engine would,
+ * against a PostgreSQL of this file's own (ALTER SYSTEM changes the whole server): create,
+ * pending restarts, update, delete, the restart through a fake Docker Engine, and a managed
+ * server's admin (report mode). Without a server: serverSettings.test.ts.
+ */
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { ConnectionSpec } from "../migration/postgres/connection";
-import { startLocalPostgres, type LocalPostgres } from "../migration/postgres/localServer";
-import { restartContainer } from "../migration/setup/dockerRestart";
-import { DEFAULT_SETTINGS, ServerSettings, serverSettingsProvider as provider } from "../infra/settings";
-import { withClient } from "./support/db";
-import { installMocks, plaintextPaths, settle } from "./support/pulumiMocks";
+import type { ConnectionSpec } from "../../../migration/postgres/connection";
+import { startLocalPostgres, type LocalPostgres } from "../../../migration/postgres/localServer";
+import { restartContainer } from "../../../migration/setup/dockerRestart";
+import { DEFAULT_SETTINGS, serverSettingsProvider as provider } from "../../../infra/settings";
+import { withClient } from "../../support/db";
+import { PROJECT_ROOT } from "../../support/paths";
 
 // ALTER SYSTEM changes the whole server: these tests get their own, never the shared one.
 let server: LocalPostgres;
 let connection: ConnectionSpec;
-const root = path.resolve(__dirname, "..");
+const root = PROJECT_ROOT;
 
 beforeAll(async () => {
     process.env.GECKO_PG_ROOT = root;
@@ -273,113 +278,6 @@ describe("ServerSettings provider on a real PostgreSQL", () => {
     });
 });
 
-describe("restarting the container through other Docker hosts", () => {
-    it("speaks TLS to a tcp:// Engine with the client certificate of DOCKER_CERT_PATH (DOCKER_TLS_VERIFY)", async () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "docker-tls-"));
-        const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-        ssl(
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca-key.pem",
-            "-out",
-            "ca.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=test-ca",
-        );
-        fs.writeFileSync(path.join(dir, "san.cnf"), "subjectAltName=IP:127.0.0.1\n");
-        for (const [key, cert, cn, ext] of [
-            ["server-key.pem", "server.pem", "127.0.0.1", ["-extfile", "san.cnf"]],
-            ["key.pem", "cert.pem", "client", []],
-        ] as const) {
-            ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", `${cn}.csr`, "-subj", `/CN=${cn}`);
-            ssl(
-                "x509",
-                "-req",
-                "-in",
-                `${cn}.csr`,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca-key.pem",
-                "-CAcreateserial",
-                "-out",
-                cert,
-                "-days",
-                "1",
-                ...ext,
-            );
-        }
-        const calls: string[] = [];
-        const { createServer } = await import("node:https");
-        const read = (f: string) => fs.readFileSync(path.join(dir, f));
-        // Like dockerd --tlsverify: only clients with a certificate of the CA get in.
-        const srv = createServer(
-            { key: read("server-key.pem"), cert: read("server.pem"), ca: read("ca.pem"), requestCert: true, rejectUnauthorized: true },
-            (req, res) => {
-                calls.push(`${req.method} ${req.url}`);
-                res.writeHead(204).end();
-            },
-        );
-        await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
-        const saved = { verify: process.env.DOCKER_TLS_VERIFY, certPath: process.env.DOCKER_CERT_PATH };
-        try {
-            process.env.DOCKER_TLS_VERIFY = "1";
-            process.env.DOCKER_CERT_PATH = dir;
-            await restartContainer("db", { dockerHost: `tcp://127.0.0.1:${(srv.address() as { port: number }).port}` });
-            expect(calls).toEqual(["POST /containers/db/restart?t=60"]);
-            process.env.DOCKER_CERT_PATH = path.join(dir, "missing");
-            await expect(restartContainer("db", { dockerHost: "tcp://127.0.0.1:1" })).rejects.toThrow(
-                `Docker TLS: cannot read ${path.join(dir, "missing", "ca.pem")} (DOCKER_CERT_PATH)`,
-            );
-        } finally {
-            for (const [k, v] of [
-                ["DOCKER_TLS_VERIFY", saved.verify],
-                ["DOCKER_CERT_PATH", saved.certPath],
-            ] as const)
-                if (v === undefined) delete process.env[k];
-                else process.env[k] = v;
-            await new Promise((ok) => srv.close(ok));
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
-    });
-
-    it("goes through the docker CLI for an ssh:// host, and says so when the CLI is missing", async () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "docker-ssh-"));
-        const record = path.join(dir, "args.json");
-        fs.writeFileSync(
-            path.join(dir, "docker"),
-            `#!${process.execPath}\nrequire("fs").writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.argv.slice(2)));\n`,
-            { mode: 0o755 },
-        );
-        const savedPath = process.env.PATH;
-        try {
-            process.env.PATH = `${dir}${path.delimiter}${savedPath}`;
-            await restartContainer("db", { dockerHost: "ssh://deploy@docker-host:2222" });
-            expect(JSON.parse(fs.readFileSync(record, "utf8"))).toEqual([
-                "--host",
-                "ssh://deploy@docker-host:2222",
-                "restart",
-                "--time",
-                "60",
-                "db",
-            ]);
-            process.env.PATH = path.join(dir, "empty");
-            await expect(restartContainer("db", { dockerHost: "ssh://deploy@docker-host" })).rejects.toThrow(
-                "docker restart db: an ssh:// Docker host needs the docker CLI on this machine (not found on PATH)",
-            );
-        } finally {
-            process.env.PATH = savedPath;
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
-    });
-});
-
 describe("ServerSettings on a managed server (admin not a superuser)", () => {
     // Like a managed service's admin: may create roles and databases, may not ALTER SYSTEM or read pg_file_settings.
     const admin = { user: "cloudadmin_settings", password: "managed-pw-0" };
@@ -437,40 +335,6 @@ describe("ServerSettings on a managed server (admin not a superuser)", () => {
     it("check names an unknown mode", async () => {
         const r = await provider.check!({}, { connection: managed, restart: { kind: "none" }, mode: "sometimes" });
         expect(r.failures).toEqual([{ property: "mode", reason: "must be one of apply, report, got 'sometimes'" }]);
-    });
-});
-
-describe("ServerSettings resource", () => {
-    it("keeps the connection secret and its serialised provider loads the library in plain Node", async () => {
-        const run = await installMocks({ project: "gecko-pg", stack: "test", config: {} });
-        new ServerSettings("settings", { connection, settings: { work_mem: "8MB" }, restart: { kind: "none" } });
-        await settle();
-        const res = run.one("pulumi-nodejs:dynamic/gecko:ServerSettings", "settings");
-        expect(res.additionalSecretOutputs).toContain("connection");
-        expect(plaintextPaths(res.wireInputs, server.password)).toEqual([]);
-
-        // What the dynamic-provider host does: eval the text, then call a method in a fresh process.
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "settings-provider-"));
-        try {
-            fs.writeFileSync(path.join(dir, "provider.js"), String(res.inputs.__provider));
-            const script =
-                `require(${JSON.stringify(path.join(dir, "provider.js"))}).handler()` +
-                `.check({}, { connection: { host: "h", port: 5432, user: "u", password: "p", database: "d" }, settings: { work_mem: "8mb" }, restart: { kind: "none" } })` +
-                `.then((r) => console.log(JSON.stringify(r)))`;
-            const out = execFileSync(process.execPath, ["-e", script], {
-                cwd: dir,
-                env: { ...process.env, GECKO_PG_ROOT: root },
-                encoding: "utf8",
-            });
-            expect(JSON.parse(out).failures).toEqual([
-                {
-                    property: "settings.work_mem",
-                    reason: "work_mem = '8mb': bad unit 'mb': valid memory units are B, kB, MB, GB, TB (case-sensitive)",
-                },
-            ]);
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
     });
 });
 

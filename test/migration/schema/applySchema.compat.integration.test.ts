@@ -12,8 +12,8 @@
  */
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applySchema, type ApplySchemaOptions } from "../migration/schema/applySchema";
-import { createSchemaFixture, utcEpoch, type SchemaFixture } from "./schemaFixtures";
+import { applySchema, type ApplySchemaOptions } from "../../../migration/schema/applySchema";
+import { createSchemaFixture, utcEpoch, type SchemaFixture } from "../../support/schemaFixtures";
 
 const OPTIONS = (f: SchemaFixture): ApplySchemaOptions => ({
     ownerRole: f.ownerRole,

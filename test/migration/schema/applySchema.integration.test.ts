@@ -1,13 +1,13 @@
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applySchema, type ApplySchemaOptions } from "../migration/schema/applySchema";
-import { schemaChecksum } from "../migration/schema/ddl";
-import { inspectSchema } from "../migration/schema/inspect";
-import { addFuturePartitions, ensurePartitions } from "../migration/schema/partitionMaintenance";
-import { renderSchemaSql } from "../migration/schema/render";
-import { SCHEMA_VERSION, TARGET_TABLES } from "../migration/schema/tables";
-import type { TargetTable } from "../migration/schema/types";
-import { createSchemaFixture, utcEpoch, type SchemaFixture } from "./schemaFixtures";
+import { applySchema, type ApplySchemaOptions } from "../../../migration/schema/applySchema";
+import { schemaChecksum } from "../../../migration/schema/ddl";
+import { inspectSchema } from "../../../migration/schema/inspect";
+import { addFuturePartitions, ensurePartitions } from "../../../migration/schema/partitionMaintenance";
+import { renderSchemaSql } from "../../../migration/schema/render";
+import { SCHEMA_VERSION, TARGET_TABLES } from "../../../migration/schema/tables";
+import type { TargetTable } from "../../../migration/schema/types";
+import { createSchemaFixture, utcEpoch, type SchemaFixture } from "../../support/schemaFixtures";
 
 const NOW = new Date("2024-01-15T00:00:00Z");
 const SPAN = { fromEpoch: utcEpoch("2023-12-05T00:00:00Z"), toEpoch: utcEpoch("2024-01-20T00:00:00Z") };

@@ -10,16 +10,16 @@ import {
     schemaChecksum,
     setDatabaseTimeZoneSql,
     validateConstraintSql,
-} from "../migration/schema/ddl";
+} from "../../../migration/schema/ddl";
 import {
     createDefaultPartitionSql,
     createPartitionSql,
     moveDefaultRowsAndCreateSql,
     planMonthlyPartitions,
-} from "../migration/schema/partitions";
-import { renderSchemaSql } from "../migration/schema/render";
-import { SCHEMA_VERSION, TARGET_TABLES, targetTable } from "../migration/schema/tables";
-import type { TargetColumn, TargetTable } from "../migration/schema/types";
+} from "../../../migration/schema/partitions";
+import { renderSchemaSql } from "../../../migration/schema/render";
+import { SCHEMA_VERSION, TARGET_TABLES, targetTable } from "../../../migration/schema/tables";
+import type { TargetColumn, TargetTable } from "../../../migration/schema/types";
 
 const ohlcv = targetTable("ohlcv_data");
 const at = (iso: string) => Date.parse(iso) / 1000;

@@ -8,13 +8,13 @@
 import * as path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientConfig } from "../migration/postgres/connection";
-import { TARGET_TABLES } from "../migration/schema/tables";
-import { checkTargetSchema, upgradeTarget } from "../migration/schema/target";
-import { silentLogger } from "../migration/data/options";
-import { expectAllPassed, missingStack, runCollectorOrm, URL_FORMS } from "./support/collectorOrm";
-import { createMigrationFixture, HOST_ZONE, tableReport, type MigrationFixture } from "./support/migrationFixture";
-import { exportCommit, runCli, SCHEMA_V2_COMMIT } from "./support/previousVersion";
+import { clientConfig } from "../../../migration/postgres/connection";
+import { TARGET_TABLES } from "../../../migration/schema/tables";
+import { checkTargetSchema, upgradeTarget } from "../../../migration/schema/target";
+import { silentLogger } from "../../../migration/data/options";
+import { expectAllPassed, missingStack, runCollectorOrm, URL_FORMS } from "../../support/collectorOrm";
+import { createMigrationFixture, HOST_ZONE, tableReport, type MigrationFixture } from "../../support/migrationFixture";
+import { exportCommit, runCli, SCHEMA_V2_COMMIT } from "../../support/previousVersion";
 
 /** Columns version 2 had, per table: their values must come through the upgrade untouched. */
 const V2_ONLY_NEW: Readonly<Record<string, readonly string[]>> = {

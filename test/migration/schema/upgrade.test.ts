@@ -1,7 +1,7 @@
 /** The pure upgrade planner (migration/schema/upgrade.ts): catalog shape in, ALTER steps out. */
 import { describe, expect, it } from "vitest";
-import { targetTable } from "../migration/schema/tables";
-import { planTableUpgrade, upgradeStepSql, type ActualColumn, type ActualTable } from "../migration/schema/upgrade";
+import { targetTable } from "../../../migration/schema/tables";
+import { planTableUpgrade, upgradeStepSql, type ActualColumn, type ActualTable } from "../../../migration/schema/upgrade";
 
 const col = (name: string, type: string, o: Partial<ActualColumn> = {}): ActualColumn => ({
     name,

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { parseDockerHost } from "../migration/setup/dockerRestart";
 import {
     alterSystemSql,
     DEFAULT_SETTINGS,
@@ -16,7 +15,7 @@ import {
     validateSettings,
     type SettingInfo,
     type SettingsCatalog,
-} from "../migration/setup/settingsPlan";
+} from "../../../migration/setup/settingsPlan";
 
 /** Rows shaped like PostgreSQL 17's pg_settings, for settings the local table does not know. */
 const server: Record<string, SettingInfo> = {
@@ -204,40 +203,6 @@ describe("SQL", () => {
             { name: "work_mem", value: "8MB" },
             { name: "shared_buffers" },
         ]);
-    });
-});
-
-describe("parseDockerHost", () => {
-    it.each([
-        ["unix:///var/run/docker.sock", { kind: "unix", socketPath: "/var/run/docker.sock" }],
-        ["tcp://10.0.0.5:2375", { kind: "tcp", host: "10.0.0.5", port: 2375 }],
-        ["tcp://[::1]:2375/", { kind: "tcp", host: "::1", port: 2375 }],
-    ])("%s", (value, expected) => {
-        expect(parseDockerHost(value)).toEqual(expected);
-    });
-
-    it.each([
-        ["ssh://me@host", { kind: "ssh", url: "ssh://me@host" }],
-        ["ssh://host:2222", { kind: "ssh", url: "ssh://host:2222" }],
-    ])("%s", (value, expected) => {
-        expect(parseDockerHost(value)).toEqual(expected);
-    });
-
-    it("uses TLS for tcp:// when DOCKER_TLS_VERIFY or DOCKER_CERT_PATH is set, as the docker CLI does", () => {
-        expect(parseDockerHost("tcp://docker.example:2376", { DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" })).toEqual({
-            kind: "tcp",
-            host: "docker.example",
-            port: 2376,
-            tls: { certPath: "/certs", verify: true },
-        });
-        expect(parseDockerHost("tcp://docker.example:2376", { DOCKER_CERT_PATH: "/certs" })).toMatchObject({
-            tls: { certPath: "/certs", verify: false },
-        });
-        expect(parseDockerHost("tcp://docker.example:2375", {})).toEqual({ kind: "tcp", host: "docker.example", port: 2375 });
-    });
-
-    it.each(["tcp://host", "https://host:2376", "unix://relative.sock", "ssh://a@b@c", "ssh://host/path"])("rejects %s", (value) => {
-        expect(() => parseDockerHost(value)).toThrow(/unsupported Docker host/);
     });
 });
 

@@ -10,9 +10,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../support/paths";
 
-const SCRIPT = path.join(__dirname, "..", "scripts", "bench", "concurrency.ts");
-const TSX = path.join(__dirname, "..", "node_modules", ".bin", "tsx");
+const SCRIPT = path.join(PROJECT_ROOT, "scripts", "bench", "concurrency.ts");
+const TSX = path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
 const WRITERS = [1, 4];
 const READ_IDS = ["1", "2", "2ts", "2all", "3", "3all", "7a", "7b", "8a", "8b", "8c", "9a", "9b", "11a", "11b"];
 

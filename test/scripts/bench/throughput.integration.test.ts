@@ -8,9 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { adminUrl } from "./support/db";
+import { adminUrl } from "../../support/db";
+import { PROJECT_ROOT } from "../../support/paths";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = PROJECT_ROOT;
 const hasPgloader = ["/usr/bin", "/usr/local/bin"].some((d) => fs.existsSync(path.join(d, "pgloader")));
 
 describe("throughput benchmark", () => {

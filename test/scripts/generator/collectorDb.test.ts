@@ -4,9 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateCollectorDb, openLiveWriter, type GenerationManifest, type PlantedDefect } from "../scripts/generator/collectorDb";
-import { targetIntegerDigits } from "../scripts/generator/defectsValues";
-import { COLLECTOR_TABLES, CURRENT_TABLE_ITEMS, renderCreateTable } from "../scripts/generator/ddl";
+import { generateCollectorDb, openLiveWriter, type GenerationManifest, type PlantedDefect } from "../../../scripts/generator/collectorDb";
+import { targetIntegerDigits } from "../../../scripts/generator/defectsValues";
+import { COLLECTOR_TABLES, CURRENT_TABLE_ITEMS, renderCreateTable } from "../../../scripts/generator/ddl";
 
 const REFERENCE_SCHEMA = "/work/shared/reference/collector-sqlite-schema.sql";
 const ZONE = "America/Chicago";

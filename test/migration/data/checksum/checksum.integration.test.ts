@@ -1,8 +1,9 @@
 /**
  * The JS side of the checksums equals the SQL side on a real PostgreSQL:
  * hashtextextended (textHash.ts) on every tail length of lookup3's 12-byte
- * blocks, multi-byte UTF-8, quotes and backslashes; bucketOf; and BucketSums'
- * number accumulators against plain bigint sums.
+ * blocks, multi-byte UTF-8, quotes and backslashes; the row text, its hash and
+ * bucketOf. Without a server (the byte-slice hash, BucketSums' number
+ * accumulators against plain bigint sums): checksum.test.ts.
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -11,43 +12,21 @@ import { describe, expect, it } from "vitest";
 import {
     bucketOf,
     bucketSql,
-    BucketSums,
     canonicalRowText,
     fieldTextSql,
     hashValue,
     rowHash,
     rowHashSql,
     rowTextSql,
-} from "../migration/data/checksum/checksum";
-import { hashBytesExtended, hashTextExtended } from "../migration/data/checksum/textHash";
-import type { ColumnType } from "../migration/schema/types";
-import { adminUrl, withClient } from "./support/db";
-
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-
-function samples(): string[] {
-    const out: string[] = [];
-    for (let n = 0; n <= 40; n++) out.push(ALPHABET.slice(0, n));
-    out.push(
-        "é",
-        "ß€",
-        "日本語テキスト",
-        "😀 emoji 😀",
-        "a\u00ff\u0100b".repeat(7),
-        "it's",
-        "back\\slash",
-        "tab\tnew\nline",
-        "x".repeat(10_000),
-    );
-    // Deterministic mixed strings: every length 0..36, code points up to U+018F (1- and 2-byte UTF-8).
-    for (let n = 0; n < 120; n++)
-        out.push(Array.from({ length: n % 37 }, (_, i) => String.fromCharCode(32 + ((n * 7 + i * 13) % 400))).join(""));
-    return out;
-}
+} from "../../../../migration/data/checksum/checksum";
+import { hashTextExtended } from "../../../../migration/data/checksum/textHash";
+import type { ColumnType } from "../../../../migration/schema/types";
+import { adminUrl, withClient } from "../../../support/db";
+import { hashSamples } from "../../../support/hashSamples";
 
 describe("checksums: JS equals PostgreSQL", () => {
     it("hashTextExtended equals hashtextextended(text, 0)", async () => {
-        const texts = samples();
+        const texts = hashSamples();
         const theirs = await withClient(adminUrl(), (c) =>
             c.query<{ h: string }>(
                 "SELECT hashtextextended(s, 0)::text AS h FROM unnest($1::text[]) WITH ORDINALITY AS u(s, o) ORDER BY o",
@@ -90,32 +69,5 @@ describe("checksums: JS equals PostgreSQL", () => {
             return (await c.query({ text: "SELECT * FROM copy_back", rowMode: "array" })).rows;
         });
         expect(back).toEqual(rows);
-    });
-
-    it("hashBytesExtended over a slice equals hashTextExtended of the text", () => {
-        const enc = new TextEncoder();
-        for (const t of samples()) {
-            const bytes = enc.encode(`xx${t}\n`);
-            const a = hashBytesExtended(bytes, 2, bytes.length - 1, { hi: 0, lo: 0 });
-            expect(a, t.slice(0, 20)).toEqual(hashTextExtended(t, { hi: 0, lo: 0 }));
-        }
-    });
-
-    it("BucketSums adds rows exactly, across its fold threshold, like bigint sums", () => {
-        const sums = new BucketSums();
-        const expected = new Map<number, { count: number; sum: bigint }>();
-        const h = { hi: 0, lo: 0 };
-        for (let i = 0; i < (1 << 20) + 5000; i++) {
-            hashTextExtended(`row ${i}`, h);
-            const b = i % 3 === 0 ? 0 : i % 7;
-            sums.addRow(b, h);
-            const e = expected.get(b) ?? { count: 0, sum: 0n };
-            expected.set(b, { count: e.count + 1, sum: e.sum + hashValue(h) });
-        }
-        sums.addPartial(5, 2, -2 * 2 ** 31, 2 * (2 ** 32 - 1));
-        const e5 = expected.get(5)!;
-        expected.set(5, { count: e5.count + 2, sum: e5.sum + 2n * (-(2n ** 31n) * 2n ** 32n + (2n ** 32n - 1n)) });
-        expect(new Map([...sums.sums].map(([b, s]) => [b, { count: s.count, sum: s.sum }]))).toEqual(expected);
-        expect(BucketSums.fromJSON(JSON.parse(JSON.stringify(sums))).sums).toEqual(sums.sums);
     });
 });

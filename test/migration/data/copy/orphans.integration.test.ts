@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
-import { orphanCondition, orphanExamplesSql } from "../migration/data/copy/orphans";
-import type { ForeignKeySpec, TargetTable } from "../migration/schema/types";
-import { createScratchDatabase, type ScratchDatabase } from "./support/db";
+import { orphanCondition, orphanExamplesSql } from "../../../../migration/data/copy/orphans";
+import type { ForeignKeySpec, TargetTable } from "../../../../migration/schema/types";
+import { createScratchDatabase, type ScratchDatabase } from "../../../support/db";
 
 const child = { name: "orphan_child", rowKey: ["id"] } as unknown as TargetTable;
 const fk = {

@@ -3,10 +3,8 @@
  * dynamic provider's output through). Phases always; progress per table at most every interval,
  * and each table's last line.
  */
-import * as path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { serverSettingsProvider } from "../infra/settings";
-import { lineLogger, ProgressMeter } from "../migration/data/report/progress";
+import { lineLogger, ProgressMeter } from "../../../../migration/data/report/progress";
 
 afterEach(() => vi.useRealTimers());
 
@@ -28,26 +26,5 @@ describe("lineLogger", () => {
         expect(lines[1]).toBe("gecko-pg migration: warning: clock of trades.block_timestamp looks 6 h off");
         expect(lines.slice(2).map((l) => /(\d+)\/1000 rows/.exec(l)?.[1])).toEqual(["100", "600", "1000"]);
         expect(lines[4]).toMatch(/^gecko-pg migration: trades\s+1000\/1000 rows 100%/);
-    });
-});
-
-describe("ServerSettings diff in preview", () => {
-    it("prints which changed settings need a restart (the provider host drops detailed diffs)", async () => {
-        process.env.GECKO_PG_ROOT ??= path.resolve(__dirname, "..");
-        const spy = vi.spyOn(console, "log").mockImplementation(() => undefined);
-        try {
-            // wal_buffers: a default the old state lacked, also postmaster-context.
-            const olds = { settings: { shared_buffers: "128MB", work_mem: "4MB" }, restart: { kind: "none" } };
-            await serverSettingsProvider.diff!("id", olds, {
-                settings: { shared_buffers: "512MB", work_mem: "8MB" },
-                restart: { kind: "none" },
-            });
-            expect(spy.mock.calls.map((c) => c[0])).toContainEqual(
-                "gecko-pg settings: a server restart is needed for shared_buffers, wal_buffers (docker: up restarts the container; external: restart it yourself)",
-            );
-            expect(spy.mock.calls.join("\n")).not.toContain("work_mem");
-        } finally {
-            spy.mockRestore();
-        }
     });
 });

@@ -6,7 +6,7 @@
  */
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMigrationFixture, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { createMigrationFixture, tableReport, type MigrationFixture } from "../../../support/migrationFixture";
 
 describe.each([0, 2])("a unique key that only collides after conversion (convert workers: %i)", (convertWorkers) => {
     let fx: MigrationFixture;

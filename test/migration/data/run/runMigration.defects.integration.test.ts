@@ -7,9 +7,9 @@
  * kept open during the run.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MigrationReport } from "../migration/data/report/report";
-import { openLiveWriter, type GenerationManifest, type LiveWriter, type PlantedDefect } from "../scripts/generator/collectorDb";
-import { createMigrationFixture, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import type { MigrationReport } from "../../../../migration/data/report/report";
+import { openLiveWriter, type GenerationManifest, type LiveWriter, type PlantedDefect } from "../../../../scripts/generator/collectorDb";
+import { createMigrationFixture, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "../../../support/migrationFixture";
 
 /** Key columns of the generated tables (the manifest's `key`, the report's row key). */
 const KEY: Record<string, string> = { collection_metadata: "collector_type" };

@@ -6,11 +6,11 @@
  * the data is checked against the source.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderReport } from "../migration/data/report/report";
-import type { MigrationReport } from "../migration/data/report/report";
-import type { GenerationManifest } from "../scripts/generator/collectorDb";
+import { renderReport } from "../../../../migration/data/report/report";
+import type { MigrationReport } from "../../../../migration/data/report/report";
+import type { GenerationManifest } from "../../../../scripts/generator/collectorDb";
 import Database from "better-sqlite3";
-import { createMigrationFixture, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { createMigrationFixture, sqliteAll, tableReport, type MigrationFixture } from "../../../support/migrationFixture";
 
 /** Every table's counts and checksums agree (drift never costs a row). */
 function expectComplete(report: MigrationReport) {

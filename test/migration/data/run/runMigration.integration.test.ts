@@ -9,9 +9,9 @@
 import Database from "better-sqlite3";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientConfig } from "../migration/postgres/connection";
-import type { MigrationReport } from "../migration/data/report/report";
-import { createMigrationFixture, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { clientConfig } from "../../../../migration/postgres/connection";
+import type { MigrationReport } from "../../../../migration/data/report/report";
+import { createMigrationFixture, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "../../../support/migrationFixture";
 
 // Both ways the copy can convert: in the main thread, and in worker threads on the shared snapshot.
 describe.each([0, 2])("migration of a current collector database (convert workers: %i)", (convertWorkers) => {

@@ -5,7 +5,7 @@
  * finishes undisturbed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMigrationFixture, type MigrationFixture } from "./support/migrationFixture";
+import { createMigrationFixture, type MigrationFixture } from "../../../support/migrationFixture";
 
 describe("a second run while the first holds the lock", () => {
     let fx: MigrationFixture;

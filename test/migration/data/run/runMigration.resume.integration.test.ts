@@ -9,8 +9,9 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderReport, type MigrationReport } from "../migration/data/report/report";
-import { createMigrationFixture, sqliteAll, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { renderReport, type MigrationReport } from "../../../../migration/data/report/report";
+import { createMigrationFixture, sqliteAll, tableReport, type MigrationFixture } from "../../../support/migrationFixture";
+import { PROJECT_ROOT, SUPPORT_DIR } from "../../../support/paths";
 
 const CHUNK_ROWS = 100;
 
@@ -233,8 +234,8 @@ describe("resume after the migration process is killed (SIGKILL) mid-copy", () =
     afterAll(async () => fx?.dispose());
 
     it("a rerun in-process completes the copy: counts and checksums ok, committed chunks skipped", async () => {
-        const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "support", "migrationChild.ts")], {
-            cwd: path.join(__dirname, ".."),
+        const child = spawn(process.execPath, ["--import", "tsx", path.join(SUPPORT_DIR, "migrationChild.ts")], {
+            cwd: PROJECT_ROOT,
             env: {
                 ...process.env,
                 GECKO_TEST_MIGRATION: JSON.stringify(fx.input(source, { chunkRows: 50 })),

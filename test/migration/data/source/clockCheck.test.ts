@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createTimezonePolicy } from "../migration/data/convert/timezonePolicy";
-import { checkClocks } from "../migration/data/source/clockCheck";
+import { createTimezonePolicy } from "../../../../migration/data/convert/timezonePolicy";
+import { checkClocks } from "../../../../migration/data/source/clockCheck";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clockcheck-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -6,9 +6,9 @@
 import Database from "better-sqlite3";
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openSharedSnapshot } from "../migration/data/source/snapshot";
-import { openLiveWriter, type LiveWriter } from "../scripts/generator/collectorDb";
-import { createMigrationFixture, sha256, tableReport, type MigrationFixture } from "./support/migrationFixture";
+import { openSharedSnapshot } from "../../../../migration/data/source/snapshot";
+import { openLiveWriter, type LiveWriter } from "../../../../scripts/generator/collectorDb";
+import { createMigrationFixture, sha256, tableReport, type MigrationFixture } from "../../../support/migrationFixture";
 
 describe("the source SQLite file", () => {
     let fx: MigrationFixture;

@@ -5,11 +5,11 @@
  * backends' sampled states; and the write mix's OHLCV batches.
  */
 import { describe, expect, it } from "vitest";
-import { parseProcStat } from "../scripts/bench/load/machineCpu";
-import { stateLabel } from "../scripts/bench/load/waitSampler";
-import type { OpResult, WriterResult } from "../scripts/bench/load/protocol";
-import { aggregate } from "../scripts/bench/load/runWriters";
-import { DEFAULT_MIX, OpSource, type Workload } from "../scripts/bench/load/ops";
+import { parseProcStat } from "../../../../scripts/bench/load/machineCpu";
+import { stateLabel } from "../../../../scripts/bench/load/waitSampler";
+import type { OpResult, WriterResult } from "../../../../scripts/bench/load/protocol";
+import { aggregate } from "../../../../scripts/bench/load/runWriters";
+import { DEFAULT_MIX, OpSource, type Workload } from "../../../../scripts/bench/load/ops";
 
 const op = (latenciesMs: number[], completedInWindow: number, rows: number, errors: OpResult["errors"] = {}): OpResult => ({
     latenciesMs,
