@@ -13,8 +13,6 @@ import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
 import { redactUrl, startLocalPostgres, type LocalPostgres } from "../../migration/postgres/localServer";
-import { applySettings } from "../../migration/setup/applySettings";
-import { DEFAULT_SETTINGS } from "../../migration/setup/settingsPlan";
 import { generateCollectorDb } from "../generator/collectorDb";
 import { int, str, UsageError, type Flags } from "../lib/options";
 import { $, chalk, fs, which } from "../lib/zx";
@@ -25,7 +23,7 @@ import { renderProfileSummary, summarizeCpuProfile, type ProfileSummary } from "
 import { GNU_TIME } from "./lib/measure";
 import { findPostmasterPid } from "./lib/serverCpu";
 import { evaluateTargets, fmtRows, renderResults, renderTargets, type Target } from "./lib/summary";
-import { createDatabase, dropDatabase, withClient } from "./lib/targetDb";
+import { applyStackSettings, createDatabase, dropDatabase, withClient } from "./lib/targetDb";
 import type { ContenderContext, ContenderResult } from "./lib/types";
 import { parseFlags, runMain } from "../lib/cli";
 
@@ -217,17 +215,9 @@ async function main(argv: string[]): Promise<number> {
     }
 }
 
-/** The stack's DEFAULT_SETTINGS on a server of our own (a DATABASE_URL server is left as it is); what the report says of it. */
+/** The server with the stack's settings, and what the report says of it. */
 async function prepareServer(server: LocalPostgres, admin: ConnectionSpec, log: (line: string) => void): Promise<ServerInfo> {
-    let settings = "server settings left as they are (DATABASE_URL)";
-    if (server.engine !== "external") {
-        const s = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
-        if (s.pendingRestart.length) await server.restart();
-        settings = `DEFAULT_SETTINGS applied (as the stack does): ${Object.entries(DEFAULT_SETTINGS)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(", ")}`;
-        log(settings);
-    }
+    const settings = await applyStackSettings(server, admin, log);
     const setting = async (c: Client, name: string) => (await c.query<{ v: string }>("SELECT current_setting($1) AS v", [name])).rows[0].v;
     return withClient(admin, async (c) => ({
         engine: server.engine,

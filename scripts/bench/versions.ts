@@ -17,8 +17,6 @@ import { applyAccess } from "../../migration/setup/applyAccess";
 import { connectionUrl, parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
 import { redactUrl, startLocalPostgres, type LocalPostgres } from "../../migration/postgres/localServer";
 import type { MigrationReport } from "../../migration/data/report/report";
-import { applySettings } from "../../migration/setup/applySettings";
-import { DEFAULT_SETTINGS } from "../../migration/setup/settingsPlan";
 import { generateCollectorDb } from "../generator/collectorDb";
 import { parseFlags, runMain } from "../lib/cli";
 import { commitHasFile, exportCommit, resolveCommit, workingTree, REPO_ROOT, type WorkingTree } from "../lib/gitTree";
@@ -28,7 +26,7 @@ import { GNU_TIME, runMeasured } from "./lib/measure";
 import { findPostmasterPid } from "./lib/serverCpu";
 import { fmtRate, fmtRows } from "./lib/summary";
 import { renderTable, type Cell } from "./lib/table";
-import { createDatabase, dropDatabase, withClient } from "./lib/targetDb";
+import { applyStackSettings, createDatabase, dropDatabase, withClient } from "./lib/targetDb";
 import type { ProcessUsage } from "./lib/types";
 
 const HELP = `Usage: node --import tsx scripts/bench/versions.ts --base COMMIT [options]
@@ -266,15 +264,9 @@ async function main(argv: string[]): Promise<number> {
     }
 }
 
-/** The stack's DEFAULT_SETTINGS on a server of our own (a DATABASE_URL server is left as it is). */
+/** The server with the stack's settings, and what the report says of it. */
 async function prepareServer(server: LocalPostgres, admin: ConnectionSpec, log: (line: string) => void): Promise<ServerInfo> {
-    let settings = "server settings left as they are (DATABASE_URL)";
-    if (server.engine !== "external") {
-        const s = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
-        if (s.pendingRestart.length) await server.restart();
-        settings = `DEFAULT_SETTINGS applied (as the stack does)`;
-        log(settings);
-    }
+    const settings = await applyStackSettings(server, admin, log);
     return withClient(admin, async (c) => ({
         engine: server.engine,
         version: (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v,

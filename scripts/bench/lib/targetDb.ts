@@ -1,17 +1,31 @@
 /** Fresh databases per contender, row counts, and source row counts. */
 import Database from "better-sqlite3";
-import { Client } from "pg";
-import { clientConfig, type ConnectionSpec } from "../../../migration/postgres/connection";
+import type { Client } from "pg";
+import type { ConnectionSpec } from "../../../migration/postgres/connection";
+import type { LocalPostgres } from "../../../migration/postgres/localServer";
+import { withSession } from "../../../migration/postgres/session";
+import { applySettings } from "../../../migration/setup/applySettings";
+import { DEFAULT_SETTINGS } from "../../../migration/setup/settingsPlan";
 import { ident, sqliteIdent } from "../../../migration/postgres/sql";
 
-export async function withClient<T>(spec: ConnectionSpec, fn: (c: Client) => Promise<T>): Promise<T> {
-    const c = new Client(clientConfig(spec, { application_name: "gecko-pg bench" }));
-    await c.connect();
-    try {
-        return await fn(c);
-    } finally {
-        await c.end().catch(() => undefined);
-    }
+/** One session as `spec` (application_name `gecko-pg bench`). */
+export function withClient<T>(spec: ConnectionSpec, fn: (c: Client) => Promise<T>): Promise<T> {
+    return withSession("bench", spec, fn);
+}
+
+/**
+ * The stack's DEFAULT_SETTINGS on a server of our own, restarting it when one needs it
+ * (a DATABASE_URL server is left as it is); returns what the report says of it.
+ */
+export async function applyStackSettings(server: LocalPostgres, admin: ConnectionSpec, log: (line: string) => void): Promise<string> {
+    if (server.engine === "external") return "server settings left as they are (DATABASE_URL)";
+    const s = await applySettings({ connection: admin, desired: DEFAULT_SETTINGS, restart: { kind: "none" } });
+    if (s.pendingRestart.length) await server.restart();
+    const settings = `DEFAULT_SETTINGS applied (as the stack does): ${Object.entries(DEFAULT_SETTINGS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ")}`;
+    log(settings);
+    return settings;
 }
 
 export async function createDatabase(admin: ConnectionSpec, name: string): Promise<void> {

@@ -1,50 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { runFailures, type FailureInput } from "../../../../migration/data/run/failures";
-import type { TableReport } from "../../../../migration/data/report/report";
 import type { RowDifference, TableValidation } from "../../../../migration/data/validate/tableChecks";
+import { tableReport, validation as tableValidation } from "../../../support/reportFixtures";
 
 const difference: RowDifference = { key: "1", issue: "values differ", columns: [{ column: "price", source: "1.5", target: "1.4" }] };
 
-function validation(overrides: Partial<TableValidation> = {}): TableValidation {
-    return {
-        table: "pools",
-        sourceRows: 10,
-        targetRows: 10,
-        quarantinedRows: 0,
-        placeholderRows: 0,
-        countsMatch: true,
-        buckets: 16,
-        mismatchedBuckets: [],
-        differences: [],
-        sampleCompared: 10,
-        sampleMismatches: [],
-        checksumSource: "copy",
-        seconds: 0.1,
-        ...overrides,
-    };
-}
-
-function table(name: string, v: TableValidation | undefined): TableReport {
-    return {
-        table: name,
-        sourceRows: v?.sourceRows ?? 0,
-        inSource: true,
-        extra: false,
-        chunks: { total: 1, copiedThisRun: 1, alreadyDone: 0 },
-        rowsCopiedThisRun: 0,
-        rowsQuarantinedThisRun: 0,
-        rowsRecoveredThisRun: 0,
-        rowsFilledThisRun: 0,
-        copySeconds: 0,
-        missingColumns: [],
-        fills: {},
-        generatedColumns: [],
-        renamedColumns: [],
-        skippedColumns: [],
-        extraColumns: [],
-        ...(v ? { validation: v } : {}),
-    };
-}
+const validation = (over: Partial<TableValidation> = {}) =>
+    tableValidation("pools", { sourceRows: 10, targetRows: 10, buckets: 16, ...over });
+const table = (name: string, v: TableValidation | undefined) => tableReport(name, v ? { sourceRows: v.sourceRows, validation: v } : {});
 
 const clean: FailureInput = {
     tables: [table("pools", validation()), table("tokens", validation({ table: "tokens" }))],
