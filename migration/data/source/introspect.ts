@@ -26,11 +26,16 @@ export interface SourceSchema {
 }
 
 export function introspectSource(db: Database.Database): SourceSchema {
+    // SQLite's own tables start with "sqlite_" (any case); `_` escaped, or sqlite3_backup would vanish too.
+    // table_list's `wr` says WITHOUT ROWID; reading the CREATE text would be fooled by a DEFAULT 'WITHOUT ROWID'.
     const names = db
-        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        .all() as Array<{ name: string; sql: string | null }>;
+        .prepare(
+            `SELECT m.name, l.wr FROM sqlite_master m JOIN pragma_table_list l ON l.schema = 'main' AND l.name = m.name
+              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.name`,
+        )
+        .all() as Array<{ name: string; wr: bigint | number }>;
     const tables = new Map<string, SourceTable>();
-    for (const { name, sql } of names) {
+    for (const { name, wr } of names) {
         const q = sqliteIdent(name);
         const columns = (
             db.prepare(`PRAGMA table_info(${q})`).all() as Array<{
@@ -40,7 +45,7 @@ export function introspectSource(db: Database.Database): SourceSchema {
                 pk: bigint | number;
             }>
         ).map((c) => ({ name: c.name, declaredType: c.type, notNull: Number(c.notnull) === 1, primaryKeyIndex: Number(c.pk) }));
-        const withoutRowid = /WITHOUT\s+ROWID/i.test(sql ?? "");
+        const withoutRowid = Number(wr) === 1;
         const count = db.prepare(`SELECT count(*) AS n FROM ${q}`).get() as { n: bigint };
         let minRowid: bigint | null = null;
         let maxRowid: bigint | null = null;
