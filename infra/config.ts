@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SslMode } from "../migration/postgres/connection";
 import type { OrphanPolicy } from "../migration/data/options";
 import { isPlainIdentifier } from "../migration/setup/accessPlan";
+import { COLLECTOR_DATABASES, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 
 export const CONFIG_NAMESPACE = "gecko-pg";
 
@@ -36,6 +37,7 @@ export const CONFIG_DEFAULTS = {
     serverSettings: "{}",
     serverSettingsMode: "auto",
     sqlitePath: "",
+    collectorDatabase: "auto",
     sourceTimeZone: "UTC",
     clockOverrides: "{}",
     orphanPolicy: "quarantine",
@@ -120,6 +122,8 @@ export interface StackConfig<Secret = pulumi.Output<string>> {
     readonly serverSettingsMode: ServerSettingsMode;
     /** Undefined without `sqlitePath`: no Migration resource, and the Schema applies both phases. */
     readonly migration?: MigrationConfig;
+    /** The database the collector's configuration points at; config `auto` = sqlite while `sqlitePath` is set. */
+    readonly collectorDatabase: CollectorDatabase;
     /** Deleting the Schema/Migration resources drops the tables/data. Never with `protect`. */
     readonly dropDataOnDelete: boolean;
 }
@@ -180,7 +184,7 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
                   sslmode: r.oneOf("externalSslmode", SSL_MODES),
                   superuser: r.bool("externalSuperuser"),
               };
-    const config: StackConfig<string> = {
+    const config: Omit<StackConfig<string>, "collectorDatabase"> = {
         stack,
         server,
         adminPassword: r.secret("adminPassword"),
@@ -216,8 +220,21 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
     if (adminUser === config.appRole || adminUser === config.ownerRole) {
         r.fail("appRole", `the admin user '${adminUser}' cannot be ${key("appRole")} or ${key("ownerRole")}`);
     }
+    const collectorDatabase = collectorDatabaseOf(r.oneOf("collectorDatabase", COLLECTOR_DATABASE_CHOICES), migration.sqlitePath);
+    if (collectorDatabase === "sqlite" && !migration.sqlitePath) {
+        r.fail("collectorDatabase", `${key("collectorDatabase")} sqlite needs ${key("sqlitePath")}: the collector's file`);
+    }
     r.throwIfFailed();
-    return migration.sqlitePath ? { ...config, migration } : config;
+    const withCollector = { ...config, collectorDatabase };
+    return migration.sqlitePath ? { ...withCollector, migration } : withCollector;
+}
+
+const COLLECTOR_DATABASE_CHOICES = ["auto", ...COLLECTOR_DATABASES] as const;
+
+/** `auto`: the collector stays on its SQLite file while there is one to migrate; without one it uses PostgreSQL. */
+function collectorDatabaseOf(choice: (typeof COLLECTOR_DATABASE_CHOICES)[number], sqlitePath: string): CollectorDatabase {
+    if (choice !== "auto") return choice;
+    return sqlitePath ? "sqlite" : "postgresql";
 }
 
 /** `auto`: a managed server's admin (external, not a superuser) cannot ALTER SYSTEM, so report there. */

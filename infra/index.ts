@@ -4,7 +4,9 @@
  * The Migration exists only when `gecko-pg:sqlitePath` is set; the Schema then leaves
  * indexes and foreign keys to it (built after the bulk load).
  */
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { collectorConfig as collectorConfigFor, renderEnv } from "../migration/cutover/collectorConfig";
 import { planAccess } from "../migration/setup/accessPlan";
 import { connectionUrl } from "../migration/postgres/connection";
 import { DatabaseAccess } from "./access";
@@ -132,11 +134,30 @@ const migrationRun =
         { dependsOn: [schema, ...afterSettings, ...access.ready] },
     );
 
-/** What the collector is configured with; secret (password inside, URL-encoded by connectionUrl). */
+/** The collector's PostgreSQL URL; secret (password inside, URL-encoded by connectionUrl). */
 export const collectorDatabaseUrl = pulumi.secret(
     pulumi
         .all([server.host, server.port, access.appRole, config.appPassword, access.database])
         .apply(([host, port, user, password, database]) => connectionUrl({ host, port, user, password, database })),
+);
+/** Which database the collector is pointed at; plain, so `pulumi preview` shows the flip at the cutover. */
+export const collectorDatabase = config.collectorDatabase;
+/**
+ * The collector's configuration for that database: config.yaml's `database:` block and the
+ * environment lines, with the SQLite file as the rollback fallback. Secret: the password is inside.
+ */
+export const collectorConfig = pulumi.secret(
+    pulumi
+        .all([server.host, server.port, access.appRole, config.appPassword, access.database])
+        .apply(([host, port, user, password, database]) => {
+            const c = collectorConfigFor({
+                database: config.collectorDatabase,
+                sqlitePath: config.migration && path.resolve(config.migration.sqlitePath),
+                postgres: { host, port, user, database },
+                password,
+            });
+            return { database: c.database, url: c.url, yaml: c.yaml, env: renderEnv(c.env) };
+        }),
 );
 export const host = server.host;
 export const port = server.port;

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /**
- * gecko-pg migration CLI: `migrate`, `validate`, `plan`, `upgrade`, `partitions`, `schema-sql`.
+ * The gecko-pg command line (package.json bin `gecko-pg`, and `npm run migrate --`): `migrate`, `validate`,
+ * `plan`, `upgrade`, `partitions`, `schema-sql`, `collector-config`.
  * Orchestration only; the work is in migration/.
  */
 import { Client } from "pg";
@@ -16,33 +17,22 @@ import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targe
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
 import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
+import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 
-const HELP = `Usage: npx tsx scripts/migrate.ts <command> [options]    (or: npm run migrate -- <command> ...)
-
-Commands
-  migrate      create the schema, copy the SQLite file in chunks, build indexes and foreign keys, validate
-               (resumable: a rerun after a crash finishes the job; after success it copies nothing)
-  validate     validate only: re-read the whole source and compare checksums, counts, samples, schema
-  plan         show what would be copied (tables, rows, chunks, drift, partitions, clock check); no writes
-  upgrade      bring a target migrated by an earlier gecko-pg to this schema version in place (no source,
-               no re-copy, no table rewrite; new indexes built CONCURRENTLY); then run validate
-  partitions   create ohlcv_data partitions from this month to --months ahead (run monthly, e.g. from cron)
-  schema-sql   print the target schema SQL for --from/--to (epoch seconds) without connecting
-
-Source
+/** Option groups, shown under each command that takes them. */
+const SECTIONS = {
+    source: `Source
   --sqlite PATH              the collector's gecko_data.db (env GECKO_SQLITE_PATH); opened read-only
   --source-time-zone ZONE    IANA zone of the collector host, for its local-clock columns (default UTC)
-  --clock table.col=utc|local  override a column's clock (repeatable)
-
-Target (passwords only from the environment)
+  --clock table.col=utc|local  override a column's clock (repeatable)`,
+    target: `Target (passwords only from the environment)
   env GECKO_TARGET_URL       postgresql://user:password@host:port/gecko_terminal_collector (or DATABASE_URL)
   --host/--port/--user/--database/--sslmode with env PGPASSWORD
   --target URL               the same URL without its password (refused with one), the password from env PGPASSWORD
   --owner-role NAME          role owning the tables (default gecko_owner); the user must be able to SET ROLE to it
   --app-role NAME            the collector's role (default gecko_collector)
-  --database-time-zone ZONE  TimeZone set on the database (default UTC)
-
-Copy and validation
+  --database-time-zone ZONE  TimeZone set on the database (default UTC)`,
+    copy: `Copy and validation
   --chunk-rows N             rows per chunk / transaction / checkpoint (default 50000)
   --copy-lanes N             connections copying chunks at once (default 2)
   --convert-workers N        threads reading and converting rows for the lanes, all on one source
@@ -50,20 +40,80 @@ Copy and validation
                              to spare beyond PostgreSQL's; ~100 MB of memory each
   --orphans POLICY           rows whose foreign key has no parent: quarantine (default) | placeholder | fail
   --allow-quarantine         exit 0 even when rows were quarantined
-  --sample-rows N            rows per table compared field by field (default 200)
-  --months N                 partitions: months ahead (default 3)
-
-Output
+  --sample-rows N            rows per table compared field by field (default 200)`,
+    partitions: `Partitions
+  --months N                 months ahead (default 3)
+  --from/--to EPOCH          schema-sql: the span of ohlcv_data partitions (epoch seconds; default now)`,
+    collector: `Collector configuration (no connection is made; the target gives host, port and database)
+  --use sqlite|postgresql    which database the collector is pointed at (default postgresql)
+  --sqlite PATH              the collector's SQLite file: the database for sqlite, the rollback fallback otherwise
+  --app-role NAME            the collector's role (default gecko_collector)
+  --show-password            print the collector's password from env GECKO_COLLECTOR_PASSWORD (hidden otherwise)
+  --format text|yaml|env|json  config.yaml block and environment lines (text, default), one of them, or JSON`,
+    output: `Output
   --report PATH              write the JSON report there (default reports/<command>-<time>.json)
-  --json                     print the JSON report on stdout instead of the text one
+  --json                     print JSON on stdout instead of text
   --quiet                    no progress
-  -h, --help                 this help
+  -h, --help                 this help; <command> --help: that command's`,
+} as const;
 
-Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quarantine), 2 usage error, 3 run error.
-`;
+type Section = keyof typeof SECTIONS;
+
+const COMMANDS: Record<string, { readonly summary: string; readonly sections: readonly Section[] }> = {
+    migrate: {
+        summary: `create the schema, copy the SQLite file in chunks, build indexes and foreign keys, validate
+               (resumable: a rerun after a crash finishes the job; after success it copies nothing)`,
+        sections: ["source", "target", "copy", "output"],
+    },
+    validate: {
+        summary: "validate only: re-read the whole source and compare checksums, counts, samples, schema",
+        sections: ["source", "target", "copy", "output"],
+    },
+    plan: {
+        summary: "show what would be copied (tables, rows, chunks, drift, partitions, clock check); no writes",
+        sections: ["source", "output"],
+    },
+    upgrade: {
+        summary: `bring a target migrated by an earlier gecko-pg to this schema version in place (no source,
+               no re-copy, no table rewrite; new indexes built CONCURRENTLY); then run validate`,
+        sections: ["target", "output"],
+    },
+    partitions: {
+        summary: "create ohlcv_data partitions from this month to --months ahead (run monthly, e.g. from cron)",
+        sections: ["target", "partitions", "output"],
+    },
+    "schema-sql": { summary: "print the target schema SQL for --from/--to (epoch seconds) without connecting", sections: ["partitions"] },
+    "collector-config": {
+        summary: "print the collector's database configuration (config.yaml block, environment lines) for sqlite or postgresql",
+        sections: ["collector", "target", "output"],
+    },
+};
+
+const USAGE = "Usage: gecko-pg <command> [options]    (npx gecko-pg ..., or npm run migrate -- ...)";
+const EXIT_STATUS = "Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quarantine), 2 usage error, 3 run error.";
+
+/** Every command and every option group; or one command's summary and its groups. */
+function helpText(command?: string): string {
+    if (command && COMMANDS[command]) {
+        const c = COMMANDS[command];
+        return [
+            `Usage: gecko-pg ${command} [options]`,
+            "",
+            `${command}: ${c.summary}`,
+            ...c.sections.map((s) => `\n${SECTIONS[s]}`),
+            "",
+            EXIT_STATUS,
+            "",
+        ].join("\n");
+    }
+    const commands = Object.entries(COMMANDS).map(
+        ([name, c]) => `  ${name.padEnd(17)}${c.summary.replace(/\n {15}/g, "\n" + " ".repeat(19))}`,
+    );
+    return [USAGE, "", "Commands", ...commands, ...Object.values(SECTIONS).map((s) => `\n${s}`), "", EXIT_STATUS, ""].join("\n");
+}
 
 const FLAGS: FlagSpec = {
-    boolean: ["json", "quiet", "allow-quarantine"],
+    boolean: ["json", "quiet", "allow-quarantine", "show-password"],
     string: [
         "sqlite",
         "target",
@@ -86,6 +136,8 @@ const FLAGS: FlagSpec = {
         "report",
         "from",
         "to",
+        "format",
+        "use",
     ],
 };
 
@@ -95,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
     const flags = parseFlags(argv, FLAGS);
     const command = flags._[0];
     if (flags.help || !command) {
-        process.stdout.write(HELP);
+        process.stdout.write(helpText(command));
         return command || flags.help ? 0 : 2;
     }
     const logger = terminalLogger({ quiet: Boolean(flags.quiet) });
@@ -111,6 +163,8 @@ async function main(argv: string[]): Promise<number> {
             return addPartitions(flags);
         case "schema-sql":
             return printSchemaSql(flags);
+        case "collector-config":
+            return printCollectorConfig(flags);
         default:
             throw new UsageError(`unknown command '${command}' (see --help)`);
     }
@@ -198,6 +252,39 @@ function printSchemaSql(flags: Flags): number {
             partitionSpan: { fromEpoch: from, toEpoch: to },
         }) + "\n",
     );
+    return 0;
+}
+
+/** `collector-config`: the collector's database block and environment lines; the password only when asked. */
+function printCollectorConfig(flags: Flags): number {
+    const database = str(flags, "use") ?? "postgresql";
+    if (!COLLECTOR_DATABASES.includes(database as CollectorDatabase))
+        throw new UsageError(`--use must be sqlite or postgresql, got '${database}'`);
+    const format = str(flags, "format") ?? (flags.json ? "json" : "text");
+    if (!["text", "yaml", "env", "json"].includes(format))
+        throw new UsageError(`--format must be text, yaml, env or json, got '${format}'`);
+    const password = flags["show-password"] ? process.env.GECKO_COLLECTOR_PASSWORD : undefined;
+    if (flags["show-password"] && !password) throw new UsageError("--show-password prints env GECKO_COLLECTOR_PASSWORD, which is not set");
+    const sqlite = str(flags, "sqlite", "GECKO_SQLITE_PATH");
+    const target = database === "postgresql" ? targetFrom(flags) : undefined;
+    const c = collectorConfig({
+        database: database as CollectorDatabase,
+        sqlitePath: sqlite && path.resolve(sqlite),
+        postgres: target && {
+            host: target.host,
+            port: target.port,
+            database: target.database,
+            user: str(flags, "app-role") ?? "gecko_collector",
+        },
+        password,
+    });
+    const text = {
+        yaml: c.yaml,
+        env: renderEnv(c.env),
+        json: JSON.stringify(c, null, 2) + "\n",
+        text: `# config.yaml\n${c.yaml}\n# or the environment\n${renderEnv(c.env)}`,
+    }[format as "text"];
+    process.stdout.write(text);
     return 0;
 }
 

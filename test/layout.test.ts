@@ -20,6 +20,7 @@ const LEGACY_ENTRY_MODULES = [
 
 /** Planners, converters, DDL builders, mapping: data in, data out. */
 const PURE_MODULES = [
+    "migration/cutover/collectorConfig.ts",
     "migration/data/convert/",
     "migration/data/checksum/",
     "migration/data/plan/chunkPlan.ts",

@@ -266,3 +266,43 @@ describe("validateStackConfig: migration keys", () => {
         expect(validateStackConfig({ ...secrets, dropDataOnDelete: "true" }, "dev").dropDataOnDelete).toBe(true);
     });
 });
+
+describe("the collector's configuration (gecko-pg:collectorDatabase)", () => {
+    const secrets = { adminPassword: ADMIN_PASSWORD, appPassword: APP_PASSWORD };
+
+    it("auto: the SQLite file while one is migrated, PostgreSQL without one; sqlite without a file is refused", () => {
+        expect(validateStackConfig({ ...secrets, sqlitePath: "data/gecko_data.db" }, "prod").collectorDatabase).toBe("sqlite");
+        expect(validateStackConfig(secrets, "prod").collectorDatabase).toBe("postgresql");
+        expect(validateStackConfig({ ...secrets, sqlitePath: "x.db", collectorDatabase: "postgresql" }, "prod").collectorDatabase).toBe(
+            "postgresql",
+        );
+        for (const bad of [{ collectorDatabase: "sqlite" }, { collectorDatabase: "mysql", sqlitePath: "x.db" }]) {
+            expect(() => validateStackConfig({ ...secrets, ...bad }, "prod")).toThrow(/gecko-pg:collectorDatabase/);
+        }
+    });
+
+    it("before the cutover points the collector at its SQLite file; the flip to postgresql is a plain output a preview shows", async () => {
+        const before = await runProgram("prod", { "gecko-pg:sqlitePath": sqlitePath });
+        expect(before.program.collectorDatabase).toBe("sqlite");
+        const beforeConfig = await resolve(before.program.collectorConfig);
+        expect(beforeConfig.secret).toBe(true);
+        expect(beforeConfig.value).toMatchObject({ database: "sqlite", url: `sqlite:///${sqlitePath}` });
+        expect(beforeConfig.value.env).toBe(`GECKO_DB_URL='sqlite:///${sqlitePath}'\n`);
+
+        const after = await runProgram("prod", { "gecko-pg:sqlitePath": sqlitePath, "gecko-pg:collectorDatabase": "postgresql" });
+        expect(after.program.collectorDatabase).toBe("postgresql");
+        const { value, secret } = await resolve(after.program.collectorConfig);
+        expect(secret).toBe(true);
+        expect(value.url).toBe(`postgresql://gecko_collector:${encodeURIComponent(APP_PASSWORD)}@127.0.0.1:5432/gecko_terminal_collector`);
+        expect(value.yaml).toContain(`  # rollback: url: "sqlite:///${sqlitePath}"`);
+        expect(value.yaml).toContain("  pool_size: 20\n  max_overflow: 30\n  timeout: 30\n");
+        expect(value.env).toContain(`POSTGRES_PASSWORD='${APP_PASSWORD}'`);
+        for (const p of PASSWORDS)
+            expect(
+                plaintextPaths(
+                    after.mock.resources.map((r) => r.wireInputs),
+                    p,
+                ),
+            ).toEqual([]);
+    });
+});

@@ -1,0 +1,81 @@
+/**
+ * The `gecko-pg` command (package.json bin -> scripts/gecko-pg.js -> scripts/migrate.ts),
+ * run as an operator runs it: --help for every command, and collector-config, which
+ * needs no server. The commands that do are driven by the integration tests.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as jsYaml from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../support/paths";
+
+const BIN = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).bin["gecko-pg"] as string;
+const ADMIN_URL = "postgresql://admin:adm1n-secret@db.example:5433/gecko_terminal_collector";
+const COLLECTOR_PASSWORD = "c0llector p@ss'word";
+
+function geckoPg(args: readonly string[], env: Record<string, string> = {}) {
+    const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, BIN), ...args], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        encoding: "utf8",
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("gecko-pg", () => {
+    it("lists every command in --help, and each command's --help shows its usage and options", () => {
+        const all = geckoPg(["--help"]);
+        expect(all.code).toBe(0);
+        const commands = ["migrate", "validate", "plan", "upgrade", "partitions", "schema-sql", "collector-config"];
+        for (const command of commands) {
+            expect(all.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
+            const one = geckoPg([command, "--help"]);
+            expect(one.code, command).toBe(0);
+            expect(one.stdout.startsWith(`Usage: gecko-pg ${command} [options]\n`), command).toBe(true);
+        }
+        expect(geckoPg(["migrate", "--help"]).stdout).toContain("--chunk-rows N");
+        expect(geckoPg(["collector-config", "--help"]).stdout).not.toContain("--chunk-rows");
+    });
+
+    it("says what is wrong with a bad command or option, exit 2", () => {
+        expect(geckoPg(["bogus"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown command 'bogus'") });
+        expect(geckoPg(["plan", "--nope"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown option --nope") });
+        expect(geckoPg([])).toMatchObject({ code: 2 });
+    });
+
+    it("collector-config prints the database block and environment for PostgreSQL, the password hidden, the admin's never", () => {
+        const r = geckoPg(["collector-config", "--sqlite", "/srv/gecko/gecko_data.db", "--format", "yaml"], {
+            GECKO_TARGET_URL: ADMIN_URL,
+        });
+        expect(r.code).toBe(0);
+        expect(jsYaml.load(r.stdout)).toEqual({
+            database: {
+                url: "postgresql://gecko_collector:********@db.example:5433/gecko_terminal_collector",
+                pool_size: 20,
+                max_overflow: 30,
+                timeout: 30,
+            },
+        });
+        expect(r.stdout).toContain('# rollback: url: "sqlite:////srv/gecko/gecko_data.db"');
+        expect(r.stdout + r.stderr).not.toContain("adm1n-secret");
+    });
+
+    it("collector-config --show-password prints the collector's password, and only from the environment", () => {
+        const env = { GECKO_TARGET_URL: ADMIN_URL, GECKO_COLLECTOR_PASSWORD: COLLECTOR_PASSWORD };
+        expect(geckoPg(["collector-config", "--format", "env"], env).stdout).not.toContain("c0llector");
+        const shown = geckoPg(["collector-config", "--format", "json", "--show-password"], env);
+        expect(shown.code).toBe(0);
+        expect(Object.fromEntries(JSON.parse(shown.stdout).env).POSTGRES_PASSWORD).toBe(COLLECTOR_PASSWORD);
+        expect(geckoPg(["collector-config", "--show-password"], { GECKO_TARGET_URL: ADMIN_URL })).toMatchObject({
+            code: 2,
+            stderr: expect.stringContaining("GECKO_COLLECTOR_PASSWORD"),
+        });
+    });
+
+    it("collector-config --use sqlite points the collector back at its file (a rollback), no target needed", () => {
+        const r = geckoPg(["collector-config", "--use", "sqlite", "--sqlite", "/srv/gecko/gecko_data.db", "--format", "env"]);
+        expect(r).toMatchObject({ code: 0, stdout: "GECKO_DB_URL='sqlite:////srv/gecko/gecko_data.db'\n" });
+        expect(geckoPg(["collector-config", "--use", "mysql"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--use") });
+    });
+});
