@@ -98,6 +98,19 @@ export async function actAsOwner(run: RunContext, clients: readonly Client[] = [
     for (const c of clients) await c.query(`SET ROLE ${ident(run.opts.ownerRole)}`);
 }
 
+/**
+ * Whether the source may differ from what earlier runs copied: its fingerprint differs from the
+ * last run's report, or no run finished since chunks were copied (a crash). Rows changed or
+ * deleted in place in chunks already done are then only found by re-reading the source.
+ */
+export async function sourceChangedSinceLastRun(run: RunContext): Promise<{ changed: boolean; previous?: string }> {
+    const r = await run.pg.query<{ f: string | null }>(
+        "SELECT report->'source'->>'fingerprint' AS f FROM gecko_migration.runs ORDER BY id DESC LIMIT 1",
+    );
+    const previous = r.rows[0]?.f ?? undefined;
+    return { changed: previous !== run.snapshot.fingerprint, ...(previous ? { previous } : {}) };
+}
+
 /** Fails fast when another run is copying into the same database. */
 async function lockRun(pg: Client): Promise<void> {
     const r = await pg.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('gecko-pg migration')) AS ok");

@@ -16,9 +16,20 @@ import { inCopyOrder, mapSourceToTarget } from "../plan/tableMapping";
 import { renderReport, type MigrationReport } from "../report/report";
 import { introspectSource } from "../source/introspect";
 import { buildReport, quarantineSummary, saveReport, baseTableReport } from "./buildReport";
-import { actAsOwner, closeRun, connectTarget, openLanes, openRun, timed, type Phase, type RunContext, type RunHooks } from "./context";
+import {
+    actAsOwner,
+    closeRun,
+    connectTarget,
+    openLanes,
+    openRun,
+    sourceChangedSinceLastRun,
+    timed,
+    type Phase,
+    type RunContext,
+    type RunHooks,
+} from "./context";
 import { copyTables, finishLoad, validateTables } from "./steps";
-import { pageSourcesFor, planTables } from "./tablePlans";
+import { pageSourcesFor, planTables, type TablePlan } from "./tablePlans";
 import { prepareTarget } from "./target";
 
 export type { Phase, RunHooks };
@@ -48,13 +59,14 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         await ensureCheckpointSchema(ctx.pg, ctx.opts.ownerRole);
         await actAsOwner(ctx);
         const plans = await planTables(ctx, ordered, conversion);
+        const moved = await sourceMoved(ctx, plans, warnings);
         const pageSources = pageSourcesFor(ctx, plans, conversion);
         await openLanes(ctx);
         const loaded = ordered.filter((m) => m.source).map((m) => m.target.name);
         if (migrating) await pauseAutovacuum(ctx.pg, loaded, "pause");
         const copied = migrating ? await copyTables(ctx, plans, pageSources, serverStart) : plans.map(baseTableReport);
         const orphans = migrating ? await finishLoad(ctx, plans, conversion, loaded) : [];
-        const tables = await validateTables(ctx, plans, copied, conversion);
+        const tables = await validateTables(ctx, plans, copied, conversion, moved);
         const schema = await timed(ctx, "validate", () => checkTargetSchema(ctx.pg, ctx.roles));
         const quarantine = await quarantineSummary(ctx.pg);
         const report = buildReport(ctx, { source, mapping, warnings, clockChecks, tables, orphans, quarantine, schema });
@@ -63,6 +75,24 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
     } finally {
         await closeRun(ctx);
     }
+}
+
+/**
+ * Whether chunks copied by earlier runs may no longer match the source (it changed since the
+ * last run): then validation re-reads the source for those tables, so rows the collector
+ * changed or deleted in place show up as differences instead of passing on old checksums.
+ */
+async function sourceMoved(ctx: RunContext, plans: readonly TablePlan[], warnings: string[]): Promise<boolean> {
+    const copiedBefore = plans.filter((p) => p.chunks.some((c) => c.done)).map((p) => p.mapping.target.name);
+    if (ctx.phase !== "migrate" || copiedBefore.length === 0) return false;
+    const { changed, previous } = await sourceChangedSinceLastRun(ctx);
+    if (!changed) return false;
+    warnings.push(
+        `the source changed since ${previous ? `the last run (fingerprint ${previous} -> ${ctx.snapshot.fingerprint})` : "chunks were copied by a run that did not finish"}: ` +
+            `a rerun copies only new rows, so ${copiedBefore.join(", ")} were checked against the file as it is now; ` +
+            "rows changed or deleted in place are listed as differences (gecko-pg has no sync yet: stop the collector before the copy, or migrate into an empty database again)",
+    );
+    return true;
 }
 
 /** What the source holds, how it maps onto the collector's tables, and how its clocks read. */

@@ -84,6 +84,7 @@ export async function validateTables(
     plans: readonly TablePlan[],
     reports: readonly TableReport[],
     conversion: Conversion,
+    sourceChanged: boolean,
 ): Promise<TableReport[]> {
     const validated: TableReport[] = new Array(reports.length);
     const queue = reports.map((_, i) => i).sort((a, b) => reports[b].sourceRows - reports[a].sourceRows);
@@ -98,7 +99,7 @@ export async function validateTables(
                 encoder: plan.encoder,
                 chunks: plan.chunks,
                 canonical: conversion.canonicalSql,
-                rescanSource: run.phase === "validate" || plan.columnsChanged,
+                rescanSource: run.phase === "validate" || plan.columnsChanged || (sourceChanged && plan.chunks.some((c) => c.done)),
                 sampleRows: run.opts.sampleRows,
             });
             validated[i] = { ...reports[i], validation };
