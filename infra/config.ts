@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { SslMode } from "../migration/postgres/connection";
+import { SSL_MODES, type SslMode } from "../migration/postgres/connection";
 import type { OrphanPolicy } from "../migration/data/options";
 import { isPlainIdentifier } from "../migration/setup/accessPlan";
 import { COLLECTOR_DATABASES, type CollectorDatabase } from "../migration/cutover/collectorConfig";
@@ -139,7 +139,6 @@ export class StackConfigError extends Error {
     }
 }
 
-const SSL_MODES: readonly SslMode[] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
 const ORPHAN_POLICIES: readonly OrphanPolicy[] = ["quarantine", "placeholder", "fail"];
 /** A tag with at least major.minor (or a digest), so a re-pull cannot change the major version under the data. */
 const PINNED_IMAGE =

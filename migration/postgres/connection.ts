@@ -16,9 +16,14 @@ export interface ConnectionSpec {
     readonly sslmode?: SslMode;
 }
 
+export const SSL_MODES: readonly SslMode[] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
+
 export function connectionUrl(spec: ConnectionSpec): string {
     const u = new URL("postgresql://localhost");
-    u.hostname = spec.host;
+    // An IPv6 address goes in brackets; a host the URL cannot hold must not leave `localhost` standing.
+    const host = spec.host.includes(":") && !spec.host.startsWith("[") ? `[${spec.host}]` : spec.host;
+    u.hostname = host;
+    if (!host || u.hostname !== host.toLowerCase()) throw new Error(`not a host name a URL can hold: '${spec.host}'`);
     u.port = String(spec.port);
     u.username = encodeURIComponent(spec.user);
     u.password = encodeURIComponent(spec.password);
@@ -27,19 +32,39 @@ export function connectionUrl(spec: ConnectionSpec): string {
     return u.toString();
 }
 
-export function parseConnectionUrl(url: string): ConnectionSpec {
-    const u = new URL(url);
-    if (u.protocol !== "postgresql:" && u.protocol !== "postgres:") {
-        throw new Error(`not a PostgreSQL URL (expected postgresql://...): ${describeUrl(url)}`);
+/**
+ * A `postgresql://` URL as a ConnectionSpec. `origin` names where the URL came from (an
+ * environment variable, a flag) in errors; no error carries the password, nor the URL
+ * itself (Node's URL errors hold their input, password included, as a property).
+ */
+export function parseConnectionUrl(url: string, origin = "the URL"): ConnectionSpec {
+    let u: URL;
+    try {
+        u = new URL(url);
+    } catch {
+        throw new Error(`${origin} is not a valid URL (expected postgresql://user:password@host:port/database): ${describeUrl(url)}`);
     }
-    const sslmode = u.searchParams.get("sslmode") as SslMode | null;
+    if (u.protocol !== "postgresql:" && u.protocol !== "postgres:") {
+        throw new Error(`${origin} is not a PostgreSQL URL (expected postgresql://...): ${describeUrl(url)}`);
+    }
+    const sslmode = u.searchParams.get("sslmode");
+    if (sslmode !== null && !SSL_MODES.includes(sslmode as SslMode)) {
+        throw new Error(`${origin}: sslmode '${sslmode}' is not one of ${SSL_MODES.join(", ")}`);
+    }
+    const decode = (part: string, what: string) => {
+        try {
+            return decodeURIComponent(part);
+        } catch {
+            throw new Error(`${origin}: the ${what} has a malformed %-escape (write a literal % as %25)`);
+        }
+    };
     return {
-        host: u.hostname,
+        host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
         port: Number(u.port || 5432),
-        user: decodeURIComponent(u.username),
-        password: decodeURIComponent(u.password),
-        database: decodeURIComponent(u.pathname.replace(/^\//, "")) || "postgres",
-        ...(sslmode ? { sslmode } : {}),
+        user: decode(u.username, "user"),
+        password: decode(u.password, "password"),
+        database: decode(u.pathname.replace(/^\//, ""), "database name") || "postgres",
+        ...(sslmode ? { sslmode: sslmode as SslMode } : {}),
     };
 }
 

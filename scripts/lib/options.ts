@@ -38,15 +38,20 @@ export function list(flags: Flags, name: string): string[] {
 export function targetFrom(flags: Flags): ConnectionSpec {
     const flagUrl = str(flags, "target");
     if (flagUrl) {
-        const spec = parseConnectionUrl(flagUrl);
+        const spec = usage(() => parseConnectionUrl(flagUrl, "--target"));
         if (spec.password)
             throw new UsageError(
                 "--target must not contain a password (it would show in ps and shell history): set GECKO_TARGET_URL or PGPASSWORD instead",
             );
         return withFlagOverrides({ ...spec, password: process.env.PGPASSWORD ?? "" }, flags);
     }
-    const envUrl = process.env.GECKO_TARGET_URL ?? process.env.DATABASE_URL;
-    if (envUrl) return withFlagOverrides(parseConnectionUrl(envUrl), flags);
+    const envName = process.env.GECKO_TARGET_URL ? "GECKO_TARGET_URL" : "DATABASE_URL";
+    const envUrl = process.env[envName];
+    if (envUrl)
+        return withFlagOverrides(
+            usage(() => parseConnectionUrl(envUrl, envName)),
+            flags,
+        );
     const host = str(flags, "host", "PGHOST");
     if (!host)
         throw new UsageError(
@@ -114,4 +119,13 @@ export function migrationInputFrom(flags: Flags): MigrationInput {
         sampleRows: int(flags, "sample-rows", 200),
         databaseTimeZone: str(flags, "database-time-zone") ?? "UTC",
     };
+}
+
+/** A bad value the operator gave (flag or environment) is a usage error: exit 2, not 3. */
+function usage<T>(fn: () => T): T {
+    try {
+        return fn();
+    } catch (err) {
+        throw new UsageError((err as Error).message);
+    }
 }

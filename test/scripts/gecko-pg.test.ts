@@ -73,6 +73,13 @@ describe("gecko-pg", () => {
         });
     });
 
+    it("names the variable a malformed target URL came from, exit 2, its password nowhere", () => {
+        const r = geckoPg(["collector-config"], { GECKO_TARGET_URL: "postgresql://admin:adm1n-secret@db.example:notaport/x" });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain("GECKO_TARGET_URL is not a valid URL");
+        expect(r.stdout + r.stderr).not.toContain("adm1n-secret");
+    });
+
     it("collector-config --use sqlite points the collector back at its file (a rollback), no target needed", () => {
         const r = geckoPg(["collector-config", "--use", "sqlite", "--sqlite", "/srv/gecko/gecko_data.db", "--format", "env"]);
         expect(r).toMatchObject({ code: 0, stdout: "GECKO_DB_URL='sqlite:////srv/gecko/gecko_data.db'\n" });

@@ -4,6 +4,7 @@
  * database, the defaults a short URL gets, sslmode to node-postgres TLS settings, and
  * that what is meant for logs and errors never shows the password.
  */
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import {
     clientConfig,
@@ -69,15 +70,33 @@ describe("connectionUrl and parseConnectionUrl", () => {
         );
     });
 
-    it("does not put the password in the message of a URL that cannot be parsed", () => {
-        let message = "";
+    it("names where a URL that cannot be parsed came from, and keeps its password out of the message and the error", () => {
+        let error: unknown;
         try {
-            parseConnectionUrl(`postgresql://u:${PASSWORD}@h:notaport/db`);
+            parseConnectionUrl(`postgresql://u:${encodeURIComponent(PASSWORD)}@h:notaport/db`, "GECKO_TARGET_URL");
         } catch (err) {
-            message = String(err);
+            error = err;
         }
-        expect(message).toMatch(/Invalid URL/);
-        expect(message).not.toContain(PASSWORD);
+        expect(String(error)).toMatch(/^Error: GECKO_TARGET_URL is not a valid URL \(expected postgresql:/);
+        // Node's own URL error carries its input (password included) as a property: none of it may survive.
+        expect(inspect(error, { depth: 5 })).not.toContain(encodeURIComponent(PASSWORD));
+        expect(inspect(error, { depth: 5 })).not.toContain(PASSWORD);
+    });
+
+    it("refuses an sslmode node-postgres would not honour, and a malformed %-escape, naming the origin", () => {
+        expect(() => parseConnectionUrl("postgresql://u@h/db?sslmode=allow", "DATABASE_URL")).toThrow(
+            "DATABASE_URL: sslmode 'allow' is not one of disable, prefer, require, verify-ca, verify-full",
+        );
+        expect(() => parseConnectionUrl("postgresql://u:50%@h/db", "--target")).toThrow("--target: the password has a malformed %-escape");
+    });
+
+    it("round-trips an IPv6 host without its brackets, and refuses a host a URL cannot hold instead of pointing at localhost", () => {
+        for (const host of ["::1", "2001:db8::5"]) {
+            const url = connectionUrl({ ...spec, host });
+            expect(parseConnectionUrl(url).host).toBe(host);
+        }
+        for (const host of ["bad host", "a/b", ""])
+            expect(() => connectionUrl({ ...spec, host }), host).toThrow(/not a host name a URL can hold/);
     });
 });
 
