@@ -127,11 +127,13 @@ export function validateConstraintSql(table: TargetTable, constraint: string): s
  * never below an already-used value; a fresh sequence of an empty table is left alone).
  * Returns one row: seq, max_id, last_value (null when untouched).
  */
-export function resetSequenceSql(table: TargetTable, column = "id"): string {
+export function resetSequenceSql(table: TargetTable, column = "id", setAsideMax?: bigint): string {
     const seq = `pg_get_serial_sequence(${literal(qualified(table.name))}, ${literal(column)})::regclass`;
+    // Ids of rows set aside (quarantined) count too: a repaired row, or the collector's next insert, must not collide.
+    const floor = setAsideMax === undefined ? "" : `, ${setAsideMax}::bigint`;
     return (
         `SELECT s.seq::text AS seq, s.max_id, CASE WHEN s.v > 0 THEN setval(s.seq, s.v) END AS last_value ` +
-        `FROM (SELECT q.seq, q.max_id, GREATEST(COALESCE(q.max_id, 0), COALESCE(pg_sequence_last_value(q.seq), 0)) AS v ` +
+        `FROM (SELECT q.seq, q.max_id, GREATEST(COALESCE(q.max_id, 0), COALESCE(pg_sequence_last_value(q.seq), 0)${floor}) AS v ` +
         `FROM (SELECT ${seq} AS seq, (SELECT max(${ident(column)}) FROM ${qualified(table.name)}) AS max_id) q) s`
     );
 }

@@ -221,16 +221,32 @@ export interface SequencePosition {
 }
 
 /**
- * Sets each identity sequence of `tables` to the largest id, so the collector's
- * inserts without id continue after the migrated rows. Never moves a sequence
- * backwards; empty tables keep a fresh sequence. Values are text (bigint).
+ * The largest integer `column` among the table's quarantined rows (their keys are kept as text);
+ * undefined when none, or before a migration made the quarantine.
+ */
+async function setAsideMaxId(client: ClientBase, table: string, column: string): Promise<bigint | undefined> {
+    const exists = await client.query<{ ok: boolean }>(`SELECT to_regclass('gecko_quarantine.rows') IS NOT NULL AS ok`);
+    if (!exists.rows[0].ok) return undefined;
+    const r = await client.query<{ m: string | null }>(
+        `SELECT max((row_key->>$2)::numeric)::text AS m FROM gecko_quarantine.rows
+          WHERE table_name = $1 AND row_key->>$2 ~ '^-?[0-9]{1,19}$'`,
+        [table, column],
+    );
+    const m = r.rows[0].m === null ? undefined : BigInt(r.rows[0].m);
+    return m !== undefined && m <= 2n ** 63n - 1n ? m : undefined;
+}
+
+/**
+ * Sets each identity sequence of `tables` past the largest id, quarantined rows included, so the
+ * collector's inserts without id continue after the migrated rows and a repaired row fits back.
+ * Never moves a sequence backwards; empty tables keep a fresh sequence. Values are text (bigint).
  */
 export async function resetSequences(client: ClientBase, tables: readonly TargetTable[]): Promise<SequencePosition[]> {
     const out: SequencePosition[] = [];
     for (const table of tables) {
         for (const column of table.columns.filter((c) => c.identity)) {
             const r = await client.query<{ seq: string; max_id: string | null; last_value: string | null }>(
-                resetSequenceSql(table, column.name),
+                resetSequenceSql(table, column.name, await setAsideMaxId(client, table.name, column.name)),
             );
             const row = r.rows[0];
             out.push({ table: table.name, column: column.name, sequence: row.seq, maxId: row.max_id, lastValue: row.last_value });

@@ -229,6 +229,12 @@ describe("DDL builders", () => {
         );
     });
 
+    it("resets a sequence past the largest id among quarantined rows too, when there is one", () => {
+        expect(resetSequenceSql(targetTable("watchlist"), "id", 41n)).toContain(
+            "GREATEST(COALESCE(q.max_id, 0), COALESCE(pg_sequence_last_value(q.seq), 0), 41::bigint) AS v ",
+        );
+    });
+
     it("sets the database time zone and refuses names that could inject SQL", () => {
         expect(setDatabaseTimeZoneSql("Europe/Berlin")).toBe(
             "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), 'Europe/Berlin'); END$$",
