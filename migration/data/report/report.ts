@@ -191,13 +191,14 @@ function quarantineLines(r: MigrationReport): string[] {
 
 /** The rows validation listed: checksum differences, then sample mismatches. */
 function differenceLines(r: MigrationReport): string[] {
-    return r.tables.flatMap((t) =>
+    const lines = r.tables.flatMap((t) =>
         [...(t.validation?.differences ?? []), ...(t.validation?.sampleMismatches ?? [])].map((d) => {
             const chunk = d.chunkNo !== undefined ? ` (chunk ${d.chunkNo})` : "";
             const columns = d.columns ? " " + d.columns.map((c) => `${c.column}: ${c.source} != ${c.target}`).join("; ") : "";
             return `  ${t.table} ${d.key}: ${d.issue}${chunk}${columns}`;
         }),
     );
+    return lines.length ? ["", "rows that differ (the first 20 per table, then sampled rows):", ...lines] : [];
 }
 
 function table(rows: string[][]): string[] {

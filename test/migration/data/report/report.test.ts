@@ -159,6 +159,8 @@ describe("renderReport", () => {
             "quarantine: 2 rows in gecko_migration.quarantine",
             "  watchlist: 2 orphan",
             '  - watchlist id=3 pool_id="solana_gone": no parent row in pools',
+            "",
+            "rows that differ (the first 20 per table, then sampled rows):",
             "  watchlist id=3: missing in target (chunk 0)",
             "  watchlist id=9: values differ token_name: Gecko != Geck0",
             "",
