@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /**
  * The gecko-pg command line (package.json bin `gecko-pg`, and `npm run migrate --`): `migrate`, `validate`,
- * `plan`, `upgrade`, `partitions`, `schema-sql`, `collector-config`.
+ * `plan`, `upgrade`, `partitions`, `sync`, `schema-sql`, `collector-config`.
  * Orchestration only; the work is in migration/.
  */
 import { Client } from "pg";
@@ -18,6 +18,7 @@ import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
 import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
 import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
+import { renderSyncReport, syncPass, type SyncReport } from "../migration/cutover/sync";
 
 /** Option groups, shown under each command that takes them. */
 const SECTIONS = {
@@ -44,6 +45,9 @@ const SECTIONS = {
     partitions: `Partitions
   --months N                 months ahead (default 3)
   --from/--to EPOCH          schema-sql: the span of ohlcv_data partitions (epoch seconds; default now)`,
+    sync: `Sync
+  --passes N                 passes at most, stopping after one that found nothing to change (default 1)
+  --orphans POLICY           new rows whose parent the target lacks: quarantine (default) | fail`,
     collector: `Collector configuration (no connection is made; the target gives host, port and database)
   --use sqlite|postgresql    which database the collector is pointed at (default postgresql)
   --sqlite PATH              the collector's SQLite file: the database for sqlite, the rollback fallback otherwise
@@ -81,6 +85,11 @@ const COMMANDS: Record<string, { readonly summary: string; readonly sections: re
     partitions: {
         summary: "create ohlcv_data partitions from this month to --months ahead (run monthly, e.g. from cron)",
         sections: ["target", "partitions", "output"],
+    },
+    sync: {
+        summary: `catch-up: bring a migrated target to the source's current state (inserts, in-place updates,
+               deletes; rows matched by key); one transaction per pass; --passes N repeats until nothing changed`,
+        sections: ["source", "target", "sync", "output"],
     },
     "schema-sql": { summary: "print the target schema SQL for --from/--to (epoch seconds) without connecting", sections: ["partitions"] },
     "collector-config": {
@@ -138,6 +147,7 @@ const FLAGS: FlagSpec = {
         "to",
         "format",
         "use",
+        "passes",
     ],
 };
 
@@ -165,6 +175,8 @@ async function main(argv: string[]): Promise<number> {
             return printSchemaSql(flags);
         case "collector-config":
             return printCollectorConfig(flags);
+        case "sync":
+            return syncPasses(flags, logger);
         default:
             throw new UsageError(`unknown command '${command}' (see --help)`);
     }
@@ -252,6 +264,22 @@ function printSchemaSql(flags: Flags): number {
             partitionSpan: { fromEpoch: from, toEpoch: to },
         }) + "\n",
     );
+    return 0;
+}
+
+/** `sync`: passes until one finds nothing to change, at most --passes. */
+async function syncPasses(flags: Flags, logger: Logger): Promise<number> {
+    const input = migrationInputFrom(flags);
+    await preflight(input.sqlitePath, input.target);
+    const passes = int(flags, "passes", 1);
+    const reports: SyncReport[] = [];
+    for (let i = 0; i < passes; i++) {
+        const report = await syncPass(input, logger);
+        reports.push(report);
+        if (!flags.json) process.stdout.write(renderSyncReport(report) + "\n");
+        if (report.changes === 0) break;
+    }
+    if (flags.json) process.stdout.write(JSON.stringify(reports, null, 2) + "\n");
     return 0;
 }
 

@@ -27,7 +27,7 @@ describe("gecko-pg", () => {
     it("lists every command in --help, and each command's --help shows its usage and options", () => {
         const all = geckoPg(["--help"]);
         expect(all.code).toBe(0);
-        const commands = ["migrate", "validate", "plan", "upgrade", "partitions", "schema-sql", "collector-config"];
+        const commands = ["migrate", "validate", "plan", "upgrade", "partitions", "sync", "schema-sql", "collector-config"];
         for (const command of commands) {
             expect(all.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
             const one = geckoPg([command, "--help"]);

@@ -95,7 +95,12 @@ function keyJson(t: TargetTable, alias: string): string {
     return `jsonb_build_object(${t.rowKey.map((k) => `${literal(k)}, ${alias}.${ident(k)}::text`).join(", ")})`;
 }
 
-async function quarantineOrphans(
+/**
+ * Moves the rows of `t` matching `where` (alias `c`) to the quarantine as orphans, with the hash
+ * validation takes out again. `relation` is where they are deleted from: the table itself, or
+ * a staging table of the same columns (the sync's rows not yet in the table).
+ */
+export async function quarantineOrphans(
     client: ClientBase,
     t: TargetTable,
     fk: ForeignKeySpec,
@@ -103,13 +108,14 @@ async function quarantineOrphans(
     reason: string,
     canonical: CanonicalSql,
     buckets: number,
+    relation = ident(t.name),
 ): Promise<number> {
     const col = (c: TargetColumn) => fieldTextSql(canonical(`g.${ident(c.name)}`, c), c.type);
     const rowText = rowTextSql(t.columns.map(col));
     const keyText = rowTextSql(t.rowKey.map((k) => col(t.columns.find((c) => c.name === k)!)));
     // The rows were counted in the source checksums when copied: keep their hash to take them out again.
     const r = await client.query(
-        `WITH gone AS (DELETE FROM ${ident(t.name)} c WHERE ${where} RETURNING c.*)
+        `WITH gone AS (DELETE FROM ${relation} c WHERE ${where} RETURNING c.*)
          INSERT INTO gecko_quarantine.rows (table_name, stage, row_key, column_name, raw_value, raw_type, reason, row_data, bucket, row_hash)
          SELECT $1, 'orphan', ${keyJson(t, "g")}, $2, g.${ident(fk.columns[0])}::text, 'text', $3, to_jsonb(g), ${bucketSql(keyText, buckets)}, ${rowHashSql(rowText)}
            FROM gone g`,

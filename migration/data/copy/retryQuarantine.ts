@@ -103,7 +103,7 @@ export async function retryQuarantined(
  * go back to the target as they were moved out. Their hashes never left the recorded
  * source checksums (validation takes quarantined orphans out), so the sums need no change.
  */
-async function returnOrphans(pg: ClientBase, mapping: TableMapping): Promise<number> {
+export async function returnOrphans(pg: ClientBase, mapping: TableMapping): Promise<number> {
     const t = mapping.target;
     if (t.foreignKeys.length === 0) return 0;
     const row = (c: string) => `(jsonb_populate_record(NULL::${ident(t.name)}, q.row_data)).${ident(c)}`;

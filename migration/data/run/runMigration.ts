@@ -90,13 +90,13 @@ async function sourceMoved(ctx: RunContext, plans: readonly TablePlan[], warning
     warnings.push(
         `the source changed since ${previous ? `the last run (fingerprint ${previous} -> ${ctx.snapshot.fingerprint})` : "chunks were copied by a run that did not finish"}: ` +
             `a rerun copies only new rows, so ${copiedBefore.join(", ")} were checked against the file as it is now; ` +
-            "rows changed or deleted in place are listed as differences (gecko-pg has no sync yet: stop the collector before the copy, or migrate into an empty database again)",
+            "rows changed or deleted in place are listed as differences; `gecko-pg sync` brings them in line",
     );
     return true;
 }
 
 /** What the source holds, how it maps onto the collector's tables, and how its clocks read. */
-async function readSource(ctx: RunContext) {
+export async function readSource(ctx: RunContext) {
     const source = await timed(ctx, "introspect", () => introspectSource(ctx.snapshot.db));
     const mapping = mapSourceToTarget(source, TARGET_TABLES);
     const conversion: Conversion = conversionFor(ctx.opts);

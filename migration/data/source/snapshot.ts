@@ -20,8 +20,10 @@ export interface SourceSnapshot {
 
 export function openSourceSnapshot(path: string): SourceSnapshot {
     const db = openReadOnly(path);
+    // The fingerprint before the snapshot: a write in between then shows as a changed file next time, never as one already read.
+    const fingerprint = sourceFingerprint(path);
     beginSnapshot(db);
-    return snapshotOf(path, db);
+    return snapshotOf(path, db, fingerprint);
 }
 
 /** Other connections (e.g. in convert workers) that must read exactly the main snapshot. */
@@ -48,9 +50,10 @@ export async function openSharedSnapshot(path: string, peers: SnapshotPeers): Pr
     try {
         for (let attempt = 1; attempt <= SHARED_SNAPSHOT_ATTEMPTS; attempt++) {
             const before = dataVersion();
+            const fingerprint = sourceFingerprint(path);
             beginSnapshot(db);
             await peers.begin();
-            if (dataVersion() === before) return snapshotOf(path, db);
+            if (dataVersion() === before) return snapshotOf(path, db, fingerprint);
             db.exec("COMMIT");
             await peers.end();
         }
@@ -85,11 +88,11 @@ export function beginSnapshot(db: Database.Database): void {
     db.prepare("SELECT count(*) FROM sqlite_master").get();
 }
 
-function snapshotOf(path: string, db: Database.Database): SourceSnapshot {
+function snapshotOf(path: string, db: Database.Database, fingerprint: string): SourceSnapshot {
     return {
         path,
         db,
-        fingerprint: sourceFingerprint(path),
+        fingerprint,
         close: () => {
             if (!db.open) return;
             if (db.inTransaction) db.exec("COMMIT");

@@ -8,7 +8,8 @@ import type { ClientBase } from "pg";
 import type { RowEncoder, RawValue } from "../copy/rowEncoder";
 import type { Chunk } from "../plan/chunkPlan";
 import type { TableMapping } from "../plan/tableMapping";
-import type { ColumnType, TargetColumn } from "../../schema/types";
+import { columnTypeSql } from "../../schema/ddl";
+import type { TargetColumn } from "../../schema/types";
 import { ident, literal, sqliteIdent } from "../../postgres/sql";
 import { bucketSql, BucketSums, canonicalRowText, fieldTextSql, rowHash, rowHashSql, rowTextSql } from "../checksum/checksum";
 
@@ -250,7 +251,7 @@ async function compareSample(input: TableCheckInput, notPlaceholder: string): Pr
     // One query for the whole sample: the keys as a VALUES list joined to the table.
     const params: (string | null)[] = [];
     const values = sampled.map(
-        (s, n) => `(${n}, ${s.keyVals.map((v, i) => `$${params.push(v)}::${pgTypeName(keyCols[i].type)}`).join(", ")})`,
+        (s, n) => `(${n}, ${s.keyVals.map((v, i) => `$${params.push(v)}::${columnTypeSql(keyCols[i].type)}`).join(", ")})`,
     );
     const on = keyCols.map((c, i) => `t.${ident(c.name)} = k.c${i}`).join(" AND ");
     const got = await pg.query<Record<string, string | null> & { n: number }>(
@@ -284,15 +285,4 @@ async function compareSample(input: TableCheckInput, notPlaceholder: string): Pr
             mismatches.push({ key, issue: "values differ", chunkNo: chunkOf(input.chunks, s.raw[0] as bigint), columns: cols });
     }
     return { compared, mismatches };
-}
-
-export function pgTypeName(type: ColumnType): string {
-    switch (type.kind) {
-        case "text":
-            return type.maxLength ? `varchar(${type.maxLength})` : "text";
-        case "numeric":
-            return `numeric(${type.precision},${type.scale})`;
-        default:
-            return type.kind;
-    }
 }

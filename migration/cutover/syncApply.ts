@@ -1,0 +1,211 @@
+/**
+ * Applying a sync pass's diff to the target, inside the pass's one transaction: deletes
+ * (children first), then per table in copy order the rows that no longer convert set
+ * aside, the quarantine brought in line with the source, updates, inserts (orphans and
+ * constraint failures set aside as the copy does), orphans whose parent came back
+ * returned, and the chunk checksums rewritten from the source as it is now.
+ */
+import type { ClientBase } from "pg";
+import { ident, literal } from "../postgres/sql";
+import { columnTypeSql } from "../schema/ddl";
+import { TARGET_TABLES } from "../schema/tables";
+import type { TargetTable } from "../schema/types";
+import { insertQuarantine } from "../data/copy/checkpointStore";
+import { isRowLevelError } from "../data/copy/copyTable";
+import { quarantineOrphans } from "../data/copy/orphans";
+import { returnOrphans } from "../data/copy/retryQuarantine";
+import type { OrphanPolicy } from "../data/options";
+import type { Conversion } from "../data/plan/conversion";
+import type { SourceRow, TableDiff } from "./syncDiff";
+
+export interface SyncTableResult {
+    readonly table: string;
+    readonly inserted: number;
+    readonly updated: number;
+    readonly deleted: number;
+    /** Rows set aside by this pass: no longer converting, orphaned, or breaking a constraint. */
+    readonly quarantined: number;
+    /** Set-aside rows that came back (their parent exists again) or left the source. */
+    readonly released: number;
+}
+
+export interface ApplyContext {
+    readonly pg: ClientBase;
+    readonly conversion: Conversion;
+    readonly orphanPolicy: OrphanPolicy;
+    /** A table's checksum bucket count (quarantined rows are taken out of their bucket). */
+    readonly bucketsOf: (table: string) => number;
+}
+
+const keyOf = (t: TargetTable) => t.columns.find((c) => c.name === t.rowKey[0])!;
+
+/** Deletes the target rows the source lost; a parent's children still in the target follow the orphan policy first. */
+export async function applyDeletes(a: ApplyContext, d: TableDiff): Promise<{ deleted: number; orphaned: number }> {
+    if (d.deletes.length === 0) return { deleted: 0, orphaned: 0 };
+    const t = d.plan.mapping.target;
+    const key = keyOf(t);
+    let orphaned = 0;
+    for (const child of TARGET_TABLES) {
+        for (const fk of child.foreignKeys.filter((f) => f.references.table === t.name && f.columns.length === 1)) {
+            const where = `c.${ident(fk.columns[0])}::text IN (${d.deletes.map((k) => literal(k)).join(", ")})`;
+            const reason = `${fk.columns[0]} has no parent row in ${t.name}(${fk.references.columns[0]}): the source deleted it`;
+            if (a.orphanPolicy === "fail") {
+                const n = await a.pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${ident(child.name)} c WHERE ${where}`);
+                if (Number(n.rows[0].n) > 0)
+                    throw new Error(`sync: ${n.rows[0].n} ${child.name} rows would lose their parent in ${t.name} (orphan policy: fail)`);
+                continue;
+            }
+            orphaned += await quarantineOrphans(a.pg, child, fk, where, reason, a.conversion.canonicalSql, a.bucketsOf(child.name));
+        }
+    }
+    const r = await a.pg.query(`DELETE FROM ${ident(t.name)} WHERE ${ident(key.name)} = ANY($1::${columnTypeSql(key.type)}[])`, [
+        d.deletes,
+    ]);
+    return { deleted: r.rowCount ?? 0, orphaned };
+}
+
+/** The table's rows from the source's side: set-aside rows first, then updates, inserts and returned orphans. */
+export async function applyUpserts(a: ApplyContext, d: TableDiff): Promise<SyncTableResult & { quarantinedOrphans: number }> {
+    const t = d.plan.mapping.target;
+    const gone = await syncQuarantine(a.pg, d);
+    const updated = await updateRows(a.pg, d, d.updates);
+    const { inserted, orphans, constraint } = await insertRows(a, d, d.inserts);
+    const returned = await returnOrphans(a.pg, d.plan.mapping);
+    await recordChunkSums(a.pg, d);
+    return {
+        table: t.name,
+        inserted: inserted + returned,
+        updated,
+        deleted: 0,
+        quarantined: d.convertFailures.length + orphans + constraint,
+        released: gone + returned,
+        quarantinedOrphans: orphans,
+    };
+}
+
+/**
+ * Conversion failures are the source's state now: the old entries go, the current ones come
+ * in (with their rowids now), and a target row with such a key (an older version) is removed.
+ * Orphan and constraint entries whose row left the source are closed; the others get the
+ * row's rowid now (a VACUUM renumbers, a deleted last row's rowid is reused).
+ */
+async function syncQuarantine(pg: ClientBase, d: TableDiff): Promise<number> {
+    const t = d.plan.mapping.target;
+    const key = keyOf(t);
+    await pg.query("DELETE FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'convert'", [t.name]);
+    const failedKeys = d.convertFailures.map((f) => f.row.key[key.name]).filter((k): k is string => k !== null);
+    if (failedKeys.length) await pg.query(`DELETE FROM ${ident(t.name)} WHERE ${ident(key.name)}::text = ANY($1::text[])`, [failedKeys]);
+    for (const f of d.convertFailures) await insertQuarantine(pg, t.name, f.chunkNo, [{ stage: "convert", row: f.row }]);
+    if (d.setAsideGone.length) await pg.query("DELETE FROM gecko_quarantine.rows WHERE id = ANY($1::bigint[])", [d.setAsideGone]);
+    for (const [id, rowid] of d.setAsideSeen)
+        await pg.query("UPDATE gecko_quarantine.rows SET source_rowid = $2 WHERE id = $1", [id, String(rowid)]);
+    return d.setAsideGone.length;
+}
+
+/** `SELECT` of the rows as typed columns named like the table's: one text[] parameter per column. */
+function rowsSql(d: TableDiff, rows: readonly SourceRow[]): { sql: string; params: (string | null)[][] } {
+    const cols = d.plan.mapping.columns.map((c) => c.target);
+    const params = cols.map((_, i) => rows.map((r) => r.values[i]));
+    const unnest = cols.map((_, i) => `$${i + 1}::text[]`).join(", ");
+    const typed = cols.map((c, i) => `u.c${i}::${columnTypeSql(c.type)} AS ${ident(c.name)}`).join(", ");
+    return { sql: `SELECT ${typed} FROM unnest(${unnest}) AS u(${cols.map((_, i) => `c${i}`).join(", ")})`, params };
+}
+
+async function updateRows(pg: ClientBase, d: TableDiff, rows: readonly SourceRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const t = d.plan.mapping.target;
+    const key = ident(t.rowKey[0]);
+    const cols = d.plan.mapping.columns.map((c) => ident(c.target.name));
+    const { sql, params } = rowsSql(d, rows);
+    const r = await pg.query(
+        `UPDATE ${ident(t.name)} t SET (${cols.join(", ")}) = (${cols.map((c) => `s.${c}`).join(", ")}) FROM (${sql}) s WHERE t.${key} = s.${key}`,
+        params,
+    );
+    return r.rowCount ?? 0;
+}
+
+/**
+ * New rows: those whose parent the target lacks are set aside as orphans (or the pass fails,
+ * under orphan policy fail); the rest inserted at once, or one by one when a row breaks a
+ * constraint (that row set aside, as the copy does).
+ */
+async function insertRows(a: ApplyContext, d: TableDiff, rows: readonly SourceRow[]) {
+    if (rows.length === 0) return { inserted: 0, orphans: 0, constraint: 0 };
+    const t = d.plan.mapping.target;
+    const stage = `sync_${t.name}`;
+    const { sql, params } = rowsSql(d, rows);
+    await a.pg.query(`CREATE TEMP TABLE ${ident(stage)} ON COMMIT DROP AS ${sql}`, params);
+    let orphans = 0;
+    for (const fk of t.foreignKeys) {
+        const where = `${fk.columns.map((c) => `c.${ident(c)} IS NOT NULL`).join(" AND ")} AND NOT EXISTS (SELECT 1 FROM ${ident(fk.references.table)} p WHERE ${fk.columns.map((c, i) => `p.${ident(fk.references.columns[i])} = c.${ident(c)}`).join(" AND ")})`;
+        if (a.orphanPolicy === "fail") {
+            const n = await a.pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${ident(stage)} c WHERE ${where}`);
+            if (Number(n.rows[0].n) > 0)
+                throw new Error(`sync: ${n.rows[0].n} new ${t.name} rows have no parent in ${fk.references.table} (orphan policy: fail)`);
+            continue;
+        }
+        const reason = `${fk.columns.join(", ")} has no parent row in ${fk.references.table}(${fk.references.columns.join(", ")})`;
+        orphans += await quarantineOrphans(a.pg, t, fk, where, reason, a.conversion.canonicalSql, d.plan.encoder.buckets, ident(stage));
+    }
+    const cols = d.plan.mapping.columns.map((c) => ident(c.target.name)).join(", ");
+    await a.pg.query("SAVEPOINT sync_insert");
+    try {
+        const r = await a.pg.query(`INSERT INTO ${ident(t.name)} (${cols}) SELECT ${cols} FROM ${ident(stage)}`);
+        await a.pg.query("RELEASE SAVEPOINT sync_insert");
+        return { inserted: r.rowCount ?? 0, orphans, constraint: 0 };
+    } catch (err) {
+        await a.pg.query("ROLLBACK TO SAVEPOINT sync_insert");
+        if (!isRowLevelError(err)) throw err;
+        return { ...(await insertOneByOne(a.pg, d, rows, stage, cols)), orphans };
+    }
+}
+
+/** A row that breaks a constraint is set aside with its reason; the others go in. */
+async function insertOneByOne(
+    pg: ClientBase,
+    d: TableDiff,
+    rows: readonly SourceRow[],
+    stage: string,
+    cols: string,
+): Promise<{ inserted: number; constraint: number }> {
+    const t = d.plan.mapping.target;
+    const key = ident(t.rowKey[0]);
+    const keyIdx = d.plan.mapping.columns.findIndex((c) => c.target.name === t.rowKey[0]);
+    const byKey = new Map(rows.map((r) => [r.values[keyIdx], r]));
+    const keys = await pg.query<{ k: string }>(`SELECT ${key}::text AS k FROM ${ident(stage)}`);
+    let inserted = 0;
+    let constraint = 0;
+    for (const { k } of keys.rows) {
+        await pg.query("SAVEPOINT sync_row");
+        try {
+            await pg.query(`INSERT INTO ${ident(t.name)} (${cols}) SELECT ${cols} FROM ${ident(stage)} WHERE ${key}::text = $1`, [k]);
+            await pg.query("RELEASE SAVEPOINT sync_row");
+            inserted++;
+        } catch (err) {
+            await pg.query("ROLLBACK TO SAVEPOINT sync_row");
+            if (!isRowLevelError(err)) throw err;
+            // Counted in the chunk's checksums like every converting row: validation takes its hash out again.
+            const src = byKey.get(k);
+            await pg.query(
+                `INSERT INTO gecko_quarantine.rows (table_name, stage, source_rowid, row_key, reason, row_data, bucket, row_hash)
+                 SELECT $1, 'constraint', $4, jsonb_build_object(${literal(t.rowKey[0])}, s.${key}::text), $2, to_jsonb(s), $5, $6
+                   FROM ${ident(stage)} s WHERE s.${key}::text = $3`,
+                [t.name, (err as Error).message, k, src ? String(src.rowid) : null, src?.bucket ?? null, src ? String(src.hash) : null],
+            );
+            constraint++;
+        }
+    }
+    return { inserted, constraint };
+}
+
+/** The chunks' recorded checksums become the source's now, so a later run compares against what the target holds. */
+async function recordChunkSums(pg: ClientBase, d: TableDiff): Promise<void> {
+    const t = d.plan.mapping.target.name;
+    for (const c of d.plan.chunks) {
+        const s = d.chunkSums.get(c.chunkNo);
+        await pg.query(
+            `UPDATE gecko_migration.chunks SET status = 'done', bucket_sums = $3, rows_read = $4, copied_at = now() WHERE table_name = $1 AND chunk_no = $2`,
+            [t, c.chunkNo, JSON.stringify(s?.sums.toJSON() ?? {}), s?.rows ?? 0],
+        );
+    }
+}

@@ -1,0 +1,207 @@
+/**
+ * What one sync pass must change in a table: the source read in full from the pass's
+ * snapshot and compared with the target by row key, bucket by bucket (only the buckets
+ * whose checksums differ are compared row by row). Rows are matched by key, never by
+ * rowid, so a rowid the source reused or a VACUUM that renumbered rows changes nothing.
+ * Reads only.
+ */
+import type Database from "better-sqlite3";
+import type { ClientBase } from "pg";
+import { ident, literal, sqliteIdent } from "../postgres/sql";
+import {
+    BucketSums,
+    bucketSql,
+    canonicalRowText,
+    fieldTextSql,
+    hashValue,
+    rowHash,
+    rowHashSql,
+    rowTextSql,
+} from "../data/checksum/checksum";
+import type { QuarantinedRow, RawValue } from "../data/copy/rowEncoder";
+import type { Chunk } from "../data/plan/chunkPlan";
+import type { Conversion } from "../data/plan/conversion";
+import type { TablePlan } from "../data/run/tablePlans";
+
+/** A source row that converts, as the copy would write it. */
+export interface SourceRow {
+    readonly rowid: bigint;
+    readonly values: readonly (string | null)[];
+    readonly bucket: number;
+    readonly hash: bigint;
+}
+
+export interface TableDiff {
+    readonly plan: TablePlan;
+    /** Rows to insert (key not in the target). */
+    readonly inserts: readonly SourceRow[];
+    /** Rows whose target version differs. */
+    readonly updates: readonly SourceRow[];
+    /** Keys (as the target's key column text) of target rows the source no longer has as a converting row. */
+    readonly deletes: readonly string[];
+    /** Source rows that do not convert now: set aside, their old target version removed. */
+    readonly convertFailures: readonly { readonly row: QuarantinedRow; readonly chunkNo: number }[];
+    /** Rows set aside earlier (orphan or constraint) still in the source: quarantine id -> current rowid. */
+    readonly setAsideSeen: ReadonlyMap<string, bigint>;
+    /** Quarantine ids of rows set aside earlier that the source no longer has. */
+    readonly setAsideGone: readonly string[];
+    /** Per chunk, the checksums of every converting source row now (what validation compares with). */
+    readonly chunkSums: ReadonlyMap<number, { readonly sums: BucketSums; readonly rows: number }>;
+}
+
+/** Keys the quarantine holds for `table` as orphans or constraint failures: canonical key text -> quarantine id. */
+async function setAsideKeys(pg: ClientBase, plan: TablePlan, canonical: Conversion["canonicalSql"]): Promise<Map<string, string>> {
+    const t = plan.mapping.target;
+    const keyText = rowTextSql(
+        t.rowKey.map((k) =>
+            fieldTextSql(
+                canonical(`(jsonb_populate_record(NULL::${ident(t.name)}, q.row_data)).${ident(k)}`, column(plan, k)),
+                column(plan, k).type,
+            ),
+        ),
+    );
+    const r = await pg.query<{ id: string; k: string }>(
+        `SELECT q.id::text AS id, ${keyText} AS k FROM gecko_quarantine.rows q WHERE q.table_name = $1 AND q.stage IN ('orphan', 'constraint')`,
+        [t.name],
+    );
+    return new Map(r.rows.map((x) => [x.k, x.id]));
+}
+
+const column = (plan: TablePlan, name: string) => plan.mapping.target.columns.find((c) => c.name === name)!;
+
+function* sourceRows(db: Database.Database, plan: TablePlan): Generator<RawValue[]> {
+    const src = plan.mapping.source;
+    if (!src) return;
+    const cols = plan.encoder.sourceColumns().map(sqliteIdent);
+    yield* db
+        .prepare(`SELECT rowid, ${cols.join(", ")} FROM ${sqliteIdent(src.name)} ORDER BY rowid`)
+        .raw(true)
+        .iterate() as IterableIterator<RawValue[]>;
+}
+
+/** The chunk a rowid belongs to; a rowid outside every range (renumbered by a VACUUM) goes to the nearest one below, else the first. */
+function chunkFinder(chunks: readonly Chunk[]): (rowid: bigint) => number {
+    const sorted = [...chunks].sort((a, b) => (a.rowidLo < b.rowidLo ? -1 : 1));
+    return (rowid) => {
+        let found = sorted[0]?.chunkNo ?? 0;
+        for (const c of sorted) {
+            if (c.rowidLo > rowid) break;
+            found = c.chunkNo;
+        }
+        return found;
+    };
+}
+
+interface Scan {
+    readonly diffSums: BucketSums;
+    readonly chunkSums: Map<number, { sums: BucketSums; rows: number }>;
+    readonly convertFailures: { row: QuarantinedRow; chunkNo: number }[];
+    readonly setAsideSeen: Map<string, bigint>;
+}
+
+/** Pass 1 over the source: the checksums (per bucket for the diff, per chunk for the record) and what does not convert. */
+function scanSource(db: Database.Database, plan: TablePlan, setAside: ReadonlyMap<string, string>): Scan {
+    const keyIdx = keyIndexes(plan);
+    const chunkOf = chunkFinder(plan.chunks);
+    const scan: Scan = { diffSums: new BucketSums(), chunkSums: new Map(), convertFailures: [], setAsideSeen: new Map() };
+    const h = { hi: 0, lo: 0 };
+    for (const raw of sourceRows(db, plan)) {
+        const rowid = raw[0] as bigint;
+        const r = plan.encoder.encode(raw);
+        if (!r.ok) {
+            scan.convertFailures.push({ row: r, chunkNo: chunkOf(rowid) });
+            continue;
+        }
+        rowHash(r.line, h);
+        const chunk = chunkOf(rowid);
+        const c = scan.chunkSums.get(chunk) ?? { sums: new BucketSums(), rows: 0 };
+        c.sums.addRow(r.bucket, h);
+        c.rows++;
+        scan.chunkSums.set(chunk, c);
+        const setAsideId = setAside.get(canonicalRowText(keyIdx.map((i) => r.values[i])));
+        if (setAsideId === undefined) scan.diffSums.addRow(r.bucket, h);
+        else scan.setAsideSeen.set(setAsideId, rowid);
+    }
+    return scan;
+}
+
+const keyIndexes = (plan: TablePlan) => plan.mapping.target.rowKey.map((k) => plan.mapping.columns.findIndex((c) => c.target.name === k));
+
+/** Target rows (not placeholders) as the checksums see them: key text, hash and the key column's own text. */
+function targetSql(plan: TablePlan, canonical: Conversion["canonicalSql"]) {
+    const t = plan.mapping.target;
+    const field = (name: string) => fieldTextSql(canonical(`t.${ident(name)}`, column(plan, name)), column(plan, name).type);
+    const rowText = rowTextSql(plan.mapping.columns.map((c) => field(c.target.name)));
+    const keyText = rowTextSql(t.rowKey.map(field));
+    const notPlaceholder = `NOT EXISTS (SELECT 1 FROM gecko_migration.placeholders p WHERE p.table_name = ${literal(t.name)} AND p.row_key = jsonb_build_object(${t.rowKey.map((k) => `${literal(k)}, t.${ident(k)}::text`).join(", ")}))`;
+    return { rowText, keyText, notPlaceholder, bucket: bucketSql(keyText, plan.encoder.buckets) };
+}
+
+async function targetSums(pg: ClientBase, plan: TablePlan, canonical: Conversion["canonicalSql"]): Promise<BucketSums> {
+    const q = targetSql(plan, canonical);
+    const r = await pg.query<{ b: number; n: string; s: string }>(
+        `SELECT b, count(*) AS n, sum(h)::text AS s FROM (SELECT ${q.bucket} AS b, ${rowHashSql(q.rowText)} AS h FROM ${ident(plan.mapping.target.name)} t WHERE ${q.notPlaceholder}) x GROUP BY b`,
+    );
+    const sums = new BucketSums();
+    for (const x of r.rows) sums.add(x.b, BigInt(x.s), Number(x.n));
+    return sums;
+}
+
+/** Pass 2, only over the buckets that differ: each side's rows by key, then insert, update or delete. */
+async function compareBuckets(
+    db: Database.Database,
+    pg: ClientBase,
+    plan: TablePlan,
+    buckets: readonly number[],
+    canonical: Conversion["canonicalSql"],
+    setAside: ReadonlyMap<string, string>,
+) {
+    const wanted = new Set(buckets);
+    const keyIdx = keyIndexes(plan);
+    const source = new Map<string, SourceRow>();
+    const h = { hi: 0, lo: 0 };
+    for (const raw of sourceRows(db, plan)) {
+        const r = plan.encoder.encode(raw);
+        if (!r.ok || !wanted.has(r.bucket)) continue;
+        const key = canonicalRowText(keyIdx.map((i) => r.values[i]));
+        if (setAside.has(key)) continue;
+        source.set(key, { rowid: raw[0] as bigint, values: r.values, bucket: r.bucket, hash: hashValue(rowHash(r.line, h)) });
+    }
+    const q = targetSql(plan, canonical);
+    const key = plan.mapping.target.rowKey[0];
+    const target = await pg.query<{ k: string; h: string; rk: string }>(
+        `SELECT ${q.keyText} AS k, ${rowHashSql(q.rowText)}::text AS h, t.${ident(key)}::text AS rk FROM ${ident(plan.mapping.target.name)} t WHERE ${q.notPlaceholder} AND ${q.bucket} = ANY($1::int[])`,
+        [buckets],
+    );
+    const inserts: SourceRow[] = [];
+    const updates: SourceRow[] = [];
+    const deletes: string[] = [];
+    for (const row of target.rows) {
+        const src = source.get(row.k);
+        if (!src) deletes.push(row.rk);
+        else if (String(src.hash) !== row.h) updates.push(src);
+        source.delete(row.k);
+    }
+    inserts.push(...source.values());
+    return { inserts, updates, deletes };
+}
+
+export async function diffTable(db: Database.Database, pg: ClientBase, plan: TablePlan, conversion: Conversion): Promise<TableDiff> {
+    if (plan.mapping.target.rowKey.length !== 1)
+        throw new Error(`sync: ${plan.mapping.target.name} has a multi-column key, which sync does not handle`);
+    const setAside = await setAsideKeys(pg, plan, conversion.canonicalSql);
+    const scan = scanSource(db, plan, setAside);
+    const differing = BucketSums.differingBuckets(scan.diffSums, await targetSums(pg, plan, conversion.canonicalSql));
+    const changes = differing.length
+        ? await compareBuckets(db, pg, plan, differing, conversion.canonicalSql, setAside)
+        : { inserts: [], updates: [], deletes: [] };
+    const setAsideGone = [...setAside.values()].filter((id) => !scan.setAsideSeen.has(id));
+    return {
+        plan,
+        ...changes,
+        convertFailures: scan.convertFailures,
+        setAsideSeen: scan.setAsideSeen,
+        setAsideGone,
+        chunkSums: scan.chunkSums,
+    };
+}

@@ -1,0 +1,229 @@
+/**
+ * The catch-up sync (migration/cutover/sync.ts) on a migrated target while the source
+ * keeps changing as a live collector changes it: trade inserts and retention deletes,
+ * OHLCV candles rewritten in place, pool updates; a deleted last row whose rowid is
+ * reused; a VACUUM that renumbers rowids; a value that stops converting and is fixed
+ * again. After each pass `validate` (which re-reads the whole source) passes, and a
+ * migrate rerun trusts the checksums the pass recorded.
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { syncPass, type SyncReport } from "../../../migration/cutover/sync";
+import { connectionUrl } from "../../../migration/postgres/connection";
+import { createMigrationFixture, HOST_ZONE, type MigrationFixture } from "../../support/migrationFixture";
+import { PROJECT_ROOT, SUPPORT_DIR } from "../../support/paths";
+
+const counts = (r: SyncReport, table: string) => {
+    const t = r.tables.find((x) => x.table === table);
+    return t && { inserted: t.inserted, updated: t.updated, deleted: t.deleted, quarantined: t.quarantined, released: t.released };
+};
+
+describe("sync", () => {
+    let fx: MigrationFixture;
+    let source: string;
+    const write = (fn: (db: Database.Database) => void) => {
+        const db = new Database(source);
+        db.pragma("foreign_keys = OFF"); // as the collector's SQLAlchemy connections: real files hold orphans
+        try {
+            fn(db);
+        } finally {
+            db.close();
+        }
+    };
+    const sync = () => syncPass(fx.input(source));
+    const expectConverged = async () => {
+        const v = await fx.validate(source);
+        expect(v.failures).toEqual([]);
+        expect((await sync()).changes).toBe(0);
+    };
+
+    beforeAll(async () => {
+        fx = await createMigrationFixture("sync");
+        ({ path: source } = fx.generate("sync", { rows: 3000, seed: 5 }));
+        expect((await fx.migrate(source)).ok).toBe(true);
+    });
+    afterAll(async () => fx?.dispose());
+
+    it("refuses a target no migrate has copied into", async () => {
+        const other = await createMigrationFixture("sync_empty");
+        try {
+            await expect(syncPass(other.input(source))).rejects.toThrow(/holds no migration yet/);
+        } finally {
+            await other.dispose();
+        }
+    });
+
+    it("finds nothing to do right after the copy", async () => {
+        const r = await sync();
+        expect(r.changes).toBe(0);
+        expect(r.tables.length).toBeGreaterThan(5);
+    });
+
+    it("follows inserts, in-place updates and deletes, table by table, and validates afterwards", async () => {
+        let candle = 0;
+        let pool = "";
+        let trade = "";
+        write((db) => {
+            candle = Number((db.prepare("SELECT rowid AS r FROM ohlcv_data ORDER BY rowid LIMIT 1 OFFSET 5").get() as { r: number }).r);
+            db.prepare("UPDATE ohlcv_data SET close_price = close_price * 2 WHERE rowid = ?").run(candle);
+            pool = (db.prepare("SELECT id FROM pools ORDER BY id LIMIT 1 OFFSET 2").get() as { id: string }).id;
+            db.prepare("UPDATE pools SET last_updated = '2031-01-02 03:04:05' WHERE id = ?").run(pool);
+            trade = (db.prepare("SELECT id FROM trades ORDER BY rowid LIMIT 1 OFFSET 9").get() as { id: string }).id;
+            db.prepare("DELETE FROM trades WHERE id = ?").run(trade);
+            db.prepare(
+                "INSERT INTO trades (id, pool_id, block_number, tx_hash, from_token_amount, to_token_amount, price_usd, volume_usd, side, block_timestamp) " +
+                    "SELECT 'sync_new_trade', pool_id, block_number, 'tx_new', from_token_amount, to_token_amount, price_usd, volume_usd, side, block_timestamp FROM trades LIMIT 1",
+            ).run();
+        });
+        const r = await sync();
+        expect(counts(r, "ohlcv_data")).toMatchObject({ updated: 1, inserted: 0, deleted: 0 });
+        expect(counts(r, "pools")).toMatchObject({ updated: 1 });
+        expect(counts(r, "trades")).toMatchObject({ inserted: 1, deleted: 1, updated: 0 });
+        expect(r.changes).toBe(4);
+        const [row] = await fx.query<{ n: string }>("SELECT count(*) AS n FROM trades WHERE id = $1", [trade]);
+        expect(Number(row.n)).toBe(0);
+        await expectConverged();
+        // A migrate rerun now trusts the checksums the pass recorded (and the fingerprint it saved).
+        const again = await fx.migrate(source);
+        expect(again.failures).toEqual([]);
+        expect(again.tables.every((t) => t.validation!.checksumSource === "copy")).toBe(true);
+    });
+
+    it("matches rows by key, so a reused rowid and a VACUUM that renumbers rows change nothing they should not", async () => {
+        const removed: Record<string, number> = {};
+        write((db) => {
+            // pools has a text key: its rowids are SQLite's own, which a VACUUM may renumber.
+            const last = db.prepare("SELECT rowid AS r, id FROM pools ORDER BY rowid DESC LIMIT 1").get() as { r: number; id: string };
+            for (const table of ["watchlist", "ohlcv_data", "trades"]) {
+                removed[table] = db.prepare(`DELETE FROM ${table} WHERE pool_id = ?`).run(last.id).changes;
+            }
+            db.prepare("DELETE FROM pools WHERE id = ?").run(last.id);
+            db.prepare(
+                "INSERT INTO pools (id, address, name, dex_id) SELECT 'sync_reused_rowid', 'addr', 'reused', dex_id FROM pools LIMIT 1",
+            ).run();
+            const reused = db.prepare("SELECT rowid AS r FROM pools WHERE id = 'sync_reused_rowid'").get() as { r: number };
+            expect(reused.r).toBe(last.r); // SQLite handed the deleted last row's rowid out again
+            db.exec("VACUUM"); // and the gaps the deletes left in the other tables' rowids close up
+        });
+        expect(removed.trades + removed.ohlcv_data).toBeGreaterThan(0);
+        const r = await sync();
+        expect(counts(r, "pools")).toEqual({ inserted: 1, updated: 0, deleted: 1, quarantined: 0, released: 0 });
+        for (const table of ["watchlist", "ohlcv_data", "trades"]) {
+            expect(counts(r, table), table).toEqual({ inserted: 0, updated: 0, deleted: removed[table], quarantined: 0, released: 0 });
+        }
+        await expectConverged();
+    });
+
+    it("sets aside a row that stops converting, and copies it back once the source is fixed", async () => {
+        let id = "";
+        write((db) => {
+            id = (db.prepare("SELECT id FROM trades ORDER BY rowid LIMIT 1 OFFSET 20").get() as { id: string }).id;
+            db.prepare("UPDATE trades SET volume_usd = 'not a number' WHERE id = ?").run(id);
+        });
+        const r = await sync();
+        expect(counts(r, "trades")).toMatchObject({ quarantined: 1 });
+        const q = await fx.query<{ reason: string }>(
+            "SELECT reason FROM gecko_quarantine.rows WHERE table_name = 'trades' AND row_key->>'id' = $1",
+            [id],
+        );
+        expect(q).toHaveLength(1);
+        expect((await fx.query("SELECT 1 FROM trades WHERE id = $1", [id])).length).toBe(0);
+        expect((await fx.validate(source, { allowQuarantine: true })).failures).toEqual([]);
+
+        write((db) => db.prepare("UPDATE trades SET volume_usd = 12.5 WHERE id = ?").run(id));
+        const fixed = await sync();
+        expect(counts(fixed, "trades")).toMatchObject({ inserted: 1, quarantined: 0 });
+        expect((await fx.query("SELECT volume_usd::text AS v FROM trades WHERE id = $1", [id]))[0]).toEqual({
+            v: expect.stringMatching(/^12\.50*$/),
+        });
+        expect(await fx.query("SELECT 1 FROM gecko_quarantine.rows WHERE table_name = 'trades'")).toEqual([]);
+        await expectConverged();
+    });
+
+    it("sets aside a new row whose parent the target lacks, and returns it once the parent arrives", async () => {
+        write((db) =>
+            db
+                .prepare(
+                    "INSERT INTO trades (id, pool_id, block_number, tx_hash, from_token_amount, to_token_amount, price_usd, volume_usd, side, block_timestamp) " +
+                        "SELECT 'sync_orphan_trade', 'sync_pool_to_come', block_number, 'tx_o', from_token_amount, to_token_amount, price_usd, volume_usd, side, block_timestamp FROM trades LIMIT 1",
+                )
+                .run(),
+        );
+        const r = await sync();
+        expect(counts(r, "trades")).toMatchObject({ inserted: 0, quarantined: 1 });
+        const q = await fx.query<{ stage: string }>("SELECT stage FROM gecko_quarantine.rows WHERE row_key->>'id' = 'sync_orphan_trade'");
+        expect(q).toEqual([{ stage: "orphan" }]);
+        expect((await fx.validate(source, { allowQuarantine: true })).failures).toEqual([]);
+
+        write((db) =>
+            db
+                .prepare(
+                    "INSERT INTO pools (id, address, name, dex_id) SELECT 'sync_pool_to_come', 'a2', 'late', dex_id FROM pools LIMIT 1",
+                )
+                .run(),
+        );
+        const back = await sync();
+        expect(counts(back, "pools")).toMatchObject({ inserted: 1 });
+        expect(counts(back, "trades")).toMatchObject({ inserted: 1, released: 1 });
+        expect(await fx.query("SELECT 1 FROM gecko_quarantine.rows WHERE table_name = 'trades'")).toEqual([]);
+        await expectConverged();
+    });
+
+    it("killed (SIGKILL) just before its commit, changes nothing and releases the lock; the next pass converges", async () => {
+        let candle = 0;
+        write((db) => {
+            candle = Number((db.prepare("SELECT rowid AS r FROM ohlcv_data ORDER BY rowid LIMIT 1 OFFSET 40").get() as { r: number }).r);
+            db.prepare("UPDATE ohlcv_data SET volume_usd = volume_usd + 7 WHERE rowid = ?").run(candle);
+            db.prepare("DELETE FROM trades WHERE rowid = (SELECT max(rowid) FROM trades)").run();
+        });
+        const before = await fx.query("SELECT count(*)::int AS n, sum(volume_usd)::text AS v FROM ohlcv_data");
+        const tradesBefore = await fx.query("SELECT count(*)::int AS n FROM trades");
+        const child = spawnSync(process.execPath, ["--import", "tsx", path.join(SUPPORT_DIR, "syncChild.ts")], {
+            cwd: PROJECT_ROOT,
+            env: { ...process.env, GECKO_TEST_SYNC: JSON.stringify(fx.input(source)), GECKO_TEST_KILL_BEFORE_COMMIT: "1" },
+            encoding: "utf8",
+        });
+        expect(child.signal, child.stderr).toBe("SIGKILL");
+        expect(await fx.query("SELECT count(*)::int AS n, sum(volume_usd)::text AS v FROM ohlcv_data")).toEqual(before);
+        expect(await fx.query("SELECT count(*)::int AS n FROM trades")).toEqual(tradesBefore);
+        const r = await sync(); // the dead session's advisory lock went with it
+        expect(counts(r, "ohlcv_data")).toMatchObject({ updated: 1 });
+        expect(counts(r, "trades")).toMatchObject({ deleted: 1 });
+        await expectConverged();
+    });
+
+    it("runs from the command line: gecko-pg sync --passes 3 stops after the pass that found nothing", () => {
+        write((db) => db.prepare("UPDATE pools SET name = name || ' (renamed)' WHERE rowid = (SELECT min(rowid) FROM pools)").run());
+        const { password, ...withoutPassword } = fx.target;
+        const cli = spawnSync(
+            process.execPath,
+            [
+                path.join(PROJECT_ROOT, "scripts/gecko-pg.js"),
+                "sync",
+                "--sqlite",
+                source,
+                "--source-time-zone",
+                HOST_ZONE,
+                "--owner-role",
+                fx.ownerRole,
+                "--app-role",
+                fx.appRole,
+                "--passes",
+                "3",
+                "--quiet",
+            ],
+            {
+                cwd: PROJECT_ROOT,
+                env: { ...process.env, GECKO_TARGET_URL: connectionUrl({ ...withoutPassword, password }) },
+                encoding: "utf8",
+            },
+        );
+        expect(cli.status, cli.stderr).toBe(0);
+        expect(cli.stdout).toContain("  pools: +0 inserted, 1 updated, -0 deleted, 0 set aside, 0 released");
+        expect(cli.stdout.match(/^gecko-pg sync OK/gm)).toHaveLength(2); // the second pass found nothing
+        expect(cli.stdout).toContain("nothing changed since the last pass");
+        expect(cli.stdout + cli.stderr).not.toContain(password);
+    });
+});
