@@ -7,21 +7,13 @@
  */
 import type Database from "better-sqlite3";
 import type { ClientBase } from "pg";
-import { ident, literal, sqliteIdent } from "../postgres/sql";
-import {
-    BucketSums,
-    bucketSql,
-    canonicalRowText,
-    fieldTextSql,
-    hashValue,
-    rowHash,
-    rowHashSql,
-    rowTextSql,
-} from "../data/checksum/checksum";
+import { ident, sqliteIdent } from "../postgres/sql";
+import { BucketSums, canonicalRowText, fieldTextSql, hashValue, rowHash, rowHashSql, rowTextSql } from "../data/checksum/checksum";
 import type { QuarantinedRow, RawValue } from "../data/copy/rowEncoder";
 import type { Chunk } from "../data/plan/chunkPlan";
 import type { Conversion } from "../data/plan/conversion";
 import type { TablePlan } from "../data/run/tablePlans";
+import { targetBucketSums, targetRowSql } from "../data/validate/tableChecks";
 
 /** A source row that converts, as the copy would write it. */
 export interface SourceRow {
@@ -127,25 +119,9 @@ function scanSource(db: Database.Database, plan: TablePlan, setAside: ReadonlyMa
 
 const keyIndexes = (plan: TablePlan) => plan.mapping.target.rowKey.map((k) => plan.mapping.columns.findIndex((c) => c.target.name === k));
 
-/** Target rows (not placeholders) as the checksums see them: key text, hash and the key column's own text. */
-function targetSql(plan: TablePlan, canonical: Conversion["canonicalSql"]) {
-    const t = plan.mapping.target;
-    const field = (name: string) => fieldTextSql(canonical(`t.${ident(name)}`, column(plan, name)), column(plan, name).type);
-    const rowText = rowTextSql(plan.mapping.columns.map((c) => field(c.target.name)));
-    const keyText = rowTextSql(t.rowKey.map(field));
-    const notPlaceholder = `NOT EXISTS (SELECT 1 FROM gecko_migration.placeholders p WHERE p.table_name = ${literal(t.name)} AND p.row_key = jsonb_build_object(${t.rowKey.map((k) => `${literal(k)}, t.${ident(k)}::text`).join(", ")}))`;
-    return { rowText, keyText, notPlaceholder, bucket: bucketSql(keyText, plan.encoder.buckets) };
-}
-
-async function targetSums(pg: ClientBase, plan: TablePlan, canonical: Conversion["canonicalSql"]): Promise<BucketSums> {
-    const q = targetSql(plan, canonical);
-    const r = await pg.query<{ b: number; n: string; s: string }>(
-        `SELECT b, count(*) AS n, sum(h)::text AS s FROM (SELECT ${q.bucket} AS b, ${rowHashSql(q.rowText)} AS h FROM ${ident(plan.mapping.target.name)} t WHERE ${q.notPlaceholder}) x GROUP BY b`,
-    );
-    const sums = new BucketSums();
-    for (const x of r.rows) sums.add(x.b, BigInt(x.s), Number(x.n));
-    return sums;
-}
+/** The target's rows as the checksums see them; placeholder parents are never the source's rows. */
+const targetSql = (plan: TablePlan, canonical: Conversion["canonicalSql"]) =>
+    targetRowSql(plan.mapping, canonical, plan.encoder.buckets, true);
 
 /** Pass 2, only over the buckets that differ: each side's rows by key, then insert, update or delete. */
 async function compareBuckets(
@@ -191,7 +167,8 @@ export async function diffTable(db: Database.Database, pg: ClientBase, plan: Tab
         throw new Error(`sync: ${plan.mapping.target.name} has a multi-column key, which sync does not handle`);
     const setAside = await setAsideKeys(pg, plan, conversion.canonicalSql);
     const scan = scanSource(db, plan, setAside);
-    const differing = BucketSums.differingBuckets(scan.diffSums, await targetSums(pg, plan, conversion.canonicalSql));
+    const target = await targetBucketSums(pg, plan.mapping.target.name, targetSql(plan, conversion.canonicalSql));
+    const differing = BucketSums.differingBuckets(scan.diffSums, target.sums);
     const changes = differing.length
         ? await compareBuckets(db, pg, plan, differing, conversion.canonicalSql, setAside)
         : { inserts: [], updates: [], deletes: [] };

@@ -53,15 +53,51 @@ export interface TableCheckInput {
 
 const MAX_DIFFERENCES = 20;
 
+/** The SQL that reads the target's rows as the checksums see them (alias `t`). */
+export interface TargetRowSql {
+    /** The row's canonical text, the checksums' input. */
+    readonly rowText: string;
+    readonly keyText: string;
+    /** The row's checksum bucket. */
+    readonly bucket: string;
+    /** Leaves out the placeholder parents the orphan policy invented ("TRUE" when the table has none). */
+    readonly notPlaceholder: string;
+}
+
+export function targetRowSql(mapping: TableMapping, canonical: CanonicalSql, buckets: number, hasPlaceholders: boolean): TargetRowSql {
+    const t = mapping.target;
+    const field = (c: TargetColumn) => fieldTextSql(canonical(`t.${ident(c.name)}`, c), c.type);
+    const keyText = rowTextSql(t.rowKey.map((k) => field(t.columns.find((c) => c.name === k)!)));
+    // Most tables have no placeholder rows: then skip the per-row jsonb key (5-10% of the aggregate).
+    const notPlaceholder = hasPlaceholders
+        ? `NOT EXISTS (SELECT 1 FROM gecko_migration.placeholders p WHERE p.table_name = ${literal(t.name)} AND p.row_key = jsonb_build_object(${t.rowKey.map((k) => `${literal(k)}, t.${ident(k)}::text`).join(", ")}))`
+        : "TRUE";
+    return {
+        rowText: rowTextSql(mapping.columns.map((c) => field(c.target))),
+        keyText,
+        bucket: bucketSql(keyText, buckets),
+        notPlaceholder,
+    };
+}
+
+/** The target's per-bucket checksums (placeholders left out), computed by the server. */
+export async function targetBucketSums(pg: ClientBase, table: string, sql: TargetRowSql): Promise<{ sums: BucketSums; rows: number }> {
+    const agg = await pg.query<{ b: number; n: string; s: string }>(
+        `SELECT b, count(*) AS n, sum(h)::text AS s FROM (SELECT ${sql.bucket} AS b, ${rowHashSql(sql.rowText)} AS h FROM ${ident(table)} t WHERE ${sql.notPlaceholder}) x GROUP BY b`,
+    );
+    const sums = new BucketSums();
+    let rows = 0;
+    for (const r of agg.rows) {
+        sums.add(r.b, BigInt(r.s), Number(r.n));
+        rows += Number(r.n);
+    }
+    return { sums, rows };
+}
+
 export async function validateTable(input: TableCheckInput): Promise<TableValidation> {
     const t0 = Date.now();
     const { pg, mapping, encoder } = input;
-    const t = mapping.target;
-    const table = t.name;
-    const field = (c: TargetColumn) => fieldTextSql(input.canonical(`t.${ident(c.name)}`, c), c.type);
-    const keyCols = t.rowKey.map((k) => t.columns.find((c) => c.name === k)!);
-    const rowText = rowTextSql(mapping.columns.map((c) => field(c.target)));
-    const keyText = rowTextSql(keyCols.map(field));
+    const table = mapping.target.name;
 
     const q = await pg.query<{ stage: string; n: string }>(
         "SELECT stage, count(*) AS n FROM gecko_quarantine.rows WHERE table_name = $1 GROUP BY stage",
@@ -70,23 +106,12 @@ export async function validateTable(input: TableCheckInput): Promise<TableValida
     const quarantinedRows = q.rows.reduce((a, r) => a + Number(r.n), 0);
     const ph = await pg.query<{ n: string }>("SELECT count(*) AS n FROM gecko_migration.placeholders WHERE table_name = $1", [table]);
     const placeholderRows = Number(ph.rows[0].n);
-    // Most tables have no placeholder rows: then skip the per-row jsonb key (5-10% of the aggregate).
-    const notPlaceholder =
-        placeholderRows === 0
-            ? "TRUE"
-            : `NOT EXISTS (SELECT 1 FROM gecko_migration.placeholders p WHERE p.table_name = ${literal(table)} AND p.row_key = jsonb_build_object(${t.rowKey.map((k) => `${literal(k)}, t.${ident(k)}::text`).join(", ")}))`;
-
-    // Target side, computed by the server.
-    const targetSums = new BucketSums();
     const buckets = encoder.buckets;
-    const agg = await pg.query<{ b: number; n: string; s: string }>(
-        `SELECT b, count(*) AS n, sum(h)::text AS s FROM (SELECT ${bucketSql(keyText, buckets)} AS b, ${rowHashSql(rowText)} AS h FROM ${ident(table)} t WHERE ${notPlaceholder}) x GROUP BY b`,
-    );
-    let targetRows = placeholderRows;
-    for (const r of agg.rows) {
-        targetSums.add(r.b, BigInt(r.s), Number(r.n));
-        targetRows += Number(r.n);
-    }
+    const sql = targetRowSql(mapping, input.canonical, buckets, placeholderRows > 0);
+    const { rowText, keyText, notPlaceholder } = sql;
+    const target = await targetBucketSums(pg, table, sql);
+    const targetSums = target.sums;
+    const targetRows = placeholderRows + target.rows;
 
     // Source side: recorded per chunk by the copy, or recomputed from the snapshot.
     const excludedRowids = await quarantinedRowids(pg, table);
