@@ -47,6 +47,7 @@ const SECTIONS = {
   --from/--to EPOCH          schema-sql: the span of ohlcv_data partitions (epoch seconds; default now)`,
     sync: `Sync
   --passes N                 passes at most, stopping after one that found nothing to change (default 1)
+  --full                     compare every table even when the file is as the last successful run left it
   --orphans POLICY           new rows whose parent the target lacks: quarantine (default) | fail`,
     collector: `Collector configuration (no connection is made; the target gives host, port and database)
   --use sqlite|postgresql    which database the collector is pointed at (default postgresql)
@@ -122,7 +123,7 @@ function helpText(command?: string): string {
 }
 
 const FLAGS: FlagSpec = {
-    boolean: ["json", "quiet", "allow-quarantine", "show-password"],
+    boolean: ["json", "quiet", "allow-quarantine", "show-password", "full"],
     string: [
         "sqlite",
         "target",
@@ -274,7 +275,7 @@ async function syncPasses(flags: Flags, logger: Logger): Promise<number> {
     const passes = int(flags, "passes", 1);
     const reports: SyncReport[] = [];
     for (let i = 0; i < passes; i++) {
-        const report = await syncPass(input, logger);
+        const report = await syncPass(input, logger, { full: Boolean(flags.full) });
         reports.push(report);
         if (!flags.json) process.stdout.write(renderSyncReport(report) + "\n");
         if (report.changes === 0) break;

@@ -18,7 +18,7 @@ import { ensureCheckpointSchema } from "../data/copy/checkpointStore";
 import { silentLogger, type MigrationInput, type MigrationLogger } from "../data/options";
 import type { Conversion } from "../data/plan/conversion";
 import { inCopyOrder } from "../data/plan/tableMapping";
-import { actAsOwner, closeRun, connectTarget, openRun, timed, type RunContext } from "../data/run/context";
+import { actAsOwner, closeRun, connectTarget, openRun, sourceChangedSinceLastRun, timed, type RunContext } from "../data/run/context";
 import { readSource } from "../data/run/runMigration";
 import { planTables, type TablePlan } from "../data/run/tablePlans";
 import { applyDeletes, applyUpserts, type SyncTableResult } from "./syncApply";
@@ -33,6 +33,8 @@ export interface SyncReport {
     readonly source: { readonly path: string; readonly fingerprint: string };
     readonly target: string;
     readonly tables: readonly SyncTableResult[];
+    /** The file was as the last successful run or pass left it (same fingerprint): nothing was read or written. */
+    readonly sourceUnchanged: boolean;
     /** Rows inserted, updated, deleted, set aside and released in this pass. */
     readonly changes: number;
     /** Seconds from the snapshot this pass read to its commit: how far the target lags at best. */
@@ -41,7 +43,9 @@ export interface SyncReport {
     readonly timings: Readonly<Record<string, number>>;
 }
 
-export interface SyncHooks {
+export interface SyncPassOptions {
+    /** Compare every table even when the file is as the last successful run left it. */
+    readonly full?: boolean;
     /** Test hook: runs inside the pass's transaction, just before COMMIT (kill the process to test a crash). */
     readonly beforeCommit?: () => void | Promise<void>;
 }
@@ -50,7 +54,7 @@ export interface SyncHooks {
 export async function syncPass(
     options: MigrationInput,
     logger: MigrationLogger = silentLogger,
-    hooks: SyncHooks = {},
+    pass: SyncPassOptions = {},
 ): Promise<SyncReport> {
     const ctx = await openRun("validate", options, logger, {});
     try {
@@ -59,9 +63,12 @@ export async function syncPass(
         await requireMigrated(ctx);
         await ensureCheckpointSchema(ctx.pg, ctx.opts.ownerRole);
         await actAsOwner(ctx);
+        // The file as the last successful run or pass left it (size and mtime of the db and its WAL): nothing to read.
+        const since = await sourceChangedSinceLastRun(ctx);
+        if (!pass.full && !since.changed && since.lastRunOk) return syncReport(ctx, [], warnings, true);
         const plans = (await planTables(ctx, inCopyOrder(mapping.tables), conversion)).filter((p) => p.mapping.source && !p.mapping.extra);
         const diffs = await timed(ctx, "diff", () => diffAll(ctx, plans, conversion));
-        const tables = await timed(ctx, "apply", () => applyAll(ctx, diffs, conversion, hooks));
+        const tables = await timed(ctx, "apply", () => applyAll(ctx, diffs, conversion, pass));
         const report = syncReport(ctx, tables, warnings);
         await ctx.pg.query("INSERT INTO gecko_migration.runs (ok, report) VALUES ($1, $2)", [report.ok, JSON.stringify(report)]);
         logger.info(`sync: ${report.changes} changes, lag ${report.lagSeconds.toFixed(1)} s`);
@@ -90,7 +97,7 @@ async function applyAll(
     ctx: RunContext,
     diffs: readonly TableDiff[],
     conversion: Conversion,
-    hooks: SyncHooks,
+    pass: SyncPassOptions,
 ): Promise<SyncTableResult[]> {
     const buckets = new Map(diffs.map((d) => [d.plan.mapping.target.name, d.plan.encoder.buckets]));
     const a = { pg: ctx.pg, conversion, orphanPolicy: ctx.opts.orphanPolicy, bucketsOf: (t: string) => buckets.get(t) ?? 1 };
@@ -104,7 +111,7 @@ async function applyAll(
             ctx.pg,
             diffs.map((d) => d.plan.mapping.target),
         );
-        await hooks.beforeCommit?.();
+        await pass.beforeCommit?.();
         await ctx.pg.query("COMMIT");
         return results;
     } catch (err) {
@@ -113,13 +120,14 @@ async function applyAll(
     }
 }
 
-function syncReport(ctx: RunContext, tables: readonly SyncTableResult[], warnings: readonly string[]): SyncReport {
+function syncReport(ctx: RunContext, tables: readonly SyncTableResult[], warnings: readonly string[], unchanged = false): SyncReport {
     const changes = tables.reduce((n, t) => n + t.inserted + t.updated + t.deleted + t.quarantined + t.released, 0);
     const finished = new Date();
     return {
         tool: "gecko-pg",
         kind: "sync",
         ok: true,
+        sourceUnchanged: unchanged,
         startedAt: ctx.startedAt.toISOString(),
         finishedAt: finished.toISOString(),
         source: { path: ctx.snapshot.path, fingerprint: ctx.snapshot.fingerprint },
@@ -152,7 +160,8 @@ export function renderSyncReport(r: SyncReport): string {
             `  ${t.table}: +${t.inserted} inserted, ${t.updated} updated, -${t.deleted} deleted, ${t.quarantined} set aside, ${t.released} released`,
         );
     }
-    if (!changed.length) lines.push("  nothing changed since the last pass");
+    if (r.sourceUnchanged) lines.push("  the source file is as the last run left it (size and modification time of the file and its WAL)");
+    else if (!changed.length) lines.push("  nothing changed since the last pass");
     for (const w of r.warnings) lines.push(`warning: ${w}`);
     lines.push(`${r.changes} changes; lag ${r.lagSeconds.toFixed(2)} s`);
     return lines.join("\n");

@@ -103,12 +103,12 @@ export async function actAsOwner(run: RunContext, clients: readonly Client[] = [
  * last run's report, or no run finished since chunks were copied (a crash). Rows changed or
  * deleted in place in chunks already done are then only found by re-reading the source.
  */
-export async function sourceChangedSinceLastRun(run: RunContext): Promise<{ changed: boolean; previous?: string }> {
-    const r = await run.pg.query<{ f: string | null }>(
-        "SELECT report->'source'->>'fingerprint' AS f FROM gecko_migration.runs ORDER BY id DESC LIMIT 1",
+export async function sourceChangedSinceLastRun(run: RunContext): Promise<{ changed: boolean; previous?: string; lastRunOk: boolean }> {
+    const r = await run.pg.query<{ f: string | null; ok: boolean }>(
+        "SELECT report->'source'->>'fingerprint' AS f, ok FROM gecko_migration.runs ORDER BY id DESC LIMIT 1",
     );
     const previous = r.rows[0]?.f ?? undefined;
-    return { changed: previous !== run.snapshot.fingerprint, ...(previous ? { previous } : {}) };
+    return { changed: previous !== run.snapshot.fingerprint, lastRunOk: r.rows[0]?.ok ?? false, ...(previous ? { previous } : {}) };
 }
 
 /** Fails fast when another run is copying into the same database. */
