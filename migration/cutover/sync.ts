@@ -19,7 +19,7 @@ import { silentLogger, type MigrationInput, type MigrationLogger } from "../data
 import type { Conversion } from "../data/plan/conversion";
 import { inCopyOrder } from "../data/plan/tableMapping";
 import { actAsOwner, closeRun, connectTarget, openRun, sourceChangedSinceLastRun, timed, type RunContext } from "../data/run/context";
-import { readSource } from "../data/run/runMigration";
+import { readSource } from "../data/run/readSource";
 import { planTables, type TablePlan } from "../data/run/tablePlans";
 import { applyDeletes, applyUpserts, type SyncTableResult } from "./syncApply";
 import { diffTable, type TableDiff } from "./syncDiff";

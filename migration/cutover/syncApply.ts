@@ -10,7 +10,7 @@ import { ident, literal } from "../postgres/sql";
 import { columnTypeSql } from "../schema/ddl";
 import { TARGET_TABLES } from "../schema/tables";
 import type { TargetTable } from "../schema/types";
-import { insertQuarantine } from "../data/copy/checkpointStore";
+import { insertQuarantine, type QuarantineRecord } from "../data/copy/checkpointStore";
 import { isRowLevelError } from "../data/copy/copyTable";
 import { quarantineOrphans } from "../data/copy/orphans";
 import { returnOrphans } from "../data/copy/retryQuarantine";
@@ -95,10 +95,17 @@ async function syncQuarantine(pg: ClientBase, d: TableDiff): Promise<number> {
     await pg.query("DELETE FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'convert'", [t.name]);
     const failedKeys = d.convertFailures.map((f) => f.row.key[key.name]).filter((k): k is string => k !== null);
     if (failedKeys.length) await pg.query(`DELETE FROM ${ident(t.name)} WHERE ${ident(key.name)}::text = ANY($1::text[])`, [failedKeys]);
-    for (const f of d.convertFailures) await insertQuarantine(pg, t.name, f.chunkNo, [{ stage: "convert", row: f.row }]);
+    const byChunk = new Map<number, QuarantineRecord[]>();
+    for (const f of d.convertFailures) byChunk.set(f.chunkNo, [...(byChunk.get(f.chunkNo) ?? []), { stage: "convert", row: f.row }]);
+    for (const [chunkNo, records] of byChunk) await insertQuarantine(pg, t.name, chunkNo, records);
     if (d.setAsideGone.length) await pg.query("DELETE FROM gecko_quarantine.rows WHERE id = ANY($1::bigint[])", [d.setAsideGone]);
-    for (const [id, rowid] of d.setAsideSeen)
-        await pg.query("UPDATE gecko_quarantine.rows SET source_rowid = $2 WHERE id = $1", [id, String(rowid)]);
+    if (d.setAsideSeen.size) {
+        await pg.query(
+            `UPDATE gecko_quarantine.rows q SET source_rowid = s.rowid FROM unnest($1::bigint[], $2::bigint[]) AS s(id, rowid)
+              WHERE q.id = s.id AND q.source_rowid IS DISTINCT FROM s.rowid`,
+            [[...d.setAsideSeen.keys()], [...d.setAsideSeen.values()].map(String)],
+        );
+    }
     return d.setAsideGone.length;
 }
 

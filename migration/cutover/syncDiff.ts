@@ -7,9 +7,10 @@
  */
 import type Database from "better-sqlite3";
 import type { ClientBase } from "pg";
-import { ident, sqliteIdent } from "../postgres/sql";
+import { ident } from "../postgres/sql";
 import { BucketSums, canonicalRowText, fieldTextSql, hashValue, rowHash, rowHashSql, rowTextSql } from "../data/checksum/checksum";
-import type { QuarantinedRow, RawValue } from "../data/copy/rowEncoder";
+import { allSourceRows } from "../data/copy/pageEncoder";
+import type { QuarantinedRow } from "../data/copy/rowEncoder";
 import type { Chunk } from "../data/plan/chunkPlan";
 import type { Conversion } from "../data/plan/conversion";
 import type { TablePlan } from "../data/run/tablePlans";
@@ -61,24 +62,22 @@ async function setAsideKeys(pg: ClientBase, plan: TablePlan, canonical: Conversi
 
 const column = (plan: TablePlan, name: string) => plan.mapping.target.columns.find((c) => c.name === name)!;
 
-function* sourceRows(db: Database.Database, plan: TablePlan): Generator<RawValue[]> {
-    const src = plan.mapping.source;
-    if (!src) return;
-    const cols = plan.encoder.sourceColumns().map(sqliteIdent);
-    yield* db
-        .prepare(`SELECT rowid, ${cols.join(", ")} FROM ${sqliteIdent(src.name)} ORDER BY rowid`)
-        .raw(true)
-        .iterate() as IterableIterator<RawValue[]>;
-}
+const sourceRows = (db: Database.Database, plan: TablePlan) => allSourceRows(db, plan.mapping, plan.encoder.sourceColumns());
 
 /** The chunk a rowid belongs to; a rowid outside every range (renumbered by a VACUUM) goes to the nearest one below, else the first. */
 function chunkFinder(chunks: readonly Chunk[]): (rowid: bigint) => number {
     const sorted = [...chunks].sort((a, b) => (a.rowidLo < b.rowidLo ? -1 : 1));
     return (rowid) => {
+        // Binary search (every source row asks): the last chunk starting at or below the rowid.
+        let lo = 0;
+        let hi = sorted.length - 1;
         let found = sorted[0]?.chunkNo ?? 0;
-        for (const c of sorted) {
-            if (c.rowidLo > rowid) break;
-            found = c.chunkNo;
+        while (lo <= hi) {
+            const mid = (lo + hi) >> 1;
+            if (sorted[mid].rowidLo <= rowid) {
+                found = sorted[mid].chunkNo;
+                lo = mid + 1;
+            } else hi = mid - 1;
         }
         return found;
     };

@@ -53,6 +53,15 @@ export function pageReader(db: Database.Database, mapping: TableMapping, sourceC
     return (from, to) => stmt.all(from, to) as RawValue[][];
 }
 
+/** Every raw row of the mapping's source table (rowid first), in rowid order, streamed from the snapshot. */
+export function* allSourceRows(db: Database.Database, mapping: TableMapping, sourceColumns: readonly string[]): Generator<RawValue[]> {
+    if (!mapping.source) return;
+    const stmt = db
+        .prepare(`SELECT rowid, ${sourceColumns.map(sqliteIdent).join(", ")} FROM ${sqliteIdent(mapping.source.name)} ORDER BY rowid`)
+        .raw(true);
+    yield* stmt.iterate() as IterableIterator<RawValue[]>;
+}
+
 /** Where the next page of a rowid range starts after `rows`, or null when the range is done. */
 export function nextPageStart(rows: readonly RawValue[][], toRowid: bigint): bigint | null {
     if (rows.length < PAGE_ROWS) return null;

@@ -8,13 +8,11 @@
  * whose `ok` says whether the run succeeded.
  */
 import { checkTargetSchema, pauseAutovacuum } from "../../schema/target";
-import { TARGET_TABLES } from "../../schema/tables";
 import { ensureCheckpointSchema } from "../copy/checkpointStore";
 import { silentLogger, type MigrationInput, type MigrationLogger } from "../options";
-import { conversionFor, type Conversion } from "../plan/conversion";
-import { inCopyOrder, mapSourceToTarget } from "../plan/tableMapping";
+import { inCopyOrder } from "../plan/tableMapping";
 import { renderReport, type MigrationReport } from "../report/report";
-import { introspectSource } from "../source/introspect";
+import { readSource } from "./readSource";
 import { buildReport, quarantineSummary, saveReport, baseTableReport } from "./buildReport";
 import {
     actAsOwner,
@@ -93,16 +91,6 @@ async function sourceMoved(ctx: RunContext, plans: readonly TablePlan[], warning
             "rows changed or deleted in place are listed as differences; `gecko-pg sync` brings them in line",
     );
     return true;
-}
-
-/** What the source holds, how it maps onto the collector's tables, and how its clocks read. */
-export async function readSource(ctx: RunContext) {
-    const source = await timed(ctx, "introspect", () => introspectSource(ctx.snapshot.db));
-    const mapping = mapSourceToTarget(source, TARGET_TABLES);
-    const conversion: Conversion = conversionFor(ctx.opts);
-    const warnings: string[] = [];
-    const clockChecks = await timed(ctx, "clockCheck", () => conversion.checkClocks(ctx.snapshot.db, warnings));
-    return { source, mapping, conversion, warnings, clockChecks };
 }
 
 export { renderReport };

@@ -5,6 +5,7 @@
  */
 import type Database from "better-sqlite3";
 import type { ClientBase } from "pg";
+import { allSourceRows } from "../copy/pageEncoder";
 import type { RowEncoder, RawValue } from "../copy/rowEncoder";
 import type { Chunk } from "../plan/chunkPlan";
 import type { TableMapping } from "../plan/tableMapping";
@@ -175,13 +176,8 @@ async function quarantinedRowids(pg: ClientBase, table: string): Promise<Set<big
     return new Set(r.rows.map((x) => BigInt(x.rowid)));
 }
 
-function* sourceRows(input: TableCheckInput): Generator<RawValue[]> {
-    const cols = input.encoder.sourceColumns().map(sqliteIdent);
-    if (!input.mapping.source) return;
-    const stmt = input.sqlite
-        .prepare(`SELECT rowid, ${cols.join(", ")} FROM ${sqliteIdent(input.mapping.source.name)} ORDER BY rowid`)
-        .raw(true);
-    yield* stmt.iterate() as IterableIterator<RawValue[]>;
+function sourceRows(input: TableCheckInput): Generator<RawValue[]> {
+    return allSourceRows(input.sqlite, input.mapping, input.encoder.sourceColumns());
 }
 
 function rescan(input: TableCheckInput, excluded: Set<bigint>): BucketSums {
