@@ -3,26 +3,33 @@
  * following the rows the collector inserted, changed in place and deleted since the copy.
  *
  * A pass reads the source from one snapshot it opens and closes itself (no read
- * transaction is held between passes; the file is opened read-only and never written),
- * compares each table with the target by row key, and applies everything in ONE target
- * transaction together with the rewritten chunk checksums and the quarantine: a pass
- * killed at any moment leaves the target as the previous pass left it, and the next pass
- * finds the same differences again. Conversion, quarantine and orphan rules are the copy's.
- *
- * Cost: a pass re-reads every table of the source (two scans where rows differ) and
- * hashes the target, so it costs what the file holds, not what changed (docs/runbook.md).
+ * transaction is held between passes; the file is opened read-only and never written).
+ * It finds what changed from the file's pages (pageScan: only the rowid ranges of table
+ * leaves whose content changed since the last pass are compared, deletes found by row
+ * counts), or, on the first pass and whenever the pages cannot say (a schema change, an
+ * overflow page, most of the file rewritten, `--full`), by comparing every table by row key.
+ * Everything is applied in ONE target transaction together with the checksums, the
+ * quarantine and what the pass saw of the file: a pass killed at any moment leaves the target
+ * as the previous pass left it, and the next pass finds the same differences again.
+ * Conversion, quarantine and orphan rules are the copy's.
  */
 import { describeConnection } from "../postgres/connection";
+import { sqliteIdent } from "../postgres/sql";
 import { resetSequences } from "../schema/postLoad";
-import { ensureCheckpointSchema } from "../data/copy/checkpointStore";
+import { ensureCheckpointSchema, refuseAfterCutover } from "../data/copy/checkpointStore";
 import { silentLogger, type MigrationInput, type MigrationLogger } from "../data/options";
 import type { Conversion } from "../data/plan/conversion";
 import { inCopyOrder } from "../data/plan/tableMapping";
 import { actAsOwner, closeRun, connectTarget, openRun, sourceChangedSinceLastRun, timed, type RunContext } from "../data/run/context";
 import { readSource } from "../data/run/readSource";
 import { planTables, type TablePlan } from "../data/run/tablePlans";
+import { openCapturedSnapshot } from "../data/source/snapshot";
+import { scanPages, type PageScan } from "./pageScan";
 import { applyDeletes, applyUpserts, type SyncTableResult } from "./syncApply";
 import { diffTable, type TableDiff } from "./syncDiff";
+import { diffRanges, unchangedTable } from "./syncRanges";
+import { loadSyncState, saveSyncState, type SyncState } from "./syncState";
+import { NO_WAL, readWal, type WalFrames } from "./walFile";
 
 export interface SyncReport {
     readonly tool: "gecko-pg";
@@ -39,6 +46,11 @@ export interface SyncReport {
     readonly changes: number;
     /** Seconds from the snapshot this pass read to its commit: how far the target lags at best. */
     readonly lagSeconds: number;
+    /** How changes were found: from the changed pages, or by comparing every row (and why). */
+    readonly mode: "pages" | "full" | "none";
+    readonly fullReason?: string;
+    /** Pages whose content differs from what the last pass saw. */
+    readonly changedPages: number;
     readonly warnings: readonly string[];
     readonly timings: Readonly<Record<string, number>>;
 }
@@ -56,26 +68,99 @@ export async function syncPass(
     logger: MigrationLogger = silentLogger,
     pass: SyncPassOptions = {},
 ): Promise<SyncReport> {
-    const ctx = await openRun("validate", options, logger, {});
+    let wal: WalFrames = NO_WAL;
+    const ctx = await openRun("validate", options, logger, {}, (path) => {
+        // The WAL's frames exactly as the snapshot sees them: the pages the pass hashes.
+        const opened = openCapturedSnapshot(path, () => readWal(path));
+        wal = opened.captured;
+        return opened.snapshot;
+    });
     try {
         const { mapping, conversion, warnings } = await readSource(ctx);
         await connectTarget(ctx);
         await requireMigrated(ctx);
         await ensureCheckpointSchema(ctx.pg, ctx.opts.ownerRole);
+        await refuseAfterCutover(ctx.pg, "sync");
         await actAsOwner(ctx);
         // The file as the last successful run or pass left it (size and mtime of the db and its WAL): nothing to read.
         const since = await sourceChangedSinceLastRun(ctx);
-        if (!pass.full && !since.changed && since.lastRunOk) return syncReport(ctx, [], warnings, true);
+        if (!pass.full && !since.changed && since.lastRunOk) return syncReport(ctx, [], warnings, { mode: "none", changedPages: 0 });
         const plans = (await planTables(ctx, inCopyOrder(mapping.tables), conversion)).filter((p) => p.mapping.source && !p.mapping.extra);
-        const diffs = await timed(ctx, "diff", () => diffAll(ctx, plans, conversion));
-        const tables = await timed(ctx, "apply", () => applyAll(ctx, diffs, conversion, pass));
-        const report = syncReport(ctx, tables, warnings);
+        const found = await timed(ctx, "diff", () => findChanges(ctx, plans, conversion, wal, pass));
+        const tables = await timed(ctx, "apply", () => applyAll(ctx, found.diffs, conversion, pass, found.state));
+        const report = syncReport(ctx, tables, warnings, found);
         await ctx.pg.query("INSERT INTO gecko_migration.runs (ok, report) VALUES ($1, $2)", [report.ok, JSON.stringify(report)]);
-        logger.info(`sync: ${report.changes} changes, lag ${report.lagSeconds.toFixed(1)} s`);
+        logger.info(`sync: ${report.changes} changes (${report.mode}), lag ${report.lagSeconds.toFixed(1)} s`);
         return report;
     } finally {
         await closeRun(ctx);
     }
+}
+
+interface FoundChanges {
+    readonly diffs: TableDiff[];
+    readonly state: SyncState;
+    readonly mode: "pages" | "full";
+    readonly fullReason?: string;
+    readonly changedPages: number;
+}
+
+/** The pages say which rows to compare; without a usable last pass, every row is compared. */
+async function findChanges(ctx: RunContext, plans: readonly TablePlan[], conversion: Conversion, wal: WalFrames, pass: SyncPassOptions) {
+    const db = ctx.snapshot.db;
+    const roots = tableRoots(ctx, plans);
+    const previous = await loadSyncState(ctx.pg);
+    const scan = scanPages(ctx.snapshot.path, wal, new Set(roots.values()), previous?.hashes);
+    const counts = new Map(plans.map((p) => [p.mapping.target.name, rowCount(ctx, p)]));
+    const state: SyncState = {
+        pageSize: scan.pageSize,
+        schemaCookie: scan.schemaCookie,
+        hashes: scan.hashes,
+        rowCounts: Object.fromEntries(counts),
+        fingerprint: ctx.snapshot.fingerprint,
+    };
+    const fullReason = pass.full ? "asked for (--full)" : whyFull(previous, scan);
+    const diffs: TableDiff[] = [];
+    for (const plan of plans) {
+        const table = plan.mapping.target.name;
+        if (fullReason) {
+            diffs.push(await diffTable(db, ctx.pg, plan, conversion));
+            continue;
+        }
+        const ranges = scan.changedRanges.get(roots.get(table)!) ?? [];
+        const countBefore = previous!.rowCounts[table] ?? -1;
+        // Untouched tables still take part: a row set aside as an orphan may get its parent back.
+        if (ranges.length === 0 && countBefore === counts.get(table)) diffs.push(unchangedTable(plan));
+        else diffs.push(await diffRanges({ db, pg: ctx.pg, plan, conversion, ranges, countBefore, countNow: counts.get(table)! }));
+    }
+    return { diffs, state, mode: fullReason ? "full" : "pages", fullReason, changedPages: scan.changedPages } satisfies FoundChanges;
+}
+
+/** Why the changed pages cannot be trusted to name every change; undefined when they can. */
+function whyFull(previous: SyncState | undefined, scan: PageScan): string | undefined {
+    if (!previous) return "no earlier pass recorded what it saw of the file";
+    if (previous.pageSize !== scan.pageSize) return `the page size changed (${previous.pageSize} -> ${scan.pageSize})`;
+    if (previous.schemaCookie !== scan.schemaCookie) return "the source's schema changed";
+    if (scan.unplaced.length)
+        return `${scan.unplaced.length} changed pages belong to no table leaf (overflow or pointer-map pages), e.g. page ${scan.unplaced[0]}`;
+    if (scan.changedPages > scan.pageCount / 4)
+        return `${scan.changedPages} of ${scan.pageCount} pages changed (a VACUUM or a bulk rewrite)`;
+    return undefined;
+}
+
+/** Each planned table's root page in the snapshot. */
+function tableRoots(ctx: RunContext, plans: readonly TablePlan[]): Map<string, number> {
+    const rows = ctx.snapshot.db.prepare("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'").all() as {
+        name: string;
+        rootpage: bigint;
+    }[];
+    const byName = new Map(rows.map((r) => [r.name, Number(r.rootpage)]));
+    return new Map(plans.map((p) => [p.mapping.target.name, byName.get(p.mapping.source!.name) ?? 0]));
+}
+
+function rowCount(ctx: RunContext, plan: TablePlan): number {
+    const r = ctx.snapshot.db.prepare(`SELECT count(*) AS n FROM ${sqliteIdent(plan.mapping.source!.name)}`).get() as { n: bigint };
+    return Number(r.n);
 }
 
 async function requireMigrated(ctx: RunContext): Promise<void> {
@@ -86,18 +171,13 @@ async function requireMigrated(ctx: RunContext): Promise<void> {
     }
 }
 
-async function diffAll(ctx: RunContext, plans: readonly TablePlan[], conversion: Conversion): Promise<TableDiff[]> {
-    const diffs: TableDiff[] = [];
-    for (const plan of plans) diffs.push(await diffTable(ctx.snapshot.db, ctx.pg, plan, conversion));
-    return diffs;
-}
-
 /** Everything in one transaction: deletes children first, then each table's rows in copy order, then the sequences. */
 async function applyAll(
     ctx: RunContext,
     diffs: readonly TableDiff[],
     conversion: Conversion,
     pass: SyncPassOptions,
+    state: SyncState,
 ): Promise<SyncTableResult[]> {
     const buckets = new Map(diffs.map((d) => [d.plan.mapping.target.name, d.plan.encoder.buckets]));
     const a = { pg: ctx.pg, conversion, orphanPolicy: ctx.opts.orphanPolicy, bucketsOf: (t: string) => buckets.get(t) ?? 1 };
@@ -111,6 +191,7 @@ async function applyAll(
             ctx.pg,
             diffs.map((d) => d.plan.mapping.target),
         );
+        await saveSyncState(ctx.pg, state);
         await pass.beforeCommit?.();
         await ctx.pg.query("COMMIT");
         return results;
@@ -120,7 +201,13 @@ async function applyAll(
     }
 }
 
-function syncReport(ctx: RunContext, tables: readonly SyncTableResult[], warnings: readonly string[], unchanged = false): SyncReport {
+function syncReport(
+    ctx: RunContext,
+    tables: readonly SyncTableResult[],
+    warnings: readonly string[],
+    found: Pick<SyncReport, "mode" | "fullReason" | "changedPages">,
+): SyncReport {
+    const unchanged = found.mode === "none";
     const changes = tables.reduce((n, t) => n + t.inserted + t.updated + t.deleted + t.quarantined + t.released, 0);
     const finished = new Date();
     return {
@@ -141,6 +228,9 @@ function syncReport(ctx: RunContext, tables: readonly SyncTableResult[], warning
             released,
         })),
         changes,
+        mode: found.mode,
+        ...(found.fullReason ? { fullReason: found.fullReason } : {}),
+        changedPages: found.changedPages,
         lagSeconds: (finished.getTime() - ctx.startedAt.getTime()) / 1000,
         warnings,
         timings: ctx.timings,
@@ -160,6 +250,8 @@ export function renderSyncReport(r: SyncReport): string {
             `  ${t.table}: +${t.inserted} inserted, ${t.updated} updated, -${t.deleted} deleted, ${t.quarantined} set aside, ${t.released} released`,
         );
     }
+    if (r.mode === "full") lines.push(`  compared every row: ${r.fullReason}`);
+    else if (r.mode === "pages") lines.push(`  compared the rows on ${r.changedPages} changed pages`);
     if (r.sourceUnchanged) lines.push("  the source file is as the last run left it (size and modification time of the file and its WAL)");
     else if (!changed.length) lines.push("  nothing changed since the last pass");
     for (const w of r.warnings) lines.push(`warning: ${w}`);

@@ -10,6 +10,7 @@ import { ident, literal } from "../postgres/sql";
 import { columnTypeSql } from "../schema/ddl";
 import { TARGET_TABLES } from "../schema/tables";
 import type { TargetTable } from "../schema/types";
+import { BucketSums } from "../data/checksum/checksum";
 import { insertQuarantine, type QuarantineRecord } from "../data/copy/checkpointStore";
 import { isRowLevelError } from "../data/copy/copyTable";
 import { quarantineOrphans } from "../data/copy/orphans";
@@ -92,8 +93,8 @@ export async function applyUpserts(a: ApplyContext, d: TableDiff): Promise<SyncT
 async function syncQuarantine(pg: ClientBase, d: TableDiff): Promise<number> {
     const t = d.plan.mapping.target;
     const key = keyOf(t);
-    await pg.query("DELETE FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'convert'", [t.name]);
     const failedKeys = d.convertFailures.map((f) => f.row.key[key.name]).filter((k): k is string => k !== null);
+    await closeConvertEntries(pg, d, failedKeys);
     if (failedKeys.length) await pg.query(`DELETE FROM ${ident(t.name)} WHERE ${ident(key.name)}::text = ANY($1::text[])`, [failedKeys]);
     const byChunk = new Map<number, QuarantineRecord[]>();
     for (const f of d.convertFailures) byChunk.set(f.chunkNo, [...(byChunk.get(f.chunkNo) ?? []), { stage: "convert", row: f.row }]);
@@ -107,6 +108,31 @@ async function syncQuarantine(pg: ClientBase, d: TableDiff): Promise<number> {
         );
     }
     return d.setAsideGone.length;
+}
+
+/**
+ * The conversion failures this pass re-read leave the quarantine (the current ones come back in):
+ * all of the table's after a full comparison, else those in the compared ranges or with a key
+ * read again, and those whose row left the source.
+ */
+async function closeConvertEntries(pg: ClientBase, d: TableDiff, failedKeys: readonly string[]): Promise<void> {
+    const t = d.plan.mapping.target;
+    if (!d.scope) {
+        await pg.query("DELETE FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'convert'", [t.name]);
+        return;
+    }
+    await pg.query(
+        `DELETE FROM gecko_quarantine.rows q WHERE q.table_name = $1 AND q.stage = 'convert'
+            AND (q.row_key->>$2 = ANY($3::text[])
+                 OR EXISTS (SELECT 1 FROM unnest($4::bigint[], $5::bigint[]) AS r(lo, hi) WHERE q.source_rowid BETWEEN r.lo AND r.hi))`,
+        [
+            t.name,
+            t.rowKey[0],
+            [...failedKeys, ...d.scope.quarantineGone],
+            d.scope.ranges.map((r) => String(r.lo)),
+            d.scope.ranges.map((r) => String(r.hi)),
+        ],
+    );
 }
 
 /** `SELECT` of the rows as typed columns named like the table's: one text[] parameter per column. */
@@ -208,11 +234,34 @@ async function insertOneByOne(
 /** The chunks' recorded checksums become the source's now, so a later run compares against what the target holds. */
 async function recordChunkSums(pg: ClientBase, d: TableDiff): Promise<void> {
     const t = d.plan.mapping.target.name;
+    if (!d.chunkSums) return addChunkDelta(pg, t, d.scope?.chunkDelta ?? new Map());
     for (const c of d.plan.chunks) {
         const s = d.chunkSums.get(c.chunkNo);
         await pg.query(
             `UPDATE gecko_migration.chunks SET status = 'done', bucket_sums = $3, rows_read = $4, copied_at = now() WHERE table_name = $1 AND chunk_no = $2`,
             [t, c.chunkNo, JSON.stringify(s?.sums.toJSON() ?? {}), s?.rows ?? 0],
+        );
+    }
+}
+
+/**
+ * After a comparison of changed ranges: each chunk's checksums get what changed (old versions
+ * out, new ones in). Validation adds a table's chunks together, so a deleted row's old version
+ * may leave any chunk of its table.
+ */
+async function addChunkDelta(pg: ClientBase, table: string, delta: ReadonlyMap<number, BucketSums>): Promise<void> {
+    for (const [chunkNo, change] of delta) {
+        const r = await pg.query<{ bucket_sums: Record<string, [number, string]> | null }>(
+            "SELECT bucket_sums FROM gecko_migration.chunks WHERE table_name = $1 AND chunk_no = $2 FOR UPDATE",
+            [table, chunkNo],
+        );
+        if (!r.rows.length) continue;
+        const sums = BucketSums.fromJSON(r.rows[0].bucket_sums);
+        sums.merge(change);
+        const rows = [...change.sums.values()].reduce((n, s) => n + s.count, 0);
+        await pg.query(
+            "UPDATE gecko_migration.chunks SET bucket_sums = $3, rows_read = rows_read + $4 WHERE table_name = $1 AND chunk_no = $2",
+            [table, chunkNo, JSON.stringify(sums.toJSON()), rows],
         );
     }
 }

@@ -14,6 +14,7 @@ import type { QuarantinedRow } from "../data/copy/rowEncoder";
 import type { Chunk } from "../data/plan/chunkPlan";
 import type { Conversion } from "../data/plan/conversion";
 import type { TablePlan } from "../data/run/tablePlans";
+import type { RowidRange } from "./pageScan";
 import { targetBucketSums, targetRowSql } from "../data/validate/tableChecks";
 
 /** A source row that converts, as the copy would write it. */
@@ -38,12 +39,22 @@ export interface TableDiff {
     readonly setAsideSeen: ReadonlyMap<string, bigint>;
     /** Quarantine ids of rows set aside earlier that the source no longer has. */
     readonly setAsideGone: readonly string[];
-    /** Per chunk, the checksums of every converting source row now (what validation compares with). */
-    readonly chunkSums: ReadonlyMap<number, { readonly sums: BucketSums; readonly rows: number }>;
+    /** Per chunk, the checksums of every converting source row now (what validation compares with); a full comparison. */
+    readonly chunkSums?: ReadonlyMap<number, { readonly sums: BucketSums; readonly rows: number }>;
+    /** A comparison of changed rowid ranges only (syncRanges): what the pass may touch, and the checksums' change. */
+    readonly scope?: RangeScope;
+}
+
+export interface RangeScope {
+    readonly ranges: readonly RowidRange[];
+    /** Per chunk, what the applied changes add to (and take from) its recorded checksums. */
+    readonly chunkDelta: ReadonlyMap<number, BucketSums>;
+    /** Keys of conversion failures recorded earlier whose row left the source. */
+    readonly quarantineGone: readonly string[];
 }
 
 /** Keys the quarantine holds for `table` as orphans or constraint failures: canonical key text -> quarantine id. */
-async function setAsideKeys(pg: ClientBase, plan: TablePlan, canonical: Conversion["canonicalSql"]): Promise<Map<string, string>> {
+export async function setAsideKeys(pg: ClientBase, plan: TablePlan, canonical: Conversion["canonicalSql"]): Promise<Map<string, string>> {
     const t = plan.mapping.target;
     const keyText = rowTextSql(
         t.rowKey.map((k) =>
@@ -65,7 +76,7 @@ const column = (plan: TablePlan, name: string) => plan.mapping.target.columns.fi
 const sourceRows = (db: Database.Database, plan: TablePlan) => allSourceRows(db, plan.mapping, plan.encoder.sourceColumns());
 
 /** The chunk a rowid belongs to; a rowid outside every range (renumbered by a VACUUM) goes to the nearest one below, else the first. */
-function chunkFinder(chunks: readonly Chunk[]): (rowid: bigint) => number {
+export function chunkFinder(chunks: readonly Chunk[]): (rowid: bigint) => number {
     const sorted = [...chunks].sort((a, b) => (a.rowidLo < b.rowidLo ? -1 : 1));
     return (rowid) => {
         // Binary search (every source row asks): the last chunk starting at or below the rowid.
@@ -116,7 +127,8 @@ function scanSource(db: Database.Database, plan: TablePlan, setAside: ReadonlyMa
     return scan;
 }
 
-const keyIndexes = (plan: TablePlan) => plan.mapping.target.rowKey.map((k) => plan.mapping.columns.findIndex((c) => c.target.name === k));
+export const keyIndexes = (plan: TablePlan) =>
+    plan.mapping.target.rowKey.map((k) => plan.mapping.columns.findIndex((c) => c.target.name === k));
 
 /** The target's rows as the checksums see them; placeholder parents are never the source's rows. */
 const targetSql = (plan: TablePlan, canonical: Conversion["canonicalSql"]) =>

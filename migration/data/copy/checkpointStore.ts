@@ -5,6 +5,8 @@
  * gecko_migration.chunks      the persisted ChunkPlan and each chunk's outcome
  * gecko_migration.tables      per-table plan facts (bucket count, snapshot size)
  * gecko_migration.placeholders parent rows invented by the placeholder orphan policy
+ * gecko_migration.sync_state  what the last sync pass saw of the source (page hashes, row counts)
+ * gecko_migration.cutovers    each cutover, with its freeze and the source state it switched from
  * gecko_quarantine.rows       rows that could not be migrated, with table, key, column, raw value, reason
  */
 import { ident } from "../../postgres/sql";
@@ -53,6 +55,23 @@ CREATE TABLE IF NOT EXISTS gecko_migration.runs (
     id          bigserial PRIMARY KEY,
     finished_at timestamptz NOT NULL DEFAULT now(),
     ok          boolean NOT NULL,
+    report      jsonb NOT NULL
+);
+-- What the last sync pass saw of the source file: a hash per page and each table's row count (see cutover/pageScan.ts).
+CREATE TABLE IF NOT EXISTS gecko_migration.sync_state (
+    id            integer PRIMARY KEY CHECK (id = 1),
+    page_size     integer NOT NULL,
+    schema_cookie bigint NOT NULL,
+    page_hashes   bytea NOT NULL,
+    row_counts    jsonb NOT NULL,
+    fingerprint   text NOT NULL,
+    taken_at      timestamptz NOT NULL DEFAULT now()
+);
+-- Each cutover: when, from which source state, and how long the collector's writes waited.
+CREATE TABLE IF NOT EXISTS gecko_migration.cutovers (
+    id          bigserial PRIMARY KEY,
+    switched_at timestamptz NOT NULL DEFAULT now(),
+    fingerprint text NOT NULL,
     report      jsonb NOT NULL
 );
 CREATE TABLE IF NOT EXISTS gecko_quarantine.rows (
@@ -250,4 +269,21 @@ export async function insertQuarantine(
             ],
         );
     }
+}
+
+/** The cutover recorded in this database, if any: after it, the collector writes here and the source is the past. */
+export async function recordedCutover(client: ClientBase): Promise<{ id: string; switchedAt: Date } | undefined> {
+    const r = await client.query<{ id: string; switched_at: Date }>(
+        "SELECT id::text, switched_at FROM gecko_migration.cutovers ORDER BY id DESC LIMIT 1",
+    );
+    return r.rows[0] ? { id: r.rows[0].id, switchedAt: r.rows[0].switched_at } : undefined;
+}
+
+/** Refuses to write source rows into a target the collector was cut over to (they would overwrite its writes). */
+export async function refuseAfterCutover(client: ClientBase, command: string): Promise<void> {
+    const cutover = await recordedCutover(client);
+    if (cutover)
+        throw new Error(
+            `${command}: the collector was cut over to this database at ${cutover.switchedAt.toISOString()}; copying from the SQLite file now would overwrite what it wrote since`,
+        );
 }

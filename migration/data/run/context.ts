@@ -36,13 +36,19 @@ export interface RunContext {
 }
 
 /** Starts the workers and opens the snapshot; the target is connected by `connectTarget`. */
-export async function openRun(phase: Phase, options: MigrationInput, logger: MigrationLogger, hooks: RunHooks): Promise<RunContext> {
+export async function openRun(
+    phase: Phase,
+    options: MigrationInput,
+    logger: MigrationLogger,
+    hooks: RunHooks,
+    openSnapshot: (path: string) => SourceSnapshot = openSourceSnapshot,
+): Promise<RunContext> {
     const startedAt = new Date();
     const opts: MigrationOptions = { ...DEFAULT_OPTIONS, ...options };
     const workers = phase === "migrate" ? await startConvertWorkers(opts, logger) : undefined;
     let snapshot: SourceSnapshot;
     try {
-        snapshot = workers ? await openSharedSnapshot(opts.sqlitePath, workers) : openSourceSnapshot(opts.sqlitePath);
+        snapshot = workers ? await openSharedSnapshot(opts.sqlitePath, workers) : openSnapshot(opts.sqlitePath);
     } catch (err) {
         await workers?.close();
         throw err;

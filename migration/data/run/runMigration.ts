@@ -8,7 +8,7 @@
  * whose `ok` says whether the run succeeded.
  */
 import { checkTargetSchema, pauseAutovacuum } from "../../schema/target";
-import { ensureCheckpointSchema } from "../copy/checkpointStore";
+import { ensureCheckpointSchema, refuseAfterCutover } from "../copy/checkpointStore";
 import { silentLogger, type MigrationInput, type MigrationLogger } from "../options";
 import { inCopyOrder } from "../plan/tableMapping";
 import { renderReport, type MigrationReport } from "../report/report";
@@ -55,7 +55,10 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         const ordered = inCopyOrder(mapping.tables);
         if (migrating) await timed(ctx, "schema", () => prepareTarget(ctx.pg, ctx.snapshot.db, ordered, ctx.roles, logger));
         await ensureCheckpointSchema(ctx.pg, ctx.opts.ownerRole);
+        if (migrating) await refuseAfterCutover(ctx.pg, "migrate");
         await actAsOwner(ctx);
+        // What a sync pass saw no longer describes the target once a copy may have written to it.
+        if (migrating) await ctx.pg.query("DELETE FROM gecko_migration.sync_state");
         const plans = await planTables(ctx, ordered, conversion);
         const moved = await sourceMoved(ctx, plans, warnings);
         const pageSources = pageSourcesFor(ctx, plans, conversion);

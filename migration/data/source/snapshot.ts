@@ -68,6 +68,35 @@ export async function openSharedSnapshot(path: string, peers: SnapshotPeers): Pr
     }
 }
 
+/**
+ * A snapshot together with something read from the file outside SQLite (the WAL's frames)
+ * that matches it exactly: `capture` runs just before the read transaction opens, and the
+ * pair is kept only when no commit landed around both (data_version unchanged); else retried.
+ */
+export function openCapturedSnapshot<T>(path: string, capture: () => T): { snapshot: SourceSnapshot; captured: T } {
+    const db = openReadOnly(path);
+    const monitor = openReadOnly(path);
+    const dataVersion = () => monitor.pragma("data_version", { simple: true }) as number | bigint;
+    try {
+        for (let attempt = 1; attempt <= SHARED_SNAPSHOT_ATTEMPTS; attempt++) {
+            const before = dataVersion();
+            const fingerprint = sourceFingerprint(path);
+            const captured = capture();
+            beginSnapshot(db);
+            if (dataVersion() === before) return { snapshot: snapshotOf(path, db, fingerprint), captured };
+            db.exec("COMMIT");
+        }
+        throw new Error(
+            `SQLite source ${path} changed during each of ${SHARED_SNAPSHOT_ATTEMPTS} attempts to read its WAL with one snapshot`,
+        );
+    } catch (err) {
+        db.close();
+        throw err;
+    } finally {
+        monitor.close();
+    }
+}
+
 /** The source opened read-only (never modified), integers as bigint; clear errors when it cannot be. */
 export function openReadOnly(path: string): Database.Database {
     if (!fs.existsSync(path)) throw new Error(`SQLite source not found: ${path}`);

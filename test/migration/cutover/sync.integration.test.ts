@@ -80,6 +80,10 @@ describe("sync", () => {
             ).run();
         });
         const r = await sync();
+        // From the pages that changed, not by reading every row.
+        expect(r).toMatchObject({ mode: "pages" });
+        expect(r.changedPages).toBeGreaterThan(0);
+        expect(r.changedPages).toBeLessThan(30);
         expect(counts(r, "ohlcv_data")).toMatchObject({ updated: 1, inserted: 0, deleted: 0 });
         expect(counts(r, "pools")).toMatchObject({ updated: 1 });
         expect(counts(r, "trades")).toMatchObject({ inserted: 1, deleted: 1, updated: 0 });
@@ -91,6 +95,41 @@ describe("sync", () => {
         const again = await fx.migrate(source);
         expect(again.failures).toEqual([]);
         expect(again.tables.every((t) => t.validation!.checksumSource === "copy")).toBe(true);
+    });
+
+    it("from the changed pages alone, follows a reused rowid in a table keyed by rowid and in one keyed by text", async () => {
+        let candleId = 0;
+        let lastTrade = "";
+        await syncPass(fx.input(source), undefined, { full: true }); // what the pages are compared with
+        write((db) => {
+            // ohlcv_data.id is the rowid: the deleted last candle's id comes back for a different candle.
+            candleId = Number((db.prepare("SELECT max(id) AS m FROM ohlcv_data").get() as { m: number }).m);
+            db.prepare("DELETE FROM ohlcv_data WHERE id = ?").run(candleId);
+            db.prepare(
+                "INSERT INTO ohlcv_data (pool_id, timeframe, timestamp, open_price, high_price, low_price, close_price, volume_usd, datetime) " +
+                    "SELECT pool_id, timeframe, timestamp + 777, 1, 2, 0.5, 1.5, 10, datetime FROM ohlcv_data WHERE id = (SELECT min(id) FROM ohlcv_data)",
+            ).run();
+            // trades has a text key: the new trade gets the deleted last trade's rowid.
+            const last = db.prepare("SELECT rowid AS r, id FROM trades ORDER BY rowid DESC LIMIT 1").get() as { r: number; id: string };
+            lastTrade = last.id;
+            db.prepare("DELETE FROM trades WHERE id = ?").run(last.id);
+            db.prepare(
+                "INSERT INTO trades (id, pool_id, block_number, tx_hash, from_token_amount, to_token_amount, price_usd, volume_usd, side, block_timestamp) " +
+                    "SELECT 'sync_reused_trade_rowid', pool_id, block_number, 'tx_r', from_token_amount, to_token_amount, price_usd, volume_usd, side, block_timestamp FROM trades LIMIT 1",
+            ).run();
+            expect((db.prepare("SELECT rowid AS r FROM trades WHERE id = 'sync_reused_trade_rowid'").get() as { r: number }).r).toBe(
+                last.r,
+            );
+            expect((db.prepare("SELECT max(id) AS m FROM ohlcv_data").get() as { m: number }).m).toBe(candleId);
+        });
+        const r = await sync();
+        expect(r, r.fullReason).toMatchObject({ mode: "pages" });
+        expect(counts(r, "ohlcv_data")).toMatchObject({ updated: 1, inserted: 0, deleted: 0 });
+        expect(counts(r, "trades")).toMatchObject({ inserted: 1, deleted: 1, updated: 0 });
+        expect(await fx.query("SELECT 1 FROM trades WHERE id = $1", [lastTrade])).toEqual([]);
+        const [candle] = await fx.query<{ c: string }>("SELECT close_price::text AS c FROM ohlcv_data WHERE id = $1", [candleId]);
+        expect(Number(candle.c)).toBe(1.5);
+        await expectConverged();
     });
 
     it("matches rows by key, so a reused rowid and a VACUUM that renumbers rows change nothing they should not", async () => {

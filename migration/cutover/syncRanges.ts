@@ -1,0 +1,195 @@
+/**
+ * What one sync pass must change in a table, found from its changed pages (pageScan): the
+ * source rows in the rowid ranges of the changed leaves are compared with the target by
+ * key; deletes are found by counting. Every insert lands on a changed leaf, so when the
+ * table's row count moved by exactly the new keys found, nothing was deleted; otherwise the
+ * keys of both sides are compared (a census: keys only, no row hashing). Reads only.
+ */
+import type Database from "better-sqlite3";
+import type { ClientBase } from "pg";
+import { ident, sqliteIdent } from "../postgres/sql";
+import { columnTypeSql } from "../schema/ddl";
+import { BucketSums, canonicalRowText, hashValue, rowHash, rowHashSql } from "../data/checksum/checksum";
+import type { QuarantinedRow, RawValue } from "../data/copy/rowEncoder";
+import type { Conversion } from "../data/plan/conversion";
+import type { TablePlan } from "../data/run/tablePlans";
+import { targetRowSql } from "../data/validate/tableChecks";
+import type { RowidRange } from "./pageScan";
+import { chunkFinder, keyIndexes, setAsideKeys, type SourceRow, type TableDiff } from "./syncDiff";
+
+export interface RangeDiffInput {
+    readonly db: Database.Database;
+    readonly pg: ClientBase;
+    readonly plan: TablePlan;
+    readonly conversion: Conversion;
+    readonly ranges: readonly RowidRange[];
+    /** The table's source row count at the last pass, and now. */
+    readonly countBefore: number;
+    readonly countNow: number;
+}
+
+interface TargetVersion {
+    readonly hash: string;
+    readonly bucket: number;
+}
+
+export async function diffRanges(input: RangeDiffInput): Promise<TableDiff> {
+    const { db, pg, plan, conversion } = input;
+    const setAside = await setAsideKeys(pg, plan, conversion.canonicalSql);
+    const source = readRanges(db, plan, input.ranges, setAside);
+    const target = await targetVersions(
+        pg,
+        plan,
+        conversion,
+        [...source.rows.values()].map((r) => r.values[keyIndexes(plan)[0]]),
+    );
+    const chunkOf = chunkFinder(plan.chunks);
+    const delta = new Map<number, BucketSums>();
+    const add = (chunkNo: number, bucket: number, hash: bigint, count: 1 | -1) => {
+        const sums = delta.get(chunkNo) ?? new BucketSums();
+        sums.add(bucket, count === 1 ? hash : -hash, count);
+        delta.set(chunkNo, sums);
+    };
+    const inserts: SourceRow[] = [];
+    const updates: SourceRow[] = [];
+    for (const [key, row] of source.rows) {
+        const old = target.get(key);
+        if (old && old.hash === String(row.hash)) continue;
+        if (old) add(chunkOf(row.rowid), old.bucket, BigInt(old.hash), -1);
+        add(chunkOf(row.rowid), row.bucket, row.hash, 1);
+        (old ? updates : inserts).push(row);
+    }
+    // A row that no longer converts leaves the target (syncQuarantine): its old version leaves the sums.
+    const failing = await targetVersions(
+        pg,
+        plan,
+        conversion,
+        source.failures.map((f) => keyOf(plan, f)),
+        true,
+    );
+    for (const f of source.failures) {
+        const old = failing.get(canonicalRowText([keyOf(plan, f)]));
+        if (old) add(chunkOf(f.rowid), old.bucket, BigInt(old.hash), -1);
+    }
+    const knownFailures = await quarantinedConvertKeys(pg, plan);
+    const newKeys =
+        inserts.length +
+        source.failures.filter((f) => !failing.has(canonicalRowText([keyOf(plan, f)])) && !knownFailures.has(keyOf(plan, f) ?? "")).length;
+    const census =
+        input.countNow - input.countBefore === newKeys ? undefined : await keyCensus(db, pg, plan, conversion, setAside, knownFailures);
+    for (const gone of census?.deletes ?? []) add(plan.chunks[0]?.chunkNo ?? 0, gone.bucket, BigInt(gone.hash), -1);
+    return {
+        plan,
+        inserts,
+        updates,
+        deletes: census?.deletes.map((d) => d.key) ?? [],
+        convertFailures: source.failures.map((row) => ({ row, chunkNo: chunkOf(row.rowid) })),
+        setAsideSeen: source.setAsideSeen,
+        setAsideGone: census?.setAsideGone ?? [],
+        scope: { ranges: input.ranges, chunkDelta: delta, quarantineGone: census?.quarantineGone ?? [] },
+    };
+}
+
+/** A table none of whose pages changed and whose row count did not move. */
+export const unchangedTable = (plan: TablePlan): TableDiff => ({
+    plan,
+    inserts: [],
+    updates: [],
+    deletes: [],
+    convertFailures: [],
+    setAsideSeen: new Map(),
+    setAsideGone: [],
+    scope: { ranges: [], chunkDelta: new Map(), quarantineGone: [] },
+});
+
+const keyOf = (plan: TablePlan, row: QuarantinedRow) => row.key[plan.mapping.target.rowKey[0]] ?? null;
+
+/** The source rows of the ranges, encoded as the copy would write them. */
+function readRanges(db: Database.Database, plan: TablePlan, ranges: readonly RowidRange[], setAside: ReadonlyMap<string, string>) {
+    const source = plan.mapping.source!;
+    const stmt = db
+        .prepare(
+            `SELECT rowid, ${plan.encoder.sourceColumns().map(sqliteIdent).join(", ")} FROM ${sqliteIdent(source.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`,
+        )
+        .raw(true);
+    const keyIdx = keyIndexes(plan);
+    const rows = new Map<string, SourceRow>();
+    const failures: QuarantinedRow[] = [];
+    const setAsideSeen = new Map<string, bigint>();
+    const h = { hi: 0, lo: 0 };
+    for (const range of ranges) {
+        for (const raw of stmt.iterate(range.lo, range.hi) as IterableIterator<RawValue[]>) {
+            const r = plan.encoder.encode(raw);
+            if (!r.ok) {
+                failures.push(r);
+                continue;
+            }
+            const key = canonicalRowText(keyIdx.map((i) => r.values[i]));
+            const setAsideId = setAside.get(key);
+            if (setAsideId !== undefined) setAsideSeen.set(setAsideId, raw[0] as bigint);
+            else rows.set(key, { rowid: raw[0] as bigint, values: r.values, bucket: r.bucket, hash: hashValue(rowHash(r.line, h)) });
+        }
+    }
+    return { rows, failures, setAsideSeen };
+}
+
+/** The target's version (hash and bucket) of each of `keys` it holds, by canonical key text. */
+async function targetVersions(
+    pg: ClientBase,
+    plan: TablePlan,
+    conversion: Conversion,
+    keys: readonly (string | null)[],
+    asText = false,
+): Promise<Map<string, TargetVersion>> {
+    const present = keys.filter((k): k is string => k !== null);
+    if (present.length === 0) return new Map();
+    const t = plan.mapping.target;
+    const key = t.columns.find((c) => c.name === t.rowKey[0])!;
+    const q = targetRowSql(plan.mapping, conversion.canonicalSql, plan.encoder.buckets, true);
+    // Keys of rows that do not convert may not even parse as the key's type: compared as text (no index, rare).
+    const match = asText ? `t.${ident(key.name)}::text = ANY($1::text[])` : `t.${ident(key.name)} = ANY($1::${columnTypeSql(key.type)}[])`;
+    const r = await pg.query<{ k: string; h: string; b: number }>(
+        `SELECT ${q.keyText} AS k, ${rowHashSql(q.rowText)}::text AS h, ${q.bucket} AS b FROM ${ident(t.name)} t
+          WHERE ${match} AND ${q.notPlaceholder}`,
+        [present],
+    );
+    return new Map(r.rows.map((x) => [x.k, { hash: x.h, bucket: x.b }]));
+}
+
+async function quarantinedConvertKeys(pg: ClientBase, plan: TablePlan): Promise<Set<string>> {
+    const key = plan.mapping.target.rowKey[0];
+    const r = await pg.query<{ k: string | null }>(
+        "SELECT row_key->>$2 AS k FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'convert'",
+        [plan.mapping.target.name, key],
+    );
+    return new Set(r.rows.map((x) => x.k ?? ""));
+}
+
+/**
+ * Every key of both sides, compared: target rows (placeholders aside) whose key the source no
+ * longer has are deleted, and quarantine entries whose row left the source are closed.
+ */
+async function keyCensus(
+    db: Database.Database,
+    pg: ClientBase,
+    plan: TablePlan,
+    conversion: Conversion,
+    setAside: ReadonlyMap<string, string>,
+    knownFailures: ReadonlySet<string>,
+) {
+    const t = plan.mapping.target;
+    const keySource = plan.mapping.columns.find((c) => c.target.name === t.rowKey[0])!.source;
+    if (keySource.kind !== "column") throw new Error(`sync: the source's ${t.name} has no ${t.rowKey[0]} column to compare keys by`);
+    const sourceKeys = new Set<string>();
+    const stmt = db.prepare(`SELECT ${sqliteIdent(keySource.name)} FROM ${sqliteIdent(plan.mapping.source!.name)}`).raw(true);
+    for (const [k] of stmt.iterate() as IterableIterator<RawValue[]>) if (k !== null) sourceKeys.add(String(k));
+    const q = targetRowSql(plan.mapping, conversion.canonicalSql, plan.encoder.buckets, true);
+    const target = await pg.query<{ rk: string; h: string; b: number }>(
+        `SELECT t.${ident(t.rowKey[0])}::text AS rk, ${rowHashSql(q.rowText)}::text AS h, ${q.bucket} AS b FROM ${ident(t.name)} t WHERE ${q.notPlaceholder}`,
+    );
+    const deletes = target.rows.filter((r) => !sourceKeys.has(r.rk)).map((r) => ({ key: r.rk, hash: r.h, bucket: r.b }));
+    const canonicalKeys = setAside.size ? new Set([...sourceKeys].map((k) => canonicalRowText([k]))) : new Set<string>();
+    const setAsideGone = [...setAside].filter(([k]) => !canonicalKeys.has(k)).map(([, id]) => id);
+    const quarantineGone = [...knownFailures].filter((k) => !sourceKeys.has(k));
+    return { deletes, setAsideGone, quarantineGone };
+}
