@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /**
  * The gecko-pg command line (package.json bin `gecko-pg`, and `npm run migrate --`): `migrate`, `validate`,
- * `plan`, `upgrade`, `partitions`, `sync`, `schema-sql`, `collector-config`.
+ * `plan`, `upgrade`, `partitions`, `sync`, `cutover` (scripts/cutover.ts), `schema-sql`, `collector-config`.
  * Orchestration only; the work is in migration/.
  */
 import { Client } from "pg";
@@ -19,6 +19,7 @@ import { chalk, fs } from "./lib/zx";
 import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
 import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 import { renderSyncReport, syncPass, type SyncReport } from "../migration/cutover/sync";
+import { CUTOVER_FLAGS, cutoverCommand } from "./cutover";
 
 /** Option groups, shown under each command that takes them. */
 const SECTIONS = {
@@ -92,6 +93,11 @@ const COMMANDS: Record<string, { readonly summary: string; readonly sections: re
                deletes; rows matched by key); one transaction per pass; --passes N repeats until nothing changed`,
         sections: ["source", "target", "sync", "output"],
     },
+    cutover: {
+        summary: `move the running collector to PostgreSQL: catch-up passes, a write freeze of at most --freeze-seconds
+               (the final pass), stop hook, verify, record, configuration, start hook (gecko-pg cutover --help)`,
+        sections: [],
+    },
     "schema-sql": { summary: "print the target schema SQL for --from/--to (epoch seconds) without connecting", sections: ["partitions"] },
     "collector-config": {
         summary: "print the collector's database configuration (config.yaml block, environment lines) for sqlite or postgresql",
@@ -155,6 +161,8 @@ const FLAGS: FlagSpec = {
 type Logger = ReturnType<typeof terminalLogger>;
 
 async function main(argv: string[]): Promise<number> {
+    // The cutover runbook has its own options (scripts/cutover.ts).
+    if (argv[0] === "cutover") return cutoverCommand(parseFlags(argv.slice(1), CUTOVER_FLAGS));
     const flags = parseFlags(argv, FLAGS);
     const command = flags._[0];
     if (flags.help || !command) {

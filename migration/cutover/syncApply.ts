@@ -260,7 +260,8 @@ async function addChunkDelta(pg: ClientBase, table: string, delta: ReadonlyMap<n
         sums.merge(change);
         const rows = [...change.sums.values()].reduce((n, s) => n + s.count, 0);
         await pg.query(
-            "UPDATE gecko_migration.chunks SET bucket_sums = $3, rows_read = rows_read + $4 WHERE table_name = $1 AND chunk_no = $2",
+            // A chunk planned since the copy (rowids beyond its maximum) holds only rows sync inserted: done now.
+            "UPDATE gecko_migration.chunks SET status = 'done', bucket_sums = $3, rows_read = coalesce(rows_read, 0) + $4, copied_at = now() WHERE table_name = $1 AND chunk_no = $2",
             [table, chunkNo, JSON.stringify(sums.toJSON()), rows],
         );
     }
