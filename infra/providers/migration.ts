@@ -4,7 +4,9 @@
  * run by `pulumi up`.
  *
  * - create/update run the migration (resumable: a rerun copies only chunks not
- *   yet done, including rows appended to the source since) and validate. A
+ *   yet done, including rows appended to the source since) and validate. An update
+ *   for a changed source first runs a sync pass (in-place updates and deletes
+ *   too); after a recorded cutover it copies nothing (PostgreSQL is the primary). A
  *   report with `ok: false` throws an Error listing the report's failures, so
  *   `pulumi up` fails and the state keeps the previous outputs (create: no
  *   resource; the next `up` resumes from the checkpoints).
@@ -24,6 +26,8 @@ import type { Client } from "pg";
 import { DEFAULT_OPTIONS, silentLogger, type MigrationInput, type MigrationLogger, type OrphanPolicy } from "../../migration/data/options";
 import { lineLogger } from "../../migration/data/report/progress";
 import { summarize, type MigrationReport } from "../../migration/data/report/report";
+import { syncPass } from "../../migration/cutover/sync";
+import { recordedCutover } from "../../migration/data/copy/checkpointStore";
 import { removeMigratedData } from "../../migration/data/run/removeMigratedData";
 import { runMigration } from "../../migration/data/run/runMigration";
 import { describeConnection, type ConnectionSpec } from "../../migration/postgres/connection";
@@ -203,7 +207,30 @@ export async function updateMigration(
             },
         };
     }
+    const cutover = await withSession("migration", news.connection, async (c) =>
+        (await c.query<{ ok: boolean }>("SELECT to_regclass('gecko_migration.cutovers') IS NOT NULL AS ok")).rows[0].ok
+            ? recordedCutover(c)
+            : undefined,
+    );
+    if (cutover) {
+        // PostgreSQL is the collector's database now; the file is the rollback fallback and copies nothing.
+        logger.info(`the collector was cut over at ${cutover.switchedAt.toISOString()}: nothing copied from ${news.sqlitePath}`);
+        return { outs: { ...onlyInputs(news), summary: olds.summary, reportRunId: olds.reportRunId, extraTables: olds.extraTables } };
+    }
+    if (changed.every((k) => k === "sourceFingerprint") && olds.summary?.ok) await catchUp(news, logger);
     return { outs: await migrate(news, logger) };
+}
+
+/** The source moved under a migrated target: a sync pass brings its in-place updates and deletes, then the run validates. */
+async function catchUp(inputs: MigrationResourceInputs, logger: MigrationLogger): Promise<void> {
+    try {
+        const r = await syncPass(toMigrationInput(inputs), logger);
+        logger.info(`sync: ${r.changes} changes (${r.mode})`);
+    } catch (cause) {
+        throw new Error(`sync of ${inputs.sqlitePath} into ${describeConnection(inputs.connection)}: ${(cause as Error).message}`, {
+            cause,
+        });
+    }
 }
 
 /** Nothing unless `dropOnDelete`; then removes the migrated data. Throws on failure (Pulumi keeps the resource). */

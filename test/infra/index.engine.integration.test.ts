@@ -386,7 +386,7 @@ describe("the dynamic providers through the SDK's provider host (cwd = project, 
         await schema.previewUnknown("ownerRole");
     });
 
-    it("Migration: create copies the source; an unchanged stack (fingerprint recomputed) previews clean; a grown source updates", async () => {
+    it("Migration: create copies the source; an unchanged stack (fingerprint recomputed) previews clean; a changed source updates (sync, then validation)", async () => {
         const outs = await migration.create();
         // Progress goes to the host's console, which `pulumi up` passes through.
         await expect.poll(() => lines(host, "stdout")).toContainEqual(expect.stringMatching(/^gecko-pg migration: /));
@@ -404,10 +404,20 @@ describe("the dynamic providers through the SDK's provider host (cwd = project, 
 
         const [{ id: modelId }] = await sql<{ id: string }>(names.database, "SELECT id FROM trades ORDER BY id LIMIT 1");
         const added = appendTrades(modelId, 3);
+        // The collector also changes candles in place and deletes old trades: only a sync pass sees those.
+        const [{ id: candle }] = await sql<{ id: string }>(names.database, "SELECT id::text AS id FROM ohlcv_data ORDER BY id LIMIT 1");
+        changeSource((db) => {
+            db.prepare("UPDATE ohlcv_data SET close_price = 4242.5 WHERE id = ?").run(Number(candle));
+            db.prepare("DELETE FROM trades WHERE id = ?").run(modelId);
+        });
         const before = await count("trades");
         const updated = await migration.update({ sourceFingerprint: sourceFingerprint(sqlitePath) });
-        expect(updated.summary).toMatchObject({ ok: true, rowsSource: summary.rowsSource + added });
-        expect(await count("trades")).toBe(before + added);
+        expect(updated.summary).toMatchObject({ ok: true, rowsSource: summary.rowsSource + added - 1 });
+        expect(await count("trades")).toBe(before + added - 1);
+        expect(await sql(names.database, "SELECT 1 FROM trades WHERE id = $1", [modelId])).toEqual([]);
+        expect(await sql(names.database, "SELECT close_price::float8 AS c FROM ohlcv_data WHERE id = $1", [candle])).toEqual([
+            { c: 4242.5 },
+        ]);
         expect((await migration.preview({ sourceFingerprint: sourceFingerprint(sqlitePath) })).diff.changes).toBe("none");
     });
 
@@ -628,6 +638,15 @@ const lines = (host: ProviderHost, source: "stdout" | "stderr") =>
         .map((l) => l.message);
 
 /** Appends `n` trades (copies of a migrated one) to the source, like a collector still writing. */
+function changeSource(change: (db: Database.Database) => void): void {
+    const db = new Database(sqlitePath);
+    try {
+        change(db);
+    } finally {
+        db.close();
+    }
+}
+
 function appendTrades(modelId: string, n: number): number {
     const db = new Database(sqlitePath);
     try {

@@ -7,7 +7,7 @@ import { presentTables } from "../../schema/dropSchema";
 
 /**
  * Empties the collector tables, drops `extraTables`, clears the checkpoints,
- * placeholders and quarantine (a new migration then starts from scratch), as
+ * placeholders, sync state, cutovers and quarantine (a new migration then starts from scratch), as
  * the owner role in one transaction. Keeps gecko_migration.runs and schema_version.
  */
 export async function removeMigratedData(client: Client, ownerRole: string, extraTables: readonly string[]): Promise<string[]> {
@@ -21,6 +21,9 @@ export async function removeMigratedData(client: Client, ownerRole: string, extr
             [MIGRATION_SCHEMA, "tables"],
             [MIGRATION_SCHEMA, "chunks"],
             [MIGRATION_SCHEMA, "placeholders"],
+            [MIGRATION_SCHEMA, "sync_state"],
+            // Starting over: a recorded cutover would make the next copy refuse.
+            [MIGRATION_SCHEMA, "cutovers"],
             [QUARANTINE_SCHEMA, "rows"],
         ] as const;
         const targets = (await presentTables(client)).map((t) => qualified(t));

@@ -57,9 +57,9 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         await ensureCheckpointSchema(ctx.pg, ctx.opts.ownerRole);
         if (migrating) await refuseAfterCutover(ctx.pg, "migrate");
         await actAsOwner(ctx);
-        // What a sync pass saw no longer describes the target once a copy may have written to it.
-        if (migrating) await ctx.pg.query("DELETE FROM gecko_migration.sync_state");
         const plans = await planTables(ctx, ordered, conversion);
+        // What a sync pass saw no longer describes the target once a copy writes to it.
+        if (migrating && plans.some((p) => p.chunks.some((c) => !c.done))) await ctx.pg.query("DELETE FROM gecko_migration.sync_state");
         const moved = await sourceMoved(ctx, plans, warnings);
         const pageSources = pageSourcesFor(ctx, plans, conversion);
         await openLanes(ctx);
