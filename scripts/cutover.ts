@@ -12,7 +12,8 @@ import { int, migrationInputFrom, str, targetFrom, UsageError, type Flags } from
 import { terminalLogger } from "./lib/terminal";
 import { $, chalk, fs } from "./lib/zx";
 
-export const CUTOVER_HELP = `Usage: gecko-pg cutover [options]   (or: npx tsx scripts/cutover.ts [options])
+export const CUTOVER_HELP = `Usage: gecko-pg cutover [options]
+       npx tsx scripts/cutover.ts [options]   (the same runbook script)
 
 cutover: move the running collector from the SQLite file to PostgreSQL with a short write freeze:
   preflight    target migrated and validated, the collector's configuration found, a way to stop it

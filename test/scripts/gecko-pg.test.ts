@@ -27,7 +27,7 @@ describe("gecko-pg", () => {
     it("lists every command in --help, and each command's --help shows its usage and options", () => {
         const all = geckoPg(["--help"]);
         expect(all.code).toBe(0);
-        const commands = ["migrate", "validate", "plan", "upgrade", "partitions", "sync", "schema-sql", "collector-config"];
+        const commands = ["migrate", "validate", "plan", "upgrade", "partitions", "sync", "cutover", "schema-sql", "collector-config"];
         for (const command of commands) {
             expect(all.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
             const one = geckoPg([command, "--help"]);
@@ -36,6 +36,8 @@ describe("gecko-pg", () => {
         }
         expect(geckoPg(["migrate", "--help"]).stdout).toContain("--chunk-rows N");
         expect(geckoPg(["collector-config", "--help"]).stdout).not.toContain("--chunk-rows");
+        expect(geckoPg(["cutover", "--help"]).stdout).toMatch(/--stop-collector CMD[\s\S]*--freeze-seconds S[\s\S]*--dry-run/);
+        expect(geckoPg(["cutover", "--bogus"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown option --bogus") });
     });
 
     it("says what is wrong with a bad command or option, exit 2", () => {
