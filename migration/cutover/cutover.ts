@@ -13,7 +13,7 @@
  */
 import { describeConnection } from "../postgres/connection";
 import * as fs from "node:fs";
-import type { MigrationInput, MigrationLogger } from "../data/options";
+import { DEFAULT_OPTIONS, type MigrationInput, type MigrationLogger } from "../data/options";
 import { collectorConfig, type CollectorConfigInput } from "./collectorConfig";
 import { writeCollectorConfig } from "./configFile";
 import { acquireWriteFreeze, FreezeTimeout, type WriteFreeze } from "./freeze";
@@ -144,7 +144,12 @@ export async function runCutover(o: CutoverOptions): Promise<CutoverReport> {
             );
             const record = await steps.run(
                 "record",
-                () => recordCutover(o.input.target, cutoverRecordOf(frozen.report, frozen.attempt, attempts)),
+                () =>
+                    recordCutover(
+                        o.input.target,
+                        o.input.ownerRole ?? DEFAULT_OPTIONS.ownerRole,
+                        cutoverRecordOf(frozen.report, frozen.attempt, attempts),
+                    ),
                 (r) => `cutover #${r.id}`,
             );
             switched = true;

@@ -4,8 +4,10 @@
  * every freeze attempt, and whether the collector was started on PostgreSQL yet (resume).
  */
 import type { ConnectionSpec } from "../postgres/connection";
-import { withSession } from "../postgres/session";
+import type { ClientBase } from "pg";
+import { asRoleInTransaction, withSession } from "../postgres/session";
 import { BucketSums } from "../data/checksum/checksum";
+import { armChangeCapture } from "./changeCapture";
 
 export interface CutoverRecord {
     readonly id: string;
@@ -57,29 +59,41 @@ export async function requireValidated(target: ConnectionSpec): Promise<void> {
     if (!last.ok) throw new Error(`the target's last validation (${last.at.toISOString()}) failed: fix it and run gecko-pg validate first`);
 }
 
-/** Records the switch, with each table's recorded checksums as they are now. */
-export async function recordCutover(target: ConnectionSpec, facts: CutoverFacts): Promise<CutoverRecord> {
-    return withSession("cutover", target, async (c) => {
-        const chunks = await c.query<{ table_name: string; bucket_sums: Record<string, [number, string]> | null }>(
-            "SELECT table_name, bucket_sums FROM gecko_migration.chunks WHERE status = 'done'",
-        );
-        const sums = new Map<string, BucketSums>();
-        for (const row of chunks.rows) {
-            const s = sums.get(row.table_name) ?? new BucketSums();
-            s.merge(BucketSums.fromJSON(row.bucket_sums));
-            sums.set(row.table_name, s);
-        }
-        const tables: Record<string, { rows: number; checksum: string }> = {};
-        for (const [table, s] of sums) {
-            const all = [...s.sums.values()];
-            tables[table] = { rows: all.reduce((n, b) => n + b.count, 0), checksum: all.reduce((n, b) => n + b.sum, 0n).toString() };
-        }
-        const r = await c.query<{ id: string; switched_at: Date; fingerprint: string; report: Record<string, unknown> }>(
-            "INSERT INTO gecko_migration.cutovers (fingerprint, report) VALUES ($1, $2) RETURNING id::text, switched_at, fingerprint, report",
-            [facts.fingerprint, JSON.stringify({ ...facts, tables, collectorStarted: false })],
-        );
-        return recordOf(r.rows[0]);
-    });
+/**
+ * Records the switch, with each table's recorded checksums as they are now, and arms the change
+ * capture a rollback reads (changeCapture.ts), in one transaction as the owner role.
+ */
+export async function recordCutover(target: ConnectionSpec, ownerRole: string, facts: CutoverFacts): Promise<CutoverRecord> {
+    return withSession("cutover", target, (c) => asRoleInTransaction(c, ownerRole, () => insertRecord(c, facts)));
+}
+
+async function insertRecord(c: ClientBase, facts: CutoverFacts): Promise<CutoverRecord> {
+    const captured = await armChangeCapture(c);
+    const tables = await recordedChecksums(c);
+    const r = await c.query<{ id: string; switched_at: Date; fingerprint: string; report: Record<string, unknown> }>(
+        "INSERT INTO gecko_migration.cutovers (fingerprint, report) VALUES ($1, $2) RETURNING id::text, switched_at, fingerprint, report",
+        [facts.fingerprint, JSON.stringify({ ...facts, tables, captured, collectorStarted: false })],
+    );
+    return recordOf(r.rows[0]);
+}
+
+/** Each table's rows and checksum (the sum of its row hashes) as the chunks record them. */
+async function recordedChecksums(c: ClientBase): Promise<Record<string, { rows: number; checksum: string }>> {
+    const chunks = await c.query<{ table_name: string; bucket_sums: Record<string, [number, string]> | null }>(
+        "SELECT table_name, bucket_sums FROM gecko_migration.chunks WHERE status = 'done'",
+    );
+    const sums = new Map<string, BucketSums>();
+    for (const row of chunks.rows) {
+        const s = sums.get(row.table_name) ?? new BucketSums();
+        s.merge(BucketSums.fromJSON(row.bucket_sums));
+        sums.set(row.table_name, s);
+    }
+    const tables: Record<string, { rows: number; checksum: string }> = {};
+    for (const [table, s] of sums) {
+        const all = [...s.sums.values()];
+        tables[table] = { rows: all.reduce((n, b) => n + b.count, 0), checksum: all.reduce((n, b) => n + b.sum, 0n).toString() };
+    }
+    return tables;
 }
 
 export async function markCollectorStarted(target: ConnectionSpec, id: string): Promise<void> {

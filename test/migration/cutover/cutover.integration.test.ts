@@ -15,6 +15,7 @@ import { runCutover, type CutoverOptions } from "../../../migration/cutover/cuto
 import { acquireWriteFreeze } from "../../../migration/cutover/freeze";
 import { syncPass } from "../../../migration/cutover/sync";
 import { connectionUrl } from "../../../migration/postgres/connection";
+import { withSession } from "../../../migration/postgres/session";
 import { expectedRows, LOGGED_KEY_COLUMNS, readCollectorLog } from "../../../scripts/generator/simulatedCollector";
 import { createMigrationFixture, HOST_ZONE, sha256, type MigrationFixture } from "../../support/migrationFixture";
 import { PROJECT_ROOT, SUPPORT_DIR } from "../../support/paths";
@@ -151,6 +152,22 @@ describe("cutover", () => {
         expect(yaml).toMatch(/^app:\n {2}name: collector\n/);
         expect(yaml).toMatch(/^logging:\n {2}level: INFO\n/m);
         expect(fs.readFileSync(r.configBackup!, "utf8")).toBe(sqliteConfig(source));
+        // What the collector writes from now on is captured for a rollback, as its own role, partitions included.
+        const [trade] = await fx.query<{ id: string; pool_id: string }>("SELECT id, pool_id FROM trades ORDER BY id LIMIT 1");
+        const [candle] = await fx.query<{ id: string }>("SELECT id::text FROM ohlcv_data ORDER BY id LIMIT 1");
+        await withSession("collector", fx.app, async (c) => {
+            await c.query("UPDATE ohlcv_data SET close_price = close_price + 1 WHERE id = $1", [candle.id]);
+            await c.query("DELETE FROM trades WHERE id = $1", [trade.id]);
+            await c.query("INSERT INTO trades (id, pool_id) VALUES ('after_cutover', $1)", [trade.pool_id]);
+            await c.query("UPDATE trades SET id = 'after_cutover_renamed' WHERE id = 'after_cutover'");
+        });
+        expect(await fx.query("SELECT table_name, op, row_key FROM gecko_migration.changes ORDER BY seq")).toEqual([
+            { table_name: "ohlcv_data", op: "U", row_key: candle.id },
+            { table_name: "trades", op: "D", row_key: trade.id },
+            { table_name: "trades", op: "I", row_key: "after_cutover" },
+            { table_name: "trades", op: "D", row_key: "after_cutover" },
+            { table_name: "trades", op: "U", row_key: "after_cutover_renamed" },
+        ]);
         // Now PostgreSQL is the primary: a copy from the file would overwrite the collector's writes.
         await expect(syncPass(fx.input(source))).rejects.toThrow(/cut over to this database/);
         const again = await runCutover(options(fx, source, config, { collectorStopped: true, startCollector: async () => void started++ }));
