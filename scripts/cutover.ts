@@ -77,7 +77,7 @@ export const CUTOVER_FLAGS: FlagSpec = {
 };
 
 /** A hook: the operator's shell command through zx; its failure names the command and its output. */
-function hook(what: string, command: string | undefined): (() => Promise<void>) | undefined {
+export function shellHook(what: string, command: string | undefined): (() => Promise<void>) | undefined {
     if (!command) return undefined;
     return async () => {
         const out = await $`sh -c ${command}`.nothrow();
@@ -112,8 +112,8 @@ export async function cutoverCommand(flags: Flags): Promise<number> {
             },
             password: process.env.GECKO_COLLECTOR_PASSWORD ?? "",
         },
-        stopCollector: hook("--stop-collector", str(flags, "stop-collector")),
-        startCollector: hook("--start-collector", str(flags, "start-collector")),
+        stopCollector: shellHook("--stop-collector", str(flags, "stop-collector")),
+        startCollector: shellHook("--start-collector", str(flags, "start-collector")),
         collectorStopped: Boolean(flags["collector-stopped"]),
         dryRun: Boolean(flags["dry-run"]),
         logger,

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /**
  * The gecko-pg command line (package.json bin `gecko-pg`, and `npm run migrate --`): `migrate`, `validate`,
- * `plan`, `upgrade`, `partitions`, `sync`, `cutover` (scripts/cutover.ts), `schema-sql`, `collector-config`.
+ * `plan`, `upgrade`, `partitions`, `sync`, `cutover` (scripts/cutover.ts), `rollback` (scripts/rollback.ts), `schema-sql`, `collector-config`.
  * Orchestration only; the work is in migration/.
  */
 import { Client } from "pg";
@@ -20,6 +20,7 @@ import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
 import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 import { renderSyncReport, syncPass, type SyncReport } from "../migration/cutover/sync";
 import { CUTOVER_FLAGS, cutoverCommand } from "./cutover";
+import { ROLLBACK_FLAGS, rollbackCommand } from "./rollback";
 
 /** Option groups, shown under each command that takes them. */
 const SECTIONS = {
@@ -98,6 +99,11 @@ const COMMANDS: Record<string, { readonly summary: string; readonly sections: re
                (the final pass), stop hook, verify, record, configuration, start hook (gecko-pg cutover --help)`,
         sections: [],
     },
+    rollback: {
+        summary: `after a cutover: every row the collector wrote to PostgreSQL back into the SQLite file (after a
+               byte-for-byte backup), then the collector back to the file (gecko-pg rollback --help)`,
+        sections: [],
+    },
     "schema-sql": { summary: "print the target schema SQL for --from/--to (epoch seconds) without connecting", sections: ["partitions"] },
     "collector-config": {
         summary: "print the collector's database configuration (config.yaml block, environment lines) for sqlite or postgresql",
@@ -163,6 +169,7 @@ type Logger = ReturnType<typeof terminalLogger>;
 async function main(argv: string[]): Promise<number> {
     // The cutover runbook has its own options (scripts/cutover.ts).
     if (argv[0] === "cutover") return cutoverCommand(parseFlags(argv.slice(1), CUTOVER_FLAGS));
+    if (argv[0] === "rollback") return rollbackCommand(parseFlags(argv.slice(1), ROLLBACK_FLAGS));
     const flags = parseFlags(argv, FLAGS);
     const command = flags._[0];
     if (flags.help || !command) {

@@ -18,20 +18,26 @@ CREATE TABLE IF NOT EXISTS gecko_migration.changes (
     table_name text NOT NULL,
     op         text NOT NULL CHECK (op IN ('I', 'U', 'D')),
     row_key    text NOT NULL,
+    -- the row before an update or delete: the first one per key is the row as the cutover left it
+    old_row    jsonb,
     changed_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+ALTER TABLE gecko_migration.changes ADD COLUMN IF NOT EXISTS old_row jsonb;
 -- TG_ARGV: the collector table's name (a partition's trigger sees the partition's) and its key column.
 CREATE OR REPLACE FUNCTION gecko_migration.capture_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        INSERT INTO gecko_migration.changes (table_name, op, row_key) VALUES (TG_ARGV[0], 'D', to_jsonb(OLD) ->> TG_ARGV[1]);
+        INSERT INTO gecko_migration.changes (table_name, op, row_key, old_row) VALUES (TG_ARGV[0], 'D', to_jsonb(OLD) ->> TG_ARGV[1], to_jsonb(OLD));
         RETURN OLD;
     END IF;
     IF TG_OP = 'UPDATE' AND (to_jsonb(OLD) ->> TG_ARGV[1]) IS DISTINCT FROM (to_jsonb(NEW) ->> TG_ARGV[1]) THEN
-        INSERT INTO gecko_migration.changes (table_name, op, row_key) VALUES (TG_ARGV[0], 'D', to_jsonb(OLD) ->> TG_ARGV[1]);
+        INSERT INTO gecko_migration.changes (table_name, op, row_key, old_row) VALUES (TG_ARGV[0], 'D', to_jsonb(OLD) ->> TG_ARGV[1], to_jsonb(OLD));
+        INSERT INTO gecko_migration.changes (table_name, op, row_key) VALUES (TG_ARGV[0], 'I', to_jsonb(NEW) ->> TG_ARGV[1]);
+        RETURN NEW;
     END IF;
-    INSERT INTO gecko_migration.changes (table_name, op, row_key) VALUES (TG_ARGV[0], left(TG_OP, 1), to_jsonb(NEW) ->> TG_ARGV[1]);
+    INSERT INTO gecko_migration.changes (table_name, op, row_key, old_row)
+    VALUES (TG_ARGV[0], left(TG_OP, 1), to_jsonb(NEW) ->> TG_ARGV[1], CASE WHEN TG_OP = 'UPDATE' THEN to_jsonb(OLD) END);
     RETURN NEW;
 END
 $$;`;

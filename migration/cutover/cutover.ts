@@ -18,6 +18,7 @@ import { collectorConfig, type CollectorConfigInput } from "./collectorConfig";
 import { writeCollectorConfig } from "./configFile";
 import { acquireWriteFreeze, FreezeTimeout, type WriteFreeze } from "./freeze";
 import { cutoverState, recordCutover, markCollectorStarted, requireValidated, type CutoverRecord } from "./cutoverRecord";
+import { stepRecorder, type StepRecord, type Steps } from "./steps";
 import { syncPass, type SyncReport } from "./sync";
 import { validateChangedTables } from "./validateChanged";
 
@@ -41,14 +42,6 @@ export interface CutoverOptions {
     readonly collectorStopped?: boolean;
     readonly dryRun?: boolean;
     readonly logger: MigrationLogger;
-}
-
-export interface StepRecord {
-    readonly step: string;
-    readonly startedAt: string;
-    readonly seconds: number;
-    readonly ok: boolean;
-    readonly detail: string;
 }
 
 export interface FreezeAttempt {
@@ -83,30 +76,6 @@ export interface CutoverReport {
 }
 
 export class CutoverAborted extends Error {}
-
-type Steps = { run<T>(name: string, work: () => Promise<T>, detail: (result: T) => string): Promise<T>; readonly records: StepRecord[] };
-
-function stepRecorder(logger: MigrationLogger): Steps {
-    const records: StepRecord[] = [];
-    return {
-        records,
-        async run(name, work, detail) {
-            const t0 = Date.now();
-            const startedAt = new Date(t0).toISOString();
-            try {
-                const result = await work();
-                const record = { step: name, startedAt, seconds: (Date.now() - t0) / 1000, ok: true, detail: detail(result) };
-                records.push(record);
-                logger.info(`cutover ${name}: ok in ${record.seconds.toFixed(2)} s; ${record.detail}`);
-                return result;
-            } catch (err) {
-                records.push({ step: name, startedAt, seconds: (Date.now() - t0) / 1000, ok: false, detail: (err as Error).message });
-                logger.warn(`cutover ${name}: FAILED: ${(err as Error).message}`);
-                throw err;
-            }
-        },
-    };
-}
 
 /** The whole cutover; the report says what happened at each step, also when it failed. */
 export async function runCutover(o: CutoverOptions): Promise<CutoverReport> {

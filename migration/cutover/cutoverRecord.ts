@@ -29,7 +29,7 @@ export async function cutoverState(target: ConnectionSpec): Promise<{ recorded?:
     return withSession("cutover", target, async (c) => {
         if (!(await c.query<{ ok: boolean }>(exists)).rows[0].ok) return {};
         const r = await c.query<{ id: string; switched_at: Date; fingerprint: string; report: Record<string, unknown> }>(
-            "SELECT id::text, switched_at, fingerprint, report FROM gecko_migration.cutovers ORDER BY id DESC LIMIT 1",
+            "SELECT id::text, switched_at, fingerprint, report FROM gecko_migration.cutovers WHERE report->>'rolledBackAt' IS NULL ORDER BY id DESC LIMIT 1",
         );
         return r.rows[0] ? { recorded: recordOf(r.rows[0]) } : {};
     });

@@ -27,7 +27,18 @@ describe("gecko-pg", () => {
     it("lists every command in --help, and each command's --help shows its usage and options", () => {
         const all = geckoPg(["--help"]);
         expect(all.code).toBe(0);
-        const commands = ["migrate", "validate", "plan", "upgrade", "partitions", "sync", "cutover", "schema-sql", "collector-config"];
+        const commands = [
+            "migrate",
+            "validate",
+            "plan",
+            "upgrade",
+            "partitions",
+            "sync",
+            "cutover",
+            "rollback",
+            "schema-sql",
+            "collector-config",
+        ];
         for (const command of commands) {
             expect(all.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
             const one = geckoPg([command, "--help"]);
@@ -37,6 +48,11 @@ describe("gecko-pg", () => {
         expect(geckoPg(["migrate", "--help"]).stdout).toContain("--chunk-rows N");
         expect(geckoPg(["collector-config", "--help"]).stdout).not.toContain("--chunk-rows");
         expect(geckoPg(["cutover", "--help"]).stdout).toMatch(/--stop-collector CMD[\s\S]*--freeze-seconds S[\s\S]*--dry-run/);
+        expect(geckoPg(["rollback", "--help"]).stdout).toMatch(/--backup DIR[\s\S]*--accept-sqlite-changes/);
+        expect(geckoPg(["rollback", "--collector-stopped"], { GECKO_TARGET_URL: ADMIN_URL })).toMatchObject({
+            code: 2,
+            stderr: expect.stringContaining("--backup DIR is required"),
+        });
         expect(geckoPg(["cutover", "--bogus"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown option --bogus") });
     });
 

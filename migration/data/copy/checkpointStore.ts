@@ -271,10 +271,10 @@ export async function insertQuarantine(
     }
 }
 
-/** The cutover recorded in this database, if any: after it, the collector writes here and the source is the past. */
+/** The cutover recorded in this database and not rolled back, if any: after it, the collector writes here and the source is the past. */
 export async function recordedCutover(client: ClientBase): Promise<{ id: string; switchedAt: Date } | undefined> {
     const r = await client.query<{ id: string; switched_at: Date }>(
-        "SELECT id::text, switched_at FROM gecko_migration.cutovers ORDER BY id DESC LIMIT 1",
+        "SELECT id::text, switched_at FROM gecko_migration.cutovers WHERE report->>'rolledBackAt' IS NULL ORDER BY id DESC LIMIT 1",
     );
     return r.rows[0] ? { id: r.rows[0].id, switchedAt: r.rows[0].switched_at } : undefined;
 }

@@ -166,7 +166,7 @@ describe("cutover", () => {
             { table_name: "trades", op: "D", row_key: trade.id },
             { table_name: "trades", op: "I", row_key: "after_cutover" },
             { table_name: "trades", op: "D", row_key: "after_cutover" },
-            { table_name: "trades", op: "U", row_key: "after_cutover_renamed" },
+            { table_name: "trades", op: "I", row_key: "after_cutover_renamed" },
         ]);
         // Now PostgreSQL is the primary: a copy from the file would overwrite the collector's writes.
         await expect(syncPass(fx.input(source))).rejects.toThrow(/cut over to this database/);

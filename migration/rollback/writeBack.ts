@@ -1,0 +1,144 @@
+/**
+ * PostgreSQL's rows written back into the SQLite file in the collector's own storage format:
+ * REAL numerics (the exact decimal as TEXT when a float64 cannot hold it: the copy reads both),
+ * datetimes as `YYYY-MM-DD HH:MM:SS.ffffff` in each column's own clock, 0/1 booleans, JSON text,
+ * the same ids. Every value is checked by converting it forward again (the copy's converter):
+ * what does not come back to PostgreSQL's value is reported with its key and column.
+ */
+import type Database from "better-sqlite3";
+import type { ClientBase } from "pg";
+import { ident, literal, sqliteIdent } from "../postgres/sql";
+import type { TargetColumn } from "../schema/types";
+import type { FieldConversion, SqliteValue } from "../data/convert/result";
+import { zoneOf } from "../data/convert/timezonePolicy";
+import type { Conversion } from "../data/plan/conversion";
+import type { TableMapping } from "../data/plan/tableMapping";
+
+/** One column as it goes back: the source column it came from and its PostgreSQL column. */
+export interface ReverseColumn {
+    readonly source: string;
+    readonly target: TargetColumn;
+    /** For timestamps: the zone of the column's clock (UTC, or the collector host's). */
+    readonly zone?: string;
+}
+
+export interface InexactValue {
+    readonly table: string;
+    readonly key: string;
+    readonly column: string;
+    readonly value: string;
+    readonly reason: string;
+}
+
+export interface WriteBackResult {
+    readonly upserted: number;
+    readonly deleted: number;
+    /** Numerics a float64 cannot hold exactly, written as their exact decimal text. */
+    readonly numericsAsText: number;
+    readonly inexact: readonly InexactValue[];
+}
+
+export function reverseColumns(mapping: TableMapping, conversion: Conversion): ReverseColumn[] {
+    return mapping.columns.flatMap((c) =>
+        c.source.kind === "column"
+            ? [
+                  {
+                      source: c.source.name,
+                      target: c.target,
+                      ...(c.target.type.kind === "timestamptz"
+                          ? { zone: zoneOf(conversion.policy, mapping.target.name, c.target.name) }
+                          : {}),
+                  },
+              ]
+            : [],
+    );
+}
+
+/** Per column: the text to store and PostgreSQL's canonical text (what the forward conversion must give back). */
+function selectSql(table: string, key: string, cols: readonly ReverseColumn[], conversion: Conversion): string {
+    const exprs = cols.flatMap((c, i) => {
+        const col = `t.${ident(c.target.name)}`;
+        const stored = c.zone ? `to_char(${col} AT TIME ZONE ${literal(c.zone)}, 'YYYY-MM-DD HH24:MI:SS.US')` : `${col}::text`;
+        return [`${stored} AS s${i}`, `${conversion.canonicalSql(col, c.target)} AS c${i}`];
+    });
+    return `SELECT t.${ident(key)}::text AS k, ${exprs.join(", ")} FROM ${ident(table)} t WHERE t.${ident(key)}::text = ANY($1::text[])`;
+}
+
+const canonicalOf = (f: FieldConversion): string | null | undefined =>
+    typeof f === "string" || f === null ? f : f.ok ? f.value : undefined;
+
+/** The stored value for PostgreSQL's text of one column; `exact` when converting it forward gives PostgreSQL's value back. */
+export function storedValue(
+    col: ReverseColumn,
+    text: string | null,
+    canonical: string | null,
+    forward: (raw: SqliteValue | null) => FieldConversion,
+): { value: SqliteValue | null; exact: boolean; asText?: boolean } {
+    if (text === null) return { value: null, exact: true };
+    const kind = col.target.type.kind;
+    let value: SqliteValue =
+        kind === "integer" || kind === "bigint"
+            ? BigInt(text)
+            : kind === "boolean"
+              ? text === "true"
+                  ? 1
+                  : 0
+              : kind === "numeric"
+                ? Number(text)
+                : text;
+    if (canonicalOf(forward(value)) === canonical) return { value, exact: true };
+    if (kind === "numeric") {
+        value = text; // the exact decimal: the copy reads numbers stored as text exactly
+        return { value, exact: canonicalOf(forward(value)) === canonical, asText: true };
+    }
+    return { value, exact: false };
+}
+
+/** Writes `keys` of one table back: rows PostgreSQL holds are upserted by key, the others deleted. Inside the caller's SQLite transaction. */
+export async function writeBackTable(
+    sqlite: Database.Database,
+    pg: ClientBase,
+    mapping: TableMapping,
+    conversion: Conversion,
+    keys: readonly string[],
+): Promise<WriteBackResult> {
+    const table = mapping.target.name;
+    const keyName = mapping.target.rowKey[0];
+    const cols = reverseColumns(mapping, conversion);
+    const keyCol = cols.find((c) => c.target.name === keyName);
+    if (!keyCol) throw new Error(`rollback: the SQLite ${table} has no ${keyName} column to write back by`);
+    const r = await pg.query<Record<string, string | null>>(selectSql(table, keyName, cols, conversion), [keys]);
+    const forwards = cols.map((c) => conversion.converterFor(table, c.target));
+    const sqliteKey = (k: string): SqliteValue =>
+        keyCol.target.type.kind === "integer" || keyCol.target.type.kind === "bigint" ? BigInt(k) : k;
+    const update = sqlite.prepare(
+        `UPDATE ${sqliteIdent(mapping.source!.name)} SET ${cols.map((c) => `${sqliteIdent(c.source)} = ?`).join(", ")} WHERE ${sqliteIdent(keyCol.source)} = ?`,
+    );
+    const insert = sqlite.prepare(
+        `INSERT INTO ${sqliteIdent(mapping.source!.name)} (${cols.map((c) => sqliteIdent(c.source)).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
+    );
+    const remove = sqlite.prepare(`DELETE FROM ${sqliteIdent(mapping.source!.name)} WHERE ${sqliteIdent(keyCol.source)} = ?`);
+    const inexact: InexactValue[] = [];
+    let numericsAsText = 0;
+    const present = new Set<string>();
+    for (const row of r.rows) {
+        present.add(row.k!);
+        const values = cols.map((c, i) => {
+            const v = storedValue(c, row[`s${i}`], row[`c${i}`], forwards[i]);
+            if (v.asText) numericsAsText++;
+            if (!v.exact)
+                inexact.push({
+                    table,
+                    key: row.k!,
+                    column: c.target.name,
+                    value: String(row[`s${i}`]),
+                    reason: "does not convert back to the same value",
+                });
+            return v.value;
+        });
+        if (update.run(...values, sqliteKey(row.k!)).changes === 0) insert.run(...values);
+    }
+    let deleted = 0;
+    for (const k of keys) if (!present.has(k)) deleted += remove.run(sqliteKey(k)).changes;
+    return { upserted: present.size, deleted, numericsAsText, inexact };
+}
