@@ -19,6 +19,7 @@ import { chalk, fs } from "./lib/zx";
 import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
 import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 import { renderSyncReport, syncPass, type SyncReport } from "../migration/cutover/sync";
+import { finalizeCutover } from "../migration/cutover/cutoverRecord";
 import { CUTOVER_FLAGS, cutoverCommand } from "./cutover";
 import { ROLLBACK_FLAGS, rollbackCommand } from "./rollback";
 
@@ -103,6 +104,10 @@ const COMMANDS: Record<string, { readonly summary: string; readonly sections: re
         summary: `after a cutover: every row the collector wrote to PostgreSQL back into the SQLite file (after a
                byte-for-byte backup), then the collector back to the file (gecko-pg rollback --help)`,
         sections: [],
+    },
+    finalize: {
+        summary: "end the fallback period after a cutover: remove the change capture a rollback needs (rollback is then refused)",
+        sections: ["target", "output"],
     },
     "schema-sql": { summary: "print the target schema SQL for --from/--to (epoch seconds) without connecting", sections: ["partitions"] },
     "collector-config": {
@@ -193,6 +198,8 @@ async function main(argv: string[]): Promise<number> {
             return printCollectorConfig(flags);
         case "sync":
             return syncPasses(flags, logger);
+        case "finalize":
+            return finalize(flags);
         default:
             throw new UsageError(`unknown command '${command}' (see --help)`);
     }
@@ -296,6 +303,17 @@ async function syncPasses(flags: Flags, logger: Logger): Promise<number> {
         if (report.changes === 0) break;
     }
     if (flags.json) process.stdout.write(JSON.stringify(reports, null, 2) + "\n");
+    return 0;
+}
+
+/** `finalize`: the cutover's fallback period ends. */
+async function finalize(flags: Flags): Promise<number> {
+    const record = await finalizeCutover(targetFrom(flags), str(flags, "owner-role") ?? "gecko_owner");
+    process.stdout.write(
+        flags.json
+            ? JSON.stringify(record, null, 2) + "\n"
+            : `cutover #${record.id} (${record.switchedAt}) finalized at ${record.finalizedAt}; no rollback from here\n`,
+    );
     return 0;
 }
 

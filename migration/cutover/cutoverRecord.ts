@@ -7,7 +7,7 @@ import type { ConnectionSpec } from "../postgres/connection";
 import type { ClientBase } from "pg";
 import { asRoleInTransaction, withSession } from "../postgres/session";
 import { BucketSums } from "../data/checksum/checksum";
-import { armChangeCapture } from "./changeCapture";
+import { armChangeCapture, disarmChangeCapture } from "./changeCapture";
 
 export interface CutoverRecord {
     readonly id: string;
@@ -16,6 +16,8 @@ export interface CutoverRecord {
     /** Per table: rows and checksum (sum of the row hashes) recorded at the switch. */
     readonly tables: Readonly<Record<string, { readonly rows: number; readonly checksum: string }>>;
     readonly collectorStarted: boolean;
+    /** Set by `finalize`: the fallback period ended, nothing is captured for a rollback any more. */
+    readonly finalizedAt?: string;
 }
 
 interface CutoverFacts {
@@ -42,6 +44,7 @@ function recordOf(row: { id: string; switched_at: Date; fingerprint: string; rep
         fingerprint: row.fingerprint,
         tables: (row.report.tables ?? {}) as CutoverRecord["tables"],
         collectorStarted: row.report.collectorStarted === true,
+        ...(typeof row.report.finalizedAt === "string" ? { finalizedAt: row.report.finalizedAt } : {}),
     };
 }
 
@@ -99,5 +102,22 @@ async function recordedChecksums(c: ClientBase): Promise<Record<string, { rows: 
 export async function markCollectorStarted(target: ConnectionSpec, id: string): Promise<void> {
     await withSession("cutover", target, (c) =>
         c.query(`UPDATE gecko_migration.cutovers SET report = report || '{"collectorStarted": true}'::jsonb WHERE id = $1`, [id]),
+    );
+}
+
+/** Ends the fallback period: the change capture is removed (the log stays, as history) and the cutover marked final. */
+export async function finalizeCutover(target: ConnectionSpec, ownerRole: string): Promise<CutoverRecord> {
+    return withSession("finalize", target, (c) =>
+        asRoleInTransaction(c, ownerRole, async () => {
+            const { recorded } = await cutoverState(target);
+            if (!recorded) throw new Error("finalize: no cutover recorded in this database");
+            await disarmChangeCapture(c);
+            const r = await c.query<{ id: string; switched_at: Date; fingerprint: string; report: Record<string, unknown> }>(
+                `UPDATE gecko_migration.cutovers SET report = report || jsonb_build_object('finalizedAt', coalesce(report->>'finalizedAt', now()::text))
+                  WHERE id = $1 RETURNING id::text, switched_at, fingerprint, report`,
+                [recorded.id],
+            );
+            return recordOf(r.rows[0]);
+        }),
     );
 }

@@ -146,6 +146,8 @@ async function preflight(o: RollbackOptions): Promise<CutoverRecord> {
     if (!fs.existsSync(o.input.sqlitePath)) throw new Error(`SQLite file not found: ${o.input.sqlitePath}`);
     const { recorded } = await cutoverState(o.input.target);
     if (!recorded) throw new Error(`no cutover to roll back in ${describeConnection(o.input.target)}`);
+    if (recorded.finalizedAt)
+        throw new Error(`the cutover was finalized at ${recorded.finalizedAt}: nothing was captured since, no rollback`);
     if (!o.stopCollector && !o.collectorStopped)
         throw new Error("no way to stop the collector: give --stop-collector CMD, or --collector-stopped when it is stopped already");
     return recorded;

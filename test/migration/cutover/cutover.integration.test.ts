@@ -12,7 +12,10 @@ import * as path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCutover, type CutoverOptions } from "../../../migration/cutover/cutover";
+import { finalizeCutover } from "../../../migration/cutover/cutoverRecord";
 import { acquireWriteFreeze } from "../../../migration/cutover/freeze";
+import { silentLogger } from "../../../migration/data/options";
+import { runRollback } from "../../../migration/rollback/rollback";
 import { syncPass } from "../../../migration/cutover/sync";
 import { connectionUrl } from "../../../migration/postgres/connection";
 import { withSession } from "../../../migration/postgres/session";
@@ -175,6 +178,18 @@ describe("cutover", () => {
         expect(again.steps.map((s) => s.step)).toEqual(["preflight"]);
         expect(started).toBe(1);
         expect(await fx.query("SELECT 1 FROM gecko_migration.cutovers")).toHaveLength(1);
+
+        // finalize ends the fallback period: no more capture, no rollback.
+        const final = await finalizeCutover(fx.target, fx.ownerRole);
+        expect(final.finalizedAt).toBeDefined();
+        expect(await fx.query("SELECT tgname FROM pg_trigger WHERE tgname = 'gecko_capture_change'")).toEqual([]);
+        const rb = await runRollback({
+            input: fx.input(source),
+            backupDir: path.join(fx.dir, "rb"),
+            collectorStopped: true,
+            logger: silentLogger,
+        });
+        expect(rb.error).toMatch(/finalized/);
     });
 });
 
