@@ -51,6 +51,8 @@ export interface SyncReport {
     readonly fullReason?: string;
     /** Pages whose content differs from what the last pass saw. */
     readonly changedPages: number;
+    /** Tables whose deletes the pages did not place: all their keys were compared. */
+    readonly censusTables: readonly string[];
     readonly warnings: readonly string[];
     readonly timings: Readonly<Record<string, number>>;
 }
@@ -205,7 +207,7 @@ function syncReport(
     ctx: RunContext,
     tables: readonly SyncTableResult[],
     warnings: readonly string[],
-    found: Pick<SyncReport, "mode" | "fullReason" | "changedPages">,
+    found: Pick<SyncReport, "mode" | "fullReason" | "changedPages"> & { readonly diffs?: readonly TableDiff[] },
 ): SyncReport {
     const unchanged = found.mode === "none";
     const changes = tables.reduce((n, t) => n + t.inserted + t.updated + t.deleted + t.quarantined + t.released, 0);
@@ -231,6 +233,7 @@ function syncReport(
         mode: found.mode,
         ...(found.fullReason ? { fullReason: found.fullReason } : {}),
         changedPages: found.changedPages,
+        censusTables: (found.diffs ?? []).filter((d) => d.scope?.census).map((d) => d.plan.mapping.target.name),
         lagSeconds: (finished.getTime() - ctx.startedAt.getTime()) / 1000,
         warnings,
         timings: ctx.timings,

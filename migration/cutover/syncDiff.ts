@@ -51,6 +51,8 @@ export interface RangeScope {
     readonly chunkDelta: ReadonlyMap<number, BucketSums>;
     /** Keys of conversion failures recorded earlier whose row left the source. */
     readonly quarantineGone: readonly string[];
+    /** The row count said rows were deleted that the pages did not place: every key was compared. */
+    readonly census?: boolean;
 }
 
 /** Keys the quarantine holds for `table` as orphans or constraint failures: canonical key text -> quarantine id. */

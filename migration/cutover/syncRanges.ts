@@ -75,18 +75,24 @@ export async function diffRanges(input: RangeDiffInput): Promise<TableDiff> {
     const newKeys =
         inserts.length +
         source.failures.filter((f) => !failing.has(canonicalRowText([keyOf(plan, f)])) && !knownFailures.has(keyOf(plan, f) ?? "")).length;
+    const seen = new Set([...source.rows.values()].map((r) => r.values[keyIndexes(plan)[0]]!));
+    for (const f of source.failures) seen.add(keyOf(plan, f) ?? "");
+    const inGaps = rowidKeyed(plan) ? await gapDeletes(db, pg, plan, conversion, input.ranges, seen, setAside) : [];
     const census =
-        input.countNow - input.countBefore === newKeys ? undefined : await keyCensus(db, pg, plan, conversion, setAside, knownFailures);
-    for (const gone of census?.deletes ?? []) add(plan.chunks[0]?.chunkNo ?? 0, gone.bucket, BigInt(gone.hash), -1);
+        input.countNow - input.countBefore === newKeys - inGaps.length
+            ? undefined
+            : await keyCensus(db, pg, plan, conversion, setAside, knownFailures);
+    const deletes = census?.deletes ?? inGaps;
+    for (const gone of deletes) add(plan.chunks[0]?.chunkNo ?? 0, gone.bucket, BigInt(gone.hash), -1);
     return {
         plan,
         inserts,
         updates,
-        deletes: census?.deletes.map((d) => d.key) ?? [],
+        deletes: deletes.map((d) => d.key),
         convertFailures: source.failures.map((row) => ({ row, chunkNo: chunkOf(row.rowid) })),
         setAsideSeen: source.setAsideSeen,
         setAsideGone: census?.setAsideGone ?? [],
-        scope: { ranges: input.ranges, chunkDelta: delta, quarantineGone: census?.quarantineGone ?? [] },
+        scope: { ranges: input.ranges, chunkDelta: delta, quarantineGone: census?.quarantineGone ?? [], census: census !== undefined },
     };
 }
 
@@ -165,6 +171,49 @@ async function quarantinedConvertKeys(pg: ClientBase, plan: TablePlan): Promise<
     return new Set(r.rows.map((x) => x.k ?? ""));
 }
 
+const keyType = (plan: TablePlan) => plan.mapping.target.columns.find((c) => c.name === plan.mapping.target.rowKey[0])!.type;
+
+/** The key column is the rowid (`INTEGER PRIMARY KEY`): target keys then say where in the file a row was. */
+function rowidKeyed(plan: TablePlan): boolean {
+    const source = plan.mapping.source!;
+    const key = plan.mapping.columns.find((c) => c.target.name === plan.mapping.target.rowKey[0])!.source;
+    const pk = source.columns.filter((c) => c.primaryKeyIndex > 0);
+    return key.kind === "column" && pk.length === 1 && pk[0].name === key.name && pk[0].declaredType.toUpperCase() === "INTEGER";
+}
+
+/**
+ * Deletes in a table keyed by rowid, without a census: a deleted row was on a leaf that changed,
+ * between that leaf's neighbours' rows. Each changed range is widened to the rows around it, and
+ * the target's keys in the widened range that the source no longer has are the deletes there.
+ */
+async function gapDeletes(
+    db: Database.Database,
+    pg: ClientBase,
+    plan: TablePlan,
+    conversion: Conversion,
+    ranges: readonly RowidRange[],
+    seen: ReadonlySet<string>,
+    setAside: ReadonlyMap<string, string>,
+): Promise<{ key: string; hash: string; bucket: number }[]> {
+    if (ranges.length === 0) return [];
+    const t = sqliteIdent(plan.mapping.source!.name);
+    const below = db.prepare(`SELECT max(rowid) FROM ${t} WHERE rowid < ?`).pluck();
+    const above = db.prepare(`SELECT min(rowid) FROM ${t} WHERE rowid > ?`).pluck();
+    const lo = ranges.map((r) => String(((below.get(r.lo) as bigint | null) ?? -(2n ** 62n)) + 1n));
+    const hi = ranges.map((r) => String(((above.get(r.hi) as bigint | null) ?? 2n ** 62n) - 1n));
+    const key = ident(plan.mapping.target.rowKey[0]);
+    const q = targetRowSql(plan.mapping, conversion.canonicalSql, plan.encoder.buckets, true);
+    const r = await pg.query<{ k: string; h: string; b: number }>(
+        `SELECT t.${key}::text AS k, ${rowHashSql(q.rowText)}::text AS h, ${q.bucket} AS b
+           FROM unnest($1::bigint[], $2::bigint[]) AS g(lo, hi) JOIN ${ident(plan.mapping.target.name)} t ON t.${key} BETWEEN g.lo AND g.hi
+          WHERE ${q.notPlaceholder}`,
+        [lo, hi],
+    );
+    return r.rows
+        .filter((x) => !seen.has(x.k) && !setAside.has(canonicalRowText([x.k])))
+        .map((x) => ({ key: x.k, hash: x.h, bucket: x.b }));
+}
+
 /**
  * Every key of both sides, compared: target rows (placeholders aside) whose key the source no
  * longer has are deleted, and quarantine entries whose row left the source are closed.
@@ -183,11 +232,17 @@ async function keyCensus(
     const sourceKeys = new Set<string>();
     const stmt = db.prepare(`SELECT ${sqliteIdent(keySource.name)} FROM ${sqliteIdent(plan.mapping.source!.name)}`).raw(true);
     for (const [k] of stmt.iterate() as IterableIterator<RawValue[]>) if (k !== null) sourceKeys.add(String(k));
+    // Keys only (no row hashing over the whole table); the hashes of the deleted rows alone afterwards.
     const q = targetRowSql(plan.mapping, conversion.canonicalSql, plan.encoder.buckets, true);
-    const target = await pg.query<{ rk: string; h: string; b: number }>(
-        `SELECT t.${ident(t.rowKey[0])}::text AS rk, ${rowHashSql(q.rowText)}::text AS h, ${q.bucket} AS b FROM ${ident(t.name)} t WHERE ${q.notPlaceholder}`,
+    const target = await pg.query<{ rk: string }>(
+        `SELECT t.${ident(t.rowKey[0])}::text AS rk FROM ${ident(t.name)} t WHERE ${q.notPlaceholder}`,
     );
-    const deletes = target.rows.filter((r) => !sourceKeys.has(r.rk)).map((r) => ({ key: r.rk, hash: r.h, bucket: r.b }));
+    const gone = target.rows.filter((r) => !sourceKeys.has(r.rk)).map((r) => r.rk);
+    const versions = await pg.query<{ rk: string; h: string; b: number }>(
+        `SELECT t.${ident(t.rowKey[0])}::text AS rk, ${rowHashSql(q.rowText)}::text AS h, ${q.bucket} AS b FROM ${ident(t.name)} t WHERE t.${ident(t.rowKey[0])} = ANY($1::${columnTypeSql(keyType(plan))}[])`,
+        [gone],
+    );
+    const deletes = versions.rows.map((r) => ({ key: r.rk, hash: r.h, bucket: r.b }));
     const canonicalKeys = setAside.size ? new Set([...sourceKeys].map((k) => canonicalRowText([k]))) : new Set<string>();
     const setAsideGone = [...setAside].filter(([k]) => !canonicalKeys.has(k)).map(([, id]) => id);
     const quarantineGone = [...knownFailures].filter((k) => !sourceKeys.has(k));

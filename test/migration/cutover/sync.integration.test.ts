@@ -136,6 +136,20 @@ describe("sync", () => {
         await expectConverged();
     });
 
+    it("places retention deletes in a table keyed by rowid from the changed pages, without comparing every key", async () => {
+        await syncPass(fx.input(source), undefined, { full: true });
+        let removed = 0;
+        write((db) => {
+            const cut = db.prepare("SELECT id FROM ohlcv_data ORDER BY id LIMIT 1 OFFSET 7").pluck().get() as number;
+            removed = db.prepare("DELETE FROM ohlcv_data WHERE id < ?").run(cut).changes;
+        });
+        const r = await sync();
+        expect(r).toMatchObject({ mode: "pages", censusTables: [] });
+        expect(counts(r, "ohlcv_data")).toMatchObject({ deleted: removed, inserted: 0, updated: 0 });
+        expect(await validateChangedTables(fx.input(source), silentLogger)).toEqual({ tables: ["ohlcv_data"], failures: [] });
+        await expectConverged();
+    });
+
     it("matches rows by key, so a reused rowid and a VACUUM that renumbers rows change nothing they should not", async () => {
         const removed: Record<string, number> = {};
         write((db) => {
