@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /**
  * The gecko-pg command line (package.json bin `gecko-pg`, and `npm run migrate --`): `migrate`, `validate`,
- * `plan`, `upgrade`, `partitions`, `sync`, `cutover` (scripts/cutover.ts), `rollback` (scripts/rollback.ts), `schema-sql`, `collector-config`.
+ * `plan`, `upgrade`, `partitions`, `sync`, `cutover` (scripts/cutover.ts), `compare` (scripts/compare.ts), `rollback` (scripts/rollback.ts), `schema-sql`, `collector-config`.
  * Orchestration only; the work is in migration/.
  */
 import { Client } from "pg";
@@ -20,6 +20,7 @@ import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
 import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 import { renderSyncReport, syncPass, type SyncReport } from "../migration/cutover/sync";
 import { finalizeCutover } from "../migration/cutover/cutoverRecord";
+import { COMPARE_FLAGS, compareCommand } from "./compare";
 import { CUTOVER_FLAGS, cutoverCommand } from "./cutover";
 import { ROLLBACK_FLAGS, rollbackCommand } from "./rollback";
 
@@ -100,6 +101,11 @@ const COMMANDS: Record<string, { readonly summary: string; readonly sections: re
                (the final pass), stop hook, verify, record, configuration, start hook (gecko-pg cutover --help)`,
         sections: [],
     },
+    compare: {
+        summary: `run the collector's read queries on the SQLite file and on PostgreSQL with the same parameters and say
+               per query whether the answers agree: equal, null-order, unstable or different (gecko-pg compare --help)`,
+        sections: [],
+    },
     rollback: {
         summary: `after a cutover: every row the collector wrote to PostgreSQL back into the SQLite file (after a
                byte-for-byte backup), then the collector back to the file (gecko-pg rollback --help)`,
@@ -172,8 +178,9 @@ const FLAGS: FlagSpec = {
 type Logger = ReturnType<typeof terminalLogger>;
 
 async function main(argv: string[]): Promise<number> {
-    // The cutover runbook has its own options (scripts/cutover.ts).
+    // The cutover runbook, the comparison and the rollback have their own options (scripts/<command>.ts).
     if (argv[0] === "cutover") return cutoverCommand(parseFlags(argv.slice(1), CUTOVER_FLAGS));
+    if (argv[0] === "compare") return compareCommand(parseFlags(argv.slice(1), COMPARE_FLAGS));
     if (argv[0] === "rollback") return rollbackCommand(parseFlags(argv.slice(1), ROLLBACK_FLAGS));
     const flags = parseFlags(argv, FLAGS);
     const command = flags._[0];

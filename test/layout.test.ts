@@ -20,6 +20,15 @@ const LEGACY_ENTRY_MODULES = [
 
 /** Planners, converters, DDL builders, mapping: data in, data out. */
 const PURE_MODULES = [
+    "migration/compare/catalogue.ts",
+    "migration/compare/columns.ts",
+    "migration/compare/normalise.ts",
+    "migration/compare/ormReads.ts",
+    "migration/compare/queries.ts",
+    "migration/compare/query.ts",
+    "migration/compare/render.ts",
+    "migration/compare/report.ts",
+    "migration/compare/verdict.ts",
     "migration/cutover/collectorConfig.ts",
     "migration/data/convert/",
     "migration/data/checksum/",
