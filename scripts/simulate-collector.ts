@@ -30,6 +30,8 @@ cannot take are skipped.
   --seconds S             stop after S seconds (default: run until SIGTERM or SIGINT)
   --host-time-zone ZONE   IANA zone of the collector host, for local-clock columns (default: this machine's)
   --busy-timeout MS       SQLite busy timeout (default 30000, the collector's)
+  --retention-every N     ticks between two retention deletes of a table (default 20: every 2 s, a stress
+                          schedule; the collector's own retention runs far less often)
   --help                  this text
 
 Prints "ready" once the connection is open and the first tick committed. On SIGTERM/SIGINT (or after
@@ -53,7 +55,9 @@ function required(flags: Flags, name: string): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { string: ["file", "log", "tick-ms", "seed", "seconds", "host-time-zone", "busy-timeout"] });
+    const flags = parseFlags(argv, {
+        string: ["file", "log", "tick-ms", "seed", "seconds", "host-time-zone", "busy-timeout", "retention-every"],
+    });
     if (flags.help) {
         process.stdout.write(HELP + "\n");
         return 0;
@@ -66,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
         log: required(flags, "log"),
         tickMs: int(flags, "tick-ms", 100),
         seed: int(flags, "seed", 1),
+        retentionEveryTicks: int(flags, "retention-every", 20),
         seconds: seconds(flags),
         hostTimeZone: str(flags, "host-time-zone"),
         busyTimeoutMs: int(flags, "busy-timeout", 30_000),

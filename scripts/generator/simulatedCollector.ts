@@ -67,6 +67,8 @@ export interface SimulatedCollectorOptions {
     readonly hostTimeZone?: string;
     /** SQLite busy timeout. Default 30,000 ms, the collector's. */
     readonly busyTimeoutMs?: number;
+    /** Ticks between two retention deletes of a table. Default 20 (every 2 s at the default tick: a stress schedule; a real collector runs its retention far less often). */
+    readonly retentionEveryTicks?: number;
     /** Stops the loop after the current tick (its transaction finishes first). */
     readonly signal?: AbortSignal;
     /** Called once, after the first tick committed. */
@@ -492,10 +494,14 @@ function missingSchema(db: Database.Database, spec: KindSpec): string | null {
 }
 
 /** Builds every kind the file can take; the others are listed with the reason. */
-function prepareKinds(ctx: KindContext, seed: number): { kinds: ReadyKind[]; skipped: string[] } {
+function prepareKinds(ctx: KindContext, seed: number, retentionEvery?: number): { kinds: ReadyKind[]; skipped: string[] } {
     const kinds: ReadyKind[] = [];
     const skipped: string[] = [];
-    for (const spec of KINDS) {
+    for (const listed of KINDS) {
+        const spec =
+            retentionEvery && listed.name.endsWith("_retention") && listed.every
+                ? { ...listed, every: { ticks: retentionEvery, offset: listed.every.offset % retentionEvery } }
+                : listed;
         const missing = missingSchema(ctx.db, spec);
         if (missing) {
             skipped.push(`${spec.name}: ${missing}`);
@@ -599,7 +605,7 @@ export async function runSimulatedCollector(options: SimulatedCollectorOptions):
     let logFd: number | undefined;
     try {
         logFd = fs.openSync(options.log, "a+");
-        const { kinds, skipped } = prepareKinds({ db, clock, rng: new Rng(seed) }, seed);
+        const { kinds, skipped } = prepareKinds({ db, clock, rng: new Rng(seed) }, seed, options.retentionEveryTicks);
         const session = new WriteSession(db, logFd, lastSeq(logFd));
         try {
             await tickLoop(session, new WriteMix(kinds, new Rng(seed).fork("mix")), options);
