@@ -14,7 +14,6 @@
  * Conversion, quarantine and orphan rules are the copy's.
  */
 import { describeConnection } from "../postgres/connection";
-import { sqliteIdent } from "../postgres/sql";
 import { resetSequences } from "../schema/postLoad";
 import { ensureCheckpointSchema, refuseAfterCutover } from "../data/copy/checkpointStore";
 import { silentLogger, type MigrationInput, type MigrationLogger } from "../data/options";
@@ -113,7 +112,8 @@ async function findChanges(ctx: RunContext, plans: readonly TablePlan[], convers
     const roots = tableRoots(ctx, plans);
     const previous = await loadSyncState(ctx.pg);
     const scan = scanPages(ctx.snapshot.path, wal, new Set(roots.values()), previous?.hashes);
-    const counts = new Map(plans.map((p) => [p.mapping.target.name, rowCount(ctx, p)]));
+    // Counted by the introspection, on this pass's snapshot.
+    const counts = new Map(plans.map((p) => [p.mapping.target.name, p.mapping.source!.rowCount]));
     const state: SyncState = {
         pageSize: scan.pageSize,
         schemaCookie: scan.schemaCookie,
@@ -158,11 +158,6 @@ function tableRoots(ctx: RunContext, plans: readonly TablePlan[]): Map<string, n
     }[];
     const byName = new Map(rows.map((r) => [r.name, Number(r.rootpage)]));
     return new Map(plans.map((p) => [p.mapping.target.name, byName.get(p.mapping.source!.name) ?? 0]));
-}
-
-function rowCount(ctx: RunContext, plan: TablePlan): number {
-    const r = ctx.snapshot.db.prepare(`SELECT count(*) AS n FROM ${sqliteIdent(plan.mapping.source!.name)}`).get() as { n: bigint };
-    return Number(r.n);
 }
 
 async function requireMigrated(ctx: RunContext): Promise<void> {
