@@ -111,7 +111,7 @@ async function findChanges(ctx: RunContext, plans: readonly TablePlan[], convers
     const db = ctx.snapshot.db;
     const roots = tableRoots(ctx, plans);
     const previous = await loadSyncState(ctx.pg);
-    const scan = scanPages(ctx.snapshot.path, wal, new Set(roots.values()), previous?.hashes);
+    const scan = await timed(ctx, "pageScan", () => scanPages(ctx.snapshot.path, wal, new Set(roots.values()), previous?.hashes));
     // Counted by the introspection, on this pass's snapshot.
     const counts = new Map(plans.map((p) => [p.mapping.target.name, p.mapping.source!.rowCount]));
     const state: SyncState = {
@@ -133,7 +133,12 @@ async function findChanges(ctx: RunContext, plans: readonly TablePlan[], convers
         const countBefore = previous!.rowCounts[table] ?? -1;
         // Untouched tables still take part: a row set aside as an orphan may get its parent back.
         if (ranges.length === 0 && countBefore === counts.get(table)) diffs.push(unchangedTable(plan));
-        else diffs.push(await diffRanges({ db, pg: ctx.pg, plan, conversion, ranges, countBefore, countNow: counts.get(table)! }));
+        else
+            diffs.push(
+                await timed(ctx, `diff:${table}`, () =>
+                    diffRanges({ db, pg: ctx.pg, plan, conversion, ranges, countBefore, countNow: counts.get(table)! }),
+                ),
+            );
     }
     return { diffs, state, mode: fullReason ? "full" : "pages", fullReason, changedPages: scan.changedPages } satisfies FoundChanges;
 }
