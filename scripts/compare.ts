@@ -4,12 +4,12 @@
  * PostgreSQL, side by side (migration/compare, docs/compare.md). Writes the JSON report, prints
  * the table or the JSON, and exits 0 when no query differs.
  */
-import * as path from "node:path";
+
 import { runCompare } from "../migration/compare/runCompare";
 import { renderCompareReport } from "../migration/compare/render";
 import { exitStatusOf } from "../migration/compare/report";
-import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
-import { int, list, migrationInputFrom, str, UsageError, type Flags } from "./lib/options";
+import { parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
+import { int, list, migrationInputFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
 
@@ -46,22 +46,7 @@ Exit status: 0 every query equal, null-order or unstable; 1 a query differs; 2 u
 
 export const COMPARE_FLAGS: FlagSpec = {
     boolean: ["json", "quiet"],
-    string: [
-        "sqlite",
-        "target",
-        "host",
-        "port",
-        "user",
-        "database",
-        "sslmode",
-        "source-time-zone",
-        "database-time-zone",
-        "clock",
-        "report",
-        "pool",
-        "query",
-        "differences",
-    ],
+    string: [...SOURCE_TARGET_FLAGS, "pool", "query", "differences"],
 };
 
 export async function compareCommand(flags: Flags): Promise<number> {
@@ -83,9 +68,7 @@ export async function compareCommand(flags: Flags): Promise<number> {
         process.stderr.write(chalk.red(`error: ${message.startsWith("compare: ") ? message : `compare: ${message}`}`) + "\n");
         return 3;
     }
-    const file = str(flags, "report") ?? path.join("reports", `compare-${report.finishedAt.replace(/[:.]/g, "-")}.json`);
-    await fs.ensureDir(path.dirname(file));
-    await fs.writeFile(file, JSON.stringify(report, null, 2));
+    const file = await saveReport(flags, "compare", report);
     process.stdout.write((flags.json ? JSON.stringify(report, null, 2) : renderCompareReport(report)) + "\n");
     const s = report.summary;
     const line = `${s.equal} equal, ${s["null-order"]} null-order, ${s.unstable} unstable, ${s.different} different; report: ${file}`;

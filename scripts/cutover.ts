@@ -7,10 +7,10 @@
  */
 import * as path from "node:path";
 import { runCutover, type CutoverReport } from "../migration/cutover/cutover";
-import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
+import { parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
 import { int, migrationInputFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
-import { $, chalk, fs } from "./lib/zx";
+import { $, chalk } from "./lib/zx";
 
 export const CUTOVER_HELP = `Usage: gecko-pg cutover [options]
        npx tsx scripts/cutover.ts [options]   (the same runbook script)
@@ -52,20 +52,8 @@ Exit status: 0 cut over (or --dry-run ok), 2 usage error, 3 not cut over (the re
 export const CUTOVER_FLAGS: FlagSpec = {
     boolean: ["json", "quiet", "dry-run", "collector-stopped"],
     string: [
-        "sqlite",
-        "target",
-        "host",
-        "port",
-        "user",
-        "database",
-        "sslmode",
-        "owner-role",
-        "app-role",
-        "source-time-zone",
-        "database-time-zone",
-        "clock",
+        ...SOURCE_TARGET_FLAGS,
         "orphans",
-        "report",
         "stop-collector",
         "start-collector",
         "collector-config",
@@ -118,9 +106,7 @@ export async function cutoverCommand(flags: Flags): Promise<number> {
         dryRun: Boolean(flags["dry-run"]),
         logger,
     });
-    const file = str(flags, "report") ?? path.join("reports", `cutover-${report.finishedAt.replace(/[:.]/g, "-")}.json`);
-    await fs.ensureDir(path.dirname(file));
-    await fs.writeFile(file, JSON.stringify(report, null, 2));
+    const file = await saveReport(flags, "cutover", report);
     process.stdout.write((flags.json ? JSON.stringify(report, null, 2) : renderCutoverReport(report)) + "\n");
     process.stderr.write(`${report.ok ? chalk.green("OK") : chalk.red("NOT CUT OVER")}: report: ${file}\n`);
     return report.ok ? 0 : 3;

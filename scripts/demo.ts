@@ -19,7 +19,7 @@ import { DEFECT_NAMES, generateCollectorDb, type DefectName } from "./generator/
 import { int, str } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
-import { parseFlags, runMain } from "./lib/cli";
+import { parseFlags, runMain, saveReport } from "./lib/cli";
 
 const HELP = `Usage: npm run demo -- [options]      (npx tsx scripts/demo.ts)
 
@@ -99,9 +99,7 @@ async function main(argv: string[]): Promise<number> {
             },
             logger,
         );
-        const file = str(flags, "report") ?? path.join("reports", `demo-${report.finishedAt.replace(/[:.]/g, "-")}.json`);
-        await fs.ensureDir(path.dirname(file));
-        await fs.writeFile(file, JSON.stringify(report, null, 2));
+        const file = await saveReport(flags, "demo", report);
         process.stdout.write(renderReport(report) + "\n");
         process.stderr.write(`${report.ok ? chalk.green("OK") : chalk.red("FAILED")}: ${report.tables.length} tables, report ${file}\n`);
         if (flags.keep) {

@@ -16,7 +16,7 @@ import { upgradeTarget } from "../migration/schema/target";
 import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
-import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
+import { parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
 import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 import { renderSyncReport, syncPass, type SyncReport } from "../migration/cutover/sync";
 import { finalizeCutover } from "../migration/cutover/cutoverRecord";
@@ -148,25 +148,13 @@ function helpText(command?: string): string {
 const FLAGS: FlagSpec = {
     boolean: ["json", "quiet", "allow-quarantine", "show-password", "full"],
     string: [
-        "sqlite",
-        "target",
-        "host",
-        "port",
-        "user",
-        "database",
-        "sslmode",
-        "owner-role",
-        "app-role",
-        "source-time-zone",
-        "database-time-zone",
-        "clock",
+        ...SOURCE_TARGET_FLAGS,
         "orphans",
         "chunk-rows",
         "copy-lanes",
         "convert-workers",
         "sample-rows",
         "months",
-        "report",
         "from",
         "to",
         "format",
@@ -372,9 +360,7 @@ async function preflight(sqlitePath: string, target: ReturnType<typeof targetFro
 }
 
 async function finish(command: string, report: MigrationReport, flags: Flags): Promise<number> {
-    const file = str(flags, "report") ?? path.join("reports", `${command}-${report.finishedAt.replace(/[:.]/g, "-")}.json`);
-    await fs.ensureDir(path.dirname(file));
-    await fs.writeFile(file, JSON.stringify(report, null, 2));
+    const file = await saveReport(flags, command, report);
     process.stdout.write((flags.json ? JSON.stringify(report, null, 2) : renderReport(report)) + "\n");
     const failed = report.tables.filter(
         (t) => !t.validation || !t.validation.countsMatch || t.validation.mismatchedBuckets.length || t.validation.sampleMismatches.length,

@@ -6,10 +6,10 @@
  */
 import * as path from "node:path";
 import { runRollback, type RollbackReport } from "../migration/rollback/rollback";
-import { parseFlags, runMain, type FlagSpec } from "./lib/cli";
+import { parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
 import { migrationInputFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
-import { chalk, fs } from "./lib/zx";
+import { chalk } from "./lib/zx";
 import { shellHook } from "./cutover";
 
 export const ROLLBACK_HELP = `Usage: gecko-pg rollback [options]
@@ -44,25 +44,7 @@ Exit status: 0 rolled back, 1 rolled back with conflicts to settle (listed), 2 u
 
 export const ROLLBACK_FLAGS: FlagSpec = {
     boolean: ["json", "quiet", "collector-stopped", "accept-sqlite-changes"],
-    string: [
-        "sqlite",
-        "target",
-        "host",
-        "port",
-        "user",
-        "database",
-        "sslmode",
-        "owner-role",
-        "app-role",
-        "source-time-zone",
-        "database-time-zone",
-        "clock",
-        "report",
-        "backup",
-        "stop-collector",
-        "start-collector",
-        "collector-config",
-    ],
+    string: [...SOURCE_TARGET_FLAGS, "backup", "stop-collector", "start-collector", "collector-config"],
 };
 
 export async function rollbackCommand(flags: Flags): Promise<number> {
@@ -93,9 +75,7 @@ export async function rollbackCommand(flags: Flags): Promise<number> {
         acceptSqliteChanges: Boolean(flags["accept-sqlite-changes"]),
         logger: terminalLogger({ quiet: Boolean(flags.quiet) }),
     });
-    const file = str(flags, "report") ?? path.join("reports", `rollback-${report.finishedAt.replace(/[:.]/g, "-")}.json`);
-    await fs.ensureDir(path.dirname(file));
-    await fs.writeFile(file, JSON.stringify(report, null, 2));
+    const file = await saveReport(flags, "rollback", report);
     process.stdout.write((flags.json ? JSON.stringify(report, null, 2) : renderRollbackReport(report)) + "\n");
     process.stderr.write(`${report.ok ? chalk.green("OK") : chalk.red(report.error ? "NOT ROLLED BACK" : "CONFLICTS")}: report: ${file}\n`);
     return report.ok ? 0 : report.error ? 3 : 1;

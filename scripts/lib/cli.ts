@@ -1,6 +1,24 @@
 /** What every script's entry point shares: flag parsing and how a failure ends the process. */
-import { UsageError, type Flags } from "./options";
-import { chalk, minimist } from "./zx";
+import { str, UsageError, type Flags } from "./options";
+import * as path from "node:path";
+import { chalk, fs, minimist } from "./zx";
+
+/** The options every command that reads the source and writes the target takes (scripts/lib/options.ts reads them). */
+export const SOURCE_TARGET_FLAGS = [
+    "sqlite",
+    "target",
+    "host",
+    "port",
+    "user",
+    "database",
+    "sslmode",
+    "owner-role",
+    "app-role",
+    "source-time-zone",
+    "database-time-zone",
+    "clock",
+    "report",
+] as const;
 
 export interface FlagSpec {
     readonly boolean?: readonly string[];
@@ -38,4 +56,12 @@ export function runMain(main: (argv: string[]) => Promise<number>): void {
             process.exit(usage ? 2 : 3);
         },
     );
+}
+
+/** Writes a command's JSON report to --report, or reports/<command>-<finished time>.json; returns the path. */
+export async function saveReport(flags: Flags, command: string, report: { readonly finishedAt: string }): Promise<string> {
+    const file = str(flags, "report") ?? path.join("reports", `${command}-${report.finishedAt.replace(/[:.]/g, "-")}.json`);
+    await fs.ensureDir(path.dirname(file));
+    await fs.writeFile(file, JSON.stringify(report, null, 2));
+    return file;
 }

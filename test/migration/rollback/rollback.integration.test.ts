@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCutover } from "../../../migration/cutover/cutover";
+import { runCutover, type CutoverOptions } from "../../../migration/cutover/cutover";
 import { syncPass } from "../../../migration/cutover/sync";
 import { silentLogger } from "../../../migration/data/options";
 import { withSession } from "../../../migration/postgres/session";
@@ -31,6 +31,17 @@ const schemaOf = (file: string) => {
     }
 };
 
+const cutoverOptions = (fx: MigrationFixture, source: string, hooks: Partial<CutoverOptions>): CutoverOptions => ({
+    input: fx.input(source),
+    freezeBudgetSeconds: 5,
+    lockWaitMs: 5000,
+    attempts: 3,
+    catchUpPasses: 10,
+    collector: { postgres: { host: fx.target.host, port: fx.target.port, database: fx.target.database, user: fx.appRole } },
+    logger: silentLogger,
+    ...hooks,
+});
+
 describe("rollback", () => {
     let fx: MigrationFixture;
     let source: string;
@@ -44,16 +55,7 @@ describe("rollback", () => {
         try {
             expect((await fx.migrate(source)).ok).toBe(true);
             expect((await syncPass(fx.input(source))).ok).toBe(true);
-            const cut = await runCutover({
-                input: fx.input(source),
-                freezeBudgetSeconds: 5,
-                lockWaitMs: 5000,
-                attempts: 3,
-                catchUpPasses: 10,
-                collector: { postgres: { host: fx.target.host, port: fx.target.port, database: fx.target.database, user: fx.appRole } },
-                stopCollector: async () => void (await sim.kill()),
-                logger: silentLogger,
-            });
+            const cut = await runCutover(cutoverOptions(fx, source, { stopCollector: async () => void (await sim.kill()) }));
             expect(cut.error).toBeUndefined();
         } finally {
             await sim.kill();
@@ -121,16 +123,7 @@ describe("rollback", () => {
     });
 
     it("never overwrites a row that changed in the file after the cutover too: refused, or reported by key with --accept-sqlite-changes", async () => {
-        const cut = await runCutover({
-            input: fx.input(source),
-            freezeBudgetSeconds: 5,
-            lockWaitMs: 5000,
-            attempts: 3,
-            catchUpPasses: 10,
-            collector: { postgres: { host: fx.target.host, port: fx.target.port, database: fx.target.database, user: fx.appRole } },
-            collectorStopped: true,
-            logger: silentLogger,
-        });
+        const cut = await runCutover(cutoverOptions(fx, source, { collectorStopped: true }));
         expect(cut.error).toBeUndefined();
         const [both, pgOnly] = await fx.query<{ id: string }>("SELECT id FROM trades WHERE id NOT LIKE 'pg_%' ORDER BY id LIMIT 2");
         await withSession("collector", fx.app, async (c) => {
