@@ -77,15 +77,17 @@ export async function syncPass(
         return opened.snapshot;
     });
     try {
-        const { mapping, conversion, warnings } = await readSource(ctx);
         await connectTarget(ctx);
+        // A pass's commit is what a cutover switches on: durable before it returns (the copy's lanes run without).
+        await ctx.pg.query("SET synchronous_commit = on");
         await requireMigrated(ctx);
         await ensureCheckpointSchema(ctx.pg, ctx.opts.ownerRole);
         await refuseAfterCutover(ctx.pg, "sync");
         await actAsOwner(ctx);
         // The file as the last successful run or pass left it (size and mtime of the db and its WAL): nothing to read.
         const since = await sourceChangedSinceLastRun(ctx);
-        if (!pass.full && !since.changed && since.lastRunOk) return syncReport(ctx, [], warnings, { mode: "none", changedPages: 0 });
+        if (!pass.full && !since.changed && since.lastRunOk) return syncReport(ctx, [], [], { mode: "none", changedPages: 0 });
+        const { mapping, conversion, warnings } = await readSource(ctx, { checkClocks: false });
         const plans = (await planTables(ctx, inCopyOrder(mapping.tables), conversion)).filter((p) => p.mapping.source && !p.mapping.extra);
         const found = await timed(ctx, "diff", () => findChanges(ctx, plans, conversion, wal, pass));
         const tables = await timed(ctx, "apply", () => applyAll(ctx, found.diffs, conversion, pass, found.state));
