@@ -57,6 +57,8 @@ DATABASE_URL is ignored), with the stack's roles and settings.
   --warm-seconds S     the collector writes this long before each cutover (default 5)
   --tick-ms MS         the simulated collector's tick, one write each (default 100: a busy collector;
                        20 is five times busier, the integration test's rate)
+  --retention-every N  ticks between the simulated collector's retention deletes of a table (default: the
+                       simulator's, 20 = every 2 s, a stress schedule; the collector's own runs far less often)
   --freeze-seconds S   the freeze budget: longest the collector's writes may wait (default 2)
   --keep DIR           work in DIR and keep it (collector file, logs, config.yaml, reports)
   --json PATH          write every figure as JSON
@@ -73,13 +75,14 @@ const OWNER_ROLE = "gecko_owner";
 const APP_ROLE = "gecko_collector";
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const SIMULATOR = path.join(REPO_ROOT, "scripts", "simulate-collector.ts");
-const PHASES = ["introspect", "clockCheck", "diff", "apply"] as const;
 
 interface Config {
     readonly rows: number;
     readonly cutovers: number;
     readonly warmSeconds: number;
     readonly tickMs: number;
+    /** Undefined: the simulator's default. */
+    readonly retentionEvery?: number;
     readonly freezeSeconds: number;
     readonly keep?: string;
     readonly json?: string;
@@ -103,6 +106,7 @@ function parseConfig(flags: Flags): Config {
         cutovers,
         warmSeconds: positive(flags, "warm-seconds", 5, 600),
         tickMs: int(flags, "tick-ms", 100),
+        retentionEvery: str(flags, "retention-every") === undefined ? undefined : int(flags, "retention-every", 20),
         freezeSeconds: positive(flags, "freeze-seconds", 2, 600),
         keep: str(flags, "keep"),
         json: str(flags, "json"),
@@ -181,6 +185,8 @@ interface PassCost {
     readonly fullReason?: string;
     readonly changedPages: number;
     readonly changes: number;
+    /** Tables whose deletes needed a census of every key. */
+    readonly censusTables: readonly string[];
     readonly timings: Readonly<Record<string, number>>;
 }
 
@@ -194,6 +200,7 @@ async function measuredPass(b: Bench, label: string, full = false): Promise<Pass
         ...(r.fullReason ? { fullReason: r.fullReason } : {}),
         changedPages: r.changedPages,
         changes: r.changes,
+        censusTables: r.censusTables ?? [],
         timings: r.timings,
     };
     b.log(`pass "${label}": ${cost.seconds} s, ${cost.mode}, ${cost.changedPages} changed pages, ${cost.changes} changes`);
@@ -284,9 +291,10 @@ interface Simulator {
 /** Simulators still running: an interrupted run kills them (a signal skips the `finally` blocks). */
 const running = new Set<() => void>();
 
-function startSimulator(file: string, log: string, tickMs: number, seed: number): Simulator {
-    const args = ["--import", "tsx", SIMULATOR, "--file", file, "--log", log, "--host-time-zone", HOST_ZONE];
-    const child = spawn(process.execPath, [...args, "--tick-ms", String(tickMs), "--seed", String(seed)], {
+function startSimulator(file: string, log: string, config: Config, seed: number): Simulator {
+    const args = ["--import", "tsx", SIMULATOR, "--file", file, "--log", log, "--host-time-zone", HOST_ZONE, "--seed", String(seed)];
+    const retention = config.retentionEvery === undefined ? [] : ["--retention-every", String(config.retentionEvery)];
+    const child = spawn(process.execPath, [...args, "--tick-ms", String(config.tickMs), ...retention], {
         cwd: REPO_ROOT,
         stdio: ["ignore", "pipe", "pipe"],
     });
@@ -322,6 +330,7 @@ interface PassRecord {
     readonly changes: number;
     /** The pass's own seconds (snapshot to commit), and its phases. */
     readonly seconds?: number;
+    readonly censusTables?: readonly string[];
     readonly timings?: Readonly<Record<string, number>>;
 }
 
@@ -377,7 +386,7 @@ function collectorHooks(b: Bench, sim: Simulator) {
 async function runOneCutover(b: Bench, n: number): Promise<CutoverResult> {
     const logPath = path.join(b.dir, `collector-${n}.jsonl`);
     fs.rmSync(logPath, { force: true });
-    const sim = startSimulator(b.file, logPath, b.config.tickMs, 100 + n);
+    const sim = startSimulator(b.file, logPath, b.config, 100 + n);
     const hooks = collectorHooks(b, sim);
     try {
         await sim.ready;
@@ -443,6 +452,7 @@ async function syncRunsSince(target: ConnectionSpec, after: number): Promise<{ p
             changedPages: r.changedPages,
             changes: r.changes,
             seconds: (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000,
+            censusTables: r.censusTables ?? [],
             timings: r.timings,
         },
         fingerprint: r.source.fingerprint,
@@ -569,7 +579,18 @@ function attemptsCell(r: CutoverResult): string {
 
 function renderCutovers(results: readonly CutoverResult[]): string {
     const headers = ["#", "ok", "attempts", "lock wait ms", "freeze s", "worst hold s", "final pass s", "changes", "mode"];
-    const more = ["pages", "passes", "verify s", "rows logged", "write errors", "missing", "writes paused s", "to PG write s", "total s"];
+    const more = [
+        "pages",
+        "passes",
+        "pass s median",
+        "verify s",
+        "rows logged",
+        "write errors",
+        "missing",
+        "writes paused s",
+        "to PG write s",
+        "total s",
+    ];
     const rows = results.map((r): Cell[] => [
         r.n,
         r.ok ? "yes" : "NO",
@@ -582,6 +603,7 @@ function renderCutovers(results: readonly CutoverResult[]): string {
         r.finalPass?.mode,
         r.finalPass?.changedPages,
         r.passes.length,
+        fixed(median(r.passes.flatMap((p) => (p.seconds === undefined ? [] : [p.seconds])))),
         fixed(r.stepSeconds.verify),
         r.rowsLogged,
         r.writeErrors,
@@ -593,16 +615,40 @@ function renderCutovers(results: readonly CutoverResult[]): string {
     return renderTable([...headers, ...more], rows);
 }
 
-/** Where each final pass's time went (its run record's timings; `other` = opening, connecting, row counts outside them). */
+/**
+ * A pass's timings as columns: introspection, the page scan, the comparison of the changed tables
+ * (`diff:<table>`, the slowest named), the apply, and whatever else the pass spent (opening the
+ * snapshot, connecting, the state: `other`, when the pass's own seconds are known).
+ */
+function phaseCells(t: Readonly<Record<string, number>> | undefined, passSeconds: number | undefined, census?: readonly string[]): Cell[] {
+    if (!t) return [undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+    const tables = Object.entries(t).filter(([k]) => k.startsWith("diff:"));
+    const slowest = [...tables].sort((x, y) => y[1] - x[1])[0];
+    // Older passes timed only `diff` (the scan and the comparison together).
+    const compare = t.pageScan === undefined && !tables.length ? (t.diff ?? 0) : tables.reduce((sum, [, v]) => sum + v, 0);
+    const known = (t.introspect ?? 0) + (t.clockCheck ?? 0) + (t.pageScan ?? 0) + compare + (t.apply ?? 0);
+    return [
+        fixed(t.introspect, 3),
+        fixed(t.pageScan, 3),
+        t.diff === undefined ? undefined : fixed(compare, 3),
+        slowest ? `${slowest[0].slice(5)} ${slowest[1].toFixed(3)}` : undefined,
+        census?.length ? census.join(", ") : undefined,
+        fixed(t.apply, 3),
+        passSeconds === undefined ? undefined : fixed(passSeconds - known, 3),
+    ];
+}
+
+const PHASE_HEADERS = ["introspect s", "page scan s", "compare s", "slowest table s", "census", "apply s", "other s"];
+
+/** Where each final pass's time went; for a cutover that never froze, its last catch-up pass. */
 function renderFinalPasses(results: readonly CutoverResult[]): string {
     const rows = results.map((r): Cell[] => {
-        const t = r.finalPass?.timings;
-        const inner = r.finalPass?.seconds;
-        const phases = PHASES.map((p) => t?.[p]);
-        const other = t && inner !== undefined ? inner - phases.reduce((s: number, v) => s + (v ?? 0), 0) : undefined;
-        return [r.n, fixed(r.report.freeze?.finalPassSeconds), fixed(inner), ...phases.map((v) => fixed(v, 3)), fixed(other, 3)];
+        const pass = r.finalPass ?? r.passes.at(-1);
+        const which = r.finalPass ? "final" : pass ? "last catch-up" : undefined;
+        const outer = r.finalPass ? fixed(r.report.freeze?.finalPassSeconds) : undefined;
+        return [r.n, which, outer, fixed(pass?.seconds), ...phaseCells(pass?.timings, pass?.seconds, pass?.censusTables)];
     });
-    return renderTable(["#", "final pass s", "in the pass s", ...PHASES.map((p) => `${p} s`), "other s"], rows);
+    return renderTable(["#", "pass", "final pass s", "in the pass s", ...PHASE_HEADERS], rows);
 }
 
 function renderPassCosts(passes: readonly PassCost[]): string {
@@ -612,9 +658,9 @@ function renderPassCosts(passes: readonly PassCost[]): string {
         p.mode,
         p.changedPages,
         p.changes,
-        ...PHASES.map((k) => fixed(p.timings[k], 3)),
+        ...phaseCells(p.timings, p.seconds, p.censusTables),
     ]);
-    return renderTable(["sync pass", "s", "mode", "changed pages", "changes", ...PHASES.map((p) => `${p} s`)], rows);
+    return renderTable(["sync pass", "s", "mode", "changed pages", "changes", ...PHASE_HEADERS], rows);
 }
 
 interface Environment {
@@ -635,7 +681,8 @@ function renderAll(
 ): string {
     const out = [
         `cutover benchmark: ${setup.totalRows.toLocaleString("en-US")} rows (${setup.fileMiB.toFixed(0)} MiB file), ${config.cutovers} cutovers, ` +
-            `collector tick ${config.tickMs} ms, ${config.warmSeconds} s of writes before each, freeze budget ${config.freezeSeconds} s`,
+            `collector tick ${config.tickMs} ms (retention every ${config.retentionEvery ?? "20 (default)"} ticks), ` +
+            `${config.warmSeconds} s of writes before each, freeze budget ${config.freezeSeconds} s`,
         `machine: ${env.cpus} cores, load ${env.loadAverageBefore.map((l) => l.toFixed(2)).join(" ")} before; node ${env.node}; SQLite ${env.sqlite}; ${env.postgres}`,
         `setup: generated in ${setup.generateSeconds} s, migrated in ${setup.migrateSeconds} s, first sync pass ${setup.firstPass.seconds} s (${setup.firstPass.mode}${setup.firstPass.fullReason ? `: ${setup.firstPass.fullReason}` : ""})`,
         "",
@@ -645,7 +692,7 @@ function renderAll(
         "cutovers (freeze = the successful attempt's hold; worst hold = longest any attempt held the lock):",
         renderCutovers(results),
         "",
-        "final pass of each cutover, where its time went:",
+        "where each cutover's final pass (or, when it never froze, its last catch-up pass) spent its time:",
         renderFinalPasses(results),
         "",
         `freeze (worst hold per cutover): median ${fixed(s.medianFreezeSeconds)} s, worst ${fixed(s.worstFreezeSeconds)} s; ` +
@@ -717,7 +764,9 @@ async function runBench(b: Bench, server: LocalPostgres): Promise<Summary> {
 }
 
 async function main(argv: string[]): Promise<number> {
-    const flags = parseFlags(argv, { string: ["rows", "cutovers", "warm-seconds", "tick-ms", "freeze-seconds", "keep", "json"] });
+    const flags = parseFlags(argv, {
+        string: ["rows", "cutovers", "warm-seconds", "tick-ms", "retention-every", "freeze-seconds", "keep", "json"],
+    });
     if (flags.help) {
         process.stdout.write(HELP);
         return 0;
