@@ -7,7 +7,7 @@
  */
 import * as path from "node:path";
 import { runCutover, type CutoverReport } from "../migration/cutover/cutover";
-import { parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
+import { KEEP_PAGES_HELP, keepPagesBytes, parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
 import { int, migrationInputFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { $, chalk } from "./lib/zx";
@@ -37,6 +37,7 @@ Cutover
   --lock-wait-ms N           longest to wait for the collector's write in progress (default 5000)
   --attempts N               freeze attempts (default 5)
   --catch-up-passes N        sync passes before the first freeze at most (default 20)
+${KEEP_PAGES_HELP}
   --app-role NAME            the collector's role in the configuration written (default gecko_collector)
   env GECKO_COLLECTOR_PASSWORD  its password, written into the configuration (mode 0600); without it the
                              URL carries none (the collector then needs PGPASSWORD or ~/.pgpass)
@@ -61,6 +62,7 @@ export const CUTOVER_FLAGS: FlagSpec = {
         "lock-wait-ms",
         "attempts",
         "catch-up-passes",
+        "keep-pages-mib",
     ],
 };
 
@@ -90,6 +92,7 @@ export async function cutoverCommand(flags: Flags): Promise<number> {
         lockWaitMs: int(flags, "lock-wait-ms", 5000),
         attempts: Math.max(1, int(flags, "attempts", 5)),
         catchUpPasses: Math.max(1, int(flags, "catch-up-passes", 20)),
+        keepPagesBytes: keepPagesBytes(flags),
         collectorConfigPath: configPath && path.resolve(configPath),
         collector: {
             postgres: {

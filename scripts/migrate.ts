@@ -16,7 +16,7 @@ import { upgradeTarget } from "../migration/schema/target";
 import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
-import { parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
+import { KEEP_PAGES_HELP, keepPagesBytes, parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
 import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 import { renderSyncReport, syncPass, type SyncReport } from "../migration/cutover/sync";
 import { finalizeCutover } from "../migration/cutover/cutoverRecord";
@@ -52,6 +52,7 @@ const SECTIONS = {
     sync: `Sync
   --passes N                 passes at most, stopping after one that found nothing to change (default 1)
   --full                     compare every table even when the file is as the last successful run left it
+${KEEP_PAGES_HELP}
   --orphans POLICY           new rows whose parent the target lacks: quarantine (default) | fail`,
     collector: `Collector configuration (no connection is made; the target gives host, port and database)
   --use sqlite|postgresql    which database the collector is pointed at (default postgresql)
@@ -160,6 +161,7 @@ const FLAGS: FlagSpec = {
         "format",
         "use",
         "passes",
+        "keep-pages-mib",
     ],
 };
 
@@ -292,7 +294,7 @@ async function syncPasses(flags: Flags, logger: Logger): Promise<number> {
     const passes = int(flags, "passes", 1);
     const reports: SyncReport[] = [];
     for (let i = 0; i < passes; i++) {
-        const report = await syncPass(input, logger, { full: Boolean(flags.full) });
+        const report = await syncPass(input, logger, { full: Boolean(flags.full), keepPagesBytes: keepPagesBytes(flags) });
         reports.push(report);
         if (!flags.json) process.stdout.write(renderSyncReport(report) + "\n");
         if (report.changes === 0) break;

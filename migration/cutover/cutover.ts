@@ -32,6 +32,8 @@ export interface CutoverOptions {
     readonly attempts: number;
     /** Catch-up passes at most before the first freeze (default 20). */
     readonly catchUpPasses: number;
+    /** Memory the sync passes may keep the file's pages in (syncPass; default there). */
+    readonly keepPagesBytes?: number;
     /** The collector's config.yaml (or *.env) to point at PostgreSQL. */
     readonly collectorConfigPath?: string;
     /** The collector's side of the configuration (its role, and its password when it is to be written). */
@@ -137,6 +139,8 @@ export async function runCutover(o: CutoverOptions): Promise<CutoverReport> {
     }
 }
 
+const passOptions = (o: CutoverOptions) => (o.keepPagesBytes === undefined ? {} : { keepPagesBytes: o.keepPagesBytes });
+
 interface Base {
     readonly t0: Date;
     readonly steps: Steps;
@@ -214,7 +218,7 @@ async function catchUp(o: CutoverOptions): Promise<{ report: SyncReport; seconds
     let last: { report: SyncReport; seconds: number } | undefined;
     for (let i = 0; i < o.catchUpPasses; i++) {
         const t0 = Date.now();
-        const r = await syncPass(o.input, o.logger);
+        const r = await syncPass(o.input, o.logger, passOptions(o));
         last = { report: r, seconds: (Date.now() - t0) / 1000 };
         if (last.seconds <= o.freezeBudgetSeconds / 2) return last;
     }
@@ -250,7 +254,7 @@ async function freezeWithRetries(o: CutoverOptions, attempts: FreezeAttempt[]): 
         if (frozen.freeze) return frozen as Frozen;
         o.logger.warn(`cutover freeze attempt ${n}: ${frozen.attempt.outcome}; backing off`);
         await new Promise((r) => setTimeout(r, Math.min(8000, 500 * 2 ** (n - 1))));
-        await syncPass(o.input, o.logger); // catch up again before the next attempt
+        await syncPass(o.input, o.logger, passOptions(o)); // catch up again before the next attempt
     }
     throw new CutoverAborted(`no freeze fitted the budget of ${o.freezeBudgetSeconds} s in ${o.attempts} attempts; nothing was switched`);
 }
@@ -282,7 +286,7 @@ async function freezeOnce(o: CutoverOptions, n: number): Promise<{ freeze?: Writ
     });
     try {
         const t0 = Date.now();
-        const r = await syncPass(o.input, o.logger);
+        const r = await syncPass(o.input, o.logger, passOptions(o));
         const passSeconds = (Date.now() - t0) / 1000;
         if (freeze.heldMs() > o.freezeBudgetSeconds * 1000) {
             const a = attempt("overran", r, passSeconds);

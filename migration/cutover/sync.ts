@@ -5,8 +5,9 @@
  * A pass reads the source from one snapshot it opens and closes itself (no read
  * transaction is held between passes; the file is opened read-only and never written).
  * It finds what changed from the file's pages (pageScan: only the rowid ranges of table
- * leaves whose content changed since the last pass are compared, deletes found by row
- * counts), or, on the first pass and whenever the pages cannot say (a schema change, an
+ * leaves whose content changed since the last pass are compared; deletes are placed by
+ * the gaps around them, by the pages the last pass kept in this process, or by comparing
+ * keys, and checked against the row counts), or, on the first pass and whenever the pages cannot say (a schema change, an
  * overflow page, most of the file rewritten, `--full`), by comparing every table by row key.
  * Everything is applied in ONE target transaction together with the checksums, the
  * quarantine and what the pass saw of the file: a pass killed at any moment leaves the target
@@ -23,7 +24,8 @@ import { actAsOwner, closeRun, connectTarget, openRun, sourceChangedSinceLastRun
 import { readSource } from "../data/run/readSource";
 import { planTables, type TablePlan } from "../data/run/tablePlans";
 import { openCapturedSnapshot } from "../data/source/snapshot";
-import { scanPages, type PageScan } from "./pageScan";
+import { DEFAULT_KEEP_BYTES, fitsInMemory, keepImage, previousSnapshot, takeKeptImage, type PreviousSnapshot } from "./keptPages";
+import { scanPages, type PageImage, type PageScan } from "./pageScan";
 import { applyDeletes, applyUpserts, type SyncTableResult } from "./syncApply";
 import { diffTable, type TableDiff } from "./syncDiff";
 import { diffRanges, unchangedTable } from "./syncRanges";
@@ -59,6 +61,12 @@ export interface SyncReport {
 export interface SyncPassOptions {
     /** Compare every table even when the file is as the last successful run left it. */
     readonly full?: boolean;
+    /**
+     * Most memory (bytes) a pass may use to keep the file's pages for the next pass in this process
+     * (about the file's size): the next pass then compares bytes instead of hashing, and finds
+     * deletes without comparing every key (default: a quarter of the machine's memory; 0: never).
+     */
+    readonly keepPagesBytes?: number;
     /** Test hook: runs inside the pass's transaction, just before COMMIT (kill the process to test a crash). */
     readonly beforeCommit?: () => void | Promise<void>;
 }
@@ -91,6 +99,7 @@ export async function syncPass(
         const plans = (await planTables(ctx, inCopyOrder(mapping.tables), conversion)).filter((p) => p.mapping.source && !p.mapping.extra);
         const found = await timed(ctx, "diff", () => findChanges(ctx, plans, conversion, wal, pass));
         const tables = await timed(ctx, "apply", () => applyAll(ctx, found.diffs, conversion, pass, found.state));
+        keepImage(keptKey(ctx), found.state.hashes, found.image);
         const report = syncReport(ctx, tables, warnings, found);
         await ctx.pg.query("INSERT INTO gecko_migration.runs (ok, report) VALUES ($1, $2)", [report.ok, JSON.stringify(report)]);
         logger.info(`sync: ${report.changes} changes (${report.mode}), lag ${report.lagSeconds.toFixed(1)} s`);
@@ -106,14 +115,23 @@ interface FoundChanges {
     readonly mode: "pages" | "full";
     readonly fullReason?: string;
     readonly changedPages: number;
+    /** This pass's pages, to keep for the next pass once it committed. */
+    readonly image?: PageImage;
 }
+
+const keptKey = (ctx: RunContext) => `${ctx.snapshot.path}\n${describeConnection(ctx.opts.target)}`;
 
 /** The pages say which rows to compare; without a usable last pass, every row is compared. */
 async function findChanges(ctx: RunContext, plans: readonly TablePlan[], conversion: Conversion, wal: WalFrames, pass: SyncPassOptions) {
-    const db = ctx.snapshot.db;
     const roots = tableRoots(ctx, plans);
     const previous = await loadSyncState(ctx.pg);
-    const scan = await timed(ctx, "pageScan", () => scanPages(ctx.snapshot.path, wal, new Set(roots.values()), previous?.hashes));
+    const keepBytes = pass.keepPagesBytes ?? DEFAULT_KEEP_BYTES;
+    const image = keepBytes > 0 ? takeKeptImage(keptKey(ctx), previous?.hashes) : undefined;
+    const pageCountBefore = image?.pageCount ?? 0;
+    const keep = fitsInMemory(ctx.snapshot.path, keepBytes);
+    const scan = await timed(ctx, "pageScan", () =>
+        scanPages(ctx.snapshot.path, wal, new Set(roots.values()), previous && { hashes: previous.hashes, image }, keep),
+    );
     // Counted by the introspection, on this pass's snapshot.
     const counts = new Map(plans.map((p) => [p.mapping.target.name, p.mapping.source!.rowCount]));
     const state: SyncState = {
@@ -124,6 +142,31 @@ async function findChanges(ctx: RunContext, plans: readonly TablePlan[], convers
         fingerprint: ctx.snapshot.fingerprint,
     };
     const fullReason = pass.full ? "asked for (--full)" : whyFull(previous, scan);
+    const before = image && !fullReason ? previousSnapshot(scan, pageCountBefore) : undefined;
+    const diffs = await diffAll(ctx, plans, conversion, { scan, roots, counts, before, fullReason, previous });
+    return {
+        diffs,
+        state,
+        mode: fullReason ? "full" : "pages",
+        fullReason,
+        changedPages: scan.changedPages,
+        ...(scan.image && keep ? { image: scan.image } : {}),
+    } satisfies FoundChanges;
+}
+
+interface DiffInputs {
+    readonly scan: PageScan;
+    readonly roots: ReadonlyMap<string, number>;
+    readonly counts: ReadonlyMap<string, number>;
+    readonly before?: PreviousSnapshot;
+    readonly fullReason?: string;
+    readonly previous?: SyncState;
+}
+
+/** Each table compared: in full, or only its changed ranges (and nothing when neither its pages nor its count moved). */
+async function diffAll(ctx: RunContext, plans: readonly TablePlan[], conversion: Conversion, d: DiffInputs): Promise<TableDiff[]> {
+    const db = ctx.snapshot.db;
+    const { scan, roots, counts, before, fullReason, previous } = d;
     const diffs: TableDiff[] = [];
     for (const plan of plans) {
         const table = plan.mapping.target.name;
@@ -138,11 +181,20 @@ async function findChanges(ctx: RunContext, plans: readonly TablePlan[], convers
         else
             diffs.push(
                 await timed(ctx, `diff:${table}`, () =>
-                    diffRanges({ db, pg: ctx.pg, plan, conversion, ranges, countBefore, countNow: counts.get(table)! }),
+                    diffRanges({
+                        db,
+                        pg: ctx.pg,
+                        plan,
+                        conversion,
+                        ranges,
+                        countBefore,
+                        countNow: counts.get(table)!,
+                        ...(before ? { before: { snapshot: before, root: roots.get(table)! } } : {}),
+                    }),
                 ),
             );
     }
-    return { diffs, state, mode: fullReason ? "full" : "pages", fullReason, changedPages: scan.changedPages } satisfies FoundChanges;
+    return diffs;
 }
 
 /** Why the changed pages cannot be trusted to name every change; undefined when they can. */

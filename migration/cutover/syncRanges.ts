@@ -2,8 +2,11 @@
  * What one sync pass must change in a table, found from its changed pages (pageScan): the
  * source rows in the rowid ranges of the changed leaves are compared with the target by
  * key; deletes are found by counting. Every insert lands on a changed leaf, so when the
- * table's row count moved by exactly the new keys found, nothing was deleted; otherwise the
- * keys of both sides are compared (a census: keys only, no row hashing). Reads only.
+ * table's row count moved by exactly the new keys found, nothing was deleted. Otherwise the
+ * deletes are placed, cheapest first: by the gaps around the changed leaves (a table keyed
+ * by rowid); by the rows the changed leaves held at the last pass, read from the pages this
+ * process kept (keptPages), counted exactly against the row count; else by comparing the
+ * keys of both sides (a census: keys only, no row hashing). Reads only.
  */
 import type Database from "better-sqlite3";
 import type { ClientBase } from "pg";
@@ -14,6 +17,8 @@ import type { QuarantinedRow, RawValue } from "../data/copy/rowEncoder";
 import type { Conversion } from "../data/plan/conversion";
 import type { TablePlan } from "../data/run/tablePlans";
 import { targetRowSql } from "../data/validate/tableChecks";
+import type { PreviousSnapshot } from "./keptPages";
+import type { CellValue } from "./leafCells";
 import type { RowidRange } from "./pageScan";
 import { chunkFinder, keyIndexes, setAsideKeys, type SourceRow, type TableDiff } from "./syncDiff";
 
@@ -26,6 +31,8 @@ export interface RangeDiffInput {
     /** The table's source row count at the last pass, and now. */
     readonly countBefore: number;
     readonly countNow: number;
+    /** The source as the last pass saw it (kept in this process), and this table's root page in it. */
+    readonly before?: { readonly snapshot: PreviousSnapshot; readonly root: number };
 }
 
 interface TargetVersion {
@@ -78,11 +85,11 @@ export async function diffRanges(input: RangeDiffInput): Promise<TableDiff> {
     const seen = new Set([...source.rows.values()].map((r) => r.values[keyIndexes(plan)[0]]!));
     for (const f of source.failures) seen.add(keyOf(plan, f) ?? "");
     const inGaps = rowidKeyed(plan) ? await gapDeletes(db, pg, plan, conversion, input.ranges, seen, setAside) : [];
-    const census =
-        input.countNow - input.countBefore === newKeys - inGaps.length
-            ? undefined
-            : await keyCensus(db, pg, plan, conversion, setAside, knownFailures);
-    const deletes = census?.deletes ?? inGaps;
+    const counted = input.countNow - input.countBefore === newKeys - inGaps.length;
+    const since = counted ? undefined : await deletesSinceBefore(input, setAside, knownFailures);
+    const census = counted || since ? undefined : await keyCensus(db, pg, plan, conversion, setAside, knownFailures);
+    const gone = census ?? since;
+    const deletes = gone?.deletes ?? inGaps;
     for (const gone of deletes) add(plan.chunks[0]?.chunkNo ?? 0, gone.bucket, BigInt(gone.hash), -1);
     return {
         plan,
@@ -91,8 +98,8 @@ export async function diffRanges(input: RangeDiffInput): Promise<TableDiff> {
         deletes: deletes.map((d) => d.key),
         convertFailures: source.failures.map((row) => ({ row, chunkNo: chunkOf(row.rowid) })),
         setAsideSeen: source.setAsideSeen,
-        setAsideGone: census?.setAsideGone ?? [],
-        scope: { ranges: input.ranges, chunkDelta: delta, quarantineGone: census?.quarantineGone ?? [], census: census !== undefined },
+        setAsideGone: gone?.setAsideGone ?? [],
+        scope: { ranges: input.ranges, chunkDelta: delta, quarantineGone: gone?.quarantineGone ?? [], census: census !== undefined },
     };
 }
 
@@ -212,6 +219,83 @@ async function gapDeletes(
     return r.rows
         .filter((x) => !seen.has(x.k) && !setAside.has(canonicalRowText([x.k])))
         .map((x) => ({ key: x.k, hash: x.h, bucket: x.b }));
+}
+
+interface Gone {
+    readonly deletes: { key: string; hash: string; bucket: number }[];
+    readonly setAsideGone: string[];
+    readonly quarantineGone: string[];
+}
+
+/**
+ * Deletes found against the last pass's snapshot: the keys its changed (or since freed) leaves
+ * held, read from the kept pages, that the source no longer has. Trusted only when the count
+ * agrees exactly (rows now - rows then = keys that appeared - keys that went; every key that
+ * appeared is on a changed leaf now, and a key that was on no such leaf then is on an unchanged
+ * page still). Undefined (a census follows) when it does not, or when keys cannot be looked up by index.
+ */
+async function deletesSinceBefore(
+    input: RangeDiffInput,
+    setAside: ReadonlyMap<string, string>,
+    knownFailures: ReadonlySet<string>,
+): Promise<Gone | undefined> {
+    const { db, plan, before } = input;
+    const key = before && keyInRecord(db, plan);
+    const then = key && before.snapshot.valuesOf(before.root, key.position);
+    if (!key || !then) return undefined;
+    const t = sqliteIdent(plan.mapping.source!.name);
+    const k = sqliteIdent(key.column);
+    const inRange = db.prepare(`SELECT ${k} FROM ${t} WHERE rowid BETWEEN ? AND ?`).pluck();
+    const now = input.ranges.flatMap((r) => inRange.all(r.lo, r.hi) as CellValue[]);
+    // A NULL key cannot be looked up: count it out by a census.
+    if (then.some((x) => x === null) || now.some((x) => x === null)) return undefined;
+    const heldThen = new Set(then.map(sameValue));
+    const appeared = now.filter((x) => !heldThen.has(sameValue(x))).length;
+    const lookup = db.prepare(`SELECT 1 FROM ${t} WHERE ${k} = ?`).pluck();
+    const went = then.filter((x) => lookup.get(x) === undefined).map(String);
+    if (input.countNow - input.countBefore !== appeared - went.length) return undefined;
+    return {
+        deletes: await targetRowsOf(input, went),
+        setAsideGone: went.map((x) => setAside.get(canonicalRowText([x]))).filter((id): id is string => id !== undefined),
+        quarantineGone: went.filter((x) => knownFailures.has(x)),
+    };
+}
+
+/** A SQLite value as a set member: its type and its text. */
+const sameValue = (v: CellValue) => (Buffer.isBuffer(v) ? `blob:${v.toString("hex")}` : `${typeof v}:${String(v)}`);
+
+/**
+ * The source's key column and where the record holds it ("rowid" for an INTEGER PRIMARY KEY);
+ * undefined unless keys can be looked up by index (the rowid, a primary key or unique index on it alone).
+ */
+function keyInRecord(db: Database.Database, plan: TablePlan): { column: string; position: number | "rowid" } | undefined {
+    const source = plan.mapping.columns.find((c) => c.target.name === plan.mapping.target.rowKey[0])?.source;
+    if (source?.kind !== "column") return undefined;
+    if (rowidKeyed(plan)) return { column: source.name, position: "rowid" };
+    const table = plan.mapping.source!.name;
+    const indexes = db.prepare(`SELECT name, "unique" AS u FROM pragma_index_list(?)`).all(table) as { name: string; u: number | bigint }[];
+    const columns = db.prepare("SELECT name FROM pragma_index_info(?)").pluck();
+    if (!indexes.some((i) => Number(i.u) === 1 && (columns.all(i.name) as string[]).join("\0") === source.name)) return undefined;
+    const cid = db.prepare("SELECT cid FROM pragma_table_info(?) WHERE name = ?").pluck().get(table, source.name);
+    return cid === undefined ? undefined : { column: source.name, position: Number(cid) };
+}
+
+/** The target's version (key, hash, bucket) of each of `keys` it holds, placeholders aside. */
+async function targetRowsOf(input: RangeDiffInput, keys: readonly string[]): Promise<Gone["deletes"]> {
+    if (keys.length === 0) return [];
+    const { pg, plan, conversion } = input;
+    const t = plan.mapping.target;
+    const q = targetRowSql(plan.mapping, conversion.canonicalSql, plan.encoder.buckets, true);
+    // Matched through the key's index: as text for a text key, as integers when every key is one, else as text (a source key may not parse).
+    const kind = keyType(plan).kind;
+    const integers = (kind === "integer" || kind === "bigint") && keys.every((k) => /^-?\d{1,18}$/.test(k));
+    const key = `t.${ident(t.rowKey[0])}${kind === "text" || integers ? "" : "::text"}`;
+    const r = await pg.query<{ rk: string; h: string; b: number }>(
+        `SELECT t.${ident(t.rowKey[0])}::text AS rk, ${rowHashSql(q.rowText)}::text AS h, ${q.bucket} AS b FROM ${ident(t.name)} t
+          WHERE ${key} = ANY($1::${integers ? "bigint" : "text"}[]) AND ${q.notPlaceholder}`,
+        [keys],
+    );
+    return r.rows.map((x) => ({ key: x.rk, hash: x.h, bucket: x.b }));
 }
 
 /**

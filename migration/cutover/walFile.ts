@@ -17,6 +17,8 @@ export interface WalFrames {
     readonly dbPages: number;
     /** For each page the WAL holds, its newest committed version. */
     readonly pages: ReadonlyMap<number, Buffer>;
+    /** The page number of each committed frame, in order (frame n at index n - 1). */
+    readonly framePages: readonly number[];
 }
 
 const WAL_HEADER = 32;
@@ -24,7 +26,7 @@ const FRAME_HEADER = 24;
 const MAGIC_LE = 0x377f0682;
 const MAGIC_BE = 0x377f0683;
 
-export const NO_WAL: WalFrames = { pageSize: 0, salt: [0, 0], committedFrames: 0, dbPages: 0, pages: new Map() };
+export const NO_WAL: WalFrames = { pageSize: 0, salt: [0, 0], committedFrames: 0, dbPages: 0, pages: new Map(), framePages: [] };
 
 /** `<db>-wal` as it is now; a missing, empty or foreign file holds no frames. */
 export function readWal(dbPath: string): WalFrames {
@@ -49,6 +51,7 @@ export function parseWal(bytes: Buffer): WalFrames {
     if (sum[0] !== bytes.readUInt32BE(24) || sum[1] !== bytes.readUInt32BE(28)) return { ...NO_WAL, pageSize, salt };
     const pending = new Map<number, Buffer>();
     const pages = new Map<number, Buffer>();
+    const framePages: number[] = [];
     let frames = 0;
     let committedFrames = 0;
     let dbPages = 0;
@@ -58,6 +61,7 @@ export function parseWal(bytes: Buffer): WalFrames {
         sum = checksum(bytes, at + FRAME_HEADER, pageSize, sum, bigEndian);
         if (sum[0] !== bytes.readUInt32BE(at + 16) || sum[1] !== bytes.readUInt32BE(at + 20)) break;
         frames++;
+        framePages.push(bytes.readUInt32BE(at));
         pending.set(bytes.readUInt32BE(at), bytes.subarray(at + FRAME_HEADER, at + FRAME_HEADER + pageSize));
         const commitSize = bytes.readUInt32BE(at + 4);
         if (commitSize !== 0) {
@@ -68,7 +72,8 @@ export function parseWal(bytes: Buffer): WalFrames {
             dbPages = commitSize;
         }
     }
-    return { pageSize, salt, committedFrames, dbPages, pages };
+    framePages.length = committedFrames;
+    return { pageSize, salt, committedFrames, dbPages, pages, framePages };
 }
 
 /** SQLite's WAL checksum: pairs of 32-bit words, in the byte order the magic number names. */

@@ -40,7 +40,7 @@ export async function sqliteChangesSinceCutover(
         ),
     );
     const tables = mappings.filter((m) => m.source && roots.has(m.source.name));
-    const scan = scanPages(path, readWal(path), new Set(tables.map((m) => roots.get(m.source!.name)!)), state.hashes);
+    const scan = scanPages(path, readWal(path), new Set(tables.map((m) => roots.get(m.source!.name)!)), { hashes: state.hashes });
     const keys = new Map<string, Set<string>>();
     const countsMoved: string[] = [];
     for (const m of tables) {
@@ -80,7 +80,12 @@ export async function conflictingKeys(
            FROM gecko_migration.changes c WHERE c.table_name = $1 AND c.row_key = ANY($2::text[]) ORDER BY c.row_key, c.seq`,
         [t.name, candidates],
     );
-    const encoder = new RowEncoder(mapping, (c) => conversion.converterFor(t.name, c), 1);
+    const encoder = new RowEncoder(
+        mapping,
+        (c) => conversion.converterFor(t.name, c),
+        1,
+        (c) => conversion.evidenceFor(t.name, c),
+    );
     const keySource = mapping.columns.find((c) => c.target.name === t.rowKey[0])!.source;
     if (keySource.kind !== "column") return [...candidates];
     const read = db

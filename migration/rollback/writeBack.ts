@@ -9,6 +9,7 @@ import type Database from "better-sqlite3";
 import type { ClientBase } from "pg";
 import { ident, literal, sqliteIdent } from "../postgres/sql";
 import type { TargetColumn } from "../schema/types";
+import { withEvidence } from "../data/convert/evidence";
 import type { FieldConversion, SqliteValue } from "../data/convert/result";
 import { zoneOf } from "../data/convert/timezonePolicy";
 import type { Conversion } from "../data/plan/conversion";
@@ -109,6 +110,13 @@ export async function writeBackTable(
     if (!keyCol) throw new Error(`rollback: the SQLite ${table} has no ${keyName} column to write back by`);
     const r = await pg.query<Record<string, string | null>>(selectSql(table, keyName, cols, conversion), [keys]);
     const forwards = cols.map((c) => conversion.converterFor(table, c.target));
+    // A column another decides (evidence.ts) is checked with that column's value as written back: computed first.
+    const evidence = cols.map((c) => {
+        const rule = conversion.evidenceFor(table, c.target);
+        const at = rule ? cols.findIndex((x) => x.target.name === rule.column) : -1;
+        return rule && at >= 0 ? { rule, at } : undefined;
+    });
+    const order = [...cols.keys()].sort((a, b) => Number(evidence[a] !== undefined) - Number(evidence[b] !== undefined));
     const sqliteKey = (k: string): SqliteValue =>
         keyCol.target.type.kind === "integer" || keyCol.target.type.kind === "bigint" ? BigInt(k) : k;
     const update = sqlite.prepare(
@@ -123,19 +131,22 @@ export async function writeBackTable(
     const present = new Set<string>();
     for (const row of r.rows) {
         present.add(row.k!);
-        const values = cols.map((c, i) => {
-            const v = storedValue(c, row[`s${i}`], row[`c${i}`], forwards[i]);
+        const values: (SqliteValue | null)[] = new Array(cols.length);
+        for (const i of order) {
+            const e = evidence[i];
+            const forward = e ? (raw: SqliteValue | null) => withEvidence(forwards[i](raw), raw, e.rule, values[e.at]) : forwards[i];
+            const v = storedValue(cols[i], row[`s${i}`], row[`c${i}`], forward);
             if (v.asText) numericsAsText++;
             if (!v.exact)
                 inexact.push({
                     table,
                     key: row.k!,
-                    column: c.target.name,
+                    column: cols[i].target.name,
                     value: String(row[`s${i}`]),
                     reason: "does not convert back to the same value",
                 });
-            return v.value;
-        });
+            values[i] = v.value;
+        }
         if (update.run(...values, sqliteKey(row.k!)).changes === 0) insert.run(...values);
     }
     let deleted = 0;

@@ -1,5 +1,5 @@
 /** What every script's entry point shares: flag parsing and how a failure ends the process. */
-import { str, UsageError, type Flags } from "./options";
+import { int, str, UsageError, type Flags } from "./options";
 import * as path from "node:path";
 import { chalk, fs, minimist } from "./zx";
 
@@ -19,6 +19,14 @@ export const SOURCE_TARGET_FLAGS = [
     "clock",
     "report",
 ] as const;
+
+/** `--keep-pages-mib N`: the most memory a sync pass may keep the file's pages in for the next pass (unset: the default). */
+export const keepPagesBytes = (flags: Flags): number | undefined =>
+    str(flags, "keep-pages-mib") === undefined ? undefined : int(flags, "keep-pages-mib", 0) * 1024 * 1024;
+
+export const KEEP_PAGES_HELP = `  --keep-pages-mib N         memory for keeping the file's pages between passes in this process (about the
+                             file's size), so the next pass compares bytes and finds deletes without a
+                             census (default: a quarter of this machine's memory; 0: keep nothing)`;
 
 export interface FlagSpec {
     readonly boolean?: readonly string[];

@@ -14,9 +14,11 @@ export type RawValue = SqliteValue | null;
  * - `empty-as-null`: an empty (blank) string in a nullable non-text column became NULL;
  * - `fraction-rounded`: a timestamp had more than 6 fraction digits and was rounded to microseconds;
  * - `dst-ambiguous`: a naive local time occurred twice (fall back); the later instant was taken;
- * - `dst-nonexistent`: a naive local time fell in a spring-forward gap; it was shifted forward.
+ * - `dst-nonexistent`: a naive local time fell in a spring-forward gap; it was shifted forward;
+ * - `dst-resolved-by-epoch`: a naive local time that was ambiguous (or nonexistent) was decided by
+ *   the same row's epoch, which the collector derived it from (evidence.ts).
  */
-export type ConvertWarning = "empty-as-null" | "fraction-rounded" | "dst-ambiguous" | "dst-nonexistent";
+export type ConvertWarning = "empty-as-null" | "fraction-rounded" | "dst-ambiguous" | "dst-nonexistent" | "dst-resolved-by-epoch";
 
 /** Converted value in canonical text form (NULL as `null`), or why the value cannot be loaded. */
 export type ConvertResult =

@@ -28,7 +28,7 @@
 import { civilFromDays, civilSeconds, daysInMonth } from "./civil";
 import { type Decimal, float64Exact, integerDigits, parseDecimalText, roundHalfAwayFromZero } from "./decimal";
 import { type ConvertResult, type ConvertWarning, type FastPath, type SqliteValue, accept, describeRaw, reject } from "./result";
-import { localToUtc } from "./timeZone";
+import { localToUtc, utcOffsetAt } from "./timeZone";
 
 /** Epoch values with an absolute value at or above this are milliseconds, below it seconds. */
 export const EPOCH_MILLIS_THRESHOLD = 1e11;
@@ -64,6 +64,22 @@ export function convertTimestamp(raw: SqliteValue, timeZone: string): ConvertRes
         return reject(`${describeRaw(raw)} is outside 0001-01-01 .. 9999-12-31 UTC`);
     }
     return accept(formatTimestamp(instant), warning);
+}
+
+/**
+ * A naive local time decided by an epoch of the same row that it was derived from (the
+ * collector writes `ohlcv_data.datetime` as `fromtimestamp(timestamp)`): that epoch's instant,
+ * when its wall clock in `timeZone` is the value's to the second; undefined otherwise (the
+ * value is not naive, the epoch is not one, or they disagree: the row then says nothing).
+ */
+export function resolveByEpoch(raw: SqliteValue, epochRaw: SqliteValue | null, timeZone: string): ConvertResult | undefined {
+    const parsed = parseTimestamp(raw);
+    if (epochRaw === null || typeof epochRaw === "string" || Buffer.isBuffer(epochRaw)) return undefined;
+    const epoch = parseTimestamp(epochRaw);
+    if (typeof parsed === "string" || parsed.kind !== "naive" || typeof epoch === "string" || epoch.kind !== "absolute") return undefined;
+    if (epoch.epochSeconds + utcOffsetAt(timeZone, epoch.epochSeconds) !== parsed.localSeconds) return undefined;
+    if (epoch.epochSeconds < MIN_SECONDS || epoch.epochSeconds > MAX_SECONDS) return undefined;
+    return accept(formatTimestamp({ epochSeconds: epoch.epochSeconds, micros: parsed.micros }), "dst-resolved-by-epoch");
 }
 
 /** The collector's own DATETIME text, read in `timeZone` outside DST transitions and within range. */

@@ -26,7 +26,12 @@ function handle(req: WorkerRequest): { value?: unknown; transfer?: ArrayBuffer[]
             return {};
         case "table": {
             const mapping: TableMapping = req.mapping;
-            const encoder = new RowEncoder(mapping, (c) => conversion.converterFor(mapping.target.name, c), req.buckets);
+            const encoder = new RowEncoder(
+                mapping,
+                (c) => conversion.converterFor(mapping.target.name, c),
+                req.buckets,
+                (c) => conversion.evidenceFor(mapping.target.name, c),
+            );
             tables.set(mapping.target.name, { read: pageReader(db, mapping, encoder.sourceColumns()), encoder });
             return {};
         }

@@ -4,6 +4,7 @@
  */
 import type { TableMapping } from "../plan/tableMapping";
 import { copyEscape, mayNeedCopyEscape } from "../convert/copyText";
+import { withEvidence, type EvidenceRule } from "../convert/evidence";
 import type { FieldConverter } from "../convert/result";
 import type { TargetColumn } from "../../schema/types";
 import { bucketOf, canonicalRowText } from "../checksum/checksum";
@@ -15,6 +16,9 @@ export type RawValue = null | number | bigint | string | Buffer;
 
 /** The converter of one target column of the table (closes over the timezone policy). */
 export type ConverterFor = (column: TargetColumn) => FieldConverter;
+
+/** The column of the same row that decides one column's ambiguous values, if any (evidence.ts). */
+export type EvidenceFor = (column: TargetColumn) => EvidenceRule | undefined;
 
 export interface EncodedRow {
     readonly ok: true;
@@ -69,6 +73,8 @@ export class RowEncoder {
     private readonly converters: (FieldConverter | undefined)[];
     /** Per mapped column: its converted text never needs COPY escaping (fills are always checked). */
     private readonly plain: boolean[];
+    /** Per mapped column: the rule and the raw index of its evidence, if any. */
+    private readonly evidence: ({ rule: EvidenceRule; rawIndex: number } | undefined)[];
     /** Accepted-with-a-warning conversions, keyed `column: warning` (e.g. `created_at: empty-as-null`). */
     readonly warnings = new Map<string, number>();
 
@@ -76,12 +82,18 @@ export class RowEncoder {
         readonly mapping: TableMapping,
         converterFor: ConverterFor,
         readonly buckets: number,
+        evidenceFor?: EvidenceFor,
     ) {
         this.converters = mapping.columns.map((c) => (c.source.kind === "column" ? converterFor(c.target) : undefined));
         this.plain = mapping.columns.map((c) => c.source.kind === "column" && !mayNeedCopyEscape(c.target.type));
         let next = 1;
         this.rawIndex = mapping.columns.map((c) => (c.source.kind === "column" ? next++ : -1));
         const names = mapping.columns.map((c) => c.target.name);
+        this.evidence = mapping.columns.map((c) => {
+            const rule = c.source.kind === "column" ? evidenceFor?.(c.target) : undefined;
+            const at = rule ? names.indexOf(rule.column) : -1;
+            return rule && at >= 0 && this.rawIndex[at] >= 0 ? { rule, rawIndex: this.rawIndex[at] } : undefined;
+        });
         this.keyPositions = mapping.target.rowKey.map((k) => {
             const i = names.indexOf(k);
             if (i < 0) throw new Error(`${mapping.target.name}: row key column ${k} is not mapped`);
@@ -107,7 +119,8 @@ export class RowEncoder {
                 continue;
             }
             const r = raw[this.rawIndex[i]];
-            const c = this.converters[i]!(r);
+            const e = this.evidence[i];
+            const c = e ? withEvidence(this.converters[i]!(r), r, e.rule, raw[e.rawIndex]) : this.converters[i]!(r);
             let v: string | null;
             if (c === null || typeof c === "string") v = c;
             else if (!c.ok) {

@@ -6,8 +6,9 @@
 import type Database from "better-sqlite3";
 import { canonicalSql as canonicalSqlOf } from "../convert/copyText";
 import { columnContext, fieldConverter } from "../convert/convertValue";
+import { evidenceRule, type EvidenceRule } from "../convert/evidence";
 import type { FieldConverter } from "../convert/result";
-import { createTimezonePolicy, type TimezonePolicy } from "../convert/timezonePolicy";
+import { createTimezonePolicy, zoneOf, type TimezonePolicy } from "../convert/timezonePolicy";
 import type { MigrationOptions } from "../options";
 import type { TargetColumn } from "../../schema/types";
 import { checkClocks, type ClockCheckFinding } from "../source/clockCheck";
@@ -16,6 +17,8 @@ export interface Conversion {
     readonly policy: TimezonePolicy;
     /** The converter of one column of `table`. */
     converterFor(table: string, column: TargetColumn): FieldConverter;
+    /** Another column of the same row that decides this column's ambiguous values (evidence.ts), if any. */
+    evidenceFor(table: string, column: TargetColumn): EvidenceRule | undefined;
     /** SQL giving a stored value's canonical text. */
     canonicalSql(columnSql: string, column: TargetColumn): string;
     /** Measures the clocks in the data; pushes a warning for each disagreement with the policy. */
@@ -30,6 +33,8 @@ export function conversionFor(options: Pick<MigrationOptions, "sourceTimeZone" |
             // NOT NULL is enforced by the encoder (which may fill an app default), so convert as nullable.
             return fieldConverter(column.type, { ...columnContext(policy, table, column), nullable: true });
         },
+        evidenceFor: (table, column) =>
+            column.type.kind === "timestamptz" ? evidenceRule(table, column.name, zoneOf(policy, table, column.name)) : undefined,
         canonicalSql: (columnSql, column) => canonicalSqlOf(columnSql, column.type),
         checkClocks(db, warnings) {
             const findings = checkClocks(db, policy);

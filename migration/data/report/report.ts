@@ -1,5 +1,6 @@
 /** The result of a run, as JSON (machine) and as text (people). */
 import type { OrphanOutcome } from "../copy/orphans";
+import type { GroundTruthFinding } from "../validate/groundTruth";
 import type { TableValidation } from "../validate/tableChecks";
 
 export interface TableReport {
@@ -67,6 +68,8 @@ export interface MigrationReport {
     readonly quarantine: QuarantineSummary;
     readonly schema: SchemaCheckSummary;
     readonly clockChecks: readonly unknown[];
+    /** Checks that do not depend on the conversion rules (validate/groundTruth.ts). */
+    readonly groundTruths?: readonly GroundTruthFinding[];
     readonly timings: Readonly<Record<string, number>>;
 }
 
@@ -98,11 +101,18 @@ export function renderReport(r: MigrationReport): string {
         ...differenceLines(r),
     ];
     if (r.schema.problems.length) lines.push("", "schema checks:", ...r.schema.problems.map((p) => `  - ${p}`));
+    if (r.groundTruths?.length)
+        lines.push("", "ground truths (independent of the conversion rules):", ...r.groundTruths.map(groundTruthLine));
     if (r.warnings.length) lines.push("", "warnings:", ...r.warnings.map((w) => `  - ${w}`));
     if (r.failures.length) lines.push("", "FAILED:", ...r.failures.map((f) => `  - ${f}`));
     const timings = Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(2)}s`);
     lines.push("", `timings: ${timings.join(", ")}`);
     return lines.join("\n");
+}
+
+function groundTruthLine(g: GroundTruthFinding): string {
+    if (g.mismatches === 0) return `  - ${g.check}: ok`;
+    return `  - ${g.check}: ${g.mismatches} rows differ (${g.conversionFaults + g.notLookedUp} converted wrongly, ${g.sourceDisagrees} as the source has them)`;
 }
 
 /** One row per table: counts, chunks, checksum and sample verdicts, copy time. */

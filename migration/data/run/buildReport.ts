@@ -9,6 +9,7 @@ import type { MappingResult } from "../plan/tableMapping";
 import type { MigrationReport, QuarantineSummary, SchemaCheckSummary, TableReport } from "../report/report";
 import type { RunContext } from "./context";
 import { runFailures } from "./failures";
+import { groundTruthFailures, groundTruthWarnings, type GroundTruthFinding } from "../validate/groundTruth";
 import type { TablePlan } from "./tablePlans";
 
 /** What a table's report says before any copy: its mapping and chunk plan. */
@@ -73,18 +74,22 @@ export interface RunFindings {
     readonly orphans: readonly OrphanOutcome[];
     readonly quarantine: QuarantineSummary;
     readonly schema: SchemaCheckSummary;
+    readonly groundTruths: readonly GroundTruthFinding[];
 }
 
 export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
     const { opts } = run;
-    const failures = runFailures({ tables: f.tables, schema: f.schema, quarantine: f.quarantine, allowQuarantine: opts.allowQuarantine });
+    const failures = [
+        ...runFailures({ tables: f.tables, schema: f.schema, quarantine: f.quarantine, allowQuarantine: opts.allowQuarantine }),
+        ...groundTruthFailures(f.groundTruths),
+    ];
     run.timings.total = (Date.now() - run.startedAt.getTime()) / 1000;
     return {
         tool: "gecko-pg",
         reportVersion: 1,
         ok: failures.length === 0,
         failures,
-        warnings: f.warnings,
+        warnings: [...f.warnings, ...groundTruthWarnings(f.groundTruths)],
         startedAt: run.startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
         source: {
@@ -114,6 +119,7 @@ export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
         quarantine: f.quarantine,
         schema: f.schema,
         clockChecks: f.clockChecks,
+        groundTruths: f.groundTruths,
         timings: run.timings,
     };
 }

@@ -27,6 +27,7 @@ import {
     type RunHooks,
 } from "./context";
 import { copyTables, finishLoad, validateTables } from "./steps";
+import { checkGroundTruths } from "../validate/groundTruth";
 import { pageSourcesFor, planTables, type TablePlan } from "./tablePlans";
 import { prepareTarget } from "./target";
 
@@ -68,9 +69,10 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         const copied = migrating ? await copyTables(ctx, plans, pageSources, serverStart) : plans.map(baseTableReport);
         const orphans = migrating ? await finishLoad(ctx, plans, conversion, loaded) : [];
         const tables = await validateTables(ctx, plans, copied, conversion, moved);
+        const groundTruths = await timed(ctx, "groundTruth", () => checkGroundTruths(ctx.pg, ctx.snapshot.db, plans, conversion));
         const schema = await timed(ctx, "validate", () => checkTargetSchema(ctx.pg, ctx.roles));
         const quarantine = await quarantineSummary(ctx.pg);
-        const report = buildReport(ctx, { source, mapping, warnings, clockChecks, tables, orphans, quarantine, schema });
+        const report = buildReport(ctx, { source, mapping, warnings, clockChecks, tables, orphans, quarantine, schema, groundTruths });
         await saveReport(ctx.pg, report);
         return report;
     } finally {

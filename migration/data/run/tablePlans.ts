@@ -27,7 +27,12 @@ export async function planTables(run: RunContext, ordered: readonly TableMapping
     for (const mapping of ordered) {
         const persisted = mapping.source ? await persistedPlan(run, mapping, mapping.source) : undefined;
         const buckets = persisted?.buckets ?? bucketCountFor(0);
-        const encoder = new RowEncoder(mapping, (c) => conversion.converterFor(mapping.target.name, c), buckets);
+        const encoder = new RowEncoder(
+            mapping,
+            (c) => conversion.converterFor(mapping.target.name, c),
+            buckets,
+            (c) => conversion.evidenceFor(mapping.target.name, c),
+        );
         plans.push({ mapping, encoder, chunks: persisted?.chunks ?? [], columnsChanged: persisted?.columnsChanged ?? false });
         if (run.workers && mapping.source) await run.workers.addTable(mapping, buckets);
     }
@@ -53,7 +58,15 @@ export function pageSourcesFor(run: RunContext, plans: readonly TablePlan[], con
         if (run.workers) return run.workers.pageSource(i);
         const encoders = plans.map((p) => {
             const table = p.mapping.target.name;
-            return [table, new RowEncoder(p.mapping, (c) => conversion.converterFor(table, c), p.encoder.buckets)] as const;
+            return [
+                table,
+                new RowEncoder(
+                    p.mapping,
+                    (c) => conversion.converterFor(table, c),
+                    p.encoder.buckets,
+                    (c) => conversion.evidenceFor(table, c),
+                ),
+            ] as const;
         });
         return localPageSource(run.snapshot.db, new Map(encoders));
     });

@@ -9,7 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { mergeRanges, scanPages } from "../../../migration/cutover/pageScan";
+import { leafValues } from "../../../migration/cutover/leafCells";
+import { leavesBefore, mergeRanges, pagesBefore, previousRanges, scanPages } from "../../../migration/cutover/pageScan";
 import { NO_WAL, parseWal, readWal } from "../../../migration/cutover/walFile";
 
 const dirs: string[] = [];
@@ -88,11 +89,11 @@ describe("changed pages", () => {
         const r = roots(db);
         const before = scanPages(file, readWal(file), new Set(r.values()));
         expect(before.changedRanges.size).toBe(0);
-        const again = scanPages(file, readWal(file), new Set(r.values()), before.hashes);
+        const again = scanPages(file, readWal(file), new Set(r.values()), { hashes: before.hashes });
         expect(again.changedPages).toBe(0);
         db.prepare("UPDATE a SET v = 'changed' WHERE id = 1500").run();
         db.prepare("UPDATE b SET v = 'changed' WHERE id = 'key-7'").run();
-        const after = scanPages(file, readWal(file), new Set(r.values()), before.hashes);
+        const after = scanPages(file, readWal(file), new Set(r.values()), { hashes: before.hashes });
         const a = after.changedRanges.get(r.get("a")!)!;
         expect(a).toHaveLength(1);
         expect(a[0].lo <= 1500n && a[0].hi >= 1500n).toBe(true);
@@ -101,6 +102,81 @@ describe("changed pages", () => {
         const b = after.changedRanges.get(r.get("b")!)!;
         expect(b.some((x) => x.lo <= bRowid && x.hi >= bRowid)).toBe(true);
         expect(after.unplaced).toEqual([]);
+        db.close();
+    });
+
+    it.each([
+        ["the WAL continues: only its new frames are read", false],
+        ["a checkpoint restarted the WAL: every page is compared", true],
+    ])(
+        "with the last pass's pages kept (%s): the same changes as by hashing, the pages brought up to date, and the rows the changed or freed leaves held",
+        (_, restart) => {
+            const { file, db } = liveFile();
+            const r = roots(db);
+            const tables = new Set(r.values());
+            db.prepare("UPDATE a SET v = 'in the WAL' WHERE id = 10").run(); // the WAL the last pass read
+            const before = scanPages(file, readWal(file), tables, undefined, true);
+            const image = before.image!;
+            expect(image.pageCount).toBe(before.pageCount);
+            const hashes = before.hashes;
+            const pageCountBefore = image.pageCount;
+            db.prepare("UPDATE a SET v = 'changed' WHERE id = 1500").run();
+            db.prepare("INSERT INTO b (id, v) SELECT 'more-' || id, v FROM b LIMIT 500").run(); // the file grows
+            // Two rows in three over a stretch: leaves merge, and the ones freed keep their old bytes (SQLite does not write a page it frees).
+            const gone = db.prepare("SELECT rowid AS r, id FROM b WHERE rowid BETWEEN 200 AND 1200 AND rowid % 3 != 0").all() as {
+                r: number;
+                id: string;
+            }[];
+            db.prepare("DELETE FROM b WHERE rowid BETWEEN 200 AND 1200 AND rowid % 3 != 0").run();
+            if (restart) {
+                db.pragma("wal_checkpoint(TRUNCATE)");
+                db.prepare("UPDATE a SET v = 'after the restart' WHERE id = 2500").run();
+                expect(readWal(file).salt).not.toEqual(image.wal.salt);
+            } else expect(readWal(file).salt).toEqual(image.wal.salt);
+            const hashed = scanPages(file, readWal(file), tables, { hashes });
+            const kept = scanPages(file, readWal(file), tables, { hashes, image }, true);
+            expect(kept.hashes.equals(hashed.hashes)).toBe(true);
+            expect(kept.changed).toEqual(hashed.changed);
+            expect(kept.changedRanges).toEqual(hashed.changedRanges);
+            const fresh = scanPages(file, readWal(file), tables, undefined, true).image!;
+            const size = fresh.pageCount * fresh.pageSize;
+            expect(kept.image!.pageCount).toBe(fresh.pageCount);
+            expect(kept.image!.bytes.subarray(0, size).equals(fresh.bytes.subarray(0, size))).toBe(true);
+
+            const old = pagesBefore(kept, kept.image!, pageCountBefore);
+            const leaves = leavesBefore(old, new Set(kept.changed), r.get("b")!, kept.treeOf(r.get("b")!));
+            const held = previousRanges(leaves);
+            for (const { r: rowid } of gone)
+                expect(
+                    held.some((x) => x.lo <= BigInt(rowid) && BigInt(rowid) <= x.hi),
+                    `rowid ${rowid}`,
+                ).toBe(true);
+            expect(held.reduce((n, x) => n + Number(x.hi - x.lo + 1n), 0)).toBeLessThan(1500); // the changed leaves, not the table
+            const keys = new Set(leaves.flatMap((l) => leafValues(l.page, l.header, before.pageSize, 0)!));
+            for (const { id } of gone) expect(keys.has(id), id).toBe(true);
+            const rowids = new Set(leaves.flatMap((l) => leafValues(l.page, l.header, before.pageSize, "rowid")!));
+            for (const { r: rowid } of gone) expect(rowids.has(BigInt(rowid))).toBe(true);
+            db.close();
+        },
+    );
+
+    it("reads a leaf's values from its cells, and refuses one that lies in an overflow page", () => {
+        const { file, db } = liveFile();
+        db.exec("CREATE TABLE c (n INTEGER, id TEXT PRIMARY KEY, x REAL)");
+        db.prepare("INSERT INTO c VALUES (?, ?, ?)").run(-70000, "short", 0.5);
+        db.prepare("INSERT INTO c VALUES (?, ?, ?)").run(2 ** 40, "k".repeat(20), null);
+        const root = roots(db).get("c")!;
+        const image = scanPages(file, readWal(file), new Set([root]), undefined, true).image!;
+        const leaf = image.bytes.subarray((root - 1) * image.pageSize, root * image.pageSize);
+        expect(leafValues(leaf, 0, image.pageSize, 0)).toEqual([-70000n, 2n ** 40n]);
+        expect(leafValues(leaf, 0, image.pageSize, 1)).toEqual(["short", "k".repeat(20)]);
+        expect(leafValues(leaf, 0, image.pageSize, 2)).toEqual([0.5, null]);
+        expect(leafValues(leaf, 0, image.pageSize, "rowid")).toEqual([1n, 2n]);
+        db.prepare("INSERT INTO c VALUES (?, ?, ?)").run(3, "o".repeat(6000), 1); // longer than a page
+        const grown = scanPages(file, readWal(file), new Set([root]), undefined, true).image!;
+        const again = grown.bytes.subarray((root - 1) * grown.pageSize, root * grown.pageSize);
+        expect(leafValues(again, 0, grown.pageSize, 1)).toBeUndefined();
+        expect(leafValues(again, 0, grown.pageSize, 0)).toEqual([-70000n, 2n ** 40n, 3n]);
         db.close();
     });
 

@@ -150,6 +150,34 @@ describe("sync", () => {
         await expectConverged();
     });
 
+    it("places deletes in a table keyed by text from the pages the last pass kept; with nothing kept, compares every key", async () => {
+        const retention = (db: Database.Database, n: number) =>
+            db.prepare("DELETE FROM trades WHERE id IN (SELECT id FROM trades ORDER BY block_timestamp, id LIMIT ?)").run(n).changes;
+        await syncPass(fx.input(source), undefined, { full: true }); // keeps its pages in this process
+        let removed = 0;
+        let candles = 0;
+        write((db) => {
+            removed = retention(db, 40);
+            // The oldest candles, a block of whole leaves: freed, not rewritten, with no changed leaf beside them.
+            candles = db.prepare("DELETE FROM ohlcv_data WHERE id IN (SELECT id FROM ohlcv_data ORDER BY id LIMIT 150)").run().changes;
+            db.prepare(
+                "INSERT INTO trades (id, pool_id, block_number, tx_hash, side, block_timestamp) SELECT 'kept_pages_' || id, pool_id, block_number, 'tx_k', side, block_timestamp FROM trades LIMIT 3",
+            ).run();
+        });
+        const kept = await sync();
+        expect(kept).toMatchObject({ mode: "pages", censusTables: [] });
+        expect(counts(kept, "trades")).toMatchObject({ deleted: removed, inserted: 3, updated: 0 });
+        expect(counts(kept, "ohlcv_data")).toMatchObject({ deleted: candles, inserted: 0, updated: 0 });
+        expect(await validateChangedTables(fx.input(source), silentLogger)).toEqual({ tables: ["ohlcv_data", "trades"], failures: [] });
+
+        await syncPass(fx.input(source), undefined, { keepPagesBytes: 0 }); // keeps nothing: the next pass has only hashes
+        write((db) => (removed = retention(db, 25)));
+        const hashed = await syncPass(fx.input(source), undefined, { keepPagesBytes: 0 });
+        expect(hashed).toMatchObject({ mode: "pages", censusTables: ["trades"] });
+        expect(counts(hashed, "trades")).toMatchObject({ deleted: removed, inserted: 0, updated: 0 });
+        await expectConverged();
+    });
+
     it("matches rows by key, so a reused rowid and a VACUUM that renumbers rows change nothing they should not", async () => {
         const removed: Record<string, number> = {};
         write((db) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { convertTimestamp, formatTimestamp } from "../../../../migration/data/convert/timestamp";
+import { convertTimestamp, formatTimestamp, resolveByEpoch } from "../../../../migration/data/convert/timestamp";
 import { resultText } from "../../../support/convertOracle";
 
 describe("convertTimestamp: shapes (UTC column)", () => {
@@ -105,5 +105,30 @@ describe("convertTimestamp: naive values in a local-clock column", () => {
     ] as const)("%s %s -> %s (%s)", (zone, raw, expected, warning) => {
         const r = convertTimestamp(raw, zone);
         expect(r).toEqual(warning ? { ok: true, value: expected, warning } : { ok: true, value: expected });
+    });
+});
+
+describe("resolveByEpoch: a local time decided by the row's own epoch (ohlcv_data.datetime = fromtimestamp(timestamp))", () => {
+    const at = (iso: string) => BigInt(new Date(iso).getTime() / 1000);
+    it.each([
+        ["America/Denver", "2025-11-02 01:30:00.000000", "2025-11-02T07:30:00Z", "2025-11-02 07:30:00+00"], // the first 01:30 (MDT)
+        ["America/Denver", "2025-11-02 01:30:00.000000", "2025-11-02T08:30:00Z", "2025-11-02 08:30:00+00"], // the second (MST)
+        ["Europe/Berlin", "2025-10-26 02:15:00.000000", "2025-10-26T00:15:00Z", "2025-10-26 00:15:00+00"], // CEST
+        ["Europe/Berlin", "2025-10-26 02:15:00.000000", "2025-10-26T01:15:00Z", "2025-10-26 01:15:00+00"], // CET
+    ])("%s %s with epoch %s -> %s", (zone, raw, iso, expected) => {
+        expect(convertTimestamp(raw, zone)).toMatchObject({ ok: true, warning: "dst-ambiguous" });
+        expect(resolveByEpoch(raw, at(iso), zone)).toEqual({ ok: true, value: expected, warning: "dst-resolved-by-epoch" });
+        // In milliseconds too (hand-edited rows), and as a REAL.
+        expect(resolveByEpoch(raw, at(iso) * 1000n, zone)).toMatchObject({ ok: true, value: expected });
+        expect(resolveByEpoch(raw, Number(at(iso)), zone)).toMatchObject({ ok: true, value: expected });
+    });
+
+    it("says nothing when the epoch names another wall clock, is not an epoch, or the value is not naive", () => {
+        expect(resolveByEpoch("2025-11-02 01:30:00", at("2025-11-02T09:30:00Z"), "America/Denver")).toBeUndefined();
+        expect(resolveByEpoch("2025-11-02 01:30:00", "1762068600", "America/Denver")).toBeUndefined();
+        expect(resolveByEpoch("2025-11-02 01:30:00", null, "America/Denver")).toBeUndefined();
+        expect(resolveByEpoch("2025-11-02T07:30:00Z", at("2025-11-02T07:30:00Z"), "America/Denver")).toBeUndefined();
+        // A time the spring-forward gap skipped is no epoch's wall clock: the collector never wrote it.
+        expect(resolveByEpoch("2025-03-09 02:30:00", at("2025-03-09T09:30:00Z"), "America/Denver")).toBeUndefined();
     });
 });

@@ -172,6 +172,7 @@ describe("buildReport", () => {
             orphans: [],
             quarantine: quarantine(0),
             schema: { ok: true, problems: [] },
+            groundTruths: [],
             ...overrides,
         };
     }

@@ -1,0 +1,34 @@
+/**
+ * Evidence in the row: a column whose naive local time another column of the same row pins
+ * down. The collector writes `ohlcv_data.datetime` as `fromtimestamp(timestamp)`, so in the
+ * repeated hour of a DST fall-back (where the wall clock alone names two instants) and in a
+ * spring-forward gap, the row's own epoch says which instant it was. Only conversions that
+ * came back with a DST warning are re-decided: everything else is as the column alone says.
+ */
+import { type FieldConversion, type RawValue } from "./result";
+import { resolveByEpoch } from "./timestamp";
+
+/** `table.column` -> the column of the same row holding the epoch it was derived from. */
+export const EPOCH_EVIDENCE: Readonly<Record<string, string>> = {
+    "ohlcv_data.datetime": "timestamp",
+};
+
+export interface EvidenceRule {
+    /** The target column holding the evidence. */
+    readonly column: string;
+    resolve(raw: RawValue, evidence: RawValue): FieldConversion | undefined;
+}
+
+/** The rule for `table.column` read in `zone`, if the collector derived it from another column. */
+export function evidenceRule(table: string, column: string, zone: string): EvidenceRule | undefined {
+    const epochColumn = EPOCH_EVIDENCE[`${table}.${column}`];
+    if (!epochColumn) return undefined;
+    return { column: epochColumn, resolve: (raw, evidence) => (raw === null ? undefined : resolveByEpoch(raw, evidence, zone)) };
+}
+
+/** A conversion that left a DST warning, decided by the row's evidence when the evidence agrees with the value. */
+export function withEvidence(c: FieldConversion, raw: RawValue, rule: EvidenceRule | undefined, evidence: RawValue): FieldConversion {
+    if (!rule || c === null || typeof c === "string" || !c.ok || (c.warning !== "dst-ambiguous" && c.warning !== "dst-nonexistent"))
+        return c;
+    return rule.resolve(raw, evidence) ?? c;
+}
