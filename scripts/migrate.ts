@@ -29,7 +29,11 @@ const SECTIONS = {
     source: `Source
   --sqlite PATH              the collector's gecko_data.db (env GECKO_SQLITE_PATH); opened read-only
   --source-time-zone ZONE    IANA zone of the collector host, for its local-clock columns (default UTC)
-  --clock table.col=utc|local  override a column's clock (repeatable)`,
+  --clock table.col=utc|local  override a column's clock (repeatable)
+  --repair LIST              values recovered exactly instead of quarantined, counted, their raw text kept in
+                             gecko_quarantine.repairs: python-repr (a Python literal in a JSON column, e.g.
+                             {'fee_tier': '0.25'} or None); default all, none to quarantine them. Give the same
+                             on every command for one target`,
     target: `Target (passwords only from the environment)
   env GECKO_TARGET_URL       postgresql://user:password@host:port/gecko_terminal_collector (or DATABASE_URL)
   --host/--port/--user/--database/--sslmode with env PGPASSWORD

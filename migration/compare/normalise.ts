@@ -8,11 +8,16 @@
  *   default becomes that default, as the copy fills it.
  * - A PostgreSQL value arrives as the server's output text and is brought to the same form:
  *   `t`/`f` -> `true`/`false`, a timestamptz in any session TimeZone -> UTC (`...+00`).
+ * - A timestamp of a local-clock column is compared as its wall clock in that clock's zone
+ *   (`2025-11-02 01:30:00 local`): the file holds only the wall clock, so in the repeated hour of a
+ *   DST fall-back it cannot say which of two instants it meant, and PostgreSQL, which can (the
+ *   row's epoch decided it: evidence.ts), is right either way.
  * - SUM and AVG are compared as numbers, within what rounding the inputs to their declared
  *   scale can move them (SQLite adds the stored doubles, PostgreSQL the rounded numerics).
  */
 import type { FieldConverter, RawValue } from "../data/convert/result";
 import { formatTimestamp, parseTimestamp } from "../data/convert/timestamp";
+import { wallClockText } from "./query";
 import type { ColumnType, TargetColumn } from "../schema/types";
 
 /** A canonical cell: the value's text as PostgreSQL prints it in UTC, or NULL. */
@@ -46,10 +51,18 @@ export function countColumn(name: string): OutputColumn {
     return { name, kind: "value", table: "", column: BIGINT };
 }
 
-export function normaliserFor(column: OutputColumn, converterFor: ConverterFor): CellNormaliser {
+/** The zone of a column's clock (`UTC` for a UTC column). */
+export type ZoneOf = (table: string, column: string) => string;
+
+export function normaliserFor(column: OutputColumn, converterFor: ConverterFor, zoneOf?: ZoneOf): CellNormaliser {
     switch (column.kind) {
-        case "value":
-            return valueNormaliser(column.column, converterFor(column.table, column.column));
+        case "value": {
+            const n = valueNormaliser(column.column, converterFor(column.table, column.column));
+            const zone = column.column.type.kind === "timestamptz" ? zoneOf?.(column.table, column.column.name) : undefined;
+            return zone && zone !== "UTC"
+                ? { sqlite: (raw) => wallClock(n.sqlite(raw), zone), postgres: (text) => wallClock(n.postgres(text), zone) }
+                : n;
+        }
         case "fill":
             return { sqlite: () => column.value, postgres: (text) => postgresCell(column.type, text) };
         case "approx":
@@ -87,12 +100,21 @@ export function utcTimestamp(text: string): string {
     return formatTimestamp(parsed);
 }
 
+/** A canonical timestamp as the wall clock in `zone` (anything else unchanged). */
+export function wallClock(cell: Cell, zone: string): Cell {
+    if (cell === null) return cell;
+    const parsed = parseTimestamp(cell);
+    if (typeof parsed === "string" || parsed.kind !== "absolute") return cell;
+    return `${wallClockText(parsed, zone)} local`;
+}
+
 /** Seconds from one canonical timestamp to another, or undefined when either is not one. */
 export function secondsBetween(from: Cell, to: Cell): number | undefined {
     if (from === null || to === null) return undefined;
-    const [a, b] = [parseTimestamp(from), parseTimestamp(to)];
-    if (typeof a === "string" || typeof b === "string" || a.kind !== "absolute" || b.kind !== "absolute") return undefined;
-    return b.epochSeconds - a.epochSeconds + (b.micros - a.micros) / 1e6;
+    const [a, b] = [parseTimestamp(from.replace(/ local$/, "")), parseTimestamp(to.replace(/ local$/, ""))];
+    if (typeof a === "string" || typeof b === "string" || a.kind !== b.kind) return undefined;
+    const seconds = (t: typeof a) => (t.kind === "absolute" ? t.epochSeconds : t.localSeconds);
+    return seconds(b) - seconds(a) + (b.micros - a.micros) / 1e6;
 }
 
 /** How an approximate column is compared: its operation, declared scale and the rows it aggregates. */

@@ -57,6 +57,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
     const conversion = conversionFor({
         sourceTimeZone: input.sourceTimeZone ?? DEFAULT_OPTIONS.sourceTimeZone,
         clockOverrides: input.clockOverrides,
+        repairs: input.repairs,
     });
     const sessionTimeZone = input.databaseTimeZone ?? DEFAULT_OPTIONS.databaseTimeZone;
     const snapshot = openSourceSnapshot(input.sqlitePath);
@@ -118,7 +119,7 @@ async function compareInstance(ctx: RunContext, instance: QueryInstance): Promis
     const limited = query.limited ? { limit: instance.limit } : undefined;
     const sqliteParams = instance.paramSets.map((p) => bindParams(p, "sqlite", zone, limited));
     const pgParams = instance.paramSets.map((p) => bindParams(p, "postgres", zone, limited));
-    const normalisers = query.columns.map((c) => normaliserFor(c, ctx.conversion.converterFor));
+    const normalisers = query.columns.map((c) => normaliserFor(c, ctx.conversion.converterFor, zone));
     const sqliteRows = (rows: readonly RawValue[][]): Row[] => rows.map((r) => r.map((v, i) => normalisers[i].sqlite(v)));
     const pgRows = (rows: readonly (string | null)[][]): Row[] => rows.map((r) => r.map((v, i) => normalisers[i].postgres(v)));
     const base = {

@@ -95,9 +95,12 @@ export async function syncPass(
         // The file as the last successful run or pass left it (size and mtime of the db and its WAL): nothing to read.
         const since = await sourceChangedSinceLastRun(ctx);
         if (!pass.full && !since.changed && since.lastRunOk) return syncReport(ctx, [], [], { mode: "none", changedPages: 0 });
+        const scanned = await scanSource(ctx, wal, pass);
+        // Not a page differs from what the last pass saw (a checkpoint moved the fingerprint): nothing to read or compare.
+        if (!pass.full && samePages(scanned)) return await recordUnchanged(ctx, scanned);
         const { mapping, conversion, warnings } = await readSource(ctx, { checkClocks: false });
         const plans = (await planTables(ctx, inCopyOrder(mapping.tables), conversion)).filter((p) => p.mapping.source && !p.mapping.extra);
-        const found = await timed(ctx, "diff", () => findChanges(ctx, plans, conversion, wal, pass));
+        const found = await timed(ctx, "diff", () => findChanges(ctx, plans, conversion, scanned, pass));
         const tables = await timed(ctx, "apply", () => applyAll(ctx, found.diffs, conversion, pass, found.state));
         keepImage(keptKey(ctx), found.state.hashes, found.image);
         const report = syncReport(ctx, tables, warnings, found);
@@ -121,17 +124,65 @@ interface FoundChanges {
 
 const keptKey = (ctx: RunContext) => `${ctx.snapshot.path}\n${describeConnection(ctx.opts.target)}`;
 
-/** The pages say which rows to compare; without a usable last pass, every row is compared. */
-async function findChanges(ctx: RunContext, plans: readonly TablePlan[], conversion: Conversion, wal: WalFrames, pass: SyncPassOptions) {
-    const roots = tableRoots(ctx, plans);
+interface ScannedSource {
+    readonly previous?: SyncState;
+    readonly scan: PageScan;
+    /** The kept pages the scan brought up to date, and their page count before. */
+    readonly image?: PageImage;
+    readonly pageCountBefore: number;
+    /** The pages may be kept for the next pass. */
+    readonly keep: boolean;
+}
+
+/** The file's pages compared with what the last pass saw (its kept pages, else its hashes). */
+async function scanSource(ctx: RunContext, wal: WalFrames, pass: SyncPassOptions): Promise<ScannedSource> {
     const previous = await loadSyncState(ctx.pg);
     const keepBytes = pass.keepPagesBytes ?? DEFAULT_KEEP_BYTES;
     const image = keepBytes > 0 ? takeKeptImage(keptKey(ctx), previous?.hashes) : undefined;
     const pageCountBefore = image?.pageCount ?? 0;
     const keep = fitsInMemory(ctx.snapshot.path, keepBytes);
+    const roots = ctx.snapshot.db.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table'").pluck().all() as bigint[];
     const scan = await timed(ctx, "pageScan", () =>
-        scanPages(ctx.snapshot.path, wal, new Set(roots.values()), previous && { hashes: previous.hashes, image }, keep),
+        scanPages(ctx.snapshot.path, wal, new Set(roots.map(Number)), previous && { hashes: previous.hashes, image }, keep),
     );
+    return { ...(previous ? { previous } : {}), scan, ...(image ? { image } : {}), pageCountBefore, keep };
+}
+
+/** Every page as the last pass saw it, in the same layout and schema. */
+const samePages = ({ previous, scan }: ScannedSource) =>
+    previous !== undefined &&
+    scan.changedPages === 0 &&
+    previous.pageSize === scan.pageSize &&
+    previous.schemaCookie === scan.schemaCookie &&
+    previous.hashes.length === scan.hashes.length;
+
+/** A pass that found the file's content unchanged: its fingerprint recorded (the next pass then answers at once), nothing else. */
+async function recordUnchanged(ctx: RunContext, scanned: ScannedSource): Promise<SyncReport> {
+    const state = { ...scanned.previous!, hashes: scanned.scan.hashes, fingerprint: ctx.snapshot.fingerprint };
+    const report = syncReport(ctx, [], [], { mode: "pages", changedPages: 0 });
+    await ctx.pg.query("BEGIN");
+    try {
+        await saveSyncState(ctx.pg, state);
+        await ctx.pg.query("INSERT INTO gecko_migration.runs (ok, report) VALUES ($1, $2)", [true, JSON.stringify(report)]);
+        await ctx.pg.query("COMMIT");
+    } catch (err) {
+        await ctx.pg.query("ROLLBACK").catch(() => undefined);
+        throw err;
+    }
+    keepImage(keptKey(ctx), state.hashes, scanned.keep ? scanned.scan.image : undefined);
+    return report;
+}
+
+/** The pages say which rows to compare; without a usable last pass, every row is compared. */
+async function findChanges(
+    ctx: RunContext,
+    plans: readonly TablePlan[],
+    conversion: Conversion,
+    scanned: ScannedSource,
+    pass: SyncPassOptions,
+) {
+    const roots = tableRoots(ctx, plans);
+    const { previous, scan, image, pageCountBefore, keep } = scanned;
     // Counted by the introspection, on this pass's snapshot.
     const counts = new Map(plans.map((p) => [p.mapping.target.name, p.mapping.source!.rowCount]));
     const state: SyncState = {

@@ -4,6 +4,10 @@
  */
 import type { ConnectionSpec } from "../postgres/connection";
 
+/** A kind of value recovered exactly instead of quarantined (convert/pythonLiteral.ts). */
+export type Repair = "python-repr";
+export const REPAIRS: readonly Repair[] = ["python-repr"];
+
 /** What to do with a row whose foreign key has no parent row. */
 export type OrphanPolicy = "quarantine" | "placeholder" | "fail";
 
@@ -18,6 +22,12 @@ export interface MigrationOptions {
     readonly sourceTimeZone: string;
     /** Per-column clock overrides, `"table.column": "utc" | "local"`. */
     readonly clockOverrides?: Readonly<Record<string, "utc" | "local">>;
+    /**
+     * Values recovered exactly rather than quarantined, each counted and its raw text kept
+     * (`gecko_quarantine.repairs`): `python-repr`, a JSON column holding a Python literal. Default:
+     * all of them; `[]` quarantines them instead. Give the same on every run of one target.
+     */
+    readonly repairs?: readonly Repair[];
     readonly orphanPolicy: OrphanPolicy;
     /** TimeZone set on the target database for new sessions (the collector never sets its own). */
     readonly databaseTimeZone: string;

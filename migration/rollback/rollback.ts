@@ -223,6 +223,7 @@ async function writeBack(run: Run, changes: SqliteChanges): Promise<{ upserted: 
     const conversion = conversionFor({
         sourceTimeZone: o.input.sourceTimeZone ?? DEFAULT_OPTIONS.sourceTimeZone,
         clockOverrides: o.input.clockOverrides,
+        repairs: o.input.repairs,
     });
     const db = new Database(o.input.sqlitePath, { fileMustExist: true, timeout: 5000 });
     db.defaultSafeIntegers(true);

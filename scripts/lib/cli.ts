@@ -17,6 +17,7 @@ export const SOURCE_TARGET_FLAGS = [
     "source-time-zone",
     "database-time-zone",
     "clock",
+    "repair",
     "report",
 ] as const;
 

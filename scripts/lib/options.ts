@@ -4,7 +4,7 @@
  * line is visible to every user of the machine (ps) and lands in shell history.
  */
 import { parseConnectionUrl, type ConnectionSpec, type SslMode } from "../../migration/postgres/connection";
-import type { MigrationInput, OrphanPolicy } from "../../migration/data/options";
+import { REPAIRS, type MigrationInput, type OrphanPolicy, type Repair } from "../../migration/data/options";
 
 export class UsageError extends Error {}
 
@@ -118,7 +118,19 @@ export function migrationInputFrom(flags: Flags): MigrationInput {
         allowQuarantine: Boolean(flags["allow-quarantine"]),
         sampleRows: int(flags, "sample-rows", 200),
         databaseTimeZone: str(flags, "database-time-zone") ?? "UTC",
+        repairs: repairsFrom(flags),
     };
+}
+
+/** `--repair python-repr` (a comma list) or `--repair none`; unset: every repair. */
+function repairsFrom(flags: Flags): readonly Repair[] {
+    const given = str(flags, "repair");
+    if (given === undefined) return REPAIRS;
+    if (given === "none") return [];
+    const names = given.split(",").map((s) => s.trim());
+    for (const n of names)
+        if (!(REPAIRS as readonly string[]).includes(n)) throw new UsageError(`--repair takes ${REPAIRS.join(", ")} or none, got '${n}'`);
+    return names as Repair[];
 }
 
 /** A bad value the operator gave (flag or environment) is a usage error: exit 2, not 3. */

@@ -25,6 +25,8 @@ export interface ConvertContext {
     readonly timeZone: string;
     /** Whether the target column accepts NULL. */
     readonly nullable: boolean;
+    /** A JSON column reads a Python literal as the JSON it means (a repair, counted). */
+    readonly pythonRepr?: boolean;
 }
 
 /** The context for one target column under a TimezonePolicy. */
@@ -51,7 +53,7 @@ export function convertValue(raw: RawValue, type: ColumnType, context: ConvertCo
         case "timestamptz":
             return convertTimestamp(raw, context.timeZone);
         case "jsonb":
-            return convertJson(raw);
+            return convertJson(raw, context.pythonRepr);
     }
 }
 

@@ -18,6 +18,7 @@
  * - INTEGER/REAL values are read as the JSON number they print as; a BLOB
  *   must be UTF-8. Empty strings are handled by convertValue.
  */
+import { pythonLiteralAsJson } from "./pythonLiteral";
 import { formatFixed, numericFormatLimit, parseDecimalText, roundHalfAwayFromZero } from "./decimal";
 import { type ConvertResult, type SqliteValue, accept, decodeUtf8, describeRaw, isWellFormedText, reject } from "./result";
 
@@ -31,8 +32,8 @@ type Json =
 
 class JsonError extends Error {}
 
-/** Converts a raw SQLite value for a `jsonb` column. */
-export function convertJson(raw: SqliteValue): ConvertResult {
+/** Converts a raw SQLite value for a `jsonb` column; `pythonRepr`: a Python literal is read as the JSON it means. */
+export function convertJson(raw: SqliteValue, pythonRepr = false): ConvertResult {
     let text: string;
     if (typeof raw === "string") text = raw;
     else if (typeof raw === "bigint") text = raw.toString();
@@ -47,7 +48,19 @@ export function convertJson(raw: SqliteValue): ConvertResult {
     try {
         return accept(canonicalJsonb(text));
     } catch (e) {
-        if (e instanceof JsonError) return reject(`${describeRaw(raw)} is not valid jsonb: ${e.message}`);
+        if (!(e instanceof JsonError)) throw e;
+        const repaired = pythonRepr ? fromPythonLiteral(text) : undefined;
+        return repaired ?? reject(`${describeRaw(raw)} is not valid jsonb: ${e.message}`);
+    }
+}
+
+function fromPythonLiteral(text: string): ConvertResult | undefined {
+    const json = pythonLiteralAsJson(text);
+    if (json === undefined) return undefined;
+    try {
+        return accept(canonicalJsonb(json), "python-repr-repaired");
+    } catch (e) {
+        if (e instanceof JsonError) return undefined; // e.g. a NUL, which jsonb cannot hold either way
         throw e;
     }
 }

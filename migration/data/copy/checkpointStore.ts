@@ -13,7 +13,7 @@ import { ident } from "../../postgres/sql";
 import type { ClientBase } from "pg";
 import type { Chunk } from "../plan/chunkPlan";
 import { CHECKSUM_ALGORITHM, type BucketSums } from "../checksum/checksum";
-import type { QuarantinedRow } from "./rowEncoder";
+import type { QuarantinedRow, RepairRecord } from "./rowEncoder";
 import { inTransaction } from "../../postgres/session";
 
 export const CHECKPOINT_DDL = `
@@ -92,6 +92,21 @@ CREATE TABLE IF NOT EXISTS gecko_quarantine.rows (
     quarantined_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS rows_table_idx ON gecko_quarantine.rows (table_name, stage);
+-- Values recovered exactly from a form their column should not hold (a Python literal in a JSON
+-- column): the row is in the target with the recovered value; the raw text is kept here.
+CREATE TABLE IF NOT EXISTS gecko_quarantine.repairs (
+    id           bigserial PRIMARY KEY,
+    table_name   text NOT NULL,
+    chunk_no     integer,
+    source_rowid bigint,
+    row_key      jsonb NOT NULL,
+    column_name  text NOT NULL,
+    kind         text NOT NULL,
+    raw_value    text,
+    stored_value text,
+    repaired_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS repairs_table_idx ON gecko_quarantine.repairs (table_name, column_name);
 `;
 
 export interface ChunkOutcome {
@@ -237,6 +252,28 @@ export interface QuarantineRecord {
     readonly row: QuarantinedRow;
     /** Set when the row's hash was already added to the chunk's source sums. */
     readonly counted?: { readonly bucket: number; readonly hash: bigint };
+}
+
+/** The chunk's repaired values, in the chunk's transaction (a chunk redone writes them again with it). */
+export async function insertRepairs(client: ClientBase, table: string, chunkNo: number, records: readonly RepairRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 2000) {
+        const part = records.slice(i, i + 2000);
+        await client.query(
+            `INSERT INTO gecko_quarantine.repairs (table_name, chunk_no, source_rowid, row_key, column_name, kind, raw_value, stored_value)
+             SELECT $1, $2, rowid, key, col, kind, raw, stored
+               FROM unnest($3::bigint[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[]) AS r(rowid, key, col, kind, raw, stored)`,
+            [
+                table,
+                chunkNo,
+                part.map((r) => r.rowid.toString()),
+                part.map((r) => JSON.stringify(r.key)),
+                part.map((r) => r.column),
+                part.map((r) => r.kind),
+                part.map((r) => r.rawValue),
+                part.map((r) => r.value),
+            ],
+        );
+    }
 }
 
 export async function insertQuarantine(

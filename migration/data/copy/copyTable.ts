@@ -13,9 +13,9 @@ import type { Chunk } from "../plan/chunkPlan";
 import type { TableMapping } from "../plan/tableMapping";
 import { ident } from "../../postgres/sql";
 import { BucketSums, rowHash } from "../checksum/checksum";
-import { completeChunk, insertQuarantine, type ChunkOutcome, type QuarantineRecord } from "./checkpointStore";
+import { completeChunk, insertQuarantine, insertRepairs, type ChunkOutcome, type QuarantineRecord } from "./checkpointStore";
 import { nextPageStart, pageReader, type EncodedPage, type PageSource } from "./pageEncoder";
-import { describeKey, RowEncoder, type EncodedRow, type RawValue } from "./rowEncoder";
+import { describeKey, RowEncoder, type EncodedRow, type RawValue, type RepairRecord } from "./rowEncoder";
 
 export interface TableCopyResult {
     readonly chunksCopied: number;
@@ -113,6 +113,7 @@ async function copyChunk(
         });
         outcome = { ...outcome, seconds: (Date.now() - t0) / 1000 };
         await insertQuarantine(pg, chunk.table, chunk.chunkNo, outcome.quarantine);
+        await insertRepairs(pg, chunk.table, chunk.chunkNo, outcome.repairs);
         await input.beforeCommit?.(chunk);
         if (!(await completeChunk(pg, chunk, outcome))) throw new Error("chunk was completed by another run meanwhile");
         await pg.query("COMMIT");
@@ -123,12 +124,13 @@ async function copyChunk(
     }
 }
 
-type StreamOutcome = ChunkOutcome & { readonly quarantine: QuarantineRecord[] };
+type StreamOutcome = ChunkOutcome & { readonly quarantine: QuarantineRecord[]; readonly repairs: RepairRecord[] };
 
 /** What one chunk's rows came to: counts, source checksums and quarantined rows. */
 class ChunkTally {
     readonly sums = new BucketSums();
     readonly quarantine: QuarantineRecord[] = [];
+    readonly repairs: RepairRecord[] = [];
     private readonly pageWarnings: Record<string, number>[] = [];
     private read = 0;
     private copied = 0;
@@ -149,6 +151,7 @@ class ChunkTally {
     copiedRow(r: EncodedRow): void {
         this.copied++;
         if (r.filled.length) this.filled++;
+        if (r.repairs) this.repairs.push(...r.repairs);
         this.sums.addRow(r.bucket, rowHash(r.line, { hi: 0, lo: 0 }));
     }
 
@@ -159,6 +162,7 @@ class ChunkTally {
         this.filled += page.rowsFilled;
         this.sums.addPartials(page.sums);
         for (const q of page.quarantine) this.quarantine.push(q);
+        for (const r of page.repairs) this.repairs.push(r);
         this.pageWarnings.push(page.warnings);
     }
 
@@ -177,6 +181,7 @@ class ChunkTally {
             bucketSums: this.sums,
             seconds: 0,
             quarantine: this.quarantine,
+            repairs: this.repairs,
         };
     }
 }

@@ -12,7 +12,7 @@ import type { TableMapping } from "../plan/tableMapping";
 import { sqliteIdent } from "../../postgres/sql";
 import { BucketSums, type PartialSums } from "../checksum/checksum";
 import type { QuarantineRecord } from "./checkpointStore";
-import type { RawValue, RowEncoder } from "./rowEncoder";
+import type { RawValue, RepairRecord, RowEncoder } from "./rowEncoder";
 import { hashBytesExtended, type Hash64 } from "../checksum/textHash";
 
 /**
@@ -32,6 +32,8 @@ export interface EncodedPage {
     /** The page's bucket checksums as number sums (cheap to post between threads). */
     readonly sums: PartialSums;
     readonly quarantine: QuarantineRecord[];
+    /** Values of the copied rows recovered by a repair (their raw text kept). */
+    readonly repairs: RepairRecord[];
     /** Accepted-with-a-warning conversions of this page, `column: warning` -> count. */
     readonly warnings: Record<string, number>;
     /** Rowid to continue from, or null when the chunk has no more rows. */
@@ -77,6 +79,7 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
     const raws = read(fromRowid, toRowid);
     const sums = new BucketSums();
     const quarantine: QuarantineRecord[] = [];
+    const repairs: RepairRecord[] = [];
     const text = new CopyTextWriter();
     let copied = 0;
     let filled = 0;
@@ -88,6 +91,7 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
         }
         copied++;
         if (r.filled.length) filled++;
+        if (r.repairs) repairs.push(...r.repairs);
         // The row hash is over the COPY line's bytes (the checksum's row text), where they were just encoded.
         const start = text.addLine(r.line);
         sums.addRow(r.bucket, hashBytesExtended(scratch, start, text.end - 1, hash));
@@ -101,6 +105,7 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
         rowsFilled: filled,
         sums: sums.partials(),
         quarantine,
+        repairs,
         warnings,
         nextRowid: nextPageStart(raws, toRowid),
     };

@@ -12,6 +12,7 @@ import type { ClientBase } from "pg";
 import type { TableMapping } from "../plan/tableMapping";
 import { ident } from "../../postgres/sql";
 import { BucketSums, rowHash } from "../checksum/checksum";
+import { insertRepairs } from "./checkpointStore";
 import { isRowLevelError, rowInsertSql } from "./copyTable";
 import { pageReader } from "./pageEncoder";
 import type { RowEncoder } from "./rowEncoder";
@@ -82,6 +83,7 @@ export async function retryQuarantined(
             }
             await pg.query("DELETE FROM gecko_quarantine.rows WHERE id = $1", [q.id]);
             const chunk = q.chunkNo ?? -1;
+            if (r.repairs) await insertRepairs(pg, table, chunk, r.repairs);
             const acc = perChunk.get(chunk) ?? { sums: new BucketSums(), rows: 0 };
             acc.sums.addRow(r.bucket, rowHash(r.line, hash));
             acc.rows++;

@@ -5,7 +5,7 @@
 import type { TableMapping } from "../plan/tableMapping";
 import { copyEscape, mayNeedCopyEscape } from "../convert/copyText";
 import { withEvidence, type EvidenceRule } from "../convert/evidence";
-import type { FieldConverter } from "../convert/result";
+import { REPAIR_WARNINGS, type FieldConverter } from "../convert/result";
 import type { TargetColumn } from "../../schema/types";
 import { bucketOf, canonicalRowText } from "../checksum/checksum";
 
@@ -29,6 +29,18 @@ export interface EncodedRow {
     readonly bucket: number;
     /** Target columns filled with the application default because the source held NULL in a NOT NULL column. */
     readonly filled: readonly string[];
+    /** Values recovered from a form the column should not hold (REPAIR_WARNINGS); absent when none. */
+    readonly repairs?: readonly RepairRecord[];
+}
+
+/** One repaired value: what the source held and what the target got, kept beside the row's key. */
+export interface RepairRecord {
+    readonly rowid: bigint;
+    readonly key: Record<string, string | null>;
+    readonly column: string;
+    readonly kind: string;
+    readonly rawValue: string | null;
+    readonly value: string | null;
 }
 
 export interface QuarantinedRow {
@@ -112,6 +124,7 @@ export class RowEncoder {
         // Allocated only when needed: this runs once per source row.
         let failures: { column: string; raw: RawValue; reason: string }[] | undefined;
         let filled: string[] | undefined;
+        let repairs: RepairRecord[] | undefined;
         for (let i = 0; i < cols.length; i++) {
             const col = cols[i];
             if (col.source.kind === "fill") {
@@ -130,6 +143,15 @@ export class RowEncoder {
                 if (c.warning) {
                     const k = `${col.target.name}: ${c.warning}`;
                     this.warnings.set(k, (this.warnings.get(k) ?? 0) + 1);
+                    if (REPAIR_WARNINGS.has(c.warning))
+                        (repairs ??= []).push({
+                            rowid: BigInt(raw[0] as bigint),
+                            key: this.rawKey(raw),
+                            column: col.target.name,
+                            kind: c.warning,
+                            rawValue: rawText(r),
+                            value: c.value,
+                        });
                 }
                 v = c.value;
             }
@@ -153,6 +175,7 @@ export class RowEncoder {
             line: canonicalRowText(values, this.plain),
             bucket: bucketOf(keyText, this.buckets),
             filled: filled ?? NONE,
+            ...(repairs ? { repairs } : {}),
         };
     }
 

@@ -4,7 +4,7 @@ import type { TableMapping } from "../plan/tableMapping";
 
 export interface WorkerData {
     readonly sqlitePath: string;
-    readonly conversion: Pick<MigrationOptions, "sourceTimeZone" | "clockOverrides">;
+    readonly conversion: Pick<MigrationOptions, "sourceTimeZone" | "clockOverrides" | "repairs">;
 }
 
 export type WorkerRequest = { readonly id: number } & (

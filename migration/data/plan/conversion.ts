@@ -9,7 +9,7 @@ import { columnContext, fieldConverter } from "../convert/convertValue";
 import { evidenceRule, type EvidenceRule } from "../convert/evidence";
 import type { FieldConverter } from "../convert/result";
 import { createTimezonePolicy, zoneOf, type TimezonePolicy } from "../convert/timezonePolicy";
-import type { MigrationOptions } from "../options";
+import { REPAIRS, type MigrationOptions } from "../options";
 import type { TargetColumn } from "../../schema/types";
 import { checkClocks, type ClockCheckFinding } from "../source/clockCheck";
 
@@ -25,13 +25,14 @@ export interface Conversion {
     checkClocks(db: Database.Database, warnings: string[]): ClockCheckFinding[];
 }
 
-export function conversionFor(options: Pick<MigrationOptions, "sourceTimeZone" | "clockOverrides">): Conversion {
+export function conversionFor(options: Pick<MigrationOptions, "sourceTimeZone" | "clockOverrides" | "repairs">): Conversion {
     const policy = createTimezonePolicy({ hostZone: options.sourceTimeZone, overrides: options.clockOverrides });
+    const pythonRepr = (options.repairs ?? REPAIRS).includes("python-repr");
     return {
         policy,
         converterFor(table, column) {
             // NOT NULL is enforced by the encoder (which may fill an app default), so convert as nullable.
-            return fieldConverter(column.type, { ...columnContext(policy, table, column), nullable: true });
+            return fieldConverter(column.type, { ...columnContext(policy, table, column), nullable: true, pythonRepr });
         },
         evidenceFor: (table, column) =>
             column.type.kind === "timestamptz" ? evidenceRule(table, column.name, zoneOf(policy, table, column.name)) : undefined,

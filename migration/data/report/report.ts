@@ -30,6 +30,21 @@ export interface TableReport {
     readonly validation?: TableValidation;
 }
 
+/** Values recovered exactly (kept in the target) and the raw text they came from. */
+export interface RepairSummary {
+    readonly total: number;
+    readonly location: string;
+    /** `table.column: kind` -> values. */
+    readonly byColumn: Readonly<Record<string, number>>;
+    readonly examples: readonly {
+        readonly table: string;
+        readonly key: string;
+        readonly column: string;
+        readonly rawValue: string | null;
+        readonly storedValue: string | null;
+    }[];
+}
+
 export interface QuarantineSummary {
     readonly total: number;
     /** Where the rows are: schema-qualified table. */
@@ -66,6 +81,8 @@ export interface MigrationReport {
     readonly tables: readonly TableReport[];
     readonly orphans: readonly OrphanOutcome[];
     readonly quarantine: QuarantineSummary;
+    /** Values repaired instead of quarantined (`--repair`). */
+    readonly repairs?: RepairSummary;
     readonly schema: SchemaCheckSummary;
     readonly clockChecks: readonly unknown[];
     /** Checks that do not depend on the conversion rules (validate/groundTruth.ts). */
@@ -98,6 +115,7 @@ export function renderReport(r: MigrationReport): string {
         ...driftLines(r),
         ...orphanLines(r),
         ...quarantineLines(r),
+        ...repairLines(r),
         ...differenceLines(r),
     ];
     if (r.schema.problems.length) lines.push("", "schema checks:", ...r.schema.problems.map((p) => `  - ${p}`));
@@ -181,6 +199,15 @@ function orphanLines(r: MigrationReport): string[] {
                 `  ${o.table}.${o.foreignKey} -> ${o.parent}: ${o.rows} rows ${ORPHAN_ACTIONS[o.action] ?? "found"} (e.g. ${o.examples.slice(0, 2).join(", ")})`,
         ),
     ];
+}
+
+function repairLines(r: MigrationReport): string[] {
+    const q = r.repairs;
+    if (!q?.total) return [];
+    const lines = ["", `repaired: ${q.total} values stored as what they mean, their raw text in ${q.location}`];
+    for (const [c, n] of Object.entries(q.byColumn)) lines.push(`  ${c}: ${n}`);
+    for (const e of q.examples) lines.push(`  - ${e.table} ${e.key} ${e.column}: ${JSON.stringify(e.rawValue)} -> ${e.storedValue}`);
+    return lines;
 }
 
 function quarantineLines(r: MigrationReport): string[] {

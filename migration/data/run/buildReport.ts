@@ -6,8 +6,9 @@ import type { ClockCheckFinding } from "../source/clockCheck";
 import type { SourceSchema } from "../source/introspect";
 import type { OrphanOutcome } from "../copy/orphans";
 import type { MappingResult } from "../plan/tableMapping";
-import type { MigrationReport, QuarantineSummary, SchemaCheckSummary, TableReport } from "../report/report";
+import type { MigrationReport, QuarantineSummary, RepairSummary, SchemaCheckSummary, TableReport } from "../report/report";
 import type { RunContext } from "./context";
+import { REPAIRS } from "../options";
 import { runFailures } from "./failures";
 import { groundTruthFailures, groundTruthWarnings, type GroundTruthFinding } from "../validate/groundTruth";
 import type { TablePlan } from "./tablePlans";
@@ -64,6 +65,31 @@ export async function quarantineSummary(pg: Client): Promise<QuarantineSummary> 
     };
 }
 
+export async function repairSummary(pg: Client): Promise<RepairSummary> {
+    const by = await pg.query<{ k: string; n: string }>(
+        "SELECT table_name || '.' || column_name || ': ' || kind AS k, count(*) AS n FROM gecko_quarantine.repairs GROUP BY 1 ORDER BY 1",
+    );
+    const ex = await pg.query<{
+        table_name: string;
+        k: string;
+        column_name: string;
+        raw_value: string | null;
+        stored_value: string | null;
+    }>("SELECT table_name, row_key::text AS k, column_name, raw_value, stored_value FROM gecko_quarantine.repairs ORDER BY id LIMIT 5");
+    return {
+        total: by.rows.reduce((n, r) => n + Number(r.n), 0),
+        location: "gecko_quarantine.repairs",
+        byColumn: Object.fromEntries(by.rows.map((r) => [r.k, Number(r.n)])),
+        examples: ex.rows.map((r) => ({
+            table: r.table_name,
+            key: r.k,
+            column: r.column_name,
+            rawValue: r.raw_value,
+            storedValue: r.stored_value,
+        })),
+    };
+}
+
 /** What the run found, gathered for the report. */
 export interface RunFindings {
     readonly source: SourceSchema;
@@ -73,6 +99,7 @@ export interface RunFindings {
     readonly tables: readonly TableReport[];
     readonly orphans: readonly OrphanOutcome[];
     readonly quarantine: QuarantineSummary;
+    readonly repairs?: RepairSummary;
     readonly schema: SchemaCheckSummary;
     readonly groundTruths: readonly GroundTruthFinding[];
 }
@@ -111,12 +138,14 @@ export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
             convertWorkers: run.workers?.size ?? 0,
             allowQuarantine: opts.allowQuarantine,
             sampleRows: opts.sampleRows,
+            repairs: opts.repairs ?? REPAIRS,
         },
         missingTables: f.mapping.missingTables,
         skippedTables: f.mapping.skippedTables,
         tables: f.tables,
         orphans: f.orphans,
         quarantine: f.quarantine,
+        ...(f.repairs ? { repairs: f.repairs } : {}),
         schema: f.schema,
         clockChecks: f.clockChecks,
         groundTruths: f.groundTruths,

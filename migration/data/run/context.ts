@@ -130,7 +130,7 @@ async function startConvertWorkers(opts: MigrationOptions, logger: MigrationLogg
     try {
         return await ConvertWorkers.start(count, {
             sqlitePath: opts.sqlitePath,
-            conversion: { sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides },
+            conversion: { sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides, repairs: opts.repairs },
         });
     } catch (err) {
         // Only speed is lost: the same conversion runs in this thread.

@@ -25,6 +25,7 @@ export async function removeMigratedData(client: Client, ownerRole: string, extr
             // Starting over: a recorded cutover would make the next copy refuse.
             [MIGRATION_SCHEMA, "cutovers"],
             [QUARANTINE_SCHEMA, "rows"],
+            [QUARANTINE_SCHEMA, "repairs"],
         ] as const;
         const targets = (await presentTables(client)).map((t) => qualified(t));
         for (const [schema, table] of bookkeeping) {

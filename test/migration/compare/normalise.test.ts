@@ -10,10 +10,12 @@ import {
     countColumn,
     normaliserFor,
     REJECTED_PREFIX,
+    secondsBetween,
     utcTimestamp,
     type OutputColumn,
 } from "../../../migration/compare/normalise";
 import { at, bindParams, postgresPlaceholders, wallClockText } from "../../../migration/compare/query";
+import { zoneOf as zoneOf_ } from "../../../migration/data/convert/timezonePolicy";
 import { conversionFor } from "../../../migration/data/plan/conversion";
 import type { TableMapping } from "../../../migration/data/plan/tableMapping";
 import { targetTable } from "../../../migration/schema/tables";
@@ -138,5 +140,24 @@ describe("mappedColumns", () => {
         expect(cols.map((c) => c.sqlite)).toContain('NULL AS "metadata_json"');
         expect(cols.map((c) => c.postgres)).toEqual(target.columns.map((c) => `"${c.name}"`));
         expect(cols.find((c) => c.output.name === "metadata_json")!.output).toMatchObject({ kind: "fill", value: "{}" });
+    });
+});
+
+describe("a local-clock timestamp", () => {
+    const local = conversionFor({ sourceTimeZone: "America/Denver" });
+    const zoneOf = (table: string, column: string) => zoneOf_(local.policy, table, column);
+    const n = normaliserFor(column("ohlcv_data", "datetime"), local.converterFor, zoneOf);
+
+    it("is compared as its wall clock: either instant of the repeated hour matches the file's text", () => {
+        expect(n.sqlite("2025-11-02 01:30:00.000000")).toBe("2025-11-02 01:30:00.000000 local");
+        expect(n.postgres("2025-11-02 07:30:00+00")).toBe("2025-11-02 01:30:00.000000 local"); // the first 01:30 (MDT)
+        expect(n.postgres("2025-11-02 08:30:00+00")).toBe("2025-11-02 01:30:00.000000 local"); // the second (MST)
+        expect(n.postgres("2025-11-02 09:30:00+00")).toBe("2025-11-02 02:30:00.000000 local");
+        expect(secondsBetween(n.sqlite("2025-07-01 12:00:00"), n.postgres("2025-07-01 19:00:00+00"))).toBe(3600);
+    });
+
+    it("stays an instant in a UTC column", () => {
+        const utc = normaliserFor(column("trades", "block_timestamp"), local.converterFor, zoneOf);
+        expect(utc.sqlite("2025-11-02 01:30:00")).toBe("2025-11-02 01:30:00+00");
     });
 });

@@ -8,6 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import * as fs from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncPass, type SyncReport } from "../../../migration/cutover/sync";
@@ -63,6 +64,22 @@ describe("sync", () => {
         const full = await syncPass(fx.input(source), undefined, { full: true });
         expect(full).toMatchObject({ sourceUnchanged: false, changes: 0 });
         expect(full.tables.length).toBeGreaterThan(5);
+    });
+
+    it("answers from the pages alone when a checkpoint moved the file but changed no row: nothing read, the new fingerprint recorded", async () => {
+        await syncPass(fx.input(source), undefined, { full: true });
+        write((db) => {
+            db.pragma("journal_mode = WAL");
+            db.prepare("UPDATE pools SET name = name WHERE rowid = (SELECT min(rowid) FROM pools)").run(); // a commit that changes no byte of a row
+            db.pragma("wal_checkpoint(TRUNCATE)");
+        });
+        for (const keepPagesBytes of [undefined, 0]) {
+            fs.utimesSync(source, new Date(), new Date(Date.now() + 5000)); // the fingerprint (size and mtime) moves
+            const r = await syncPass(fx.input(source), undefined, keepPagesBytes === undefined ? {} : { keepPagesBytes });
+            expect(r).toMatchObject({ sourceUnchanged: false, mode: "pages", changedPages: 0, changes: 0 });
+            expect(r.timings.introspect, "the tables were not read").toBeUndefined();
+            expect(await sync()).toMatchObject({ sourceUnchanged: true, mode: "none" });
+        }
     });
 
     it("follows inserts, in-place updates and deletes, table by table, and validates afterwards", async () => {

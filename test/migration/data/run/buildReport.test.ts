@@ -216,6 +216,7 @@ describe("buildReport", () => {
             convertWorkers: 3, // the workers that actually started
             allowQuarantine: false,
             sampleRows: 200,
+            repairs: ["python-repr"], // every repair unless told otherwise
         });
         expect(buildReport(run({ ...options, clockOverrides: { "pools.last_updated": "local" } }), findings([])).options).toMatchObject({
             clockOverrides: { "pools.last_updated": "local" },

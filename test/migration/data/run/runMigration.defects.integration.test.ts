@@ -19,6 +19,8 @@ const tk = (table: string, key: string) => `${table} ${key}`;
 
 /** Defect kinds whose rows cannot be loaded and must be quarantined at conversion. */
 const CONVERT_QUARANTINE = new Set(["overflow", "invalid-json", "unparseable-boolean"]);
+/** The planted invalid JSON that is a Python literal (the collector's str(dict), str(None)): repaired, not quarantined. */
+const pythonRepr = (d: PlantedDefect) => d.kind === "invalid-json" && /^(\{'.*\}|None)$/.test(String(d.value));
 
 interface QuarantineRow {
     table_name: string;
@@ -96,8 +98,8 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
     });
 
     it("quarantines exactly the unloadable planted rows at conversion, with key, column, raw value and reason", () => {
-        const expected = planted((d) => CONVERT_QUARANTINE.has(d.kind));
-        expect(expected.length).toBe(12 + 6 + 1); // overflows (2 in each of 6 columns), invalid JSON, 'maybe'
+        const expected = planted((d) => CONVERT_QUARANTINE.has(d.kind) && !pythonRepr(d));
+        expect(expected.length).toBe(12 + 3 + 1); // overflows (2 in each of 6 columns), invalid JSON that is no Python literal either, 'maybe'
         const converted = quarantine.filter((q) => q.stage === "convert");
         expect(converted.map((q) => tk(q.table_name, q.key)).sort()).toEqual(expected.map((d) => tk(d.table, keyOf(d))).sort());
         for (const d of expected) {
@@ -135,6 +137,35 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
                 ),
             ).toBe(true);
         }
+    });
+
+    it("repairs a Python literal in a JSON column: the row copied with the JSON it means, counted, its raw text kept beside its key", async () => {
+        const repaired = planted(pythonRepr);
+        expect(repaired.length).toBe(3); // two pools, one watchlist row
+        const kept = await fx.query<{ table_name: string; key: string; column_name: string; raw_value: string; stored_value: string }>(
+            "SELECT table_name, row_key->>'id' AS key, column_name, raw_value, stored_value FROM gecko_quarantine.repairs ORDER BY id",
+        );
+        expect(kept.map((k) => tk(k.table_name, k.key)).sort()).toEqual(repaired.map((d) => tk(d.table, keyOf(d))).sort());
+        const meaning: Record<string, unknown> = {
+            "{'fee_tier': '0.25', 'pool_type': 'amm'}": { fee_tier: "0.25", pool_type: "amm" },
+            None: null,
+            "{'added_by': 'cli'}": { added_by: "cli" },
+        };
+        for (const d of repaired) {
+            const k = kept.find((x) => x.table_name === d.table && x.key === keyOf(d))!;
+            expect(k).toMatchObject({ column_name: d.columns[0], raw_value: String(d.value) });
+            const [row] = await fx.query<{ v: unknown }>(
+                `SELECT "${d.columns[0]}" AS v FROM "${d.table}" WHERE "${keyCol(d.table)}"::text = $1`,
+                [keyOf(d)],
+            );
+            expect(row.v, tk(d.table, keyOf(d))).toEqual(meaning[String(d.value)]);
+        }
+        expect(report.repairs?.total).toBe(3);
+        expect(report.repairs?.byColumn).toEqual({
+            "pools.metadata_json: python-repr-repaired": 2,
+            "watchlist.metadata_json: python-repr-repaired": 1,
+        });
+        expect(tableReport(report, "pools").conversionWarnings?.["metadata_json: python-repr-repaired"]).toBe(2);
     });
 
     it("never truncates an overflowing value: the row is absent from the target, its raw row kept in quarantine", async () => {
