@@ -30,6 +30,9 @@ const SECTIONS = {
   --sqlite PATH              the collector's gecko_data.db (env GECKO_SQLITE_PATH); opened read-only
   --source-time-zone ZONE    IANA zone of the collector host, for its local-clock columns (default UTC)
   --clock table.col=utc|local  override a column's clock (repeatable)
+  --ambiguous-time POLICY    a local time a DST change repeats or skips, which nothing in its row decides
+                             (ohlcv_data.datetime is decided by its own timestamp): quarantine (default) |
+                             earlier | later (PostgreSQL's reading)
   --repair LIST              values recovered exactly instead of quarantined, counted, their raw text kept in
                              gecko_quarantine.repairs: python-repr (a Python literal in a JSON column, e.g.
                              {'fee_tier': '0.25'} or None); default all, none to quarantine them. Give the same

@@ -58,6 +58,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
         sourceTimeZone: input.sourceTimeZone ?? DEFAULT_OPTIONS.sourceTimeZone,
         clockOverrides: input.clockOverrides,
         repairs: input.repairs,
+        ambiguousTime: input.ambiguousTime,
     });
     const sessionTimeZone = input.databaseTimeZone ?? DEFAULT_OPTIONS.databaseTimeZone;
     const snapshot = openSourceSnapshot(input.sqlitePath);

@@ -8,6 +8,13 @@ import type { ConnectionSpec } from "../postgres/connection";
 export type Repair = "python-repr";
 export const REPAIRS: readonly Repair[] = ["python-repr"];
 
+/**
+ * A local time a DST change makes ambiguous (fall-back) or skips (spring-forward), when nothing
+ * in its row decides it: set the row aside (`quarantine`), or take the earlier or later reading.
+ */
+export type AmbiguousTime = "quarantine" | "earlier" | "later";
+export const DEFAULT_AMBIGUOUS_TIME: AmbiguousTime = "quarantine";
+
 /** What to do with a row whose foreign key has no parent row. */
 export type OrphanPolicy = "quarantine" | "placeholder" | "fail";
 
@@ -28,6 +35,8 @@ export interface MigrationOptions {
      * all of them; `[]` quarantines them instead. Give the same on every run of one target.
      */
     readonly repairs?: readonly Repair[];
+    /** An ambiguous or skipped local time nothing in its row decides (default `quarantine`: never silently an hour off). */
+    readonly ambiguousTime?: AmbiguousTime;
     readonly orphanPolicy: OrphanPolicy;
     /** TimeZone set on the target database for new sessions (the collector never sets its own). */
     readonly databaseTimeZone: string;

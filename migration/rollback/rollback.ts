@@ -224,6 +224,7 @@ async function writeBack(run: Run, changes: SqliteChanges): Promise<{ upserted: 
         sourceTimeZone: o.input.sourceTimeZone ?? DEFAULT_OPTIONS.sourceTimeZone,
         clockOverrides: o.input.clockOverrides,
         repairs: o.input.repairs,
+        ambiguousTime: o.input.ambiguousTime,
     });
     const db = new Database(o.input.sqlitePath, { fileMustExist: true, timeout: 5000 });
     db.defaultSafeIntegers(true);

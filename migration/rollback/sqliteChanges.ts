@@ -80,12 +80,7 @@ export async function conflictingKeys(
            FROM gecko_migration.changes c WHERE c.table_name = $1 AND c.row_key = ANY($2::text[]) ORDER BY c.row_key, c.seq`,
         [t.name, candidates],
     );
-    const encoder = new RowEncoder(
-        mapping,
-        (c) => conversion.converterFor(t.name, c),
-        1,
-        (c) => conversion.evidenceFor(t.name, c),
-    );
+    const encoder = new RowEncoder(mapping, (c) => conversion.converterFor(t.name, c), 1, conversion.rowRulesFor(t.name));
     const keySource = mapping.columns.find((c) => c.target.name === t.rowKey[0])!.source;
     if (keySource.kind !== "column") return [...candidates];
     const read = db

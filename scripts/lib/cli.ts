@@ -18,6 +18,7 @@ export const SOURCE_TARGET_FLAGS = [
     "database-time-zone",
     "clock",
     "repair",
+    "ambiguous-time",
     "report",
 ] as const;
 

@@ -4,7 +4,14 @@
  * line is visible to every user of the machine (ps) and lands in shell history.
  */
 import { parseConnectionUrl, type ConnectionSpec, type SslMode } from "../../migration/postgres/connection";
-import { REPAIRS, type MigrationInput, type OrphanPolicy, type Repair } from "../../migration/data/options";
+import {
+    DEFAULT_AMBIGUOUS_TIME,
+    REPAIRS,
+    type AmbiguousTime,
+    type MigrationInput,
+    type OrphanPolicy,
+    type Repair,
+} from "../../migration/data/options";
 
 export class UsageError extends Error {}
 
@@ -119,7 +126,15 @@ export function migrationInputFrom(flags: Flags): MigrationInput {
         sampleRows: int(flags, "sample-rows", 200),
         databaseTimeZone: str(flags, "database-time-zone") ?? "UTC",
         repairs: repairsFrom(flags),
+        ambiguousTime: ambiguousTimeFrom(flags),
     };
+}
+
+function ambiguousTimeFrom(flags: Flags): AmbiguousTime {
+    const given = str(flags, "ambiguous-time") ?? DEFAULT_AMBIGUOUS_TIME;
+    if (given !== "quarantine" && given !== "earlier" && given !== "later")
+        throw new UsageError(`--ambiguous-time must be quarantine, earlier or later, got '${given}'`);
+    return given;
 }
 
 /** `--repair python-repr` (a comma list) or `--repair none`; unset: every repair. */

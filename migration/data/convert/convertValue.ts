@@ -27,6 +27,8 @@ export interface ConvertContext {
     readonly nullable: boolean;
     /** A JSON column reads a Python literal as the JSON it means (a repair, counted). */
     readonly pythonRepr?: boolean;
+    /** Which reading of a wall clock a DST change makes ambiguous (or skips) is taken (default the later, PostgreSQL's). */
+    readonly dstPick?: "earlier" | "later";
 }
 
 /** The context for one target column under a TimezonePolicy. */
@@ -51,7 +53,7 @@ export function convertValue(raw: RawValue, type: ColumnType, context: ConvertCo
         case "boolean":
             return convertBoolean(raw);
         case "timestamptz":
-            return convertTimestamp(raw, context.timeZone);
+            return convertTimestamp(raw, context.timeZone, context.dstPick);
         case "jsonb":
             return convertJson(raw, context.pythonRepr);
     }

@@ -21,6 +21,8 @@ export interface LocalResolution {
     /** Offset east of UTC applied, in seconds. */
     readonly offsetSeconds: number;
     readonly kind: LocalTimeKind;
+    /** For an ambiguous or nonexistent time: the instant the transition's other offset gives. */
+    readonly otherEpochSeconds?: number;
 }
 
 interface Transition {
@@ -133,7 +135,10 @@ class Zone {
             else if (beforeTime > tr.at && afterTime >= tr.at) offset = tr.after;
             else offset = beforeTime > afterTime ? tr.before : tr.after; // gap: before; overlap: after
         }
-        return { epochSeconds: local - offset, offsetSeconds: offset, kind: this.classify(local, tr) };
+        const kind = this.classify(local, tr);
+        if (kind === "exact" || !tr) return { epochSeconds: local - offset, offsetSeconds: offset, kind };
+        const other = offset === tr.before ? tr.after : tr.before;
+        return { epochSeconds: local - offset, offsetSeconds: offset, kind, otherEpochSeconds: local - other };
     }
 
     private classify(local: number, tr: Transition | undefined): LocalTimeKind {

@@ -49,15 +49,21 @@ const MAX_SECONDS = civilSeconds(10000, 1, 1, 0, 0, 0) - 1;
 
 const DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)? ?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
 
-/** Converts a raw SQLite value for a `timestamptz` column; naive values are wall-clock time in `timeZone`. */
-export function convertTimestamp(raw: SqliteValue, timeZone: string): ConvertResult {
+/**
+ * Converts a raw SQLite value for a `timestamptz` column; naive values are wall-clock time in
+ * `timeZone`. A wall clock a DST change makes ambiguous (or skips) is read as the later of its
+ * two readings (PostgreSQL's rule) or, with `pick` "earlier", the earlier, with a `dst-*` warning.
+ */
+export function convertTimestamp(raw: SqliteValue, timeZone: string, pick: "earlier" | "later" = "later"): ConvertResult {
     const parsed = parseTimestamp(raw);
     if (typeof parsed === "string") return reject(`${describeRaw(raw)} is not a timestamp: ${parsed}`);
     let instant: Instant;
     let warning: ConvertWarning | undefined = parsed.fractionRounded ? "fraction-rounded" : undefined;
     if (parsed.kind === "naive") {
         const resolved = localToUtc(timeZone, parsed.localSeconds);
-        instant = { epochSeconds: resolved.epochSeconds, micros: parsed.micros };
+        const other = resolved.otherEpochSeconds ?? resolved.epochSeconds;
+        const epochSeconds = pick === "earlier" ? Math.min(resolved.epochSeconds, other) : Math.max(resolved.epochSeconds, other);
+        instant = { epochSeconds, micros: parsed.micros };
         if (resolved.kind !== "exact") warning = resolved.kind === "ambiguous" ? "dst-ambiguous" : "dst-nonexistent";
     } else instant = parsed;
     if (instant.epochSeconds < MIN_SECONDS || instant.epochSeconds > MAX_SECONDS) {

@@ -30,7 +30,7 @@ function handle(req: WorkerRequest): { value?: unknown; transfer?: ArrayBuffer[]
                 mapping,
                 (c) => conversion.converterFor(mapping.target.name, c),
                 req.buckets,
-                (c) => conversion.evidenceFor(mapping.target.name, c),
+                conversion.rowRulesFor(mapping.target.name),
             );
             tables.set(mapping.target.name, { read: pageReader(db, mapping, encoder.sourceColumns()), encoder });
             return {};

@@ -20,6 +20,18 @@ export type ConverterFor = (column: TargetColumn) => FieldConverter;
 /** The column of the same row that decides one column's ambiguous values, if any (evidence.ts). */
 export type EvidenceFor = (column: TargetColumn) => EvidenceRule | undefined;
 
+/** What decides a value beyond its own column. */
+export interface RowRules {
+    readonly evidenceFor?: EvidenceFor;
+    /** Set a row aside whose local time a DST change made ambiguous (or skipped) and nothing in the row decided. */
+    readonly quarantineUndecidedTimes?: boolean;
+}
+
+const UNDECIDED: Readonly<Record<string, string>> = {
+    "dst-ambiguous": "names two instants (a DST fall-back repeats it)",
+    "dst-nonexistent": "names no instant (a DST spring-forward skips it)",
+};
+
 export interface EncodedRow {
     readonly ok: true;
     /** Canonical text per target column, in target column order. */
@@ -94,7 +106,7 @@ export class RowEncoder {
         readonly mapping: TableMapping,
         converterFor: ConverterFor,
         readonly buckets: number,
-        evidenceFor?: EvidenceFor,
+        private readonly rules: RowRules = {},
     ) {
         this.converters = mapping.columns.map((c) => (c.source.kind === "column" ? converterFor(c.target) : undefined));
         this.plain = mapping.columns.map((c) => c.source.kind === "column" && !mayNeedCopyEscape(c.target.type));
@@ -102,7 +114,7 @@ export class RowEncoder {
         this.rawIndex = mapping.columns.map((c) => (c.source.kind === "column" ? next++ : -1));
         const names = mapping.columns.map((c) => c.target.name);
         this.evidence = mapping.columns.map((c) => {
-            const rule = c.source.kind === "column" ? evidenceFor?.(c.target) : undefined;
+            const rule = c.source.kind === "column" ? rules.evidenceFor?.(c.target) : undefined;
             const at = rule ? names.indexOf(rule.column) : -1;
             return rule && at >= 0 && this.rawIndex[at] >= 0 ? { rule, rawIndex: this.rawIndex[at] } : undefined;
         });
@@ -138,6 +150,13 @@ export class RowEncoder {
             if (c === null || typeof c === "string") v = c;
             else if (!c.ok) {
                 (failures ??= []).push({ column: col.target.name, raw: r, reason: c.reason });
+                continue;
+            } else if (c.warning && this.rules.quarantineUndecidedTimes && Object.hasOwn(UNDECIDED, c.warning)) {
+                (failures ??= []).push({
+                    column: col.target.name,
+                    raw: r,
+                    reason: `${rawText(r)} ${UNDECIDED[c.warning]} in the column's clock and nothing in the row decides it (--ambiguous-time earlier|later chooses)`,
+                });
                 continue;
             } else {
                 if (c.warning) {

@@ -1,10 +1,10 @@
 /** Messages between ConvertWorkers (main thread) and encodeWorker (worker thread). */
-import type { MigrationOptions } from "../options";
+import type { ConversionOptions } from "../plan/conversion";
 import type { TableMapping } from "../plan/tableMapping";
 
 export interface WorkerData {
     readonly sqlitePath: string;
-    readonly conversion: Pick<MigrationOptions, "sourceTimeZone" | "clockOverrides" | "repairs">;
+    readonly conversion: ConversionOptions;
 }
 
 export type WorkerRequest = { readonly id: number } & (

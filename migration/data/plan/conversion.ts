@@ -9,7 +9,8 @@ import { columnContext, fieldConverter } from "../convert/convertValue";
 import { evidenceRule, type EvidenceRule } from "../convert/evidence";
 import type { FieldConverter } from "../convert/result";
 import { createTimezonePolicy, zoneOf, type TimezonePolicy } from "../convert/timezonePolicy";
-import { REPAIRS, type MigrationOptions } from "../options";
+import { DEFAULT_AMBIGUOUS_TIME, REPAIRS, type MigrationOptions } from "../options";
+import type { RowRules } from "../copy/rowEncoder";
 import type { TargetColumn } from "../../schema/types";
 import { checkClocks, type ClockCheckFinding } from "../source/clockCheck";
 
@@ -19,23 +20,35 @@ export interface Conversion {
     converterFor(table: string, column: TargetColumn): FieldConverter;
     /** Another column of the same row that decides this column's ambiguous values (evidence.ts), if any. */
     evidenceFor(table: string, column: TargetColumn): EvidenceRule | undefined;
+    /** The row-level rules of `table`'s encoder: evidence, and what becomes of a local time nothing decides. */
+    rowRulesFor(table: string): RowRules;
     /** SQL giving a stored value's canonical text. */
     canonicalSql(columnSql: string, column: TargetColumn): string;
     /** Measures the clocks in the data; pushes a warning for each disagreement with the policy. */
     checkClocks(db: Database.Database, warnings: string[]): ClockCheckFinding[];
 }
 
-export function conversionFor(options: Pick<MigrationOptions, "sourceTimeZone" | "clockOverrides" | "repairs">): Conversion {
+/** The options a run's conversion depends on (a convert worker gets them as plain data). */
+export type ConversionOptions = Pick<MigrationOptions, "sourceTimeZone" | "clockOverrides" | "repairs" | "ambiguousTime">;
+
+export function conversionFor(options: ConversionOptions): Conversion {
     const policy = createTimezonePolicy({ hostZone: options.sourceTimeZone, overrides: options.clockOverrides });
     const pythonRepr = (options.repairs ?? REPAIRS).includes("python-repr");
+    const ambiguous = options.ambiguousTime ?? DEFAULT_AMBIGUOUS_TIME;
+    const dstPick = ambiguous === "earlier" ? "earlier" : "later";
+    const evidenceFor = (table: string, column: TargetColumn) =>
+        column.type.kind === "timestamptz" ? evidenceRule(table, column.name, zoneOf(policy, table, column.name)) : undefined;
     return {
         policy,
         converterFor(table, column) {
             // NOT NULL is enforced by the encoder (which may fill an app default), so convert as nullable.
-            return fieldConverter(column.type, { ...columnContext(policy, table, column), nullable: true, pythonRepr });
+            return fieldConverter(column.type, { ...columnContext(policy, table, column), nullable: true, pythonRepr, dstPick });
         },
-        evidenceFor: (table, column) =>
-            column.type.kind === "timestamptz" ? evidenceRule(table, column.name, zoneOf(policy, table, column.name)) : undefined,
+        evidenceFor,
+        rowRulesFor: (table) => ({
+            evidenceFor: (column) => evidenceFor(table, column),
+            quarantineUndecidedTimes: ambiguous === "quarantine",
+        }),
         canonicalSql: (columnSql, column) => canonicalSqlOf(columnSql, column.type),
         checkClocks(db, warnings) {
             const findings = checkClocks(db, policy);

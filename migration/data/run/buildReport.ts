@@ -8,7 +8,7 @@ import type { OrphanOutcome } from "../copy/orphans";
 import type { MappingResult } from "../plan/tableMapping";
 import type { MigrationReport, QuarantineSummary, RepairSummary, SchemaCheckSummary, TableReport } from "../report/report";
 import type { RunContext } from "./context";
-import { REPAIRS } from "../options";
+import { DEFAULT_AMBIGUOUS_TIME, REPAIRS } from "../options";
 import { runFailures } from "./failures";
 import { groundTruthFailures, groundTruthWarnings, type GroundTruthFinding } from "../validate/groundTruth";
 import type { TablePlan } from "./tablePlans";
@@ -139,6 +139,7 @@ export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
             allowQuarantine: opts.allowQuarantine,
             sampleRows: opts.sampleRows,
             repairs: opts.repairs ?? REPAIRS,
+            ambiguousTime: opts.ambiguousTime ?? DEFAULT_AMBIGUOUS_TIME,
         },
         missingTables: f.mapping.missingTables,
         skippedTables: f.mapping.skippedTables,

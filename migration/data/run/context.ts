@@ -130,7 +130,12 @@ async function startConvertWorkers(opts: MigrationOptions, logger: MigrationLogg
     try {
         return await ConvertWorkers.start(count, {
             sqlitePath: opts.sqlitePath,
-            conversion: { sourceTimeZone: opts.sourceTimeZone, clockOverrides: opts.clockOverrides, repairs: opts.repairs },
+            conversion: {
+                sourceTimeZone: opts.sourceTimeZone,
+                clockOverrides: opts.clockOverrides,
+                repairs: opts.repairs,
+                ambiguousTime: opts.ambiguousTime,
+            },
         });
     } catch (err) {
         // Only speed is lost: the same conversion runs in this thread.

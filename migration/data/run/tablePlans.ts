@@ -31,7 +31,7 @@ export async function planTables(run: RunContext, ordered: readonly TableMapping
             mapping,
             (c) => conversion.converterFor(mapping.target.name, c),
             buckets,
-            (c) => conversion.evidenceFor(mapping.target.name, c),
+            conversion.rowRulesFor(mapping.target.name),
         );
         plans.push({ mapping, encoder, chunks: persisted?.chunks ?? [], columnsChanged: persisted?.columnsChanged ?? false });
         if (run.workers && mapping.source) await run.workers.addTable(mapping, buckets);
@@ -60,12 +60,7 @@ export function pageSourcesFor(run: RunContext, plans: readonly TablePlan[], con
             const table = p.mapping.target.name;
             return [
                 table,
-                new RowEncoder(
-                    p.mapping,
-                    (c) => conversion.converterFor(table, c),
-                    p.encoder.buckets,
-                    (c) => conversion.evidenceFor(table, c),
-                ),
+                new RowEncoder(p.mapping, (c) => conversion.converterFor(table, c), p.encoder.buckets, conversion.rowRulesFor(table)),
             ] as const;
         });
         return localPageSource(run.snapshot.db, new Map(encoders));

@@ -132,3 +132,18 @@ describe("resolveByEpoch: a local time decided by the row's own epoch (ohlcv_dat
         expect(resolveByEpoch("2025-03-09 02:30:00", at("2025-03-09T09:30:00Z"), "America/Denver")).toBeUndefined();
     });
 });
+
+describe("convertTimestamp: which reading of an ambiguous or skipped local time", () => {
+    it.each([
+        ["America/Denver", "2025-11-02 01:30:00", "2025-11-02 07:30:00+00", "2025-11-02 08:30:00+00", "dst-ambiguous"],
+        ["Europe/Berlin", "2025-10-26 02:30:00", "2025-10-26 00:30:00+00", "2025-10-26 01:30:00+00", "dst-ambiguous"],
+        ["America/Denver", "2025-03-09 02:30:00", "2025-03-09 08:30:00+00", "2025-03-09 09:30:00+00", "dst-nonexistent"],
+        ["America/Denver", "2025-07-01 12:00:00", "2025-07-01 18:00:00+00", "2025-07-01 18:00:00+00", undefined],
+    ])("%s %s: earlier %s, later %s", (zone, raw, earlier, later, warning) => {
+        expect(convertTimestamp(raw, zone, "earlier")).toEqual(
+            warning ? { ok: true, value: earlier, warning } : { ok: true, value: earlier },
+        );
+        expect(convertTimestamp(raw, zone, "later")).toEqual(warning ? { ok: true, value: later, warning } : { ok: true, value: later });
+        expect(convertTimestamp(raw, zone)).toEqual(convertTimestamp(raw, zone, "later")); // PostgreSQL's reading by default
+    });
+});

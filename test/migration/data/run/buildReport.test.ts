@@ -217,6 +217,7 @@ describe("buildReport", () => {
             allowQuarantine: false,
             sampleRows: 200,
             repairs: ["python-repr"], // every repair unless told otherwise
+            ambiguousTime: "quarantine",
         });
         expect(buildReport(run({ ...options, clockOverrides: { "pools.last_updated": "local" } }), findings([])).options).toMatchObject({
             clockOverrides: { "pools.last_updated": "local" },

@@ -16,13 +16,34 @@ import { writeBackTable } from "../../../../migration/rollback/writeBack";
 import { TARGET_TABLES } from "../../../../migration/schema/tables";
 import { createMigrationFixture, tableReport, type MigrationFixture } from "../../../support/migrationFixture";
 
-describe.each(["America/Denver", "Europe/Berlin"])("a collector file across both DST changes in %s", (zone) => {
+/** A wall clock in the hour each zone's 2025 fall-back repeats. */
+const REPEATED = { "America/Denver": "2025-11-02 01:30:00.000000", "Europe/Berlin": "2025-10-26 02:30:00.000000" } as const;
+
+describe.each(["America/Denver", "Europe/Berlin"] as const)("a collector file across both DST changes in %s", (zone) => {
     let fx: MigrationFixture;
     let source: string;
+    let undecidedId: bigint;
 
     beforeAll(async () => {
         fx = await createMigrationFixture("dst");
         ({ path: source } = fx.generate("dst", { rows: 20000, seed: 4, hostTimeZone: zone, endAt: "2025-11-20T00:00:00Z", months: 10 }));
+        // A new-pool sighting in the repeated hour: its row holds nothing that says which of the two it was.
+        const db = new Database(source);
+        db.defaultSafeIntegers(true);
+        const others = (
+            db
+                .prepare("SELECT name FROM pragma_table_info('new_pools_history') WHERE name NOT IN ('id', 'collected_at')")
+                .pluck()
+                .all() as string[]
+        )
+            .map((c) => `"${c}"`)
+            .join(", ");
+        undecidedId = db
+            .prepare(
+                `INSERT INTO new_pools_history (${others}, collected_at) SELECT ${others}, ? FROM new_pools_history ORDER BY id LIMIT 1`,
+            )
+            .run(REPEATED[zone]).lastInsertRowid as bigint;
+        db.close();
     });
     afterAll(async () => fx?.dispose());
 
@@ -39,6 +60,31 @@ describe.each(["America/Denver", "Europe/Berlin"])("a collector file across both
             ["ohlcv_data", 0],
             ["trades", 0],
         ]);
+        // A local time nothing in its row decides is set aside by default, never silently an hour off.
+        const undecided = await fx.query<{ table_name: string; column_name: string; raw_value: string; reason: string }>(
+            "SELECT table_name, column_name, raw_value, reason FROM gecko_quarantine.rows WHERE reason LIKE '%DST%'",
+        );
+        expect(undecided.map((q) => [q.table_name, q.column_name, q.raw_value])).toEqual([
+            ["new_pools_history", "collected_at", REPEATED[zone]],
+        ]);
+        for (const q of undecided) {
+            expect(q.reason).toMatch(
+                /names two instants \(a DST fall-back repeats it\) .* nothing in the row decides it \(--ambiguous-time earlier\|later chooses\)/,
+            );
+        }
+        expect(report.quarantine.total).toBe(undecided.length);
+    });
+
+    it("takes the reading the operator chooses: a rerun with --ambiguous-time earlier copies the set-aside row at the earlier instant", async () => {
+        const report = await fx.migrate(source, { sourceTimeZone: zone, ambiguousTime: "earlier" });
+        expect(report.failures).toEqual([]);
+        expect(report.quarantine.total).toBe(0);
+        expect(tableReport(report, "new_pools_history").rowsRecoveredThisRun).toBe(1);
+        const [at] = await fx.query<{ utc: string }>(
+            "SELECT to_char(collected_at AT TIME ZONE 'UTC', 'HH24:MI') AS utc FROM new_pools_history WHERE id = $1",
+            [undecidedId],
+        );
+        expect(at.utc).toBe(zone === "America/Denver" ? "07:30" : "00:30"); // 01:30 MDT; 02:30 CEST
     });
 
     it("writes the repeated hour back as the wall clock the collector wrote (rollback), each value exact", async () => {

@@ -32,7 +32,8 @@ describe("a wrong rule for ambiguous local times", () => {
     afterAll(async () => fx?.dispose());
 
     it("passes the checksums but fails the ground truth, naming the rows an hour off", async () => {
-        const report = await fx.migrate(source, { sourceTimeZone: zone, allowQuarantine: true });
+        // The rule before the evidence: an ambiguous local time is read as the later instant.
+        const report = await fx.migrate(source, { sourceTimeZone: zone, allowQuarantine: true, ambiguousTime: "later" });
         const ohlcv = tableReport(report, "ohlcv_data");
         expect(ohlcv.validation!.mismatchedBuckets).toEqual([]);
         expect(ohlcv.validation!.sampleMismatches).toEqual([]);
