@@ -789,7 +789,17 @@ async function main(argv: string[]): Promise<number> {
     try {
         const { target, app, appPassword } = await provision(server, log);
         const file = path.join(dir, "gecko_data.db");
-        const input: MigrationInput = { sqlitePath: file, target, ownerRole: OWNER_ROLE, appRole: APP_ROLE, sourceTimeZone: HOST_ZONE };
+        const input: MigrationInput = {
+            sqlitePath: file,
+            target,
+            ownerRole: OWNER_ROLE,
+            appRole: APP_ROLE,
+            sourceTimeZone: HOST_ZONE,
+            // The data ends now: its span holds a DST fall-back, and the new-pool sightings of the repeated
+            // hour have nothing in their rows to decide them. The default would set them aside; the bench
+            // measures the cutover, so it takes PostgreSQL's reading.
+            ambiguousTime: "later",
+        };
         const configPath = path.join(dir, "config.yaml");
         const bench: Bench = { config, dir, file, input, target, app, appPassword, configPath, log, logger };
         fs.writeFileSync(configPath, sqliteConfig(file));

@@ -5,6 +5,7 @@
  * spring-forward gap, the row's own epoch says which instant it was. Only conversions that
  * came back with a DST warning are re-decided: everything else is as the column alone says.
  */
+import type { TargetColumn } from "../../schema/types";
 import { type FieldConversion, type RawValue } from "./result";
 import { resolveByEpoch } from "./timestamp";
 
@@ -12,6 +13,16 @@ import { resolveByEpoch } from "./timestamp";
 export const EPOCH_EVIDENCE: Readonly<Record<string, string>> = {
     "ohlcv_data.datetime": "timestamp",
 };
+
+/** The column of the same row that decides one column's ambiguous values, if any. */
+export type EvidenceFor = (column: TargetColumn) => EvidenceRule | undefined;
+
+/** What decides a value beyond its own column (a table's RowEncoder takes them). */
+export interface RowRules {
+    readonly evidenceFor?: EvidenceFor;
+    /** Set a row aside whose local time a DST change made ambiguous (or skipped) and nothing in the row decided. */
+    readonly quarantineUndecidedTimes?: boolean;
+}
 
 export interface EvidenceRule {
     /** The target column holding the evidence. */

@@ -4,7 +4,7 @@
  */
 import type { TableMapping } from "../plan/tableMapping";
 import { copyEscape, mayNeedCopyEscape } from "../convert/copyText";
-import { withEvidence, type EvidenceRule } from "../convert/evidence";
+import { withEvidence, type EvidenceRule, type RowRules } from "../convert/evidence";
 import { REPAIR_WARNINGS, type FieldConverter } from "../convert/result";
 import type { TargetColumn } from "../../schema/types";
 import { bucketOf, canonicalRowText } from "../checksum/checksum";
@@ -16,16 +16,6 @@ export type RawValue = null | number | bigint | string | Buffer;
 
 /** The converter of one target column of the table (closes over the timezone policy). */
 export type ConverterFor = (column: TargetColumn) => FieldConverter;
-
-/** The column of the same row that decides one column's ambiguous values, if any (evidence.ts). */
-export type EvidenceFor = (column: TargetColumn) => EvidenceRule | undefined;
-
-/** What decides a value beyond its own column. */
-export interface RowRules {
-    readonly evidenceFor?: EvidenceFor;
-    /** Set a row aside whose local time a DST change made ambiguous (or skipped) and nothing in the row decided. */
-    readonly quarantineUndecidedTimes?: boolean;
-}
 
 const UNDECIDED: Readonly<Record<string, string>> = {
     "dst-ambiguous": "names two instants (a DST fall-back repeats it)",

@@ -6,11 +6,10 @@
 import type Database from "better-sqlite3";
 import { canonicalSql as canonicalSqlOf } from "../convert/copyText";
 import { columnContext, fieldConverter } from "../convert/convertValue";
-import { evidenceRule, type EvidenceRule } from "../convert/evidence";
+import { evidenceRule, type EvidenceRule, type RowRules } from "../convert/evidence";
 import type { FieldConverter } from "../convert/result";
 import { createTimezonePolicy, zoneOf, type TimezonePolicy } from "../convert/timezonePolicy";
 import { DEFAULT_AMBIGUOUS_TIME, REPAIRS, type MigrationOptions } from "../options";
-import type { RowRules } from "../copy/rowEncoder";
 import type { TargetColumn } from "../../schema/types";
 import { checkClocks, type ClockCheckFinding } from "../source/clockCheck";
 
