@@ -11,6 +11,7 @@ import { ident, literal, sqliteIdent } from "../postgres/sql";
 import type { TargetColumn } from "../schema/types";
 import { withEvidence } from "../data/convert/evidence";
 import type { FieldConversion, SqliteValue } from "../data/convert/result";
+import { convertTimestamp } from "../data/convert/timestamp";
 import { zoneOf } from "../data/convert/timezonePolicy";
 import type { Conversion } from "../data/plan/conversion";
 import type { TableMapping } from "../data/plan/tableMapping";
@@ -63,6 +64,20 @@ function selectSql(table: string, key: string, cols: readonly ReverseColumn[], c
         return [`${stored} AS s${i}`, `${conversion.canonicalSql(col, c.target)} AS c${i}`];
     });
     return `SELECT t.${ident(key)}::text AS k, ${exprs.join(", ")} FROM ${ident(table)} t WHERE t.${ident(key)}::text = ANY($1::text[])`;
+}
+
+/**
+ * A wall clock a DST fall-back repeats names two instants: written back from PostgreSQL's, it
+ * is exact when that instant is either reading (the file can hold no more; on the way in, the
+ * row's evidence or the order of the collector's writes decides it again).
+ */
+function eitherReading(forward: (raw: SqliteValue | null) => FieldConversion, zone: string, expected: string | null) {
+    return (raw: SqliteValue | null): FieldConversion => {
+        const f = forward(raw);
+        if (raw === null || f === null || typeof f === "string" || !f.ok || f.warning !== "dst-ambiguous" || f.value === expected) return f;
+        const other = convertTimestamp(raw, zone, "earlier");
+        return other.ok && other.value === expected ? other : f;
+    };
 }
 
 const canonicalOf = (f: FieldConversion): string | null | undefined =>
@@ -134,7 +149,8 @@ export async function writeBackTable(
         const values: (SqliteValue | null)[] = new Array(cols.length);
         for (const i of order) {
             const e = evidence[i];
-            const forward = e ? (raw: SqliteValue | null) => withEvidence(forwards[i](raw), raw, e.rule, values[e.at]) : forwards[i];
+            const plain = cols[i].zone && cols[i].zone !== "UTC" ? eitherReading(forwards[i], cols[i].zone!, row[`c${i}`]) : forwards[i];
+            const forward = e ? (raw: SqliteValue | null) => withEvidence(plain(raw), raw, e.rule, values[e.at]) : plain;
             const v = storedValue(cols[i], row[`s${i}`], row[`c${i}`], forward);
             if (v.asText) numericsAsText++;
             if (!v.exact)

@@ -6,7 +6,7 @@
  * came back with a DST warning are re-decided: everything else is as the column alone says.
  */
 import type { TargetColumn } from "../../schema/types";
-import { type FieldConversion, type RawValue } from "./result";
+import { accept, type FieldConversion, type RawValue } from "./result";
 import { resolveByEpoch } from "./timestamp";
 
 /** `table.column` -> the column of the same row holding the epoch it was derived from. */
@@ -24,8 +24,11 @@ export interface RowRules {
     readonly quarantineUndecidedTimes?: boolean;
 }
 
+/** The evidence "column" that is the source row's rowid. */
+export const ROWID_EVIDENCE = "\u0000rowid";
+
 export interface EvidenceRule {
-    /** The target column holding the evidence. */
+    /** The target column holding the evidence (ROWID_EVIDENCE: the source rowid). */
     readonly column: string;
     resolve(raw: RawValue, evidence: RawValue): FieldConversion | undefined;
 }
@@ -35,6 +38,17 @@ export function evidenceRule(table: string, column: string, zone: string): Evide
     const epochColumn = EPOCH_EVIDENCE[`${table}.${column}`];
     if (!epochColumn) return undefined;
     return { column: epochColumn, resolve: (raw, evidence) => (raw === null ? undefined : resolveByEpoch(raw, evidence, zone)) };
+}
+
+/** Values decided ahead of the copy by rowid (the order of the collector's writes: plan/orderEvidence.ts). */
+export function decidedRule(decided: Readonly<Record<string, string>>): EvidenceRule {
+    return {
+        column: ROWID_EVIDENCE,
+        resolve: (_raw, rowid) => {
+            const value = rowid === null ? undefined : decided[String(rowid)];
+            return value === undefined ? undefined : accept(value, "dst-resolved-by-order");
+        },
+    };
 }
 
 /** A conversion that left a DST warning, decided by the row's evidence when the evidence agrees with the value. */

@@ -17,11 +17,19 @@ export type RawValue = SqliteValue | null;
  * - `dst-nonexistent`: a naive local time fell in a spring-forward gap; it was shifted forward;
  * - `dst-resolved-by-epoch`: a naive local time that was ambiguous (or nonexistent) was decided by
  *   the same row's epoch, which the collector derived it from (evidence.ts);
+ * - `dst-resolved-by-order`: such a value decided by the order of the collector's writes around it
+ *   (plan/orderEvidence.ts);
  * - `python-repr-repaired`: a JSON column held a Python literal (`{'a': None}`): stored as the JSON
  *   it means (pythonLiteral.ts), its raw text kept beside its key (a repair, see REPAIR_WARNINGS).
  */
 export type ConvertWarning =
-    "empty-as-null" | "fraction-rounded" | "dst-ambiguous" | "dst-nonexistent" | "dst-resolved-by-epoch" | "python-repr-repaired";
+    | "empty-as-null"
+    | "fraction-rounded"
+    | "dst-ambiguous"
+    | "dst-nonexistent"
+    | "dst-resolved-by-epoch"
+    | "dst-resolved-by-order"
+    | "python-repr-repaired";
 
 /** Warnings that mark a repair: the value was recovered from a form the column should not hold, and its raw text is kept. */
 export const REPAIR_WARNINGS: ReadonlySet<ConvertWarning> = new Set(["python-repr-repaired"]);

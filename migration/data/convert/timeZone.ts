@@ -80,6 +80,14 @@ export function localToUtc(zone: string, localSeconds: number): LocalResolution 
     return zoneFor(zone).localToUtc(localSeconds);
 }
 
+/**
+ * The wall-clock spans a DST fall-back repeats in `zone` between two instants, as local
+ * seconds (civilSeconds): each [from, to) names two instants, one per offset.
+ */
+export function repeatedSpans(zone: string, fromEpoch: number, toEpoch: number): { readonly from: number; readonly to: number }[] {
+    return zoneFor(zone).repeatedSpans(fromEpoch, toEpoch);
+}
+
 function zoneFor(name: string): Zone {
     let zone = zones.get(name);
     if (!zone) {
@@ -156,6 +164,16 @@ class Zone {
             }
         }
         return undefined;
+    }
+
+    repeatedSpans(fromEpoch: number, toEpoch: number): { from: number; to: number }[] {
+        if (!this.format) return [];
+        const out: { from: number; to: number }[] = [];
+        for (let year = yearOf(fromEpoch); year <= yearOf(toEpoch); year++)
+            for (const tr of this.rulesOf(year).transitions)
+                if (tr.after < tr.before && tr.at >= fromEpoch && tr.at <= toEpoch)
+                    out.push({ from: tr.at + tr.after, to: tr.at + tr.before });
+        return out;
     }
 
     private rulesOf(year: number): YearRules {

@@ -12,6 +12,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
+import type { DecidedTimes } from "../plan/orderEvidence";
 import type { TableMapping } from "../plan/tableMapping";
 import type { EncodedPage, PageSource } from "./pageEncoder";
 import type { WorkerData, WorkerReply, WorkerRequest } from "./workerProtocol";
@@ -103,8 +104,9 @@ export class ConvertWorkers {
         await Promise.all(this.workers.map((w) => w.call({ kind: "end" })));
     }
 
-    async addTable(mapping: TableMapping, buckets: number): Promise<void> {
-        await Promise.all(this.workers.map((w) => w.call({ kind: "table", mapping, buckets })));
+    /** Sets up a table in every worker; `decidedTimes`: its local times the main thread decided by the order of writes. */
+    async addTable(mapping: TableMapping, buckets: number, decidedTimes: DecidedTimes = {}): Promise<void> {
+        await Promise.all(this.workers.map((w) => w.call({ kind: "table", mapping, buckets, decidedTimes })));
     }
 
     /** The page source of lane `i`. */

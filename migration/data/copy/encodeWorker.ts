@@ -26,11 +26,14 @@ function handle(req: WorkerRequest): { value?: unknown; transfer?: ArrayBuffer[]
             return {};
         case "table": {
             const mapping: TableMapping = req.mapping;
+            const tableConversion = Object.keys(req.decidedTimes).length
+                ? conversionFor({ ...conversionOptions, decidedTimes: req.decidedTimes })
+                : conversion;
             const encoder = new RowEncoder(
                 mapping,
-                (c) => conversion.converterFor(mapping.target.name, c),
+                (c) => tableConversion.converterFor(mapping.target.name, c),
                 req.buckets,
-                conversion.rowRulesFor(mapping.target.name),
+                tableConversion.rowRulesFor(mapping.target.name),
             );
             tables.set(mapping.target.name, { read: pageReader(db, mapping, encoder.sourceColumns()), encoder });
             return {};

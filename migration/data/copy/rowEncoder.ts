@@ -4,7 +4,7 @@
  */
 import type { TableMapping } from "../plan/tableMapping";
 import { copyEscape, mayNeedCopyEscape } from "../convert/copyText";
-import { withEvidence, type EvidenceRule, type RowRules } from "../convert/evidence";
+import { ROWID_EVIDENCE, withEvidence, type EvidenceRule, type RowRules } from "../convert/evidence";
 import { REPAIR_WARNINGS, type FieldConverter } from "../convert/result";
 import type { TargetColumn } from "../../schema/types";
 import { bucketOf, canonicalRowText } from "../checksum/checksum";
@@ -105,6 +105,7 @@ export class RowEncoder {
         const names = mapping.columns.map((c) => c.target.name);
         this.evidence = mapping.columns.map((c) => {
             const rule = c.source.kind === "column" ? rules.evidenceFor?.(c.target) : undefined;
+            if (rule?.column === ROWID_EVIDENCE) return { rule, rawIndex: 0 };
             const at = rule ? names.indexOf(rule.column) : -1;
             return rule && at >= 0 && this.rawIndex[at] >= 0 ? { rule, rawIndex: this.rawIndex[at] } : undefined;
         });

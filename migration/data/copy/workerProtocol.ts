@@ -1,5 +1,6 @@
 /** Messages between ConvertWorkers (main thread) and encodeWorker (worker thread). */
 import type { ConversionOptions } from "../plan/conversion";
+import type { DecidedTimes } from "../plan/orderEvidence";
 import type { TableMapping } from "../plan/tableMapping";
 
 export interface WorkerData {
@@ -10,7 +11,7 @@ export interface WorkerData {
 export type WorkerRequest = { readonly id: number } & (
     | { readonly kind: "begin" }
     | { readonly kind: "end" }
-    | { readonly kind: "table"; readonly mapping: TableMapping; readonly buckets: number }
+    | { readonly kind: "table"; readonly mapping: TableMapping; readonly buckets: number; readonly decidedTimes: DecidedTimes }
     | { readonly kind: "page"; readonly table: string; readonly fromRowid: bigint; readonly toRowid: bigint }
 );
 

@@ -6,7 +6,8 @@
 import type Database from "better-sqlite3";
 import { canonicalSql as canonicalSqlOf } from "../convert/copyText";
 import { columnContext, fieldConverter } from "../convert/convertValue";
-import { evidenceRule, type EvidenceRule, type RowRules } from "../convert/evidence";
+import { decidedRule, evidenceRule, type EvidenceRule, type RowRules } from "../convert/evidence";
+import type { DecidedTimes } from "./orderEvidence";
 import type { FieldConverter } from "../convert/result";
 import { createTimezonePolicy, zoneOf, type TimezonePolicy } from "../convert/timezonePolicy";
 import { DEFAULT_AMBIGUOUS_TIME, REPAIRS, type MigrationOptions } from "../options";
@@ -21,6 +22,8 @@ export interface Conversion {
     evidenceFor(table: string, column: TargetColumn): EvidenceRule | undefined;
     /** The row-level rules of `table`'s encoder: evidence, and what becomes of a local time nothing decides. */
     rowRulesFor(table: string): RowRules;
+    /** The local times of `table` the order of writes decided (for a convert worker to apply too). */
+    decidedTimesOf(table: string): DecidedTimes;
     /** SQL giving a stored value's canonical text. */
     canonicalSql(columnSql: string, column: TargetColumn): string;
     /** Measures the clocks in the data; pushes a warning for each disagreement with the policy. */
@@ -28,15 +31,22 @@ export interface Conversion {
 }
 
 /** The options a run's conversion depends on (a convert worker gets them as plain data). */
-export type ConversionOptions = Pick<MigrationOptions, "sourceTimeZone" | "clockOverrides" | "repairs" | "ambiguousTime">;
+export type ConversionOptions = Pick<MigrationOptions, "sourceTimeZone" | "clockOverrides" | "repairs" | "ambiguousTime"> & {
+    /** Local times the order of the collector's writes decided (orderEvidence.ts), found on the run's snapshot. */
+    readonly decidedTimes?: DecidedTimes;
+};
 
 export function conversionFor(options: ConversionOptions): Conversion {
     const policy = createTimezonePolicy({ hostZone: options.sourceTimeZone, overrides: options.clockOverrides });
     const pythonRepr = (options.repairs ?? REPAIRS).includes("python-repr");
     const ambiguous = options.ambiguousTime ?? DEFAULT_AMBIGUOUS_TIME;
     const dstPick = ambiguous === "earlier" ? "earlier" : "later";
-    const evidenceFor = (table: string, column: TargetColumn) =>
-        column.type.kind === "timestamptz" ? evidenceRule(table, column.name, zoneOf(policy, table, column.name)) : undefined;
+    const decidedTimes = options.decidedTimes ?? {};
+    const evidenceFor = (table: string, column: TargetColumn): EvidenceRule | undefined => {
+        if (column.type.kind !== "timestamptz") return undefined;
+        const decided = decidedTimes[`${table}.${column.name}`];
+        return evidenceRule(table, column.name, zoneOf(policy, table, column.name)) ?? (decided ? decidedRule(decided) : undefined);
+    };
     return {
         policy,
         converterFor(table, column) {
@@ -44,6 +54,7 @@ export function conversionFor(options: ConversionOptions): Conversion {
             return fieldConverter(column.type, { ...columnContext(policy, table, column), nullable: true, pythonRepr, dstPick });
         },
         evidenceFor,
+        decidedTimesOf: (table) => Object.fromEntries(Object.entries(decidedTimes).filter(([k]) => k.startsWith(`${table}.`))),
         rowRulesFor: (table) => ({
             evidenceFor: (column) => evidenceFor(table, column),
             quarantineUndecidedTimes: ambiguous === "quarantine",

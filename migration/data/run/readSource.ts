@@ -1,6 +1,7 @@
 /** A run's first step, shared by migrate, validate and sync: the source as it is, and how it is read. */
 import { TARGET_TABLES } from "../../schema/tables";
 import { conversionFor, type Conversion } from "../plan/conversion";
+import { decideByOrder } from "../plan/orderEvidence";
 import { mapSourceToTarget } from "../plan/tableMapping";
 import { introspectSource } from "../source/introspect";
 import { timed, type RunContext } from "./context";
@@ -9,7 +10,10 @@ import { timed, type RunContext } from "./context";
 export async function readSource(ctx: RunContext, options: { readonly checkClocks?: boolean } = {}) {
     const source = await timed(ctx, "introspect", () => introspectSource(ctx.snapshot.db));
     const mapping = mapSourceToTarget(source, TARGET_TABLES);
-    const conversion: Conversion = conversionFor(ctx.opts);
+    const policyOnly = conversionFor(ctx.opts);
+    // Local times a DST fall-back repeats, decided by the order of the collector's writes on this snapshot.
+    const decidedTimes = await timed(ctx, "orderEvidence", () => decideByOrder(ctx.snapshot.db, policyOnly.policy, mapping.tables));
+    const conversion: Conversion = Object.keys(decidedTimes).length ? conversionFor({ ...ctx.opts, decidedTimes }) : policyOnly;
     const warnings: string[] = [];
     // A sync pass skips it: the copy measured the clocks, and a pass converts by the same policy.
     const clockChecks =

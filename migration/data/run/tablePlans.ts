@@ -34,7 +34,7 @@ export async function planTables(run: RunContext, ordered: readonly TableMapping
             conversion.rowRulesFor(mapping.target.name),
         );
         plans.push({ mapping, encoder, chunks: persisted?.chunks ?? [], columnsChanged: persisted?.columnsChanged ?? false });
-        if (run.workers && mapping.source) await run.workers.addTable(mapping, buckets);
+        if (run.workers && mapping.source) await run.workers.addTable(mapping, buckets, conversion.decidedTimesOf(mapping.target.name));
     }
     return plans;
 }

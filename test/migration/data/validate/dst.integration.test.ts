@@ -18,11 +18,27 @@ import { createMigrationFixture, tableReport, type MigrationFixture } from "../.
 
 /** A wall clock in the hour each zone's 2025 fall-back repeats. */
 const REPEATED = { "America/Denver": "2025-11-02 01:30:00.000000", "Europe/Berlin": "2025-10-26 02:30:00.000000" } as const;
+/** One pool's sightings across the change, in the order written: the wall clock drops once, between the passes. */
+const ACROSS = {
+    "America/Denver": [
+        ["2025-11-02 01:10:00.000000", "07:10"],
+        ["2025-11-02 01:40:00.000000", "07:40"],
+        ["2025-11-02 01:05:00.000000", "08:05"],
+        ["2025-11-02 01:50:00.000000", "08:50"],
+    ],
+    "Europe/Berlin": [
+        ["2025-10-26 02:10:00.000000", "00:10"],
+        ["2025-10-26 02:40:00.000000", "00:40"],
+        ["2025-10-26 02:05:00.000000", "01:05"],
+        ["2025-10-26 02:50:00.000000", "01:50"],
+    ],
+} as const;
 
 describe.each(["America/Denver", "Europe/Berlin"] as const)("a collector file across both DST changes in %s", (zone) => {
     let fx: MigrationFixture;
     let source: string;
     let undecidedId: bigint;
+    let acrossPool: string;
 
     beforeAll(async () => {
         fx = await createMigrationFixture("dst");
@@ -38,17 +54,32 @@ describe.each(["America/Denver", "Europe/Berlin"] as const)("a collector file ac
         )
             .map((c) => `"${c}"`)
             .join(", ");
-        undecidedId = db
+        const sighting = (pool: string, at: string) =>
+            db
+                .prepare(
+                    `INSERT INTO new_pools_history (${others}, collected_at) SELECT ${others.replace('"pool_id"', "?")}, ? FROM new_pools_history ORDER BY id LIMIT 1`,
+                )
+                .run(pool, at).lastInsertRowid as bigint;
+        // A pool seen once, in the repeated hour: nothing around it says which pass it was.
+        const alone = db
+            .prepare("SELECT id FROM pools WHERE id NOT IN (SELECT pool_id FROM new_pools_history) ORDER BY id LIMIT 1")
+            .pluck()
+            .get() as string;
+        undecidedId = sighting(alone, REPEATED[zone]);
+        // A pool seen before the change and then four times across it.
+        acrossPool = db
             .prepare(
-                `INSERT INTO new_pools_history (${others}, collected_at) SELECT ${others}, ? FROM new_pools_history ORDER BY id LIMIT 1`,
+                "SELECT pool_id FROM new_pools_history GROUP BY pool_id HAVING max(collected_at) < '2025-10-20' ORDER BY pool_id LIMIT 1",
             )
-            .run(REPEATED[zone]).lastInsertRowid as bigint;
+            .pluck()
+            .get() as string;
+        for (const [at] of ACROSS[zone]) sighting(acrossPool, at);
         db.close();
     });
     afterAll(async () => fx?.dispose());
 
     it("stores every candle at the instant its epoch names, the repeated hour decided by the row's epoch", async () => {
-        const report = await fx.migrate(source, { sourceTimeZone: zone, allowQuarantine: true });
+        const report = await fx.migrate(source, { sourceTimeZone: zone, allowQuarantine: true, convertWorkers: 1 });
         expect(report.failures).toEqual([]);
         const ohlcv = tableReport(report, "ohlcv_data");
         // The repeated hour holds candles, and each was decided by its epoch: none read as the later instant.
@@ -73,6 +104,13 @@ describe.each(["America/Denver", "Europe/Berlin"] as const)("a collector file ac
             );
         }
         expect(report.quarantine.total).toBe(undecided.length);
+        // The order of one pool's sightings decides its run across the change (in the convert worker too).
+        expect(tableReport(report, "new_pools_history").conversionWarnings?.["collected_at: dst-resolved-by-order"]).toBe(4);
+        const across = await fx.query<{ utc: string }>(
+            "SELECT to_char(collected_at AT TIME ZONE 'UTC', 'HH24:MI') AS utc FROM new_pools_history WHERE pool_id = $1 AND collected_at >= $2 ORDER BY id",
+            [acrossPool, "2025-10-25"],
+        );
+        expect(across.map((r) => r.utc)).toEqual(ACROSS[zone].map(([, utc]) => utc));
     });
 
     it("takes the reading the operator chooses: a rerun with --ambiguous-time earlier copies the set-aside row at the earlier instant", async () => {
@@ -103,27 +141,47 @@ describe.each(["America/Denver", "Europe/Berlin"] as const)("a collector file ac
             "SELECT id::text AS id FROM ohlcv_data WHERE datetime BETWEEN to_timestamp($1) AND to_timestamp($2)",
             [Date.parse("2025-10-25T00:00:00Z") / 1000, Date.parse("2025-11-04T00:00:00Z") / 1000],
         );
-        const mapping = mapSourceToTarget(introspectSource(db), TARGET_TABLES).tables.find((m) => m.target.name === "ohlcv_data")!;
+        const sightings = new Map(
+            (
+                db.prepare("SELECT id, collected_at FROM new_pools_history WHERE pool_id = ?").all(acrossPool) as {
+                    id: bigint;
+                    collected_at: string;
+                }[]
+            ).map((r) => [String(r.id), r.collected_at]),
+        );
+        const mappings = mapSourceToTarget(introspectSource(db), TARGET_TABLES).tables;
+        const mapping = (table: string) => mappings.find((m) => m.target.name === table)!;
         const conversion = conversionFor({ sourceTimeZone: zone });
         const pg = new Client(clientConfig(fx.target));
         await pg.connect();
         try {
-            db.exec("DELETE FROM ohlcv_data"); // the write-back must recreate them, not find them in place
-            const r = await writeBackTable(
+            // The write-back must recreate them, not find them in place.
+            db.exec("DELETE FROM ohlcv_data");
+            db.prepare("DELETE FROM new_pools_history WHERE pool_id = ?").run(acrossPool);
+            const candles = await writeBackTable(
                 db,
                 pg,
-                mapping,
+                mapping("ohlcv_data"),
                 conversion,
                 day.map((x) => x.id),
             );
-            expect(r.inexact).toEqual([]);
-            expect(r.upserted).toBe(day.length);
+            expect(candles.inexact).toEqual([]);
+            expect(candles.upserted).toBe(day.length);
+            // Sightings the order of writes decided: the wall clock names either reading, exactly.
+            const pools = await writeBackTable(db, pg, mapping("new_pools_history"), conversion, [...sightings.keys()]);
+            expect(pools.inexact).toEqual([]);
+            expect(pools.upserted).toBe(sightings.size);
         } finally {
             await pg.end();
         }
         const after = db.prepare("SELECT id, datetime FROM ohlcv_data").all() as { id: bigint; datetime: string }[];
+        const sightingsAfter = db.prepare("SELECT id, collected_at FROM new_pools_history WHERE pool_id = ?").all(acrossPool) as {
+            id: bigint;
+            collected_at: string;
+        }[];
         db.close();
         expect(after.length).toBe(day.length);
         for (const row of after) expect(row.datetime, `candle ${row.id}`).toBe(before.get(String(row.id)));
+        expect(sightingsAfter.map((r) => r.collected_at).sort()).toEqual([...sightings.values()].sort());
     });
 });
