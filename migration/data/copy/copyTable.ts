@@ -15,7 +15,7 @@ import { ident } from "../../postgres/sql";
 import { BucketSums, rowHash } from "../checksum/checksum";
 import { completeChunk, insertQuarantine, insertRepairs, type ChunkOutcome, type QuarantineRecord } from "./checkpointStore";
 import { nextPageStart, pageReader, type EncodedPage, type PageSource } from "./pageEncoder";
-import { describeKey, RowEncoder, type EncodedRow, type RawValue, type RepairRecord } from "./rowEncoder";
+import { addExample, describeKey, RowEncoder, type EncodedRow, type RawValue, type RepairRecord } from "./rowEncoder";
 
 export interface TableCopyResult {
     readonly chunksCopied: number;
@@ -131,7 +131,7 @@ class ChunkTally {
     readonly sums = new BucketSums();
     readonly quarantine: QuarantineRecord[] = [];
     readonly repairs: RepairRecord[] = [];
-    private readonly pageWarnings: Record<string, number>[] = [];
+    private readonly pageWarnings: Pick<EncodedPage, "warnings" | "warningExamples">[] = [];
     private read = 0;
     private copied = 0;
     private filled = 0;
@@ -163,13 +163,16 @@ class ChunkTally {
         this.sums.addPartials(page.sums);
         for (const q of page.quarantine) this.quarantine.push(q);
         for (const r of page.repairs) this.repairs.push(r);
-        this.pageWarnings.push(page.warnings);
+        this.pageWarnings.push(page);
     }
 
     /** The chunk's COPY succeeded: its pages' warnings count (a chunk redone row by row counts its own). */
     keepWarnings(): void {
-        for (const w of this.pageWarnings)
-            for (const [k, n] of Object.entries(w)) this.encoder.warnings.set(k, (this.encoder.warnings.get(k) ?? 0) + n);
+        for (const page of this.pageWarnings) {
+            for (const [k, n] of Object.entries(page.warnings)) this.encoder.warnings.set(k, (this.encoder.warnings.get(k) ?? 0) + n);
+            for (const [k, keys] of Object.entries(page.warningExamples))
+                for (const key of keys) addExample(this.encoder.warningExamples, k, key);
+        }
     }
 
     outcome(): StreamOutcome {

@@ -36,6 +36,8 @@ export interface EncodedPage {
     readonly repairs: RepairRecord[];
     /** Accepted-with-a-warning conversions of this page, `column: warning` -> count. */
     readonly warnings: Record<string, number>;
+    /** The first keys of each warning on this page. */
+    readonly warningExamples: Record<string, string[]>;
     /** Rowid to continue from, or null when the chunk has no more rows. */
     readonly nextRowid: bigint | null;
 }
@@ -97,7 +99,9 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
         sums.addRow(r.bucket, hashBytesExtended(scratch, start, text.end - 1, hash));
     }
     const warnings = Object.fromEntries(encoder.warnings);
+    const warningExamples = Object.fromEntries(encoder.warningExamples);
     encoder.warnings.clear();
+    encoder.warningExamples.clear();
     return {
         copyText: text.bytes(),
         rowsRead: raws.length,
@@ -107,6 +111,7 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
         quarantine,
         repairs,
         warnings,
+        warningExamples,
         nextRowid: nextPageStart(raws, toRowid),
     };
 }

@@ -91,6 +91,8 @@ export class RowEncoder {
     private readonly evidence: ({ rule: EvidenceRule; rawIndex: number } | undefined)[];
     /** Accepted-with-a-warning conversions, keyed `column: warning` (e.g. `created_at: empty-as-null`). */
     readonly warnings = new Map<string, number>();
+    /** The first keys (raw source text, as JSON) of each warning's values, for the report. */
+    readonly warningExamples = new Map<string, string[]>();
 
     constructor(
         readonly mapping: TableMapping,
@@ -152,7 +154,9 @@ export class RowEncoder {
             } else {
                 if (c.warning) {
                     const k = `${col.target.name}: ${c.warning}`;
-                    this.warnings.set(k, (this.warnings.get(k) ?? 0) + 1);
+                    const n = (this.warnings.get(k) ?? 0) + 1;
+                    this.warnings.set(k, n);
+                    if (n <= WARNING_EXAMPLES) addExample(this.warningExamples, k, JSON.stringify(this.rawKey(raw)));
                     if (REPAIR_WARNINGS.has(c.warning))
                         (repairs ??= []).push({
                             rowid: BigInt(raw[0] as bigint),
@@ -219,6 +223,16 @@ export class RowEncoder {
             row: this.rawRow(raw),
         };
     }
+}
+
+/** How many keys the report names per warning. */
+export const WARNING_EXAMPLES = 3;
+
+/** Adds a key to a warning's examples, up to WARNING_EXAMPLES. */
+export function addExample(examples: Map<string, string[]>, warning: string, key: string): void {
+    const list = examples.get(warning) ?? [];
+    if (list.length < WARNING_EXAMPLES) list.push(key);
+    examples.set(warning, list);
 }
 
 /** `table key=value[, ...]` for error messages. */

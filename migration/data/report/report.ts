@@ -18,6 +18,8 @@ export interface TableReport {
     readonly rowsFilledThisRun: number;
     /** Values accepted with a warning, `column: warning` -> count (e.g. `created_at: empty-as-null`). */
     readonly conversionWarnings?: Readonly<Record<string, number>>;
+    /** The first keys (raw source key as JSON) of each warning's values. */
+    readonly conversionWarningExamples?: Readonly<Record<string, readonly string[]>>;
     readonly copySeconds: number;
     /** Target columns the source lacks; `fills` says what each got (canonical text, null for NULL). */
     readonly missingColumns: readonly string[];
@@ -116,6 +118,7 @@ export function renderReport(r: MigrationReport): string {
         ...orphanLines(r),
         ...quarantineLines(r),
         ...repairLines(r),
+        ...conversionWarningLines(r),
         ...differenceLines(r),
     ];
     if (r.schema.problems.length) lines.push("", "schema checks:", ...r.schema.problems.map((p) => `  - ${p}`));
@@ -199,6 +202,17 @@ function orphanLines(r: MigrationReport): string[] {
                 `  ${o.table}.${o.foreignKey} -> ${o.parent}: ${o.rows} rows ${ORPHAN_ACTIONS[o.action] ?? "found"} (e.g. ${o.examples.slice(0, 2).join(", ")})`,
         ),
     ];
+}
+
+/** Values accepted with a note (a DST change decided by evidence or policy, an empty string as NULL, ...), with example keys. */
+function conversionWarningLines(r: MigrationReport): string[] {
+    const lines = r.tables.flatMap((t) =>
+        Object.entries(t.conversionWarnings ?? {}).map(([w, n]) => {
+            const keys = t.conversionWarningExamples?.[w] ?? [];
+            return `  ${t.table}.${w}: ${n}${keys.length ? ` (e.g. ${keys.join(", ")})` : ""}`;
+        }),
+    );
+    return lines.length ? ["", "converted with a note (this run):", ...lines] : [];
 }
 
 function repairLines(r: MigrationReport): string[] {

@@ -55,6 +55,7 @@ async function copyOneTable(run: RunContext, plan: TablePlan, pageSources: PageS
         rowsQuarantinedThisRun: res.rowsQuarantined,
         rowsFilledThisRun: res.rowsFilled,
         conversionWarnings: Object.fromEntries(encoder.warnings),
+        conversionWarningExamples: Object.fromEntries(encoder.warningExamples),
         copySeconds: res.seconds,
     };
 }

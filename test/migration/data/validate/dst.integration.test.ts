@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { conversionFor } from "../../../../migration/data/plan/conversion";
+import { renderReport } from "../../../../migration/data/report/report";
 import { mapSourceToTarget } from "../../../../migration/data/plan/tableMapping";
 import { introspectSource } from "../../../../migration/data/source/introspect";
 import { clientConfig } from "../../../../migration/postgres/connection";
@@ -111,6 +112,15 @@ describe.each(["America/Denver", "Europe/Berlin"] as const)("a collector file ac
             [acrossPool, "2025-10-25"],
         );
         expect(across.map((r) => r.utc)).toEqual(ACROSS[zone].map(([, utc]) => utc));
+        // The report names how each was decided, with example keys.
+        const ids = await fx.query<{ id: string }>(
+            "SELECT id::text AS id FROM new_pools_history WHERE pool_id = $1 AND collected_at >= $2 ORDER BY id",
+            [acrossPool, "2025-10-25"],
+        );
+        const examples = tableReport(report, "new_pools_history").conversionWarningExamples?.["collected_at: dst-resolved-by-order"];
+        expect(examples).toEqual(ids.slice(0, 3).map((r) => JSON.stringify({ id: r.id })));
+        expect(tableReport(report, "ohlcv_data").conversionWarningExamples?.["datetime: dst-resolved-by-epoch"]?.length).toBeGreaterThan(0);
+        expect(renderReport(report)).toMatch(/new_pools_history\.collected_at: dst-resolved-by-order: 4 \(e\.g\. \{"id":"\d+"\}/);
     });
 
     it("takes the reading the operator chooses: a rerun with --ambiguous-time earlier copies the set-aside row at the earlier instant", async () => {
