@@ -11,13 +11,13 @@ import { columnTypeSql } from "../schema/ddl";
 import { TARGET_TABLES } from "../schema/tables";
 import type { TargetTable } from "../schema/types";
 import { BucketSums } from "../data/checksum/checksum";
-import { insertQuarantine, type QuarantineRecord } from "../data/copy/checkpointStore";
+import { insertQuarantine, insertRepairs, type QuarantineRecord } from "../data/copy/checkpointStore";
 import { isRowLevelError } from "../data/copy/copyTable";
 import { quarantineOrphans } from "../data/copy/orphans";
 import { returnOrphans } from "../data/copy/retryQuarantine";
 import type { OrphanPolicy } from "../data/options";
 import type { Conversion } from "../data/plan/conversion";
-import type { SourceRow, TableDiff } from "./syncDiff";
+import { keyIndexes, type SourceRow, type TableDiff } from "./syncDiff";
 
 export interface SyncTableResult {
     readonly table: string;
@@ -62,6 +62,7 @@ export async function applyDeletes(a: ApplyContext, d: TableDiff): Promise<{ del
     const r = await a.pg.query(`DELETE FROM ${ident(t.name)} WHERE ${ident(key.name)} = ANY($1::${columnTypeSql(key.type)}[])`, [
         d.deletes,
     ]);
+    await forgetRepairs(a.pg, t.name, key.name, d.deletes);
     return { deleted: r.rowCount ?? 0, orphaned };
 }
 
@@ -71,6 +72,7 @@ export async function applyUpserts(a: ApplyContext, d: TableDiff): Promise<SyncT
     const gone = await syncQuarantine(a.pg, d);
     const updated = await updateRows(a.pg, d, d.updates);
     const { inserted, orphans, constraint } = await insertRows(a, d, d.inserts);
+    await keepRepairs(a.pg, d, [...d.updates, ...d.inserts]);
     const returned = await returnOrphans(a.pg, d.plan.mapping);
     await recordChunkSums(a.pg, d);
     return {
@@ -82,6 +84,29 @@ export async function applyUpserts(a: ApplyContext, d: TableDiff): Promise<SyncT
         released: gone + returned,
         quarantinedOrphans: orphans,
     };
+}
+
+/** The raw text of the values a repair recovered in the rows written, replacing what was kept for them before. */
+async function keepRepairs(pg: ClientBase, d: TableDiff, rows: readonly SourceRow[]): Promise<void> {
+    const t = d.plan.mapping.target;
+    const key = keyOf(t);
+    const at = keyIndexes(d.plan)[0];
+    const written = rows.map((r) => r.values[at]).filter((k): k is string => k !== null);
+    await forgetRepairs(pg, t.name, key.name, written);
+    const repairs = rows.flatMap((r) => r.repairs ?? []);
+    if (!repairs.length) return;
+    await insertRepairs(pg, t.name, null, repairs);
+    // A row that went to quarantine instead (an orphan, a constraint) keeps no repair.
+    await pg.query(
+        `DELETE FROM gecko_quarantine.repairs r WHERE r.table_name = $1 AND r.row_key->>$2 = ANY($3::text[])
+            AND NOT EXISTS (SELECT 1 FROM ${ident(t.name)} t WHERE t.${ident(key.name)}::text = r.row_key->>$2)`,
+        [t.name, key.name, repairs.map((r) => r.key[key.name])],
+    );
+}
+
+async function forgetRepairs(pg: ClientBase, table: string, keyName: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await pg.query("DELETE FROM gecko_quarantine.repairs WHERE table_name = $1 AND row_key->>$2 = ANY($3::text[])", [table, keyName, keys]);
 }
 
 /**

@@ -10,7 +10,7 @@ import type { ClientBase } from "pg";
 import { ident } from "../postgres/sql";
 import { BucketSums, canonicalRowText, fieldTextSql, hashValue, rowHash, rowHashSql, rowTextSql } from "../data/checksum/checksum";
 import { allSourceRows } from "../data/copy/pageEncoder";
-import type { QuarantinedRow } from "../data/copy/rowEncoder";
+import type { QuarantinedRow, RepairRecord } from "../data/copy/rowEncoder";
 import type { Chunk } from "../data/plan/chunkPlan";
 import type { Conversion } from "../data/plan/conversion";
 import type { TablePlan } from "../data/run/tablePlans";
@@ -23,6 +23,8 @@ export interface SourceRow {
     readonly values: readonly (string | null)[];
     readonly bucket: number;
     readonly hash: bigint;
+    /** Values of the row a repair recovered (their raw text to keep), if any. */
+    readonly repairs?: readonly RepairRecord[];
 }
 
 export interface TableDiff {
@@ -154,7 +156,13 @@ async function compareBuckets(
         if (!r.ok || !wanted.has(r.bucket)) continue;
         const key = canonicalRowText(keyIdx.map((i) => r.values[i]));
         if (setAside.has(key)) continue;
-        source.set(key, { rowid: raw[0] as bigint, values: r.values, bucket: r.bucket, hash: hashValue(rowHash(r.line, h)) });
+        source.set(key, {
+            rowid: raw[0] as bigint,
+            values: r.values,
+            bucket: r.bucket,
+            hash: hashValue(rowHash(r.line, h)),
+            ...(r.repairs ? { repairs: r.repairs } : {}),
+        });
     }
     const q = targetSql(plan, canonical);
     const key = plan.mapping.target.rowKey[0];

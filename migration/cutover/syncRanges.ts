@@ -140,7 +140,14 @@ function readRanges(db: Database.Database, plan: TablePlan, ranges: readonly Row
             const key = canonicalRowText(keyIdx.map((i) => r.values[i]));
             const setAsideId = setAside.get(key);
             if (setAsideId !== undefined) setAsideSeen.set(setAsideId, raw[0] as bigint);
-            else rows.set(key, { rowid: raw[0] as bigint, values: r.values, bucket: r.bucket, hash: hashValue(rowHash(r.line, h)) });
+            else
+                rows.set(key, {
+                    rowid: raw[0] as bigint,
+                    values: r.values,
+                    bucket: r.bucket,
+                    hash: hashValue(rowHash(r.line, h)),
+                    ...(r.repairs ? { repairs: r.repairs } : {}),
+                });
         }
     }
     return { rows, failures, setAsideSeen };

@@ -255,7 +255,12 @@ export interface QuarantineRecord {
 }
 
 /** The chunk's repaired values, in the chunk's transaction (a chunk redone writes them again with it). */
-export async function insertRepairs(client: ClientBase, table: string, chunkNo: number, records: readonly RepairRecord[]): Promise<void> {
+export async function insertRepairs(
+    client: ClientBase,
+    table: string,
+    chunkNo: number | null,
+    records: readonly RepairRecord[],
+): Promise<void> {
     for (let i = 0; i < records.length; i += 2000) {
         const part = records.slice(i, i + 2000);
         await client.query(

@@ -220,6 +220,27 @@ describe("sync", () => {
         await expectConverged();
     });
 
+    it("repairs a Python literal the collector wrote since, keeping its raw text; a fix or a delete forgets it", async () => {
+        let pool = "";
+        write((db) => {
+            pool = db.prepare("SELECT id FROM pools ORDER BY id DESC LIMIT 1").pluck().get() as string;
+            db.prepare("UPDATE pools SET metadata_json = ? WHERE id = ?").run("{'dex': 'raydium', 'v': (1, 2)}", pool);
+        });
+        expect(counts(await sync(), "pools")).toMatchObject({ updated: 1 });
+        const [row] = await fx.query<{ m: unknown }>("SELECT metadata_json AS m FROM pools WHERE id = $1", [pool]);
+        expect(row.m).toEqual({ dex: "raydium", v: [1, 2] });
+        const kept = () =>
+            fx.query<{ raw_value: string }>(
+                "SELECT raw_value FROM gecko_quarantine.repairs WHERE table_name = 'pools' AND row_key->>'id' = $1",
+                [pool],
+            );
+        expect(await kept()).toEqual([{ raw_value: "{'dex': 'raydium', 'v': (1, 2)}" }]);
+        write((db) => db.prepare("UPDATE pools SET metadata_json = ? WHERE id = ?").run('{"dex": "raydium"}', pool));
+        expect(counts(await sync(), "pools")).toMatchObject({ updated: 1 });
+        expect(await kept()).toEqual([]);
+        await expectConverged();
+    });
+
     it("sets aside a row that stops converting, and copies it back once the source is fixed", async () => {
         let id = "";
         write((db) => {
