@@ -10,7 +10,7 @@ import type { ClientBase } from "pg";
 import { ident } from "../postgres/sql";
 import { BucketSums, canonicalRowText, fieldTextSql, hashValue, rowHash, rowHashSql, rowTextSql } from "../data/checksum/checksum";
 import { allSourceRows } from "../data/copy/pageEncoder";
-import type { QuarantinedRow, RepairRecord } from "../data/copy/rowEncoder";
+import type { EncodedRow, QuarantinedRow, RawValue, RepairRecord } from "../data/copy/rowEncoder";
 import type { Chunk } from "../data/plan/chunkPlan";
 import type { Conversion } from "../data/plan/conversion";
 import type { TablePlan } from "../data/run/tablePlans";
@@ -55,6 +55,17 @@ export interface RangeScope {
     readonly quarantineGone: readonly string[];
     /** The row count said rows were deleted that the pages did not place: every key was compared. */
     readonly census?: boolean;
+}
+
+/** A source row as the copy encoded it, with its row hash (`h`: the hash's scratch). */
+export function sourceRow(raw: readonly RawValue[], r: EncodedRow, h: { hi: number; lo: number }): SourceRow {
+    return {
+        rowid: raw[0] as bigint,
+        values: r.values,
+        bucket: r.bucket,
+        hash: hashValue(rowHash(r.line, h)),
+        ...(r.repairs ? { repairs: r.repairs } : {}),
+    };
 }
 
 /** Keys the quarantine holds for `table` as orphans or constraint failures: canonical key text -> quarantine id. */
@@ -156,13 +167,7 @@ async function compareBuckets(
         if (!r.ok || !wanted.has(r.bucket)) continue;
         const key = canonicalRowText(keyIdx.map((i) => r.values[i]));
         if (setAside.has(key)) continue;
-        source.set(key, {
-            rowid: raw[0] as bigint,
-            values: r.values,
-            bucket: r.bucket,
-            hash: hashValue(rowHash(r.line, h)),
-            ...(r.repairs ? { repairs: r.repairs } : {}),
-        });
+        source.set(key, sourceRow(raw, r, h));
     }
     const q = targetSql(plan, canonical);
     const key = plan.mapping.target.rowKey[0];

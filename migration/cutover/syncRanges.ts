@@ -12,7 +12,7 @@ import type Database from "better-sqlite3";
 import type { ClientBase } from "pg";
 import { ident, sqliteIdent } from "../postgres/sql";
 import { columnTypeSql } from "../schema/ddl";
-import { BucketSums, canonicalRowText, hashValue, rowHash, rowHashSql } from "../data/checksum/checksum";
+import { BucketSums, canonicalRowText, rowHashSql } from "../data/checksum/checksum";
 import type { QuarantinedRow, RawValue } from "../data/copy/rowEncoder";
 import type { Conversion } from "../data/plan/conversion";
 import type { TablePlan } from "../data/run/tablePlans";
@@ -20,7 +20,7 @@ import { targetRowSql } from "../data/validate/tableChecks";
 import type { PreviousSnapshot } from "./keptPages";
 import type { CellValue } from "./leafCells";
 import type { RowidRange } from "./pageScan";
-import { chunkFinder, keyIndexes, setAsideKeys, type SourceRow, type TableDiff } from "./syncDiff";
+import { chunkFinder, keyIndexes, setAsideKeys, sourceRow, type SourceRow, type TableDiff } from "./syncDiff";
 
 export interface RangeDiffInput {
     readonly db: Database.Database;
@@ -140,14 +140,7 @@ function readRanges(db: Database.Database, plan: TablePlan, ranges: readonly Row
             const key = canonicalRowText(keyIdx.map((i) => r.values[i]));
             const setAsideId = setAside.get(key);
             if (setAsideId !== undefined) setAsideSeen.set(setAsideId, raw[0] as bigint);
-            else
-                rows.set(key, {
-                    rowid: raw[0] as bigint,
-                    values: r.values,
-                    bucket: r.bucket,
-                    hash: hashValue(rowHash(r.line, h)),
-                    ...(r.repairs ? { repairs: r.repairs } : {}),
-                });
+            else rows.set(key, sourceRow(raw, r, h));
         }
     }
     return { rows, failures, setAsideSeen };
