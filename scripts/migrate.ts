@@ -131,7 +131,8 @@ const COMMANDS: Record<string, { readonly summary: string; readonly sections: re
 };
 
 const USAGE = "Usage: gecko-pg <command> [options]    (npx gecko-pg ..., or npm run migrate -- ...)";
-const EXIT_STATUS = "Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quarantine), 2 usage error, 3 run error.";
+const EXIT_STATUS =
+    "Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quarantine), 2 usage error or a source file that cannot be the collector's (named with the cause), 3 run error.";
 
 /** Every command and every option group; or one command's summary and its groups. */
 function helpText(command?: string): string {

@@ -1,4 +1,5 @@
 /** What every script's entry point shares: flag parsing and how a failure ends the process. */
+import { SourceError } from "../../migration/data/source/sourceFile";
 import { int, str, UsageError, type Flags } from "./options";
 import * as path from "node:path";
 import { chalk, fs, minimist } from "./zx";
@@ -58,7 +59,8 @@ export function runMain(main: (argv: string[]) => Promise<number>): void {
     main(process.argv.slice(2)).then(
         (code) => process.exit(code),
         (err: unknown) => {
-            const usage = err instanceof UsageError;
+            // Bad input (a flag, or a source file that cannot be the collector's) exits 2; a fault exits 3.
+            const usage = err instanceof UsageError || err instanceof SourceError;
             process.stderr.write(chalk.red(`error: ${(err as Error).message}`) + "\n");
             for (let c = (err as Error).cause as Error | undefined; c && !usage; c = c.cause as Error | undefined) {
                 process.stderr.write(chalk.dim(`  caused by: ${c.message}`) + "\n");

@@ -7,7 +7,7 @@
 import { conversionFor } from "./conversion";
 import { DEFAULT_OPTIONS, type MigrationOptions } from "../options";
 import { planChunks } from "./chunkPlan";
-import { inCopyOrder, mapSourceToTarget } from "./tableMapping";
+import { inCopyOrder, mapSourceToTarget, requireCollectorTables } from "./tableMapping";
 import { planMonthlyPartitions } from "../../schema/partitions";
 import { TARGET_TABLES } from "../../schema/tables";
 import type { ClockCheckFinding } from "../source/clockCheck";
@@ -46,6 +46,7 @@ export function planMigration(input: PlanInput): MigrationPlanSummary {
     try {
         const source = introspectSource(snapshot.db);
         const mapping = mapSourceToTarget(source, TARGET_TABLES);
+        requireCollectorTables(input.sqlitePath, source, mapping);
         const warnings: string[] = [];
         const clockChecks = conversionFor({
             sourceTimeZone: input.sourceTimeZone ?? DEFAULT_OPTIONS.sourceTimeZone,

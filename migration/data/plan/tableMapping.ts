@@ -6,6 +6,7 @@
  */
 import type { SourceColumn, SourceSchema, SourceTable } from "../source/introspect";
 import type { ColumnType, TargetColumn, TargetTable } from "../../schema/types";
+import { SourceError } from "../source/sourceFile";
 import { foreignKeyOrder } from "./chunkPlan";
 
 export type ColumnSource =
@@ -169,4 +170,12 @@ export function obviousType(declared: string): ColumnType | undefined {
 /** The mapped tables in copy order: every parent before its children. */
 export function inCopyOrder(tables: readonly TableMapping[]): TableMapping[] {
     return foreignKeyOrder(tables.map((m) => ({ ...m, name: m.target.name, foreignKeys: m.target.foreignKeys })));
+}
+
+/** A file without one of the collector's tables is the wrong file: refused (bad input) before anything is written. */
+export function requireCollectorTables(path: string, source: SourceSchema, mapping: MappingResult): void {
+    if (mapping.tables.some((m) => m.source && !m.extra)) return;
+    const names = mapping.missingTables.join(", ");
+    const holds = source.tables.size ? `it holds ${[...source.tables.keys()].join(", ")}` : "it holds no table";
+    throw new SourceError(`not a collector database: ${path} has none of ${names} (${holds})`);
 }

@@ -2,7 +2,7 @@
 import { TARGET_TABLES } from "../../schema/tables";
 import { conversionFor, type Conversion } from "../plan/conversion";
 import { decideByOrder } from "../plan/orderEvidence";
-import { mapSourceToTarget } from "../plan/tableMapping";
+import { mapSourceToTarget, requireCollectorTables } from "../plan/tableMapping";
 import { introspectSource } from "../source/introspect";
 import { timed, type RunContext } from "./context";
 
@@ -10,6 +10,7 @@ import { timed, type RunContext } from "./context";
 export async function readSource(ctx: RunContext, options: { readonly checkClocks?: boolean } = {}) {
     const source = await timed(ctx, "introspect", () => introspectSource(ctx.snapshot.db));
     const mapping = mapSourceToTarget(source, TARGET_TABLES);
+    requireCollectorTables(ctx.snapshot.path, source, mapping);
     const policyOnly = conversionFor(ctx.opts);
     // Local times a DST fall-back repeats, decided by the order of the collector's writes on this snapshot.
     const decidedTimes = await timed(ctx, "orderEvidence", () => decideByOrder(ctx.snapshot.db, policyOnly.policy, mapping.tables));

@@ -9,6 +9,7 @@
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import { checkSourceFile, SourceError, sourceReadError } from "./sourceFile";
 
 export interface SourceSnapshot {
     readonly path: string;
@@ -99,12 +100,12 @@ export function openCapturedSnapshot<T>(path: string, capture: () => T): { snaps
 
 /** The source opened read-only (never modified), integers as bigint; clear errors when it cannot be. */
 export function openReadOnly(path: string): Database.Database {
-    if (!fs.existsSync(path)) throw new Error(`SQLite source not found: ${path}`);
+    checkSourceFile(path);
     let db: Database.Database;
     try {
         db = new Database(path, { readonly: true, fileMustExist: true });
     } catch (cause) {
-        throw new Error(`cannot open SQLite source ${path} read-only: ${(cause as Error).message}`, { cause });
+        throw new SourceError(`cannot open SQLite source ${path} read-only: ${(cause as Error).message}`, { cause });
     }
     db.defaultSafeIntegers(true);
     return db;
@@ -114,7 +115,12 @@ export function openReadOnly(path: string): Database.Database {
 export function beginSnapshot(db: Database.Database): void {
     // A deferred BEGIN takes its snapshot at the first read, so read right away.
     db.exec("BEGIN");
-    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    try {
+        db.prepare("SELECT count(*) FROM sqlite_master").get();
+    } catch (err) {
+        db.exec("ROLLBACK");
+        throw sourceReadError(db, err);
+    }
 }
 
 function snapshotOf(path: string, db: Database.Database, fingerprint: string): SourceSnapshot {

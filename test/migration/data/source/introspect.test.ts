@@ -141,7 +141,8 @@ describe("introspectSource", () => {
         expect(lookalikes.tables.get("notes")).toMatchObject({ withoutRowid: false, rowCount: 1, minRowid: 3n, maxRowid: 3n });
     });
 
-    it("finds no tables in an empty file", () => {
-        expect(introspectFile("nothing", () => undefined).tables.size).toBe(0);
+    it("finds no tables in a database without tables", () => {
+        // user_version writes the header: a SQLite database, not a 0-byte file (which is refused before introspection).
+        expect(introspectFile("nothing", (db) => db.pragma("user_version = 1")).tables.size).toBe(0);
     });
 });
