@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { leafValues, type CellValue } from "./leafCells";
-import { leavesBefore, pagesBefore, previousRanges, type PageHashes, type PageImage, type PageScan, type RowidRange } from "./pageScan";
+import { leavesBefore, pagesBefore, type PageHashes, type PageImage, type PageScan } from "./pageScan";
 
 interface Kept {
     readonly hashes: PageHashes;
@@ -41,8 +41,6 @@ export function fitsInMemory(dbPath: string, limit: number): boolean {
 
 /** The source as the last pass saw it: what its changed (and since freed) leaves held. */
 export interface PreviousSnapshot {
-    /** The rowid ranges the table at `root` held on those leaves. */
-    rangesOf(root: number): RowidRange[];
     /** One column (its record position, or "rowid") of every row on them; undefined when a value is off the page. */
     valuesOf(root: number, column: number | "rowid"): CellValue[] | undefined;
 }
@@ -58,7 +56,6 @@ export function previousSnapshot(scan: PageScan, pageCountBefore: number): Previ
     const changed = new Set(scan.changed);
     const leaves = (root: number) => leavesBefore(before, changed, root, scan.treeOf(root));
     return {
-        rangesOf: (root) => previousRanges(leaves(root)),
         valuesOf: (root, column) => {
             if (column !== "rowid" && !utf8) return undefined;
             const out: CellValue[] = [];

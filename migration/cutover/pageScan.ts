@@ -265,11 +265,6 @@ export function leavesBefore(
     return leaves;
 }
 
-/** The rowid ranges of those leaves. */
-export function previousRanges(leaves: readonly { page: Buffer; header: number }[]): RowidRange[] {
-    return mergeRanges(leaves.flatMap((l) => leafRowids(l.page, l.header) ?? []));
-}
-
 /** The child page numbers of an interior table page (cells' left pointers, then the right-most). */
 function interiorChildren(page: Buffer, header: number): number[] {
     const cells = page.readUInt16BE(header + 3);

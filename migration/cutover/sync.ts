@@ -132,6 +132,8 @@ interface ScannedSource {
     readonly pageCountBefore: number;
     /** The pages may be kept for the next pass. */
     readonly keep: boolean;
+    /** Every source table's root page in this snapshot, by table name. */
+    readonly rootsByName: ReadonlyMap<string, number>;
 }
 
 /** The file's pages compared with what the last pass saw (its kept pages, else its hashes). */
@@ -141,11 +143,15 @@ async function scanSource(ctx: RunContext, wal: WalFrames, pass: SyncPassOptions
     const image = keepBytes > 0 ? takeKeptImage(keptKey(ctx), previous?.hashes) : undefined;
     const pageCountBefore = image?.pageCount ?? 0;
     const keep = fitsInMemory(ctx.snapshot.path, keepBytes);
-    const roots = ctx.snapshot.db.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table'").pluck().all() as bigint[];
+    const rows = ctx.snapshot.db.prepare("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'").all() as {
+        name: string;
+        rootpage: bigint;
+    }[];
+    const rootsByName = new Map(rows.map((r) => [r.name, Number(r.rootpage)]));
     const scan = await timed(ctx, "pageScan", () =>
-        scanPages(ctx.snapshot.path, wal, new Set(roots.map(Number)), previous && { hashes: previous.hashes, image }, keep),
+        scanPages(ctx.snapshot.path, wal, new Set(rootsByName.values()), previous && { hashes: previous.hashes, image }, keep),
     );
-    return { ...(previous ? { previous } : {}), scan, ...(image ? { image } : {}), pageCountBefore, keep };
+    return { ...(previous ? { previous } : {}), scan, ...(image ? { image } : {}), pageCountBefore, keep, rootsByName };
 }
 
 /** Every page as the last pass saw it, in the same layout and schema. */
@@ -181,7 +187,7 @@ async function findChanges(
     scanned: ScannedSource,
     pass: SyncPassOptions,
 ) {
-    const roots = tableRoots(ctx, plans);
+    const roots = tableRoots(scanned.rootsByName, plans);
     const { previous, scan, image, pageCountBefore, keep } = scanned;
     // Counted by the introspection, on this pass's snapshot.
     const counts = new Map(plans.map((p) => [p.mapping.target.name, p.mapping.source!.rowCount]));
@@ -261,12 +267,7 @@ function whyFull(previous: SyncState | undefined, scan: PageScan): string | unde
 }
 
 /** Each planned table's root page in the snapshot. */
-function tableRoots(ctx: RunContext, plans: readonly TablePlan[]): Map<string, number> {
-    const rows = ctx.snapshot.db.prepare("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'").all() as {
-        name: string;
-        rootpage: bigint;
-    }[];
-    const byName = new Map(rows.map((r) => [r.name, Number(r.rootpage)]));
+function tableRoots(byName: ReadonlyMap<string, number>, plans: readonly TablePlan[]): Map<string, number> {
     return new Map(plans.map((p) => [p.mapping.target.name, byName.get(p.mapping.source!.name) ?? 0]));
 }
 

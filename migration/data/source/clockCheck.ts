@@ -71,12 +71,15 @@ export function checkClocks(db: Database, policy: TimezonePolicy, options: Clock
             needs: ["id"],
             reference: "epoch suffix of trades.id",
             select: "id AS epoch, block_timestamp AS naive",
-            epochOf: (row) => {
-                const last = typeof row.epoch === "string" ? row.epoch.slice(row.epoch.lastIndexOf("_") + 1) : "";
-                return /^\d{1,16}$/.test(last) ? BigInt(last) : null;
-            },
+            epochOf: (row) => tradeIdEpoch(row.epoch),
         }),
     ];
+}
+
+/** The epoch second that ends a trade id (`solana_{block}_{tx}_{logidx}_{epoch}`), or null. */
+export function tradeIdEpoch(id: RawValue): bigint | null {
+    const last = typeof id === "string" ? id.slice(id.lastIndexOf("_") + 1) : "";
+    return /^\d{1,16}$/.test(last) ? BigInt(last) : null;
 }
 
 interface CheckSpec {

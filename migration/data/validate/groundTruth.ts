@@ -16,6 +16,7 @@ import { utcOffsetAt } from "../convert/timeZone";
 import { zoneOf } from "../convert/timezonePolicy";
 import type { Conversion } from "../plan/conversion";
 import type { TableMapping } from "../plan/tableMapping";
+import { tradeIdEpoch } from "../source/clockCheck";
 
 export interface GroundTruthFinding {
     readonly check: string;
@@ -44,8 +45,6 @@ interface Truth {
     epochOf(evidence: RawValue): number | undefined;
 }
 
-const TRADE_ID_EPOCH = /_(\d{9,11})$/;
-
 const TRUTHS: readonly Truth[] = [
     {
         table: "ohlcv_data",
@@ -66,8 +65,8 @@ const TRUTHS: readonly Truth[] = [
         check: "trades.block_timestamp = the epoch second at the end of its id",
         truthSql: `to_timestamp(substring(t.id, '_([0-9]{9,11})$')::bigint)`,
         epochOf: (v) => {
-            const m = typeof v === "string" ? TRADE_ID_EPOCH.exec(v) : null;
-            return m ? Number(m[1]) : undefined;
+            const epoch = tradeIdEpoch(v);
+            return epoch === null ? undefined : Number(epoch);
         },
     },
 ];
