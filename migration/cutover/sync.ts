@@ -327,13 +327,14 @@ function syncReport(
         finishedAt: finished.toISOString(),
         source: { path: ctx.snapshot.path, fingerprint: ctx.snapshot.fingerprint },
         target: describeConnection(ctx.opts.target),
-        tables: tables.map(({ table, inserted, updated, deleted, quarantined, released }) => ({
+        tables: tables.map(({ table, inserted, updated, deleted, quarantined, released, valuesSetAside }) => ({
             table,
             inserted,
             updated,
             deleted,
             quarantined,
             released,
+            ...(valuesSetAside ? { valuesSetAside } : {}),
         })),
         changes,
         mode: found.mode,
@@ -356,7 +357,8 @@ export function renderSyncReport(r: SyncReport): string {
     ];
     for (const t of changed) {
         lines.push(
-            `  ${t.table}: +${t.inserted} inserted, ${t.updated} updated, -${t.deleted} deleted, ${t.quarantined} set aside, ${t.released} released`,
+            `  ${t.table}: +${t.inserted} inserted, ${t.updated} updated, -${t.deleted} deleted, ${t.quarantined} set aside, ${t.released} released` +
+                (t.valuesSetAside ? `; ${t.valuesSetAside} values set aside (NULL in their rows)` : ""),
         );
     }
     if (r.mode === "full") lines.push(`  compared every row: ${r.fullReason}`);

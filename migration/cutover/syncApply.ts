@@ -11,12 +11,13 @@ import { columnTypeSql } from "../schema/ddl";
 import { TARGET_TABLES } from "../schema/tables";
 import type { TargetTable } from "../schema/types";
 import { BucketSums } from "../data/checksum/checksum";
-import { insertQuarantine, insertRepairs, type QuarantineRecord } from "../data/copy/checkpointStore";
+import { insertQuarantine, insertRepairs, insertSetAside, type QuarantineRecord } from "../data/copy/checkpointStore";
 import { isRowLevelError } from "../data/copy/copyTable";
 import { quarantineOrphans } from "../data/copy/orphans";
 import { returnOrphans } from "../data/copy/retryQuarantine";
 import type { OrphanPolicy } from "../data/options";
 import type { Conversion } from "../data/plan/conversion";
+import type { RepairRecord, SetAsideValue } from "../data/copy/rowEncoder";
 import { keyIndexes, type SourceRow, type TableDiff } from "./syncDiff";
 
 export interface SyncTableResult {
@@ -26,6 +27,8 @@ export interface SyncTableResult {
     readonly deleted: number;
     /** Rows set aside by this pass: no longer converting, orphaned, or breaking a constraint. */
     readonly quarantined: number;
+    /** Values of the rows written that could not be stored exactly (NULL, kept in gecko_quarantine.set_aside_values); absent when none. */
+    readonly valuesSetAside?: number;
     /** Set-aside rows that came back (their parent exists again) or left the source. */
     readonly released: number;
 }
@@ -62,7 +65,7 @@ export async function applyDeletes(a: ApplyContext, d: TableDiff): Promise<{ del
     const r = await a.pg.query(`DELETE FROM ${ident(t.name)} WHERE ${ident(key.name)} = ANY($1::${columnTypeSql(key.type)}[])`, [
         d.deletes,
     ]);
-    await forgetRepairs(a.pg, t.name, key.name, d.deletes);
+    for (const store of ROW_NOTES) await forgetNotes(a.pg, store.table, t.name, key.name, d.deletes);
     return { deleted: r.rowCount ?? 0, orphaned };
 }
 
@@ -72,7 +75,8 @@ export async function applyUpserts(a: ApplyContext, d: TableDiff): Promise<SyncT
     const gone = await syncQuarantine(a.pg, d);
     const updated = await updateRows(a.pg, d, d.updates);
     const { inserted, orphans, constraint } = await insertRows(a, d, d.inserts);
-    await keepRepairs(a.pg, d, [...d.updates, ...d.inserts]);
+    await keepNotes(a.pg, d, [...d.updates, ...d.inserts], REPAIR_NOTES);
+    await keepNotes(a.pg, d, [...d.updates, ...d.inserts], SET_ASIDE_NOTES);
     const returned = await returnOrphans(a.pg, d.plan.mapping);
     await recordChunkSums(a.pg, d);
     return {
@@ -83,30 +87,56 @@ export async function applyUpserts(a: ApplyContext, d: TableDiff): Promise<SyncT
         quarantined: d.convertFailures.length + orphans + constraint,
         released: gone + returned,
         quarantinedOrphans: orphans,
+        ...valuesSetAside([...d.updates, ...d.inserts]),
     };
 }
 
-/** The raw text of the values a repair recovered in the rows written, replacing what was kept for them before. */
-async function keepRepairs(pg: ClientBase, d: TableDiff, rows: readonly SourceRow[]): Promise<void> {
+function valuesSetAside(rows: readonly SourceRow[]): { valuesSetAside?: number } {
+    const n = rows.reduce((sum, r) => sum + (r.setAside?.length ?? 0), 0);
+    return n ? { valuesSetAside: n } : {};
+}
+
+/** What is kept beside a written row about some of its values: repairs, and values set aside. */
+interface RowNotes<N extends { readonly key: Record<string, string | null> }> {
+    readonly table: string;
+    readonly of: (row: SourceRow) => readonly N[] | undefined;
+    readonly insert: (pg: ClientBase, table: string, chunkNo: number | null, notes: readonly N[]) => Promise<void>;
+}
+
+const REPAIR_NOTES: RowNotes<RepairRecord> = { table: "gecko_quarantine.repairs", of: (r) => r.repairs, insert: insertRepairs };
+const SET_ASIDE_NOTES: RowNotes<SetAsideValue> = {
+    table: "gecko_quarantine.set_aside_values",
+    of: (r) => r.setAside,
+    insert: insertSetAside,
+};
+const ROW_NOTES = [REPAIR_NOTES, SET_ASIDE_NOTES] as const;
+
+/** The notes of the rows written, replacing what was kept for them before. */
+async function keepNotes<N extends { readonly key: Record<string, string | null> }>(
+    pg: ClientBase,
+    d: TableDiff,
+    rows: readonly SourceRow[],
+    store: RowNotes<N>,
+): Promise<void> {
     const t = d.plan.mapping.target;
     const key = keyOf(t);
     const at = keyIndexes(d.plan)[0];
     const written = rows.map((r) => r.values[at]).filter((k): k is string => k !== null);
-    await forgetRepairs(pg, t.name, key.name, written);
-    const repairs = rows.flatMap((r) => r.repairs ?? []);
-    if (!repairs.length) return;
-    await insertRepairs(pg, t.name, null, repairs);
-    // A row that went to quarantine instead (an orphan, a constraint) keeps no repair.
+    await forgetNotes(pg, store.table, t.name, key.name, written);
+    const notes = rows.flatMap((r) => store.of(r) ?? []);
+    if (!notes.length) return;
+    await store.insert(pg, t.name, null, notes);
+    // A row that went to quarantine instead (an orphan, a constraint) keeps no notes.
     await pg.query(
-        `DELETE FROM gecko_quarantine.repairs r WHERE r.table_name = $1 AND r.row_key->>$2 = ANY($3::text[])
+        `DELETE FROM ${store.table} r WHERE r.table_name = $1 AND r.row_key->>$2 = ANY($3::text[])
             AND NOT EXISTS (SELECT 1 FROM ${ident(t.name)} t WHERE t.${ident(key.name)}::text = r.row_key->>$2)`,
-        [t.name, key.name, repairs.map((r) => r.key[key.name])],
+        [t.name, key.name, notes.map((r) => r.key[key.name])],
     );
 }
 
-async function forgetRepairs(pg: ClientBase, table: string, keyName: string, keys: readonly string[]): Promise<void> {
+async function forgetNotes(pg: ClientBase, store: string, table: string, keyName: string, keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await pg.query("DELETE FROM gecko_quarantine.repairs WHERE table_name = $1 AND row_key->>$2 = ANY($3::text[])", [table, keyName, keys]);
+    await pg.query(`DELETE FROM ${store} WHERE table_name = $1 AND row_key->>$2 = ANY($3::text[])`, [table, keyName, keys]);
 }
 
 /**

@@ -10,7 +10,7 @@ import type { ClientBase } from "pg";
 import { ident } from "../postgres/sql";
 import { BucketSums, canonicalRowText, fieldTextSql, hashValue, rowHash, rowHashSql, rowTextSql } from "../data/checksum/checksum";
 import { allSourceRows } from "../data/copy/pageEncoder";
-import type { EncodedRow, QuarantinedRow, RawValue, RepairRecord } from "../data/copy/rowEncoder";
+import type { EncodedRow, QuarantinedRow, RawValue, RepairRecord, SetAsideValue } from "../data/copy/rowEncoder";
 import type { Chunk } from "../data/plan/chunkPlan";
 import type { Conversion } from "../data/plan/conversion";
 import type { TablePlan } from "../data/run/tablePlans";
@@ -25,6 +25,8 @@ export interface SourceRow {
     readonly hash: bigint;
     /** Values of the row a repair recovered (their raw text to keep), if any. */
     readonly repairs?: readonly RepairRecord[];
+    /** Values of the row set aside (NULL in `values`), if any. */
+    readonly setAside?: readonly SetAsideValue[];
 }
 
 export interface TableDiff {
@@ -65,6 +67,7 @@ export function sourceRow(raw: readonly RawValue[], r: EncodedRow, h: { hi: numb
         bucket: r.bucket,
         hash: hashValue(rowHash(r.line, h)),
         ...(r.repairs ? { repairs: r.repairs } : {}),
+        ...(r.setAside ? { setAside: r.setAside } : {}),
     };
 }
 

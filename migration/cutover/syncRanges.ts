@@ -17,6 +17,7 @@ import type { QuarantinedRow, RawValue } from "../data/copy/rowEncoder";
 import type { Conversion } from "../data/plan/conversion";
 import type { TablePlan } from "../data/run/tablePlans";
 import { targetRowSql } from "../data/validate/tableChecks";
+import { invalidTextMarker } from "../data/source/utf8";
 import type { PreviousSnapshot } from "./keptPages";
 import type { CellValue } from "./leafCells";
 import type { RowidRange } from "./pageScan";
@@ -125,13 +126,15 @@ function readRanges(db: Database.Database, plan: TablePlan, ranges: readonly Row
             `SELECT rowid, ${plan.encoder.sourceColumns().map(sqliteIdent).join(", ")} FROM ${sqliteIdent(source.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`,
         )
         .raw(true);
+    const markInvalidText = invalidTextMarker(db, source.name, plan.encoder.sourceColumns());
     const keyIdx = keyIndexes(plan);
     const rows = new Map<string, SourceRow>();
     const failures: QuarantinedRow[] = [];
     const setAsideSeen = new Map<string, bigint>();
     const h = { hi: 0, lo: 0 };
     for (const range of ranges) {
-        for (const raw of stmt.iterate(range.lo, range.hi) as IterableIterator<RawValue[]>) {
+        for (const row of stmt.iterate(range.lo, range.hi) as IterableIterator<RawValue[]>) {
+            const raw = markInvalidText([row])[0];
             const r = plan.encoder.encode(raw);
             if (!r.ok) {
                 failures.push(r);

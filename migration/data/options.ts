@@ -4,9 +4,14 @@
  */
 import type { ConnectionSpec } from "../postgres/connection";
 
-/** A kind of value recovered exactly instead of quarantined (convert/pythonLiteral.ts). */
-export type Repair = "python-repr";
-export const REPAIRS: readonly Repair[] = ["python-repr"];
+/**
+ * A kind of value stored instead of set aside, counted, its raw form kept: `python-repr` is
+ * recovered exactly (convert/pythonLiteral.ts); `utf8` is lossy (U+FFFD for bytes that are
+ * not UTF-8), so only on request.
+ */
+export type Repair = "python-repr" | "utf8";
+export const REPAIRS: readonly Repair[] = ["python-repr", "utf8"];
+export const DEFAULT_REPAIRS: readonly Repair[] = ["python-repr"];
 
 /**
  * A local time a DST change makes ambiguous (fall-back) or skips (spring-forward), when nothing
@@ -31,8 +36,8 @@ export interface MigrationOptions {
     readonly clockOverrides?: Readonly<Record<string, "utc" | "local">>;
     /**
      * Values recovered exactly rather than quarantined, each counted and its raw text kept
-     * (`gecko_quarantine.repairs`): `python-repr`, a JSON column holding a Python literal. Default:
-     * all of them; `[]` quarantines them instead. Give the same on every run of one target.
+     * (`gecko_quarantine.repairs`): `python-repr`, a JSON column holding a Python literal; `utf8`,
+     * TEXT that is not UTF-8 stored with U+FFFD. Default: `python-repr`; `[]` sets them aside instead. Give the same on every run of one target.
      */
     readonly repairs?: readonly Repair[];
     /** An ambiguous or skipped local time nothing in its row decides (default `quarantine`: never silently an hour off). */

@@ -7,6 +7,7 @@ import { parseConnectionUrl, type ConnectionSpec, type SslMode } from "../../mig
 import {
     DEFAULT_AMBIGUOUS_TIME,
     REPAIRS,
+    DEFAULT_REPAIRS,
     type AmbiguousTime,
     type MigrationInput,
     type OrphanPolicy,
@@ -137,10 +138,10 @@ function ambiguousTimeFrom(flags: Flags): AmbiguousTime {
     return given;
 }
 
-/** `--repair python-repr` (a comma list) or `--repair none`; unset: every repair. */
+/** `--repair python-repr,utf8` (a comma list) or `--repair none`; unset: the default repairs (python-repr). */
 function repairsFrom(flags: Flags): readonly Repair[] {
     const given = str(flags, "repair");
-    if (given === undefined) return REPAIRS;
+    if (given === undefined) return DEFAULT_REPAIRS;
     if (given === "none") return [];
     const names = given.split(",").map((s) => s.trim());
     for (const n of names)

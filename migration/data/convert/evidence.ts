@@ -22,6 +22,8 @@ export interface RowRules {
     readonly evidenceFor?: EvidenceFor;
     /** Set a row aside whose local time a DST change made ambiguous (or skipped) and nothing in the row decided. */
     readonly quarantineUndecidedTimes?: boolean;
+    /** Store TEXT whose bytes are not UTF-8 with U+FFFD for each bad sequence, as a repair (`--repair utf8`), outside the row's keys. */
+    readonly repairInvalidUtf8?: boolean;
 }
 
 /** The evidence "column" that is the source row's rowid. */

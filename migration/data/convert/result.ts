@@ -20,7 +20,9 @@ export type RawValue = SqliteValue | null;
  * - `dst-resolved-by-order`: such a value decided by the order of the collector's writes around it
  *   (plan/orderEvidence.ts);
  * - `python-repr-repaired`: a JSON column held a Python literal (`{'a': None}`): stored as the JSON
- *   it means (pythonLiteral.ts), its raw text kept beside its key (a repair, see REPAIR_WARNINGS).
+ *   it means (pythonLiteral.ts), its raw text kept beside its key (a repair, see REPAIR_WARNINGS);
+ * - `utf8-replaced`: TEXT whose bytes are not UTF-8, stored with U+FFFD for each bad sequence on
+ *   request (`--repair utf8`), its raw bytes kept in hex (a repair).
  */
 export type ConvertWarning =
     | "empty-as-null"
@@ -29,10 +31,11 @@ export type ConvertWarning =
     | "dst-nonexistent"
     | "dst-resolved-by-epoch"
     | "dst-resolved-by-order"
-    | "python-repr-repaired";
+    | "python-repr-repaired"
+    | "utf8-replaced";
 
 /** Warnings that mark a repair: the value was recovered from a form the column should not hold, and its raw text is kept. */
-export const REPAIR_WARNINGS: ReadonlySet<ConvertWarning> = new Set(["python-repr-repaired"]);
+export const REPAIR_WARNINGS: ReadonlySet<ConvertWarning> = new Set(["python-repr-repaired", "utf8-replaced"]);
 
 /** Converted value in canonical text form (NULL as `null`), or why the value cannot be loaded. */
 export type ConvertResult =

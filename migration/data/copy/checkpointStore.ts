@@ -8,12 +8,14 @@
  * gecko_migration.sync_state  what the last sync pass saw of the source (page hashes, row counts)
  * gecko_migration.cutovers    each cutover, with its freeze and the source state it switched from
  * gecko_quarantine.rows       rows that could not be migrated, with table, key, column, raw value, reason
+ * gecko_quarantine.repairs    values stored in another form than the source's (a repair), the raw form kept
+ * gecko_quarantine.set_aside_values  values that could not be stored exactly, NULL in their copied row
  */
 import { ident } from "../../postgres/sql";
 import type { ClientBase } from "pg";
 import type { Chunk } from "../plan/chunkPlan";
 import { CHECKSUM_ALGORITHM, type BucketSums } from "../checksum/checksum";
-import type { QuarantinedRow, RepairRecord } from "./rowEncoder";
+import type { QuarantinedRow, RepairRecord, SetAsideValue } from "./rowEncoder";
 import { inTransaction } from "../../postgres/session";
 
 export const CHECKPOINT_DDL = `
@@ -107,6 +109,21 @@ CREATE TABLE IF NOT EXISTS gecko_quarantine.repairs (
     repaired_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS repairs_table_idx ON gecko_quarantine.repairs (table_name, column_name);
+-- Values that could not be stored exactly in a nullable column outside every key: the row is in
+-- the target with NULL there; the raw value and the reason are kept here until a rerun recovers it.
+CREATE TABLE IF NOT EXISTS gecko_quarantine.set_aside_values (
+    id           bigserial PRIMARY KEY,
+    table_name   text NOT NULL,
+    chunk_no     integer,
+    source_rowid bigint,
+    row_key      jsonb NOT NULL,
+    column_name  text NOT NULL,
+    raw_value    text,
+    raw_type     text,
+    reason       text NOT NULL,
+    set_aside_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS set_aside_values_table_idx ON gecko_quarantine.set_aside_values (table_name, source_rowid);
 `;
 
 export interface ChunkOutcome {
@@ -276,6 +293,33 @@ export async function insertRepairs(
                 part.map((r) => r.kind),
                 part.map((r) => r.rawValue),
                 part.map((r) => r.value),
+            ],
+        );
+    }
+}
+
+/** The chunk's set-aside values, in the chunk's transaction. */
+export async function insertSetAside(
+    client: ClientBase,
+    table: string,
+    chunkNo: number | null,
+    values: readonly SetAsideValue[],
+): Promise<void> {
+    for (let i = 0; i < values.length; i += 2000) {
+        const part = values.slice(i, i + 2000);
+        await client.query(
+            `INSERT INTO gecko_quarantine.set_aside_values (table_name, chunk_no, source_rowid, row_key, column_name, raw_value, raw_type, reason)
+             SELECT $1, $2, rowid, key, col, raw, rtype, reason
+               FROM unnest($3::bigint[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[]) AS v(rowid, key, col, raw, rtype, reason)`,
+            [
+                table,
+                chunkNo,
+                part.map((v) => v.rowid.toString()),
+                part.map((v) => JSON.stringify(v.key)),
+                part.map((v) => v.column),
+                part.map((v) => v.rawValue),
+                part.map((v) => v.rawType),
+                part.map((v) => v.reason),
             ],
         );
     }

@@ -13,9 +13,16 @@ import type { Chunk } from "../plan/chunkPlan";
 import type { TableMapping } from "../plan/tableMapping";
 import { ident } from "../../postgres/sql";
 import { BucketSums, rowHash } from "../checksum/checksum";
-import { completeChunk, insertQuarantine, insertRepairs, type ChunkOutcome, type QuarantineRecord } from "./checkpointStore";
+import {
+    completeChunk,
+    insertQuarantine,
+    insertRepairs,
+    insertSetAside,
+    type ChunkOutcome,
+    type QuarantineRecord,
+} from "./checkpointStore";
 import { nextPageStart, pageReader, type EncodedPage, type PageSource } from "./pageEncoder";
-import { addExample, describeKey, RowEncoder, type EncodedRow, type RawValue, type RepairRecord } from "./rowEncoder";
+import { addExample, describeKey, RowEncoder, type EncodedRow, type RawValue, type RepairRecord, type SetAsideValue } from "./rowEncoder";
 
 export interface TableCopyResult {
     readonly chunksCopied: number;
@@ -114,6 +121,7 @@ async function copyChunk(
         outcome = { ...outcome, seconds: (Date.now() - t0) / 1000 };
         await insertQuarantine(pg, chunk.table, chunk.chunkNo, outcome.quarantine);
         await insertRepairs(pg, chunk.table, chunk.chunkNo, outcome.repairs);
+        await insertSetAside(pg, chunk.table, chunk.chunkNo, outcome.setAside);
         await input.beforeCommit?.(chunk);
         if (!(await completeChunk(pg, chunk, outcome))) throw new Error("chunk was completed by another run meanwhile");
         await pg.query("COMMIT");
@@ -124,13 +132,18 @@ async function copyChunk(
     }
 }
 
-type StreamOutcome = ChunkOutcome & { readonly quarantine: QuarantineRecord[]; readonly repairs: RepairRecord[] };
+type StreamOutcome = ChunkOutcome & {
+    readonly quarantine: QuarantineRecord[];
+    readonly repairs: RepairRecord[];
+    readonly setAside: SetAsideValue[];
+};
 
 /** What one chunk's rows came to: counts, source checksums and quarantined rows. */
 class ChunkTally {
     readonly sums = new BucketSums();
     readonly quarantine: QuarantineRecord[] = [];
     readonly repairs: RepairRecord[] = [];
+    readonly setAside: SetAsideValue[] = [];
     private readonly pageWarnings: Pick<EncodedPage, "warnings" | "warningExamples">[] = [];
     private read = 0;
     private copied = 0;
@@ -152,6 +165,7 @@ class ChunkTally {
         this.copied++;
         if (r.filled.length) this.filled++;
         if (r.repairs) this.repairs.push(...r.repairs);
+        if (r.setAside) this.setAside.push(...r.setAside);
         this.sums.addRow(r.bucket, rowHash(r.line, { hi: 0, lo: 0 }));
     }
 
@@ -163,6 +177,7 @@ class ChunkTally {
         this.sums.addPartials(page.sums);
         for (const q of page.quarantine) this.quarantine.push(q);
         for (const r of page.repairs) this.repairs.push(r);
+        for (const v of page.setAside) this.setAside.push(v);
         this.pageWarnings.push(page);
     }
 
@@ -185,6 +200,7 @@ class ChunkTally {
             seconds: 0,
             quarantine: this.quarantine,
             repairs: this.repairs,
+            setAside: this.setAside,
         };
     }
 }

@@ -12,8 +12,9 @@ import type { TableMapping } from "../plan/tableMapping";
 import { sqliteIdent } from "../../postgres/sql";
 import { BucketSums, type PartialSums } from "../checksum/checksum";
 import type { QuarantineRecord } from "./checkpointStore";
-import type { RawValue, RepairRecord, RowEncoder } from "./rowEncoder";
+import type { RawValue, RepairRecord, RowEncoder, SetAsideValue } from "./rowEncoder";
 import { hashBytesExtended, type Hash64 } from "../checksum/textHash";
+import { invalidTextMarker } from "../source/utf8";
 
 /**
  * Rows per page: one synchronous SQLite read, and the unit of memory per lane. Small
@@ -34,6 +35,8 @@ export interface EncodedPage {
     readonly quarantine: QuarantineRecord[];
     /** Values of the copied rows recovered by a repair (their raw text kept). */
     readonly repairs: RepairRecord[];
+    /** Values of the copied rows set aside (NULL in the row; see SetAsideValue). */
+    readonly setAside: SetAsideValue[];
     /** Accepted-with-a-warning conversions of this page, `column: warning` -> count. */
     readonly warnings: Record<string, number>;
     /** The first keys of each warning on this page. */
@@ -49,21 +52,23 @@ export type PageSource = (table: string, fromRowid: bigint, toRowid: bigint) => 
 export type PageReader = (fromRowid: bigint, toRowid: bigint) => RawValue[][];
 
 export function pageReader(db: Database.Database, mapping: TableMapping, sourceColumns: readonly string[]): PageReader {
+    const markInvalidText = invalidTextMarker(db, mapping.source!.name, sourceColumns);
     const stmt = db
         .prepare(
             `SELECT rowid, ${sourceColumns.map(sqliteIdent).join(", ")} FROM ${sqliteIdent(mapping.source!.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid LIMIT ${PAGE_ROWS}`,
         )
         .raw(true);
-    return (from, to) => stmt.all(from, to) as RawValue[][];
+    return (from, to) => markInvalidText(stmt.all(from, to) as RawValue[][]);
 }
 
 /** Every raw row of the mapping's source table (rowid first), in rowid order, streamed from the snapshot. */
 export function* allSourceRows(db: Database.Database, mapping: TableMapping, sourceColumns: readonly string[]): Generator<RawValue[]> {
     if (!mapping.source) return;
+    const markInvalidText = invalidTextMarker(db, mapping.source.name, sourceColumns);
     const stmt = db
         .prepare(`SELECT rowid, ${sourceColumns.map(sqliteIdent).join(", ")} FROM ${sqliteIdent(mapping.source.name)} ORDER BY rowid`)
         .raw(true);
-    yield* stmt.iterate() as IterableIterator<RawValue[]>;
+    for (const row of stmt.iterate() as IterableIterator<RawValue[]>) yield markInvalidText([row])[0];
 }
 
 /** Where the next page of a rowid range starts after `rows`, or null when the range is done. */
@@ -82,6 +87,7 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
     const sums = new BucketSums();
     const quarantine: QuarantineRecord[] = [];
     const repairs: RepairRecord[] = [];
+    const setAside: SetAsideValue[] = [];
     const text = new CopyTextWriter();
     let copied = 0;
     let filled = 0;
@@ -94,6 +100,7 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
         copied++;
         if (r.filled.length) filled++;
         if (r.repairs) repairs.push(...r.repairs);
+        if (r.setAside) setAside.push(...r.setAside);
         // The row hash is over the COPY line's bytes (the checksum's row text), where they were just encoded.
         const start = text.addLine(r.line);
         sums.addRow(r.bucket, hashBytesExtended(scratch, start, text.end - 1, hash));
@@ -110,6 +117,7 @@ export function encodePage(read: PageReader, encoder: RowEncoder, fromRowid: big
         sums: sums.partials(),
         quarantine,
         repairs,
+        setAside,
         warnings,
         warningExamples,
         nextRowid: nextPageStart(raws, toRowid),

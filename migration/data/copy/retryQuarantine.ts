@@ -4,8 +4,9 @@
  * rules and types (a fixed source value, or a wider column after a schema upgrade, e.g.
  * a memecoin amount that overflowed numeric(30,18) and fits numeric(38,18)). A row that
  * now converts and inserts leaves quarantine for the target and its hash joins its
- * chunk's recorded checksums; one that still fails stays, with its reason. One
- * transaction per table, so a crash leaves quarantine and target as they were.
+ * chunk's recorded checksums; one that still fails stays, with its reason. Values set
+ * aside in copied rows are retried the same way: one that now converts is written into
+ * its row. One transaction per table, so a crash leaves quarantine and target as they were.
  */
 import type Database from "better-sqlite3";
 import type { ClientBase } from "pg";
@@ -98,6 +99,87 @@ export async function retryQuarantined(
         throw new Error(`retry quarantined ${table} rows: ${(err as Error).message}`, { cause: err });
     }
     return { retried: setAside.rows.length + Number(orphans.rows[0].n), recovered };
+}
+
+interface SetAsideEntry {
+    readonly id: string;
+    readonly rowid: string;
+    readonly chunkNo: number | null;
+    readonly column: string;
+}
+
+/**
+ * Retries the table's values set aside before `runStart`: the row is read again, and each
+ * value that now converts is written into the target row (found by its key), its entry
+ * closed, and the chunk's recorded checksum moved from the row with NULL to the row with
+ * the value. A row gone from the source, or no longer convertible as a whole, is a sync's
+ * business and stays as it is.
+ */
+export async function retrySetAsideValues(
+    pg: ClientBase,
+    sqlite: Database.Database,
+    mapping: TableMapping,
+    encoder: RowEncoder,
+    runStart: Date,
+): Promise<QuarantineRetry> {
+    const table = mapping.target.name;
+    if (!mapping.source) return { retried: 0, recovered: 0 };
+    const entries = await pg.query<SetAsideEntry>(
+        `SELECT id::text, source_rowid::text AS rowid, chunk_no AS "chunkNo", column_name AS column FROM gecko_quarantine.set_aside_values
+          WHERE table_name = $1 AND source_rowid IS NOT NULL AND set_aside_at < $2 ORDER BY source_rowid, id`,
+        [table, runStart],
+    );
+    if (entries.rows.length === 0) return { retried: 0, recovered: 0 };
+    const byRow = new Map<string, SetAsideEntry[]>();
+    for (const e of entries.rows) byRow.set(e.rowid, [...(byRow.get(e.rowid) ?? []), e]);
+    const readPage = pageReader(sqlite, mapping, encoder.sourceColumns());
+    const names = mapping.columns.map((c) => c.target.name);
+    const keyAt = mapping.target.rowKey.map((k) => names.indexOf(k));
+    const perChunk = new Map<number, BucketSums>();
+    const hash = { hi: 0, lo: 0 };
+    let recovered = 0;
+    await pg.query("BEGIN");
+    try {
+        for (const [rowid, rowEntries] of byRow) {
+            const raw = readPage(BigInt(rowid), BigInt(rowid))[0];
+            const r = raw && encoder.encode(raw);
+            if (!r || !r.ok) continue;
+            const stillAside = new Map((r.setAside ?? []).map((v) => [v.column, v]));
+            const fixed = rowEntries.filter((e) => !stillAside.has(e.column));
+            for (const e of rowEntries.filter((e) => stillAside.has(e.column)))
+                await pg.query("UPDATE gecko_quarantine.set_aside_values SET reason = $2 WHERE id = $1 AND reason IS DISTINCT FROM $2", [
+                    e.id,
+                    stillAside.get(e.column)!.reason,
+                ]);
+            if (fixed.length === 0) continue;
+            const at = fixed.map((e) => names.indexOf(e.column));
+            const sets = at.map((i, n) => `${ident(names[i])} = $${n + 1}`).join(", ");
+            const where = keyAt.map((i, n) => `${ident(names[i])} IS NOT DISTINCT FROM $${at.length + n + 1}`).join(" AND ");
+            const updated = await pg.query(`UPDATE ${ident(table)} SET ${sets} WHERE ${where}`, [
+                ...at.map((i) => r.values[i]),
+                ...keyAt.map((i) => r.values[i]),
+            ]);
+            if (updated.rowCount !== 1) continue; // the row left the target meanwhile (an orphan, a sync delete)
+            await pg.query("DELETE FROM gecko_quarantine.set_aside_values WHERE id = ANY($1::bigint[])", [fixed.map((e) => e.id)]);
+            const repairs = (r.repairs ?? []).filter((x) => fixed.some((e) => e.column === x.column));
+            if (repairs.length) await insertRepairs(pg, table, fixed[0].chunkNo, repairs);
+            // The chunk recorded the row with NULL in those columns: swap that row's hash for this one's.
+            const before = r.values.map((v, i) => (at.includes(i) ? null : v));
+            const sums = perChunk.get(fixed[0].chunkNo ?? -1) ?? new BucketSums();
+            const old = new BucketSums();
+            old.addRow(r.bucket, rowHash(encoder.lineOf(before), hash));
+            sums.merge(old, -1);
+            sums.addRow(r.bucket, rowHash(r.line, hash));
+            perChunk.set(fixed[0].chunkNo ?? -1, sums);
+            recovered += fixed.length;
+        }
+        for (const [chunkNo, sums] of perChunk) await addToChunk(pg, table, chunkNo, sums, 0);
+        await pg.query("COMMIT");
+    } catch (err) {
+        await pg.query("ROLLBACK");
+        throw new Error(`retry set-aside ${table} values: ${(err as Error).message}`, { cause: err });
+    }
+    return { retried: entries.rows.length, recovered };
 }
 
 /**

@@ -5,7 +5,8 @@
 import type { TableMapping } from "../plan/tableMapping";
 import { copyEscape, mayNeedCopyEscape } from "../convert/copyText";
 import { ROWID_EVIDENCE, withEvidence, type EvidenceRule, type RowRules } from "../convert/evidence";
-import { REPAIR_WARNINGS, type FieldConverter } from "../convert/result";
+import { accept, reject, REPAIR_WARNINGS, type FieldConversion, type FieldConverter } from "../convert/result";
+import { describeInvalidUtf8, isInvalidUtf8, lossyText, type InvalidUtf8Text } from "../source/utf8";
 import type { TargetColumn } from "../../schema/types";
 import { bucketOf, canonicalRowText } from "../checksum/checksum";
 
@@ -33,6 +34,21 @@ export interface EncodedRow {
     readonly filled: readonly string[];
     /** Values recovered from a form the column should not hold (REPAIR_WARNINGS); absent when none. */
     readonly repairs?: readonly RepairRecord[];
+    /** Values that cannot be stored exactly in nullable columns outside any key: NULL in `values`, kept here. */
+    readonly setAside?: readonly SetAsideValue[];
+}
+
+/**
+ * One value set aside while its row is copied: the column is nullable and in no key or
+ * uniqueness rule, so one bad value costs that value, not the row and its children.
+ */
+export interface SetAsideValue {
+    readonly rowid: bigint;
+    readonly key: Record<string, string | null>;
+    readonly column: string;
+    readonly rawValue: string | null;
+    readonly rawType: string;
+    readonly reason: string;
 }
 
 /** One repaired value: what the source held and what the target got, kept beside the row's key. */
@@ -72,6 +88,7 @@ export function rawText(raw: RawValue): string | null {
 
 export function rawType(raw: RawValue): string {
     if (raw === null) return "null";
+    if (isInvalidUtf8(raw)) return "text";
     if (Buffer.isBuffer(raw)) return "blob";
     if (typeof raw === "bigint") return "integer";
     // With safe integers on, SQLite INTEGERs arrive as bigint: a number is always a REAL, integral or not.
@@ -87,6 +104,8 @@ export class RowEncoder {
     private readonly converters: (FieldConverter | undefined)[];
     /** Per mapped column: its converted text never needs COPY escaping (fills are always checked). */
     private readonly plain: boolean[];
+    /** Per mapped column: in the primary key, the row key or a uniqueness rule (a bad value there sets the row aside). */
+    private readonly identifying: boolean[];
     /** Per mapped column: the rule and the raw index of its evidence, if any. */
     private readonly evidence: ({ rule: EvidenceRule; rawIndex: number } | undefined)[];
     /** Accepted-with-a-warning conversions, keyed `column: warning` (e.g. `created_at: empty-as-null`). */
@@ -111,6 +130,9 @@ export class RowEncoder {
             const at = rule ? names.indexOf(rule.column) : -1;
             return rule && at >= 0 && this.rawIndex[at] >= 0 ? { rule, rawIndex: this.rawIndex[at] } : undefined;
         });
+        const t = mapping.target;
+        const identifying = new Set([...t.primaryKey, ...t.rowKey, ...t.uniques.flatMap((u) => u.columns)]);
+        this.identifying = mapping.columns.map((c) => identifying.has(c.target.name));
         this.keyPositions = mapping.target.rowKey.map((k) => {
             const i = names.indexOf(k);
             if (i < 0) throw new Error(`${mapping.target.name}: row key column ${k} is not mapped`);
@@ -130,6 +152,7 @@ export class RowEncoder {
         let failures: { column: string; raw: RawValue; reason: string }[] | undefined;
         let filled: string[] | undefined;
         let repairs: RepairRecord[] | undefined;
+        let setAside: { column: string; raw: RawValue; reason: string }[] | undefined;
         for (let i = 0; i < cols.length; i++) {
             const col = cols[i];
             if (col.source.kind === "fill") {
@@ -138,20 +161,27 @@ export class RowEncoder {
             }
             const r = raw[this.rawIndex[i]];
             const e = this.evidence[i];
-            const c = e ? withEvidence(this.converters[i]!(r), r, e.rule, raw[e.rawIndex]) : this.converters[i]!(r);
-            let v: string | null;
+            const c = isInvalidUtf8(r)
+                ? this.invalidText(i, r)
+                : e
+                  ? withEvidence(this.converters[i]!(r), r, e.rule, raw[e.rawIndex])
+                  : this.converters[i]!(r);
+            let v: string | null = null;
+            let failure: string | undefined;
             if (c === null || typeof c === "string") v = c;
-            else if (!c.ok) {
-                (failures ??= []).push({ column: col.target.name, raw: r, reason: c.reason });
+            else if (!c.ok) failure = c.reason;
+            else if (c.warning && this.rules.quarantineUndecidedTimes && Object.hasOwn(UNDECIDED, c.warning))
+                failure = `${rawText(r)} ${UNDECIDED[c.warning]} in the column's clock and nothing in the row decides it (--ambiguous-time earlier|later chooses)`;
+            if (failure !== undefined) {
+                const f = { column: col.target.name, raw: r, reason: failure };
+                // NULL is what a nullable column outside every key can hold without standing for another row.
+                if (col.target.nullable && !this.identifying[i]) {
+                    (setAside ??= []).push(f);
+                    values[i] = null;
+                } else (failures ??= []).push(f);
                 continue;
-            } else if (c.warning && this.rules.quarantineUndecidedTimes && Object.hasOwn(UNDECIDED, c.warning)) {
-                (failures ??= []).push({
-                    column: col.target.name,
-                    raw: r,
-                    reason: `${rawText(r)} ${UNDECIDED[c.warning]} in the column's clock and nothing in the row decides it (--ambiguous-time earlier|later chooses)`,
-                });
-                continue;
-            } else {
+            }
+            if (c !== null && typeof c !== "string" && c.ok) {
                 if (c.warning) {
                     const k = `${col.target.name}: ${c.warning}`;
                     const n = (this.warnings.get(k) ?? 0) + 1;
@@ -180,7 +210,7 @@ export class RowEncoder {
             }
             values[i] = v;
         }
-        if (failures) return this.quarantine(raw, failures);
+        if (failures) return this.quarantine(raw, [...failures, ...(setAside ?? [])]);
         const keys = this.keyPositions;
         const keyText = keys.length === 1 ? copyEscape(values[keys[0]]) : canonicalRowText(keys.map((p) => values[p]));
         return {
@@ -190,7 +220,35 @@ export class RowEncoder {
             bucket: bucketOf(keyText, this.buckets),
             filled: filled ?? NONE,
             ...(repairs ? { repairs } : {}),
+            ...(setAside ? { setAside: setAside.map((f) => this.setAsideValue(raw, f)) } : {}),
         };
+    }
+
+    /**
+     * A TEXT value whose bytes are not UTF-8: set aside, or with `--repair utf8` (outside the
+     * row's keys, which must never merge) the text with U+FFFD, counted as a repair.
+     */
+    private invalidText(i: number, raw: InvalidUtf8Text): FieldConversion {
+        if (!this.rules.repairInvalidUtf8 || this.identifying[i]) return reject(describeInvalidUtf8(raw));
+        const c = this.converters[i]!(lossyText(raw));
+        if (c === null || typeof c === "string") return accept(c, "utf8-replaced");
+        return c.ok ? accept(c.value, "utf8-replaced") : c;
+    }
+
+    private setAsideValue(raw: readonly RawValue[], f: { column: string; raw: RawValue; reason: string }): SetAsideValue {
+        return {
+            rowid: BigInt(raw[0] as bigint),
+            key: this.rawKey(raw),
+            column: f.column,
+            rawValue: rawText(f.raw),
+            rawType: rawType(f.raw),
+            reason: f.reason,
+        };
+    }
+
+    /** The checksum row text (and COPY line) of converted values in target column order. */
+    lineOf(values: readonly (string | null)[]): string {
+        return canonicalRowText(values, this.plain);
     }
 
     rawKey(raw: readonly RawValue[]): Record<string, string | null> {

@@ -10,7 +10,7 @@ import { decidedRule, evidenceRule, type EvidenceRule, type RowRules } from "../
 import type { DecidedTimes } from "./orderEvidence";
 import type { FieldConverter } from "../convert/result";
 import { createTimezonePolicy, zoneOf, type TimezonePolicy } from "../convert/timezonePolicy";
-import { DEFAULT_AMBIGUOUS_TIME, REPAIRS, type MigrationOptions } from "../options";
+import { DEFAULT_AMBIGUOUS_TIME, DEFAULT_REPAIRS, type MigrationOptions } from "../options";
 import type { TargetColumn } from "../../schema/types";
 import { checkClocks, type ClockCheckFinding } from "../source/clockCheck";
 
@@ -38,7 +38,8 @@ export type ConversionOptions = Pick<MigrationOptions, "sourceTimeZone" | "clock
 
 export function conversionFor(options: ConversionOptions): Conversion {
     const policy = createTimezonePolicy({ hostZone: options.sourceTimeZone, overrides: options.clockOverrides });
-    const pythonRepr = (options.repairs ?? REPAIRS).includes("python-repr");
+    const repairs = options.repairs ?? DEFAULT_REPAIRS;
+    const pythonRepr = repairs.includes("python-repr");
     const ambiguous = options.ambiguousTime ?? DEFAULT_AMBIGUOUS_TIME;
     const dstPick = ambiguous === "earlier" ? "earlier" : "later";
     const decidedTimes = options.decidedTimes ?? {};
@@ -58,6 +59,7 @@ export function conversionFor(options: ConversionOptions): Conversion {
         rowRulesFor: (table) => ({
             evidenceFor: (column) => evidenceFor(table, column),
             quarantineUndecidedTimes: ambiguous === "quarantine",
+            repairInvalidUtf8: repairs.includes("utf8"),
         }),
         canonicalSql: (columnSql, column) => canonicalSqlOf(columnSql, column.type),
         checkClocks(db, warnings) {

@@ -14,6 +14,9 @@ export interface TableReport {
     readonly rowsQuarantinedThisRun: number;
     /** Rows set aside by an earlier run that this run's conversion accepted and copied (see copy/retryQuarantine.ts). */
     readonly rowsRecoveredThisRun: number;
+    /** Values set aside by earlier runs read again, and of those, written into their rows (absent when none). */
+    readonly valuesRetriedThisRun?: number;
+    readonly valuesRecoveredThisRun?: number;
     /** Rows where a NULL in a NOT NULL column was filled with the application default. */
     readonly rowsFilledThisRun: number;
     /** Values accepted with a warning, `column: warning` -> count (e.g. `created_at: empty-as-null`). */
@@ -61,6 +64,20 @@ export interface QuarantineSummary {
     }[];
 }
 
+export interface SetAsideSummary {
+    readonly total: number;
+    readonly location: string;
+    /** `table.column` -> values set aside. */
+    readonly byColumn: Readonly<Record<string, number>>;
+    readonly examples: readonly {
+        readonly table: string;
+        readonly key: string;
+        readonly column: string;
+        readonly rawValue: string | null;
+        readonly reason: string;
+    }[];
+}
+
 export interface SchemaCheckSummary {
     readonly ok: boolean;
     readonly problems: readonly string[];
@@ -83,6 +100,8 @@ export interface MigrationReport {
     readonly tables: readonly TableReport[];
     readonly orphans: readonly OrphanOutcome[];
     readonly quarantine: QuarantineSummary;
+    /** Values that could not be stored exactly, NULL in their copied rows (absent in reports of older versions). */
+    readonly setAsideValues?: SetAsideSummary;
     /** Values repaired instead of quarantined (`--repair`). */
     readonly repairs?: RepairSummary;
     readonly schema: SchemaCheckSummary;
@@ -117,6 +136,7 @@ export function renderReport(r: MigrationReport): string {
         ...driftLines(r),
         ...orphanLines(r),
         ...quarantineLines(r),
+        ...setAsideLines(r),
         ...repairLines(r),
         ...conversionWarningLines(r),
         ...differenceLines(r),
@@ -221,6 +241,15 @@ function repairLines(r: MigrationReport): string[] {
     const lines = ["", `repaired: ${q.total} values stored as what they mean, their raw text in ${q.location}`];
     for (const [c, n] of Object.entries(q.byColumn)) lines.push(`  ${c}: ${n}`);
     for (const e of q.examples) lines.push(`  - ${e.table} ${e.key} ${e.column}: ${JSON.stringify(e.rawValue)} -> ${e.storedValue}`);
+    return lines;
+}
+
+function setAsideLines(r: MigrationReport): string[] {
+    const q = r.setAsideValues;
+    if (!q?.total) return [];
+    const lines = ["", `set aside: ${q.total} values NULL in their copied rows, raw value and reason in ${q.location}`];
+    for (const [c, n] of Object.entries(q.byColumn)) lines.push(`  ${c}: ${n}`);
+    for (const e of q.examples) lines.push(`  - ${e.table} ${e.key} ${e.column}=${JSON.stringify(e.rawValue)}: ${e.reason}`);
     return lines;
 }
 

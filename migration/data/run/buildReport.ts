@@ -6,9 +6,9 @@ import type { ClockCheckFinding } from "../source/clockCheck";
 import type { SourceSchema } from "../source/introspect";
 import type { OrphanOutcome } from "../copy/orphans";
 import type { MappingResult } from "../plan/tableMapping";
-import type { MigrationReport, QuarantineSummary, RepairSummary, SchemaCheckSummary, TableReport } from "../report/report";
+import type { MigrationReport, QuarantineSummary, RepairSummary, SchemaCheckSummary, SetAsideSummary, TableReport } from "../report/report";
 import type { RunContext } from "./context";
-import { DEFAULT_AMBIGUOUS_TIME, REPAIRS } from "../options";
+import { DEFAULT_AMBIGUOUS_TIME, DEFAULT_REPAIRS } from "../options";
 import { runFailures } from "./failures";
 import { groundTruthFailures, groundTruthWarnings, type GroundTruthFinding } from "../validate/groundTruth";
 import type { TablePlan } from "./tablePlans";
@@ -65,6 +65,21 @@ export async function quarantineSummary(pg: Client): Promise<QuarantineSummary> 
     };
 }
 
+export async function setAsideSummary(pg: Client): Promise<SetAsideSummary> {
+    const by = await pg.query<{ k: string; n: string }>(
+        "SELECT table_name || '.' || column_name AS k, count(*) AS n FROM gecko_quarantine.set_aside_values GROUP BY 1 ORDER BY 1",
+    );
+    const ex = await pg.query<{ table_name: string; k: string; column_name: string; raw_value: string | null; reason: string }>(
+        "SELECT table_name, row_key::text AS k, column_name, raw_value, reason FROM gecko_quarantine.set_aside_values ORDER BY id LIMIT 10",
+    );
+    return {
+        total: by.rows.reduce((n, r) => n + Number(r.n), 0),
+        location: "gecko_quarantine.set_aside_values",
+        byColumn: Object.fromEntries(by.rows.map((r) => [r.k, Number(r.n)])),
+        examples: ex.rows.map((r) => ({ table: r.table_name, key: r.k, column: r.column_name, rawValue: r.raw_value, reason: r.reason })),
+    };
+}
+
 export async function repairSummary(pg: Client): Promise<RepairSummary> {
     const by = await pg.query<{ k: string; n: string }>(
         "SELECT table_name || '.' || column_name || ': ' || kind AS k, count(*) AS n FROM gecko_quarantine.repairs GROUP BY 1 ORDER BY 1",
@@ -99,6 +114,7 @@ export interface RunFindings {
     readonly tables: readonly TableReport[];
     readonly orphans: readonly OrphanOutcome[];
     readonly quarantine: QuarantineSummary;
+    readonly setAsideValues?: SetAsideSummary;
     readonly repairs?: RepairSummary;
     readonly schema: SchemaCheckSummary;
     readonly groundTruths: readonly GroundTruthFinding[];
@@ -107,7 +123,13 @@ export interface RunFindings {
 export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
     const { opts } = run;
     const failures = [
-        ...runFailures({ tables: f.tables, schema: f.schema, quarantine: f.quarantine, allowQuarantine: opts.allowQuarantine }),
+        ...runFailures({
+            tables: f.tables,
+            schema: f.schema,
+            quarantine: f.quarantine,
+            setAsideValues: f.setAsideValues,
+            allowQuarantine: opts.allowQuarantine,
+        }),
         ...groundTruthFailures(f.groundTruths),
     ];
     run.timings.total = (Date.now() - run.startedAt.getTime()) / 1000;
@@ -138,7 +160,7 @@ export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
             convertWorkers: run.workers?.size ?? 0,
             allowQuarantine: opts.allowQuarantine,
             sampleRows: opts.sampleRows,
-            repairs: opts.repairs ?? REPAIRS,
+            repairs: opts.repairs ?? DEFAULT_REPAIRS,
             ambiguousTime: opts.ambiguousTime ?? DEFAULT_AMBIGUOUS_TIME,
         },
         missingTables: f.mapping.missingTables,
@@ -146,6 +168,7 @@ export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
         tables: f.tables,
         orphans: f.orphans,
         quarantine: f.quarantine,
+        ...(f.setAsideValues ? { setAsideValues: f.setAsideValues } : {}),
         ...(f.repairs ? { repairs: f.repairs } : {}),
         schema: f.schema,
         clockChecks: f.clockChecks,

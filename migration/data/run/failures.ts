@@ -1,11 +1,12 @@
 /** Why a run is not ok: the report's `failures`, one line each. Pure. */
-import type { QuarantineSummary, SchemaCheckSummary, TableReport } from "../report/report";
+import type { QuarantineSummary, SchemaCheckSummary, SetAsideSummary, TableReport } from "../report/report";
 
 export interface FailureInput {
     /** Every table's report, validated. */
     readonly tables: readonly TableReport[];
     readonly schema: SchemaCheckSummary;
     readonly quarantine: Pick<QuarantineSummary, "total" | "location">;
+    readonly setAsideValues?: Pick<SetAsideSummary, "total" | "location">;
     /** The operator accepted quarantined rows (allowQuarantine / --allow-quarantine). */
     readonly allowQuarantine: boolean;
 }
@@ -16,6 +17,12 @@ export function runFailures(input: FailureInput): string[] {
     const { total, location } = input.quarantine;
     if (total > 0 && !input.allowQuarantine) {
         failures.push(`${total} rows quarantined in ${location} (accept with allowQuarantine / --allow-quarantine after review)`);
+    }
+    const values = input.setAsideValues;
+    if (values?.total && !input.allowQuarantine) {
+        failures.push(
+            `${values.total} values set aside in ${values.location}, NULL in their rows (accept with allowQuarantine / --allow-quarantine after review)`,
+        );
     }
     return failures;
 }

@@ -13,7 +13,7 @@ import { silentLogger, type MigrationInput, type MigrationLogger } from "../opti
 import { inCopyOrder } from "../plan/tableMapping";
 import { renderReport, type MigrationReport } from "../report/report";
 import { readSource } from "./readSource";
-import { buildReport, quarantineSummary, repairSummary, saveReport, baseTableReport } from "./buildReport";
+import { buildReport, quarantineSummary, repairSummary, saveReport, baseTableReport, setAsideSummary } from "./buildReport";
 import {
     actAsOwner,
     closeRun,
@@ -72,6 +72,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         const groundTruths = await timed(ctx, "groundTruth", () => checkGroundTruths(ctx.pg, ctx.snapshot.db, plans, conversion));
         const schema = await timed(ctx, "validate", () => checkTargetSchema(ctx.pg, ctx.roles));
         const quarantine = await quarantineSummary(ctx.pg);
+        const setAsideValues = await setAsideSummary(ctx.pg);
         const repairs = await repairSummary(ctx.pg);
         const report = buildReport(ctx, {
             source,
@@ -81,6 +82,7 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
             tables,
             orphans,
             quarantine,
+            setAsideValues,
             repairs,
             schema,
             groundTruths,

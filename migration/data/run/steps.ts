@@ -3,7 +3,7 @@ import type { Client } from "pg";
 import { copyTable } from "../copy/copyTable";
 import { handleOrphans, type OrphanOutcome } from "../copy/orphans";
 import type { PageSource } from "../copy/pageEncoder";
-import { retryQuarantined } from "../copy/retryQuarantine";
+import { retryQuarantined, retrySetAsideValues } from "../copy/retryQuarantine";
 import type { Conversion } from "../plan/conversion";
 import { ProgressMeter } from "../report/progress";
 import type { TableReport } from "../report/report";
@@ -44,13 +44,17 @@ async function copyOneTable(run: RunContext, plan: TablePlan, pageSources: PageS
     );
     meter.finish(res.rowsRead);
     const retry = await timed(run, "copy", () => retryQuarantined(run.pg, run.snapshot.db, m, encoder, serverStart));
-    if (retry.recovered)
-        run.logger.info(`${m.target.name}: ${retry.recovered} of ${retry.retried} set-aside rows now convert and were copied`);
+    if (retry.retried)
+        run.logger.info(`${m.target.name}: retried ${retry.retried} set-aside rows, recovered ${retry.recovered} (now in the target)`);
+    const values = await timed(run, "copy", () => retrySetAsideValues(run.pg, run.snapshot.db, m, encoder, serverStart));
+    if (values.retried)
+        run.logger.info(`${m.target.name}: retried ${values.retried} set-aside values, recovered ${values.recovered} (now in their rows)`);
     const base = baseTableReport(plan);
     return {
         ...base,
         chunks: { ...base.chunks, copiedThisRun: res.chunksCopied },
         rowsRecoveredThisRun: retry.recovered,
+        ...(values.retried ? { valuesRetriedThisRun: values.retried, valuesRecoveredThisRun: values.recovered } : {}),
         rowsCopiedThisRun: res.rowsCopied,
         rowsQuarantinedThisRun: res.rowsQuarantined,
         rowsFilledThisRun: res.rowsFilled,

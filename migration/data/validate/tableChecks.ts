@@ -9,6 +9,7 @@ import { allSourceRows } from "../copy/pageEncoder";
 import type { RowEncoder, RawValue } from "../copy/rowEncoder";
 import type { Chunk } from "../plan/chunkPlan";
 import type { TableMapping } from "../plan/tableMapping";
+import { invalidTextMarker } from "../source/utf8";
 import { columnTypeSql } from "../../schema/ddl";
 import type { TargetColumn } from "../../schema/types";
 import { ident, literal, sqliteIdent } from "../../postgres/sql";
@@ -253,11 +254,12 @@ async function compareSample(input: TableCheckInput, notPlaceholder: string): Pr
         .prepare(`SELECT rowid, ${cols.join(", ")} FROM ${sqliteIdent(src.name)} WHERE rowid >= ? ORDER BY rowid LIMIT 1`)
         .raw(true);
     const span = src.maxRowid - src.minRowid + 1n;
+    const markInvalidText = invalidTextMarker(input.sqlite, src.name, encoder.sourceColumns());
     const picked = new Map<bigint, RawValue[]>();
     for (let i = 0; i < input.sampleRows * 2 && picked.size < Math.min(input.sampleRows, src.rowCount); i++) {
         const at = src.minRowid + (BigInt(Math.floor(Math.random() * 2 ** 52)) % span);
         const raw = stmt.get(at) as RawValue[] | undefined;
-        if (raw) picked.set(raw[0] as bigint, raw);
+        if (raw) picked.set(raw[0] as bigint, markInvalidText([raw])[0]);
     }
     const keyCols = mapping.target.rowKey.map((k) => mapping.columns.find((c) => c.target.name === k)!.target);
     const fields = mapping.columns.map((c) => input.canonical(`t.${ident(c.target.name)}`, c.target));

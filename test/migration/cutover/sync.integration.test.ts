@@ -20,7 +20,16 @@ import { PROJECT_ROOT, SUPPORT_DIR } from "../../support/paths";
 
 const counts = (r: SyncReport, table: string) => {
     const t = r.tables.find((x) => x.table === table);
-    return t && { inserted: t.inserted, updated: t.updated, deleted: t.deleted, quarantined: t.quarantined, released: t.released };
+    return (
+        t && {
+            inserted: t.inserted,
+            updated: t.updated,
+            deleted: t.deleted,
+            quarantined: t.quarantined,
+            released: t.released,
+            ...(t.valuesSetAside ? { valuesSetAside: t.valuesSetAside } : {}),
+        }
+    );
 };
 
 describe("sync", () => {
@@ -241,28 +250,52 @@ describe("sync", () => {
         await expectConverged();
     });
 
-    it("sets aside a row that stops converting, and copies it back once the source is fixed", async () => {
+    it("sets aside a value that stops converting (NULL in its row, kept with its reason), and writes it once the source is fixed", async () => {
         let id = "";
         write((db) => {
             id = (db.prepare("SELECT id FROM trades ORDER BY rowid LIMIT 1 OFFSET 20").get() as { id: string }).id;
             db.prepare("UPDATE trades SET volume_usd = 'not a number' WHERE id = ?").run(id);
         });
         const r = await sync();
-        expect(counts(r, "trades")).toMatchObject({ quarantined: 1 });
-        const q = await fx.query<{ reason: string }>(
-            "SELECT reason FROM gecko_quarantine.rows WHERE table_name = 'trades' AND row_key->>'id' = $1",
+        expect(counts(r, "trades")).toMatchObject({ updated: 1, quarantined: 0, valuesSetAside: 1 });
+        const kept = await fx.query<{ column_name: string; raw_value: string }>(
+            "SELECT column_name, raw_value FROM gecko_quarantine.set_aside_values WHERE table_name = 'trades' AND row_key->>'id' = $1",
             [id],
         );
-        expect(q).toHaveLength(1);
-        expect((await fx.query("SELECT 1 FROM trades WHERE id = $1", [id])).length).toBe(0);
+        expect(kept).toEqual([{ column_name: "volume_usd", raw_value: "not a number" }]);
+        expect(await fx.query("SELECT volume_usd FROM trades WHERE id = $1", [id])).toEqual([{ volume_usd: null }]);
         expect((await fx.validate(source, { allowQuarantine: true })).failures).toEqual([]);
 
         write((db) => db.prepare("UPDATE trades SET volume_usd = 12.5 WHERE id = ?").run(id));
         const fixed = await sync();
-        expect(counts(fixed, "trades")).toMatchObject({ inserted: 1, quarantined: 0 });
+        expect(counts(fixed, "trades")).toMatchObject({ updated: 1, quarantined: 0 });
         expect((await fx.query("SELECT volume_usd::text AS v FROM trades WHERE id = $1", [id]))[0]).toEqual({
             v: expect.stringMatching(/^12\.50*$/),
         });
+        expect(await fx.query("SELECT 1 FROM gecko_quarantine.set_aside_values WHERE table_name = 'trades'")).toEqual([]);
+        await expectConverged();
+    });
+
+    it("sets aside a row whose NOT NULL column stops converting, and copies it back once the source is fixed", async () => {
+        let id = "";
+        let pool = "";
+        write((db) => {
+            ({ id, pool_id: pool } = db.prepare("SELECT id, pool_id FROM trades ORDER BY rowid LIMIT 1 OFFSET 21").get() as {
+                id: string;
+                pool_id: string;
+            });
+            db.prepare("UPDATE trades SET pool_id = ? WHERE id = ?").run("p".repeat(201), id);
+        });
+        const r = await sync();
+        expect(counts(r, "trades")).toMatchObject({ quarantined: 1 });
+        const q = await fx.query("SELECT column_name FROM gecko_quarantine.rows WHERE table_name = 'trades' AND row_key->>'id' = $1", [id]);
+        expect(q).toEqual([{ column_name: "pool_id" }]);
+        expect((await fx.query("SELECT 1 FROM trades WHERE id = $1", [id])).length).toBe(0);
+        expect((await fx.validate(source, { allowQuarantine: true })).failures).toEqual([]);
+
+        write((db) => db.prepare("UPDATE trades SET pool_id = ? WHERE id = ?").run(pool, id));
+        const fixed = await sync();
+        expect(counts(fixed, "trades")).toMatchObject({ inserted: 1, quarantined: 0 });
         expect(await fx.query("SELECT 1 FROM gecko_quarantine.rows WHERE table_name = 'trades'")).toEqual([]);
         await expectConverged();
     });

@@ -5,7 +5,9 @@
  * key's checksum bucket; NOT NULL fills and warnings recorded; a row that cannot
  * be loaded set aside with every raw value.
  */
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { invalidTextMarker } from "../../../../migration/data/source/utf8";
 import { bucketOf } from "../../../../migration/data/checksum/checksum";
 import { describeKey, rawText, rawType, RowEncoder, type RawValue } from "../../../../migration/data/copy/rowEncoder";
 import { conversionFor } from "../../../../migration/data/plan/conversion";
@@ -14,6 +16,15 @@ import type { SourceColumn, SourceTable } from "../../../../migration/data/sourc
 import { targetTable } from "../../../../migration/schema/tables";
 
 const conversion = conversionFor({ sourceTimeZone: "UTC" });
+
+/** A TEXT value with these bytes, read from a real SQLite file as the copy reads it (marked as invalid text). */
+function invalidUtf8(hex: string): RawValue {
+    const db = new Database(":memory:");
+    db.exec("CREATE TABLE t (v TEXT)");
+    db.prepare("INSERT INTO t VALUES (CAST(? AS TEXT))").run(Buffer.from(hex, "hex"));
+    const rows = db.prepare("SELECT rowid, v FROM t").raw(true).all() as RawValue[][];
+    return invalidTextMarker(db, "t", ["v"])(rows)[0][1];
+}
 
 function col(name: string, declaredType: string, pk = 0, notNull = false): SourceColumn {
     return { name, declaredType, notNull, primaryKeyIndex: pk };
@@ -152,14 +163,44 @@ describe("RowEncoder.encode", () => {
         });
     });
 
-    it("keeps a value PostgreSQL text cannot hold as hex in the quarantine record", () => {
+    it("sets aside a value of a nullable column outside every key, keeping its row (NULL there) and the raw value as hex", () => {
         const r = encoderFor(oldWatchlist).encode(watchlistRow({ token_symbol: "a\0b" }));
-        expect(r.ok).toBe(false);
-        if (r.ok) return;
-        expect(r.column).toBe("token_symbol");
-        expect(r.rawValue).toBe("x'610062'");
-        expect(r.rawType).toBe("text");
-        expect(r.reason).toMatch(/^token_symbol: .*NUL/);
+        expect(r.ok).toBe(true);
+        if (!r.ok) return;
+        expect(r.values[2]).toBeNull();
+        expect(r.setAside).toEqual([
+            {
+                rowid: 7n,
+                key: { id: "7" },
+                column: "token_symbol",
+                rawValue: "x'610062'",
+                rawType: "text",
+                reason: expect.stringMatching(/NUL/),
+            },
+        ]);
+    });
+
+    it("sets the row aside when the bad value is in a key, a uniqueness rule or a NOT NULL column", () => {
+        // pool_id is NOT NULL and unique in watchlist; id is the key.
+        const badKey = watchlistRow();
+        badKey[1] = "not-a-number"; // the id column (raw[0] is the rowid)
+        for (const raw of [watchlistRow({ pool_id: "a\0b" }), badKey]) expect(encoderFor(oldWatchlist).encode(raw).ok).toBe(false);
+    });
+
+    it("sets aside TEXT whose bytes are not UTF-8 with the byte offset; repairs it only on request and never in a key", () => {
+        const marked = invalidUtf8("41fffe");
+        const r = encoderFor(oldWatchlist).encode(watchlistRow({ token_name: marked }));
+        expect(r.ok && r.setAside?.[0]).toMatchObject({
+            column: "token_name",
+            rawValue: "x'41fffe'",
+            reason: "invalid UTF-8 at byte 1 (x'41fffe')",
+        });
+        const repairing = new RowEncoder(oldWatchlist, (c) => conversion.converterFor("watchlist", c), 1, { repairInvalidUtf8: true });
+        const repaired = repairing.encode(watchlistRow({ token_name: marked }));
+        expect(repaired.ok && repaired.values[3]).toBe("A\uFFFD\uFFFD");
+        expect(repaired.ok && repaired.repairs).toMatchObject([{ column: "token_name", kind: "utf8-replaced", rawValue: "x'41fffe'" }]);
+        const key = repairing.encode(watchlistRow({ pool_id: invalidUtf8("fffe") }));
+        expect(key.ok).toBe(false);
     });
 
     it("refuses a mapping whose row key is not copied", () => {

@@ -110,7 +110,8 @@ describe("a rerun after the source is fixed", () => {
         ({ path: source } = fx.generate("fixed", { rows: 1500, seed: 13 }));
         const db = new Database(source);
         dex = (db.prepare("SELECT id FROM dexes ORDER BY rowid LIMIT 1").get() as { id: string }).id;
-        db.prepare("UPDATE dexes SET metadata_json = '{\"fee\": 0.25' WHERE id = ?").run(dex);
+        // name is NOT NULL: a value it cannot hold sets the whole row aside (a nullable one would cost only the value).
+        db.prepare("UPDATE dexes SET name = ? WHERE id = ?").run("d".repeat(201), dex);
         db.close();
     });
     afterAll(async () => fx?.dispose());
@@ -118,7 +119,7 @@ describe("a rerun after the source is fixed", () => {
     it("copies the set-aside row once its value converts, leaving quarantine empty, and validates", async () => {
         const first = await fx.migrate(source);
         expect(first.ok).toBe(false);
-        expect(first.quarantine.examples.map((e) => [e.table, e.column])).toContainEqual(["dexes", "metadata_json"]);
+        expect(first.quarantine.examples.map((e) => [e.table, e.column])).toContainEqual(["dexes", "name"]);
         // Its pools were orphans then: set aside too.
         const orphans = Number(
             (await fx.query<{ n: string }>("SELECT count(*) AS n FROM gecko_quarantine.rows WHERE stage = 'orphan'"))[0].n,
@@ -126,13 +127,13 @@ describe("a rerun after the source is fixed", () => {
         expect(orphans).toBeGreaterThan(0);
 
         const db = new Database(source);
-        db.prepare("UPDATE dexes SET metadata_json = '{\"fee\": 0.25}' WHERE id = ?").run(dex);
+        db.prepare("UPDATE dexes SET name = 'Fixed Dex' WHERE id = ?").run(dex);
         db.close();
         const second = await fx.migrate(source);
         expect(second.failures).toEqual([]);
         expect(tableReport(second, "dexes").rowsRecoveredThisRun).toBe(1);
         expect(second.quarantine.total).toBe(0);
-        expect(await fx.query("SELECT metadata_json FROM dexes WHERE id = $1", [dex])).toEqual([{ metadata_json: { fee: 0.25 } }]);
+        expect(await fx.query("SELECT name FROM dexes WHERE id = $1", [dex])).toEqual([{ name: "Fixed Dex" }]);
         const v = await fx.validate(source);
         expect(v.failures).toEqual([]);
     });

@@ -17,7 +17,7 @@ const keyCol = (table: string) => KEY[table] ?? "id";
 const keyOf = (d: PlantedDefect) => String(d.key[keyCol(d.table)]);
 const tk = (table: string, key: string) => `${table} ${key}`;
 
-/** Defect kinds whose rows cannot be loaded and must be quarantined at conversion. */
+/** Defect kinds whose values cannot be stored exactly: set aside (all are in nullable columns outside every key), their rows copied. */
 const CONVERT_QUARANTINE = new Set(["overflow", "invalid-json", "unparseable-boolean"]);
 /** The planted invalid JSON that is a Python literal (the collector's str(dict), str(None)): repaired, not quarantined. */
 const pythonRepr = (d: PlantedDefect) => d.kind === "invalid-json" && /^(\{'.*\}|None)$/.test(String(d.value));
@@ -39,6 +39,7 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
     let live: LiveWriter;
     let report: MigrationReport;
     let quarantine: QuarantineRow[];
+    let setAside: QuarantineRow[];
 
     /** Where a source row ended up: the target table, or quarantined as an orphan (its parent was quarantined); value of `column` as text. */
     async function landed(table: string, key: string, column: string): Promise<{ where: string; value: string | null }> {
@@ -68,6 +69,9 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
         quarantine = await fx.query<QuarantineRow>(
             "SELECT table_name, stage, row_key->>(CASE table_name WHEN 'collection_metadata' THEN 'collector_type' ELSE 'id' END) AS key, column_name, raw_value, raw_type, reason FROM gecko_quarantine.rows ORDER BY id",
         );
+        setAside = await fx.query<QuarantineRow>(
+            "SELECT table_name, 'value' AS stage, row_key->>(CASE table_name WHEN 'collection_metadata' THEN 'collector_type' ELSE 'id' END) AS key, column_name, raw_value, raw_type, reason FROM gecko_quarantine.set_aside_values ORDER BY id",
+        );
     });
     afterAll(async () => {
         live?.close();
@@ -80,14 +84,21 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
         expect(live.inserted).toHaveLength(60);
     });
 
-    it("fails the run because rows were quarantined, and says where they are", () => {
+    it("fails the run because rows were quarantined and values set aside, and says where they are", () => {
         expect(report.ok).toBe(false);
         expect(report.quarantine.total).toBe(quarantine.length);
-        // One failure: how many rows, where they are, and how to accept them.
-        expect(report.failures).toHaveLength(1);
-        expect(report.failures[0]).toMatch(
-            new RegExp(`^${quarantine.length} rows quarantined in gecko_quarantine\\.rows \\(.*allow-quarantine.*\\)$`),
-        );
+        expect(report.setAsideValues?.total).toBe(setAside.length);
+        // One failure each: how many, where they are, and how to accept them.
+        expect(report.failures).toEqual([
+            expect.stringMatching(
+                new RegExp(`^${quarantine.length} rows quarantined in gecko_quarantine\\.rows \\(.*allow-quarantine.*\\)$`),
+            ),
+            expect.stringMatching(
+                new RegExp(
+                    `^${setAside.length} values set aside in gecko_quarantine\\.set_aside_values, NULL in their rows \\(.*allow-quarantine.*\\)$`,
+                ),
+            ),
+        ]);
         // Everything else holds: counts and checksums agree for every table.
         for (const t of report.tables) {
             expect(t.validation!.countsMatch, t.table).toBe(true);
@@ -97,12 +108,15 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
         expect(report.schema.ok).toBe(true);
     });
 
-    it("quarantines exactly the unloadable planted rows at conversion, with key, column, raw value and reason", () => {
+    it("sets aside exactly the unloadable planted values, with key, column, raw value and reason, and copies their rows", async () => {
         const expected = planted((d) => CONVERT_QUARANTINE.has(d.kind) && !pythonRepr(d));
         expect(expected.length).toBe(12 + 3 + 1); // overflows (2 in each of 6 columns), invalid JSON that is no Python literal either, 'maybe'
-        const converted = quarantine.filter((q) => q.stage === "convert");
+        // One bad value costs that value: no row was quarantined at conversion.
+        expect(quarantine.filter((q) => q.stage === "convert")).toEqual([]);
+        const converted = setAside;
         expect(converted.map((q) => tk(q.table_name, q.key)).sort()).toEqual(expected.map((d) => tk(d.table, keyOf(d))).sort());
         for (const d of expected) {
+            expect((await landed(d.table, keyOf(d), d.columns[0])).value, tk(d.table, keyOf(d))).toBeNull();
             const q = converted.find((x) => x.table_name === d.table && x.key === keyOf(d))!;
             expect(q.column_name, tk(d.table, keyOf(d))).toBe(d.columns[0]);
             expect(q.raw_value).toBe(String(d.value));
@@ -113,26 +127,22 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
             if (d.kind === "overflow")
                 expect(q.reason).toMatch(
                     new RegExp(
-                        `^${d.columns[0]}: ${storedAs.toUpperCase()} ${String(d.value).replace(".", "\\.")} overflows numeric\\(\\d+,\\d+\\): .*never truncated`,
+                        `^${storedAs.toUpperCase()} ${String(d.value).replace(".", "\\.")} overflows numeric\\(\\d+,\\d+\\): .*never truncated`,
                     ),
                 );
-            if (d.kind === "invalid-json")
-                expect(q.reason).toMatch(new RegExp(`^${d.columns[0]}: TEXT .* is not valid jsonb: .* at character \\d+`));
+            if (d.kind === "invalid-json") expect(q.reason).toMatch(new RegExp(`^TEXT .* is not valid jsonb: .* at character \\d+`));
             if (d.kind === "unparseable-boolean")
-                expect(q.reason).toBe(`${d.columns[0]}: TEXT "maybe" is not a boolean: expected true/false/t/f/yes/no/1/0`);
+                expect(q.reason).toBe(`TEXT "maybe" is not a boolean: expected true/false/t/f/yes/no/1/0`);
         }
-        // Per table, the report counts the same rows.
-        const perTable = new Map<string, number>();
-        for (const d of expected) perTable.set(d.table, (perTable.get(d.table) ?? 0) + 1);
-        for (const [table, n] of perTable) {
-            expect(tableReport(report, table).rowsQuarantinedThisRun, table).toBe(n);
-            expect(report.quarantine.byTable[table]?.convert, table).toBe(n);
-        }
-        // The report's examples are real quarantine rows.
-        expect(report.quarantine.examples.length).toBe(Math.min(10, quarantine.length));
-        for (const e of report.quarantine.examples) {
+        // Per column, the report counts the same values.
+        const perColumn: Record<string, number> = {};
+        for (const d of expected) perColumn[`${d.table}.${d.columns[0]}`] = (perColumn[`${d.table}.${d.columns[0]}`] ?? 0) + 1;
+        expect(report.setAsideValues?.byColumn).toEqual(perColumn);
+        // The report's examples are real entries.
+        expect(report.setAsideValues?.examples.length).toBe(Math.min(10, setAside.length));
+        for (const e of report.setAsideValues?.examples ?? []) {
             expect(
-                quarantine.some(
+                setAside.some(
                     (q) => q.table_name === e.table && q.column_name === e.column && q.raw_value === e.rawValue && q.reason === e.reason,
                 ),
             ).toBe(true);
@@ -168,12 +178,16 @@ describe.each([0, 2])("defects of a collector database (quarantine policy, conve
         expect(tableReport(report, "pools").conversionWarnings?.["metadata_json: python-repr-repaired"]).toBe(2);
     });
 
-    it("never truncates an overflowing value: the row is absent from the target, its raw row kept in quarantine", async () => {
+    it("never truncates an overflowing value: NULL in its row, the raw value kept beside its key", async () => {
         for (const d of planted((x) => x.kind === "overflow")) {
-            const rows = await fx.query(`SELECT 1 FROM "${d.table}" WHERE "${keyCol(d.table)}"::text = $1`, [keyOf(d)]);
-            expect(rows, tk(d.table, keyOf(d))).toHaveLength(0);
+            const rows = await fx.query<{ v: unknown }>(
+                `SELECT "${d.columns[0]}" AS v FROM "${d.table}" WHERE "${keyCol(d.table)}"::text = $1`,
+                [keyOf(d)],
+            );
+            // The row is in the target unless a parent of it went to quarantine (then it is an orphan there).
+            if (rows.length) expect(rows, tk(d.table, keyOf(d))).toEqual([{ v: null }]);
             const [q] = await fx.query<{ v: string }>(
-                "SELECT row_data->>$3 AS v FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'convert' AND row_key->>$4 = $2",
+                "SELECT raw_value AS v FROM gecko_quarantine.set_aside_values WHERE table_name = $1 AND column_name = $3 AND row_key->>$4 = $2",
                 [d.table, keyOf(d), d.columns[0], keyCol(d.table)],
             );
             expect(q.v).toBe(String(d.value));
