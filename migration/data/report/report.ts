@@ -61,6 +61,8 @@ export interface QuarantineSummary {
         readonly column: string | null;
         readonly rawValue: string | null;
         readonly reason: string;
+        /** Rows quarantined as orphans below this one (its children and theirs); absent for an orphan itself. */
+        readonly descendants?: number;
     }[];
 }
 
@@ -264,7 +266,8 @@ function quarantineLines(r: MigrationReport): string[] {
                 .join(", ")}`,
         );
     for (const e of q.examples) {
-        lines.push(`  - ${e.table} ${e.key} ${e.column ?? ""}=${e.rawValue === null ? "NULL" : JSON.stringify(e.rawValue)}: ${e.reason}`);
+        const took = e.descendants ? ` (took ${e.descendants} descendant rows with it, quarantined as orphans)` : "";
+        lines.push(`  - ${e.table} ${e.key} ${e.column ?? ""}=${e.rawValue === null ? "NULL" : JSON.stringify(e.rawValue)}: ${e.reason}${took}`);
     }
     return lines;
 }

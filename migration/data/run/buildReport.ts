@@ -54,15 +54,42 @@ export async function quarantineSummary(pg: Client): Promise<QuarantineSummary> 
         (byTable[r.table_name] ??= {})[r.stage] = Number(r.n);
         total += Number(r.n);
     }
-    const ex = await pg.query<{ table_name: string; k: string; column_name: string | null; raw_value: string | null; reason: string }>(
-        "SELECT table_name, row_key::text AS k, column_name, raw_value, reason FROM gecko_quarantine.rows ORDER BY id LIMIT 10",
-    );
-    return {
-        total,
-        location: "gecko_quarantine.rows",
-        byTable,
-        examples: ex.rows.map((r) => ({ table: r.table_name, key: r.k, column: r.column_name, rawValue: r.raw_value, reason: r.reason })),
-    };
+    const ex = await pg.query<{
+        table_name: string;
+        stage: string;
+        k: string;
+        column_name: string | null;
+        raw_value: string | null;
+        reason: string;
+        row_data: Record<string, unknown>;
+    }>("SELECT table_name, stage, row_key::text AS k, column_name, raw_value, reason, row_data FROM gecko_quarantine.rows ORDER BY id LIMIT 10");
+    const examples = [];
+    for (const r of ex.rows) {
+        const example = { table: r.table_name, key: r.k, column: r.column_name, rawValue: r.raw_value, reason: r.reason };
+        // An orphan is itself a descendant; a row set aside for its own values says what it took with it.
+        examples.push(r.stage === "orphan" ? example : { ...example, descendants: await orphanedDescendants(pg, r.table_name, [r.row_data]) });
+    }
+    return { total, location: "gecko_quarantine.rows", byTable, examples };
+}
+
+/**
+ * How many rows are quarantined as orphans below `parents` (rows of `table` as their raw
+ * source values): their children, and those children's children, by the schema's foreign keys.
+ */
+async function orphanedDescendants(pg: Client, table: string, parents: readonly Record<string, unknown>[]): Promise<number> {
+    let total = 0;
+    for (const child of TARGET_TABLES)
+        for (const fk of child.foreignKeys.filter((f) => f.references.table === table && f.columns.length === 1)) {
+            const keys = [...new Set(parents.map((p) => p[fk.references.columns[0]]).filter((v) => v !== null && v !== undefined))];
+            if (!keys.length) continue;
+            const rows = await pg.query<{ row_data: Record<string, unknown> }>(
+                "SELECT row_data FROM gecko_quarantine.rows WHERE table_name = $1 AND stage = 'orphan' AND row_data->>$2 = ANY($3::text[])",
+                [child.name, fk.columns[0], keys.map(String)],
+            );
+            if (!rows.rows.length) continue;
+            total += rows.rows.length + (await orphanedDescendants(pg, child.name, rows.rows.map((r) => r.row_data)));
+        }
+    return total;
 }
 
 export async function setAsideSummary(pg: Client): Promise<SetAsideSummary> {

@@ -125,6 +125,10 @@ describe("a rerun after the source is fixed", () => {
             (await fx.query<{ n: string }>("SELECT count(*) AS n FROM gecko_quarantine.rows WHERE stage = 'orphan'"))[0].n,
         );
         expect(orphans).toBeGreaterThan(0);
+        // The report says what the dex took with it: its pools, and their candles, trades and watchlist rows.
+        const byTable = await fx.query<{ table_name: string }>("SELECT DISTINCT table_name FROM gecko_quarantine.rows WHERE stage = 'orphan'");
+        expect(byTable.map((r) => r.table_name)).toEqual(expect.arrayContaining(["pools", "trades"]));
+        expect(first.quarantine.examples.find((e) => e.table === "dexes")?.descendants).toBe(orphans);
 
         const db = new Database(source);
         db.prepare("UPDATE dexes SET name = 'Fixed Dex' WHERE id = ?").run(dex);
