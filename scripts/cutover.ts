@@ -7,7 +7,16 @@
  */
 import * as path from "node:path";
 import { runCutover, type CutoverReport } from "../migration/cutover/cutover";
-import { KEEP_PAGES_HELP, keepPagesBytes, parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
+import {
+    KEEP_PAGES_HELP,
+    keepPagesBytes,
+    parseFlags,
+    runMain,
+    SOURCE_TABLE_FLAGS,
+    SOURCE_TARGET_FLAGS,
+    type FlagSpec,
+    saveReport,
+} from "./lib/cli";
 import { int, migrationInputFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { $, chalk } from "./lib/zx";
@@ -51,7 +60,7 @@ Exit status: 0 cut over (or --dry-run ok), 2 usage error, 3 not cut over (the re
 `;
 
 export const CUTOVER_FLAGS: FlagSpec = {
-    boolean: ["json", "quiet", "dry-run", "collector-stopped"],
+    boolean: ["json", "quiet", "dry-run", "collector-stopped", ...SOURCE_TABLE_FLAGS],
     string: [
         ...SOURCE_TARGET_FLAGS,
         "orphans",

@@ -16,7 +16,16 @@ import { upgradeTarget } from "../migration/schema/target";
 import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
-import { KEEP_PAGES_HELP, keepPagesBytes, parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
+import {
+    KEEP_PAGES_HELP,
+    keepPagesBytes,
+    parseFlags,
+    runMain,
+    SOURCE_TABLE_FLAGS,
+    SOURCE_TARGET_FLAGS,
+    type FlagSpec,
+    saveReport,
+} from "./lib/cli";
 import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 import { renderSyncReport, syncPass, type SyncReport } from "../migration/cutover/sync";
 import { finalizeCutover } from "../migration/cutover/cutoverRecord";
@@ -33,10 +42,14 @@ const SECTIONS = {
   --ambiguous-time POLICY    a local time a DST change repeats or skips, which nothing in its row decides
                              (ohlcv_data.datetime is decided by its own timestamp): quarantine (default) |
                              earlier | later (PostgreSQL's reading)
-  --repair LIST              values recovered exactly instead of quarantined, counted, their raw text kept in
+  --repair LIST              values stored instead of set aside, counted, their raw form kept in
                              gecko_quarantine.repairs: python-repr (a Python literal in a JSON column, e.g.
-                             {'fee_tier': '0.25'} or None); default all, none to quarantine them. Give the same
-                             on every command for one target`,
+                             {'fee_tier': '0.25'} or None; recovered exactly), utf8 (TEXT whose bytes are not
+                             UTF-8, stored with U+FFFD for each bad sequence; lossy, never in a key). Default
+                             python-repr; none sets them all aside. Give the same on every command for one target
+  --allow-missing-tables     accept a file lacking some of the collector's core tables (collection_metadata,
+                             dexes, ohlcv_data, pools, tokens, trades, watchlist): created empty (default: exit 2)
+  --include-extra-tables     copy the file's tables the collector does not have (default: listed, not copied)`,
     target: `Target (passwords only from the environment)
   env GECKO_TARGET_URL       postgresql://user:password@host:port/gecko_terminal_collector (or DATABASE_URL)
   --host/--port/--user/--database/--sslmode with env PGPASSWORD
@@ -155,7 +168,7 @@ function helpText(command?: string): string {
 }
 
 const FLAGS: FlagSpec = {
-    boolean: ["json", "quiet", "allow-quarantine", "show-password", "full"],
+    boolean: ["json", "quiet", "allow-quarantine", "show-password", "full", ...SOURCE_TABLE_FLAGS],
     string: [
         ...SOURCE_TARGET_FLAGS,
         "orphans",
@@ -226,6 +239,8 @@ function showPlan(flags: Flags): number {
         chunkRows: int(flags, "chunk-rows", 50_000),
         sourceTimeZone: str(flags, "source-time-zone", "GECKO_SOURCE_TIME_ZONE"),
         clockOverrides: clockOverridesFrom(flags),
+        allowMissingTables: Boolean(flags["allow-missing-tables"]),
+        includeExtraTables: Boolean(flags["include-extra-tables"]),
     });
     process.stdout.write((flags.json ? JSON.stringify(plan, null, 2) : renderPlan(plan)) + "\n");
     return 0;

@@ -56,6 +56,10 @@ export interface MigrationOptions {
      * (see the README's benchmarks); each worker adds about 100 MB of memory.
      */
     readonly convertWorkers?: number;
+    /** Accept a file that lacks some of the collector's core tables (they are created empty); default: refuse it. */
+    readonly allowMissingTables?: boolean;
+    /** Copy the file's tables the collector does not have; default: list them in the report only. */
+    readonly includeExtraTables?: boolean;
     /** Exit successfully even when rows were quarantined. */
     readonly allowQuarantine: boolean;
     /** Rows compared field by field per table, on top of the full checksums. */

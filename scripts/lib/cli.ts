@@ -23,6 +23,9 @@ export const SOURCE_TARGET_FLAGS = [
     "report",
 ] as const;
 
+/** The boolean options of what is read from the source (scripts/lib/options.ts reads them). */
+export const SOURCE_TABLE_FLAGS = ["allow-missing-tables", "include-extra-tables"] as const;
+
 /** `--keep-pages-mib N`: the most memory a sync pass may keep the file's pages in for the next pass (unset: the default). */
 export const keepPagesBytes = (flags: Flags): number | undefined =>
     str(flags, "keep-pages-mib") === undefined ? undefined : int(flags, "keep-pages-mib", 0) * 1024 * 1024;

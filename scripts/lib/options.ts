@@ -124,6 +124,8 @@ export function migrationInputFrom(flags: Flags): MigrationInput {
         copyLanes: Math.max(1, int(flags, "copy-lanes", 2)),
         convertWorkers: int(flags, "convert-workers", 0),
         allowQuarantine: Boolean(flags["allow-quarantine"]),
+        allowMissingTables: Boolean(flags["allow-missing-tables"]),
+        includeExtraTables: Boolean(flags["include-extra-tables"]),
         sampleRows: int(flags, "sample-rows", 200),
         databaseTimeZone: str(flags, "database-time-zone") ?? "UTC",
         repairs: repairsFrom(flags),

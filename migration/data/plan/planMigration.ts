@@ -38,15 +38,15 @@ export interface MigrationPlanSummary {
 }
 
 export type PlanInput = Pick<MigrationOptions, "sqlitePath"> &
-    Partial<Pick<MigrationOptions, "chunkRows" | "sourceTimeZone" | "clockOverrides">>;
+    Partial<Pick<MigrationOptions, "chunkRows" | "sourceTimeZone" | "clockOverrides" | "allowMissingTables" | "includeExtraTables">>;
 
 export function planMigration(input: PlanInput): MigrationPlanSummary {
     const chunkRows = input.chunkRows ?? DEFAULT_OPTIONS.chunkRows;
     const snapshot = openSourceSnapshot(input.sqlitePath);
     try {
         const source = introspectSource(snapshot.db);
-        const mapping = mapSourceToTarget(source, TARGET_TABLES);
-        requireCollectorTables(input.sqlitePath, source, mapping);
+        const mapping = mapSourceToTarget(source, TARGET_TABLES, input);
+        requireCollectorTables(input.sqlitePath, source, mapping, input.allowMissingTables);
         const warnings: string[] = [];
         const clockChecks = conversionFor({
             sourceTimeZone: input.sourceTimeZone ?? DEFAULT_OPTIONS.sourceTimeZone,

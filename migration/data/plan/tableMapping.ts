@@ -49,7 +49,18 @@ const RENAMES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
     watchlist: { added_at: "created_at" },
 };
 
-export function mapSourceToTarget(source: SourceSchema, targets: readonly TargetTable[]): MappingResult {
+/**
+ * The tables every version of the collector creates (an old install lacks only the others, see
+ * scripts/generator/variants.ts): a file without one of them is partial, or not the collector's.
+ */
+export const CORE_TABLES: readonly string[] = ["collection_metadata", "dexes", "ohlcv_data", "pools", "tokens", "trades", "watchlist"];
+
+export interface MappingOptions {
+    /** Copy the source's tables the collector does not have (when every column's type is obvious); default: list them only. */
+    readonly includeExtraTables?: boolean;
+}
+
+export function mapSourceToTarget(source: SourceSchema, targets: readonly TargetTable[], options: MappingOptions = {}): MappingResult {
     const known = new Set(targets.map((t) => t.name));
     const tables: TableMapping[] = [];
     const missingTables: string[] = [];
@@ -61,6 +72,10 @@ export function mapSourceToTarget(source: SourceSchema, targets: readonly Target
     const skippedTables: { name: string; reason: string }[] = [];
     for (const src of source.tables.values()) {
         if (known.has(src.name)) continue;
+        if (!options.includeExtraTables) {
+            skippedTables.push({ name: src.name, reason: "not one of the collector's tables (--include-extra-tables copies it)" });
+            continue;
+        }
         if (src.withoutRowid) {
             skippedTables.push({ name: src.name, reason: "WITHOUT ROWID table (chunking needs rowids)" });
             continue;
@@ -172,10 +187,18 @@ export function inCopyOrder(tables: readonly TableMapping[]): TableMapping[] {
     return foreignKeyOrder(tables.map((m) => ({ ...m, name: m.target.name, foreignKeys: m.target.foreignKeys })));
 }
 
-/** A file without one of the collector's tables is the wrong file: refused (bad input) before anything is written. */
-export function requireCollectorTables(path: string, source: SourceSchema, mapping: MappingResult): void {
-    if (mapping.tables.some((m) => m.source && !m.extra)) return;
-    const names = mapping.missingTables.join(", ");
+/**
+ * A file without any of the collector's tables is the wrong file, one without some of its core
+ * tables a partial one (unless `allowMissingTables`): refused (bad input) before anything is written.
+ */
+export function requireCollectorTables(path: string, source: SourceSchema, mapping: MappingResult, allowMissingTables = false): void {
     const holds = source.tables.size ? `it holds ${[...source.tables.keys()].join(", ")}` : "it holds no table";
-    throw new SourceError(`not a collector database: ${path} has none of ${names} (${holds})`);
+    if (!mapping.tables.some((m) => m.source && !m.extra))
+        throw new SourceError(`not a collector database: ${path} has none of ${mapping.missingTables.join(", ")} (${holds})`);
+    const missingCore = CORE_TABLES.filter((t) => mapping.missingTables.includes(t));
+    if (missingCore.length && !allowMissingTables)
+        throw new SourceError(
+            `not a complete collector database: ${path} lacks the core tables ${missingCore.join(", ")} (${holds}); ` +
+                "--allow-missing-tables migrates it as it is, those tables created empty",
+        );
 }

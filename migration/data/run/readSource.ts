@@ -9,8 +9,8 @@ import { timed, type RunContext } from "./context";
 /** What the source holds, how it maps onto the collector's tables, and how its clocks read. */
 export async function readSource(ctx: RunContext, options: { readonly checkClocks?: boolean } = {}) {
     const source = await timed(ctx, "introspect", () => introspectSource(ctx.snapshot.db));
-    const mapping = mapSourceToTarget(source, TARGET_TABLES);
-    requireCollectorTables(ctx.snapshot.path, source, mapping);
+    const mapping = mapSourceToTarget(source, TARGET_TABLES, ctx.opts);
+    requireCollectorTables(ctx.snapshot.path, source, mapping, ctx.opts.allowMissingTables);
     const policyOnly = conversionFor(ctx.opts);
     // Local times a DST fall-back repeats, decided by the order of the collector's writes on this snapshot.
     const decidedTimes = await timed(ctx, "orderEvidence", () => decideByOrder(ctx.snapshot.db, policyOnly.policy, mapping.tables));

@@ -19,6 +19,8 @@ import { CURRENT_TABLE_ITEMS, renderCreateTable } from "../../../../scripts/gene
 import { findTable, layoutFor } from "../../../../scripts/generator/variants";
 
 const ZONE = "America/Chicago"; // CST (UTC-6) in January and early March 2024 and January 2027
+/** The test file lacks some core tables and has one the collector does not: accepted and copied on request. */
+const PARTIAL = { allowMissingTables: true, includeExtraTables: true } as const;
 let dir: string;
 let file: string;
 
@@ -104,7 +106,7 @@ describe("planMigration", () => {
         return t;
     };
     beforeAll(() => {
-        plan = planMigration({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE });
+        plan = planMigration({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE, ...PARTIAL });
     });
 
     it("describes the source: path, a 16-hex fingerprint, WAL journal and SQLite version", () => {
@@ -178,6 +180,21 @@ describe("planMigration", () => {
         ]);
     });
 
+    it("by default refuses a file lacking core tables, and lists tables the collector does not have without copying them", () => {
+        expect(() => planMigration({ sqlitePath: file })).toThrow(
+            `not a complete collector database: ${file} lacks the core tables collection_metadata, tokens (it holds`,
+        );
+        const listed = planMigration({ sqlitePath: file, allowMissingTables: true });
+        expect(listed.tables.filter((t) => t.extra)).toEqual([]);
+        const notCopied = "not one of the collector's tables (--include-extra-tables copies it)";
+        expect(listed.skippedTables).toEqual([
+            { name: "alembic_version", reason: notCopied },
+            { name: "blobs", reason: notCopied },
+            { name: "collector_notes", reason: notCopied },
+            { name: "kv_cache", reason: notCopied },
+        ]);
+    });
+
     it("plans ohlcv partitions from the integer timestamps only: January to March 2024, not the REAL one of 2027", () => {
         expect(plan.ohlcvPartitions).toEqual(["ohlcv_data_p202401", "ohlcv_data_p202402", "ohlcv_data_p202403"]);
     });
@@ -191,10 +208,15 @@ describe("planMigration", () => {
     });
 
     it("warns when the zone or an override disagrees with the data (the default zone is UTC)", () => {
-        const utc = planMigration({ sqlitePath: file });
+        const utc = planMigration({ sqlitePath: file, ...PARTIAL });
         expect(utc.clockChecks.map((c) => c.status)).toEqual(["mismatch", "ok"]);
         expect(utc.warnings).toEqual([utc.clockChecks[0].message]);
-        const overridden = planMigration({ sqlitePath: file, sourceTimeZone: ZONE, clockOverrides: { "trades.block_timestamp": "local" } });
+        const overridden = planMigration({
+            sqlitePath: file,
+            sourceTimeZone: ZONE,
+            clockOverrides: { "trades.block_timestamp": "local" },
+            ...PARTIAL,
+        });
         expect(overridden.clockChecks.map((c) => c.status)).toEqual(["ok", "mismatch"]);
         expect(overridden.warnings).toHaveLength(1);
         // the default chunk size (50 000 rows) makes one chunk of every non-empty table
@@ -203,7 +225,7 @@ describe("planMigration", () => {
 
     it("reads without writing: the file's content and fingerprint are the same after planning", () => {
         const before = fs.readFileSync(file);
-        const again = planMigration({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE });
+        const again = planMigration({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE, ...PARTIAL });
         expect(again.source.fingerprint).toBe(plan.source.fingerprint);
         expect(fs.readFileSync(file).equals(before)).toBe(true);
     });
@@ -211,7 +233,7 @@ describe("planMigration", () => {
     it("refuses a missing file and a chunk size below one row", () => {
         const missing = path.join(dir, "nope.db");
         expect(() => planMigration({ sqlitePath: missing })).toThrow(`SQLite source not found: ${missing}`);
-        expect(() => planMigration({ sqlitePath: file, chunkRows: 0 })).toThrow("chunkRows must be a positive integer, got 0");
+        expect(() => planMigration({ sqlitePath: file, chunkRows: 0, ...PARTIAL })).toThrow("chunkRows must be a positive integer, got 0");
     });
 
     it("plans no partitions for a file without ohlcv rows", () => {
@@ -219,7 +241,10 @@ describe("planMigration", () => {
         const db = new Database(bare);
         db.exec(renderCreateTable("ohlcv_data", CURRENT_TABLE_ITEMS.ohlcv_data));
         db.close();
-        const p = planMigration({ sqlitePath: bare });
+        expect(() => planMigration({ sqlitePath: bare })).toThrow(
+            `not a complete collector database: ${bare} lacks the core tables collection_metadata, dexes, pools, tokens, trades, watchlist (it holds ohlcv_data); --allow-missing-tables`,
+        );
+        const p = planMigration({ sqlitePath: bare, allowMissingTables: true });
         expect(p.ohlcvPartitions).toEqual([]);
         expect(p.tables.find((t) => t.table === "ohlcv_data")).toMatchObject({ rows: 0, chunks: 0, inSource: true });
         expect(p.clockChecks.map((c) => c.status)).toEqual(["empty", "absent"]);
@@ -355,7 +380,7 @@ describe("renderPlan", () => {
     });
 
     it("renders a real plan", () => {
-        const text = renderPlan(planMigration({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE }));
+        const text = renderPlan(planMigration({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE, ...PARTIAL }));
         expect(text).toContain(`plan for ${file} [journal wal, SQLite `);
         expect(text).toContain("ohlcv_data partitions for the data: ohlcv_data_p202401 .. ohlcv_data_p202403 (3) + default");
         // padded to "performance_metrics", the longest name (19): 11 spaces, then two

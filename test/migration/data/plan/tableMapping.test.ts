@@ -207,7 +207,7 @@ describe("mapSourceToTarget: tables the collector does not know", () => {
         table("raw_payloads", [col("body", "BLOB"), col("score", "REAL"), col("misc", "")]),
         table("kv", [col("k", "TEXT", { notNull: true, pk: 1 }), col("v", "TEXT")], { withoutRowid: true }),
     );
-    const result = mapSourceToTarget(source, [dexes]);
+    const result = mapSourceToTarget(source, [dexes], { includeExtraTables: true });
     const extra = (name: string) => result.tables.find((t) => t.target.name === name)!;
 
     it("copies extra tables after the collector's, in source order, and says why the others are not", () => {
@@ -313,7 +313,7 @@ describe("inCopyOrder", () => {
             table("alembic_version", [col("version_num", "VARCHAR(32)", { notNull: true, pk: 1 })]),
         );
         // Given children first; pools is absent from the source but still ordered (its table is created).
-        const { tables } = mapSourceToTarget(source, [watchlist, pools, dexes]);
+        const { tables } = mapSourceToTarget(source, [watchlist, pools, dexes], { includeExtraTables: true });
         const ordered = inCopyOrder(tables);
         expect(ordered.map((m) => m.target.name)).toEqual(["alembic_version", "dexes", "pools", "watchlist"]);
         expect(ordered.map((m) => m.extra)).toEqual([true, false, false, false]);

@@ -49,7 +49,7 @@ beforeAll(() => {
     } finally {
         db.close();
     }
-    mapping = mapSourceToTarget(source, TARGET_TABLES);
+    mapping = mapSourceToTarget(source, TARGET_TABLES, { includeExtraTables: true });
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -32,7 +32,7 @@ describe("old collector database", () => {
     beforeAll(async () => {
         fx = await createMigrationFixture("old");
         ({ path: source, manifest } = fx.generate("old", { variant: "old", rows: 1500, seed: 3, counts: { watchlist: 15 } }));
-        report = await fx.migrate(source);
+        report = await fx.migrate(source, { includeExtraTables: true });
     });
     afterAll(async () => fx?.dispose());
 
@@ -206,7 +206,7 @@ describe("extended database (later columns, unknown table and column)", () => {
                  INSERT INTO raw_blobs VALUES (x'00ff');
                  CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;`);
         db.close();
-        report = await fx.migrate(source);
+        report = await fx.migrate(source, { includeExtraTables: true });
     });
     afterAll(async () => fx?.dispose());
 

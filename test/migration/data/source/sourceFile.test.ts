@@ -31,6 +31,14 @@ const other = file("other.db", (p) => {
     db.exec("CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO recipes (name) VALUES ('soup')");
     db.close();
 });
+/** Three of the collector's seven core tables: a partial file. */
+const partial = file("partial.db", (p) => {
+    const db = new Database(p);
+    db.exec(
+        "CREATE TABLE dexes (id VARCHAR(50) PRIMARY KEY, name VARCHAR(100), network VARCHAR(50)); CREATE TABLE pools (id VARCHAR(100) PRIMARY KEY); CREATE TABLE tokens (id VARCHAR(100) PRIMARY KEY)",
+    );
+    db.close();
+});
 const malformed = file("malformed.db", (p) => {
     const db = new Database(p);
     db.exec("CREATE TABLE pools (id TEXT PRIMARY KEY)");
@@ -68,14 +76,30 @@ describe("a source that cannot be the collector's file", () => {
         ["a SQLite file of another program", other, /not a collector database: .*other\.db has none of .*pools.* \(it holds recipes\)/],
         ["a text file", text, /not a SQLite database: .*notes\.db/],
         ["a directory", directory, /adir\.db is a directory/],
+        [
+            "a partial file",
+            partial,
+            /not a complete collector database: .*partial\.db lacks the core tables collection_metadata, ohlcv_data, trades, watchlist \(it holds dexes, pools, tokens\); --allow-missing-tables/,
+        ],
     ])("gecko-pg plan on %s: exit 2 and one line naming the file", (_, p, message) => {
-        const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "scripts", "gecko-pg.js"), "plan", "--sqlite", p], {
-            cwd: PROJECT_ROOT,
-            env: { PATH: process.env.PATH, HOME: process.env.HOME },
-            encoding: "utf8",
-        });
+        const r = plan(p);
         expect(r.stderr).toMatch(message);
         expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
         expect(r.status).toBe(2);
     });
+
+    it("gecko-pg plan --allow-missing-tables takes a partial file as it is", () => {
+        const r = plan(partial, "--allow-missing-tables");
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(r.stdout).toMatch(/collection_metadata/);
+    });
 });
+
+function plan(sqlite: string, ...flags: string[]) {
+    return spawnSync(process.execPath, [path.join(PROJECT_ROOT, "scripts", "gecko-pg.js"), "plan", "--sqlite", sqlite, ...flags], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        encoding: "utf8",
+    });
+}
