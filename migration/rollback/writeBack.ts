@@ -3,7 +3,8 @@
  * REAL numerics (the exact decimal as TEXT when a float64 cannot hold it: the copy reads both),
  * datetimes as `YYYY-MM-DD HH:MM:SS.ffffff` in each column's own clock, 0/1 booleans, JSON text,
  * the same ids. Every value is checked by converting it forward again (the copy's converter):
- * what does not come back to PostgreSQL's value is reported with its key and column.
+ * what does not come back to PostgreSQL's value is reported with its key and column. A value
+ * the copy set aside (NULL in PostgreSQL, its raw form kept) goes back as the file held it.
  */
 import type Database from "better-sqlite3";
 import type { ClientBase } from "pg";
@@ -110,6 +111,39 @@ export function storedValue(
     return { value, exact: false };
 }
 
+/** A set-aside value's raw form (copy/rowEncoder.ts rawText and rawType) as the file stored it. */
+export function storedRaw(rawValue: string | null, rawType: string): { value: SqliteValue | null; type: string } {
+    const hex = (t: string) => Buffer.from(t.slice(2, -1), "hex");
+    if (rawValue === null || rawType === "null") return { value: null, type: rawType };
+    if (rawType === "integer") return { value: BigInt(rawValue), type: rawType };
+    if (rawType === "real") return { value: Number(rawValue), type: rawType };
+    if (rawType === "blob" || rawType === "text (hex)") return { value: hex(rawValue), type: rawType };
+    return { value: rawValue, type: rawType };
+}
+
+/** The values set aside for `keys` of `table`: key -> column -> raw form (none in a target older than set-aside values). */
+async function setAsideValuesOf(
+    pg: ClientBase,
+    table: string,
+    keyName: string,
+    keys: readonly string[],
+): Promise<Map<string, Map<string, { value: SqliteValue | null; type: string }>>> {
+    const out = new Map<string, Map<string, { value: SqliteValue | null; type: string }>>();
+    const exists = await pg.query<{ t: string | null }>("SELECT to_regclass('gecko_quarantine.set_aside_values')::text AS t");
+    if (!exists.rows[0].t || keys.length === 0) return out;
+    const r = await pg.query<{ k: string; column_name: string; raw_value: string | null; raw_type: string | null }>(
+        `SELECT row_key->>$2 AS k, column_name, raw_value, raw_type FROM gecko_quarantine.set_aside_values
+          WHERE table_name = $1 AND row_key->>$2 = ANY($3::text[])`,
+        [table, keyName, keys],
+    );
+    for (const v of r.rows) {
+        const byColumn = out.get(v.k) ?? new Map();
+        byColumn.set(v.column_name, storedRaw(v.raw_value, v.raw_type ?? "text"));
+        out.set(v.k, byColumn);
+    }
+    return out;
+}
+
 /** Writes `keys` of one table back: rows PostgreSQL holds are upserted by key, the others deleted. Inside the caller's SQLite transaction. */
 export async function writeBackTable(
     sqlite: Database.Database,
@@ -141,13 +175,27 @@ export async function writeBackTable(
         `INSERT INTO ${sqliteIdent(mapping.source!.name)} (${cols.map((c) => sqliteIdent(c.source)).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
     );
     const remove = sqlite.prepare(`DELETE FROM ${sqliteIdent(mapping.source!.name)} WHERE ${sqliteIdent(keyCol.source)} = ?`);
+    const setAside = await setAsideValuesOf(pg, table, keyName, keys);
+    const restoreText = (column: string) =>
+        sqlite.prepare(
+            `UPDATE ${sqliteIdent(mapping.source!.name)} SET ${sqliteIdent(column)} = CAST(? AS TEXT) WHERE ${sqliteIdent(keyCol.source)} = ?`,
+        );
     const inexact: InexactValue[] = [];
     let numericsAsText = 0;
     const present = new Set<string>();
     for (const row of r.rows) {
         present.add(row.k!);
         const values: (SqliteValue | null)[] = new Array(cols.length);
+        const kept = setAside.get(row.k!);
+        const textBytes: [string, Buffer][] = [];
         for (const i of order) {
+            const raw = row[`s${i}`] === null ? kept?.get(cols[i].target.name) : undefined;
+            if (raw) {
+                // Still NULL where the copy set the value aside: the file gets back what it held.
+                values[i] = raw.type === "text (hex)" ? null : raw.value;
+                if (raw.type === "text (hex)") textBytes.push([cols[i].source, raw.value as Buffer]);
+                continue;
+            }
             const e = evidence[i];
             const plain = cols[i].zone && cols[i].zone !== "UTC" ? eitherReading(forwards[i], cols[i].zone!, row[`c${i}`]) : forwards[i];
             const forward = e ? (raw: SqliteValue | null) => withEvidence(plain(raw), raw, e.rule, values[e.at]) : plain;
@@ -164,6 +212,8 @@ export async function writeBackTable(
             values[i] = v.value;
         }
         if (update.run(...values, sqliteKey(row.k!)).changes === 0) insert.run(...values);
+        // TEXT that is not UTF-8 (or holds NUL) cannot be bound as text: its bytes, cast.
+        for (const [column, bytes] of textBytes) restoreText(column).run(bytes, sqliteKey(row.k!));
     }
     let deleted = 0;
     for (const k of keys) if (!present.has(k)) deleted += remove.run(sqliteKey(k)).changes;

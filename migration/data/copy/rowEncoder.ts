@@ -86,14 +86,18 @@ export function rawText(raw: RawValue): string | null {
     return String(raw);
 }
 
+/**
+ * The raw value's SQLite storage class; `text (hex)` when rawText gave a TEXT value's bytes in
+ * hex (it holds NUL, or is not UTF-8), so the raw text can be told from a value that merely looks like hex.
+ */
 export function rawType(raw: RawValue): string {
     if (raw === null) return "null";
-    if (isInvalidUtf8(raw)) return "text";
+    if (isInvalidUtf8(raw)) return "text (hex)";
     if (Buffer.isBuffer(raw)) return "blob";
     if (typeof raw === "bigint") return "integer";
     // With safe integers on, SQLite INTEGERs arrive as bigint: a number is always a REAL, integral or not.
     if (typeof raw === "number") return "real";
-    return "text";
+    return raw.includes("\u0000") ? "text (hex)" : "text";
 }
 
 export class RowEncoder {

@@ -34,7 +34,9 @@ function col(name: string, declaredType: string, pk = 0, notNull = false): Sourc
 function mappingOf(name: string, columns: SourceColumn[]): TableMapping {
     const src: SourceTable = { name, columns, rowCount: 1, minRowid: 1n, maxRowid: 1n, withoutRowid: false };
     const known = ["watchlist", "dexes", "discovery_metadata"].map((t) => targetTable(t));
-    const { tables } = mapSourceToTarget({ tables: new Map([[name, src]]), journalMode: "wal", sqliteVersion: "3.45.1" }, known);
+    const { tables } = mapSourceToTarget({ tables: new Map([[name, src]]), journalMode: "wal", sqliteVersion: "3.45.1" }, known, {
+        includeExtraTables: true,
+    });
     return tables.find((t) => t.target.name === name)!;
 }
 
@@ -174,7 +176,7 @@ describe("RowEncoder.encode", () => {
                 key: { id: "7" },
                 column: "token_symbol",
                 rawValue: "x'610062'",
-                rawType: "text",
+                rawType: "text (hex)",
                 reason: expect.stringMatching(/NUL/),
             },
         ]);
@@ -215,7 +217,7 @@ describe("rawText, rawType and describeKey", () => {
     it("name raw values for quarantine records and messages", () => {
         const values: RawValue[] = [null, 12n, 1.5, 3, "plain", "é\0", Buffer.from([0xde, 0xad]), Buffer.alloc(0)];
         expect(values.map(rawText)).toEqual([null, "12", "1.5", "3", "plain", "x'c3a900'", "x'dead'", "x''"]);
-        expect(values.map(rawType)).toEqual(["null", "integer", "real", "real", "text", "text", "blob", "blob"]);
+        expect(values.map(rawType)).toEqual(["null", "integer", "real", "real", "text", "text (hex)", "blob", "blob"]);
     });
 
     it("describes a key as table column=value, NULL unquoted", () => {

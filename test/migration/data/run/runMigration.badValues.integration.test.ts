@@ -58,7 +58,7 @@ describe("bad values", () => {
                 table_name: "pools",
                 column_name: "name",
                 raw_value: "x'fffe41'",
-                raw_type: "text",
+                raw_type: "text (hex)",
                 reason: "invalid UTF-8 at byte 0 (x'fffe41')",
             },
         ]);
