@@ -271,6 +271,45 @@ export interface QuarantineRecord {
     readonly counted?: { readonly bucket: number; readonly hash: bigint };
 }
 
+/** One column of a batched insert: its name, its SQL array element type, and each record's value. */
+interface BatchColumn<R> {
+    readonly name: string;
+    readonly type: string;
+    readonly of: (record: R) => unknown;
+}
+
+/**
+ * Inserts `records` into `table` 2,000 at a time, each batch one statement over unnest()ed
+ * arrays; `fixed` columns get the same value in every row (the table name, the chunk).
+ */
+async function insertBatched<R>(
+    client: ClientBase,
+    table: string,
+    fixed: Readonly<Record<string, unknown>>,
+    columns: readonly BatchColumn<R>[],
+    records: readonly R[],
+): Promise<void> {
+    const fixedNames = Object.keys(fixed);
+    const names = [...fixedNames, ...columns.map((c) => c.name)].join(", ");
+    const fixedParams = fixedNames.map((_, i) => `$${i + 1}`);
+    const arrays = columns.map((c, i) => `$${fixedNames.length + i + 1}::${c.type}[]`).join(", ");
+    const aliases = columns.map((_, i) => `c${i}`);
+    const sql = `INSERT INTO ${table} (${names}) SELECT ${[...fixedParams, ...aliases].join(", ")} FROM unnest(${arrays}) AS r(${aliases.join(", ")})`;
+    for (let i = 0; i < records.length; i += 2000) {
+        const part = records.slice(i, i + 2000);
+        await client.query(sql, [...Object.values(fixed), ...columns.map((c) => part.map(c.of))]);
+    }
+}
+
+const REPAIR_COLUMNS: readonly BatchColumn<RepairRecord>[] = [
+    { name: "source_rowid", type: "bigint", of: (r) => r.rowid.toString() },
+    { name: "row_key", type: "jsonb", of: (r) => JSON.stringify(r.key) },
+    { name: "column_name", type: "text", of: (r) => r.column },
+    { name: "kind", type: "text", of: (r) => r.kind },
+    { name: "raw_value", type: "text", of: (r) => r.rawValue },
+    { name: "stored_value", type: "text", of: (r) => r.value },
+];
+
 /** The chunk's repaired values, in the chunk's transaction (a chunk redone writes them again with it). */
 export async function insertRepairs(
     client: ClientBase,
@@ -278,25 +317,17 @@ export async function insertRepairs(
     chunkNo: number | null,
     records: readonly RepairRecord[],
 ): Promise<void> {
-    for (let i = 0; i < records.length; i += 2000) {
-        const part = records.slice(i, i + 2000);
-        await client.query(
-            `INSERT INTO gecko_quarantine.repairs (table_name, chunk_no, source_rowid, row_key, column_name, kind, raw_value, stored_value)
-             SELECT $1, $2, rowid, key, col, kind, raw, stored
-               FROM unnest($3::bigint[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[]) AS r(rowid, key, col, kind, raw, stored)`,
-            [
-                table,
-                chunkNo,
-                part.map((r) => r.rowid.toString()),
-                part.map((r) => JSON.stringify(r.key)),
-                part.map((r) => r.column),
-                part.map((r) => r.kind),
-                part.map((r) => r.rawValue),
-                part.map((r) => r.value),
-            ],
-        );
-    }
+    await insertBatched(client, "gecko_quarantine.repairs", { table_name: table, chunk_no: chunkNo }, REPAIR_COLUMNS, records);
 }
+
+const SET_ASIDE_COLUMNS: readonly BatchColumn<SetAsideValue>[] = [
+    { name: "source_rowid", type: "bigint", of: (v) => v.rowid.toString() },
+    { name: "row_key", type: "jsonb", of: (v) => JSON.stringify(v.key) },
+    { name: "column_name", type: "text", of: (v) => v.column },
+    { name: "raw_value", type: "text", of: (v) => v.rawValue },
+    { name: "raw_type", type: "text", of: (v) => v.rawType },
+    { name: "reason", type: "text", of: (v) => v.reason },
+];
 
 /** The chunk's set-aside values, in the chunk's transaction. */
 export async function insertSetAside(
@@ -305,25 +336,21 @@ export async function insertSetAside(
     chunkNo: number | null,
     values: readonly SetAsideValue[],
 ): Promise<void> {
-    for (let i = 0; i < values.length; i += 2000) {
-        const part = values.slice(i, i + 2000);
-        await client.query(
-            `INSERT INTO gecko_quarantine.set_aside_values (table_name, chunk_no, source_rowid, row_key, column_name, raw_value, raw_type, reason)
-             SELECT $1, $2, rowid, key, col, raw, rtype, reason
-               FROM unnest($3::bigint[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[]) AS v(rowid, key, col, raw, rtype, reason)`,
-            [
-                table,
-                chunkNo,
-                part.map((v) => v.rowid.toString()),
-                part.map((v) => JSON.stringify(v.key)),
-                part.map((v) => v.column),
-                part.map((v) => v.rawValue),
-                part.map((v) => v.rawType),
-                part.map((v) => v.reason),
-            ],
-        );
-    }
+    await insertBatched(client, "gecko_quarantine.set_aside_values", { table_name: table, chunk_no: chunkNo }, SET_ASIDE_COLUMNS, values);
 }
+
+const QUARANTINE_COLUMNS: readonly BatchColumn<QuarantineRecord>[] = [
+    { name: "stage", type: "text", of: (r) => r.stage },
+    { name: "source_rowid", type: "bigint", of: (r) => r.row.rowid.toString() },
+    { name: "row_key", type: "jsonb", of: (r) => JSON.stringify(r.row.key) },
+    { name: "column_name", type: "text", of: (r) => r.row.column },
+    { name: "raw_value", type: "text", of: (r) => r.row.rawValue },
+    { name: "raw_type", type: "text", of: (r) => r.row.rawType },
+    { name: "reason", type: "text", of: (r) => r.row.reason },
+    { name: "row_data", type: "jsonb", of: (r) => JSON.stringify(r.row.row) },
+    { name: "bucket", type: "int", of: (r) => r.counted?.bucket ?? null },
+    { name: "row_hash", type: "bigint", of: (r) => r.counted?.hash.toString() ?? null },
+];
 
 export async function insertQuarantine(
     client: ClientBase,
@@ -331,30 +358,7 @@ export async function insertQuarantine(
     chunkNo: number,
     records: readonly QuarantineRecord[],
 ): Promise<void> {
-    for (let i = 0; i < records.length; i += 2000) {
-        const part = records.slice(i, i + 2000);
-        await client.query(
-            `INSERT INTO gecko_quarantine.rows
-                 (table_name, stage, chunk_no, source_rowid, row_key, column_name, raw_value, raw_type, reason, row_data, bucket, row_hash)
-             SELECT $1, stage, $2, rowid, key, col, raw, rtype, reason, data, bucket, hash
-               FROM unnest($3::text[], $4::bigint[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::int[], $12::bigint[])
-                    AS q(stage, rowid, key, col, raw, rtype, reason, data, bucket, hash)`,
-            [
-                table,
-                chunkNo,
-                part.map((r) => r.stage),
-                part.map((r) => r.row.rowid.toString()),
-                part.map((r) => JSON.stringify(r.row.key)),
-                part.map((r) => r.row.column),
-                part.map((r) => r.row.rawValue),
-                part.map((r) => r.row.rawType),
-                part.map((r) => r.row.reason),
-                part.map((r) => JSON.stringify(r.row.row)),
-                part.map((r) => r.counted?.bucket ?? null),
-                part.map((r) => r.counted?.hash.toString() ?? null),
-            ],
-        );
-    }
+    await insertBatched(client, "gecko_quarantine.rows", { table_name: table, chunk_no: chunkNo }, QUARANTINE_COLUMNS, records);
 }
 
 /** The cutover recorded in this database and not rolled back, if any: after it, the collector writes here and the source is the past. */
