@@ -176,6 +176,19 @@ const CASES: readonly Case[] = [
         says: /SQLite source .* is malformed/,
     },
     {
+        name: "a corrupt data page",
+        source: (f) => {
+            // Garbage over a page in the middle of the file: past the schema, inside some table's rows.
+            const pages = fs.statSync(f).size / 4096;
+            const fd = fs.openSync(f, "r+");
+            fs.writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, Math.floor(pages / 2) * 4096);
+            fs.closeSync(fd);
+            return f;
+        },
+        status: 2,
+        says: /SQLite source .* is malformed: .*\(quick_check: /,
+    },
+    {
         name: "a SQLite file of another program",
         source: (f) => {
             fs.rmSync(f);
