@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { SSL_MODES, type SslMode } from "../migration/postgres/connection";
-import type { OrphanPolicy } from "../migration/data/options";
+import { REPAIRS, type AmbiguousTime, type OrphanPolicy, type Repair } from "../migration/data/options";
 import { isPlainIdentifier } from "../migration/setup/accessPlan";
 import { COLLECTOR_DATABASES, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 
@@ -43,6 +43,10 @@ export const CONFIG_DEFAULTS = {
     orphanPolicy: "quarantine",
     chunkRows: 50000,
     allowQuarantine: false,
+    allowMissingTables: false,
+    includeExtraTables: false,
+    repairs: "python-repr",
+    ambiguousTime: "quarantine",
     dropDataOnDelete: false,
 } as const;
 
@@ -92,6 +96,13 @@ export interface MigrationConfig {
     readonly orphanPolicy: OrphanPolicy;
     readonly chunkRows: number;
     readonly allowQuarantine: boolean;
+    /** Accept a file lacking some of the collector's core tables (created empty). */
+    readonly allowMissingTables: boolean;
+    /** Copy the file's tables the collector does not have (default: only listed in the report). */
+    readonly includeExtraTables: boolean;
+    /** Values stored instead of set aside; config `none` is `[]`. */
+    readonly repairs: readonly Repair[];
+    readonly ambiguousTime: AmbiguousTime;
 }
 
 /** The validated stack configuration; `Secret` is `pulumi.Output<string>` in the program, `string` when validating. */
@@ -140,6 +151,7 @@ export class StackConfigError extends Error {
 }
 
 const ORPHAN_POLICIES: readonly OrphanPolicy[] = ["quarantine", "placeholder", "fail"];
+const AMBIGUOUS_TIMES: readonly AmbiguousTime[] = ["quarantine", "earlier", "later"];
 /** A tag with at least major.minor (or a digest), so a re-pull cannot change the major version under the data. */
 const PINNED_IMAGE =
     /^[a-z0-9][a-z0-9._/-]*:(\d+)\.(\d+)[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?$|^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$/;
@@ -207,6 +219,10 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
         orphanPolicy: r.oneOf("orphanPolicy", ORPHAN_POLICIES),
         chunkRows: r.int("chunkRows", 1, 10_000_000),
         allowQuarantine: r.bool("allowQuarantine"),
+        allowMissingTables: r.bool("allowMissingTables"),
+        includeExtraTables: r.bool("includeExtraTables"),
+        repairs: r.repairs("repairs"),
+        ambiguousTime: r.oneOf("ambiguousTime", AMBIGUOUS_TIMES),
     };
     if (config.dropDataOnDelete && config.protect) {
         r.fail(
@@ -392,6 +408,25 @@ class Reader {
             out[column] = clock;
         }
         return out;
+    }
+
+    /**
+     * `python-repr,utf8` (a comma list, or a list when typed), or `none` for `[]`; in REPAIRS'
+     * order without repeats, so the same set is the same input to the Migration resource.
+     */
+    repairs(k: string): Repair[] {
+        const v = this.value(k);
+        const names = Array.isArray(v) ? v.map(String) : typeof v === "string" ? v.split(",").map((s) => s.trim()) : [String(v)];
+        if (names.length === 1 && names[0] === "none") return [];
+        const unknown = names.filter((n) => !(REPAIRS as readonly string[]).includes(n));
+        if (unknown.length || !names.length) {
+            this.fail(
+                k,
+                `${key(k)} must be a comma list of ${REPAIRS.join(", ")}, or none, got '${Array.isArray(v) ? v.join(",") : String(v)}'`,
+            );
+            return [];
+        }
+        return REPAIRS.filter((x) => names.includes(x));
     }
 
     /** A JSON object (Pulumi passes structured config as JSON text); `{}` after a failure. */

@@ -5,7 +5,7 @@
  * loads that library at call time and calls one function.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { OrphanPolicy } from "../migration/data/options";
+import type { AmbiguousTime, OrphanPolicy, Repair } from "../migration/data/options";
 import type { ConnectionSpec } from "../migration/postgres/connection";
 import { loadLibrary } from "./providers/loadLibrary";
 
@@ -31,6 +31,14 @@ export interface MigrationArgs {
     readonly chunkRows?: pulumi.Input<number>;
     /** Succeed even when rows were quarantined. Default false: quarantined rows fail the update. */
     readonly allowQuarantine?: pulumi.Input<boolean>;
+    /** Accept a source lacking some of the collector's core tables (created empty). Default false: such a file fails the update. */
+    readonly allowMissingTables?: pulumi.Input<boolean>;
+    /** Copy the source's tables the collector does not have. Default false: they are listed in the report only. */
+    readonly includeExtraTables?: pulumi.Input<boolean>;
+    /** Values stored instead of set aside (`[]`: none). Default `["python-repr"]`. */
+    readonly repairs?: pulumi.Input<readonly Repair[]>;
+    /** An ambiguous or skipped local time nothing in its row decides. Default `quarantine`. */
+    readonly ambiguousTime?: pulumi.Input<AmbiguousTime>;
     readonly sampleRows?: pulumi.Input<number>;
     /** TimeZone of the target database (the Schema resource's `timeZone`). */
     readonly databaseTimeZone?: pulumi.Input<string>;

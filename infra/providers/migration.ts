@@ -14,7 +14,10 @@
  *   migration option and the target (host, port, database) are updates that
  *   rerun the migration; `dropOnDelete`, `reportPath` and a new admin user,
  *   password or sslmode are updates that only store the new value (so a later
- *   delete logs in with the credentials in force).
+ *   delete logs in with the credentials in force). An option absent from the
+ *   state (written before the option existed) counts as its default.
+ * - A source the library refuses (SourceError: missing, not SQLite, damaged, not
+ *   the collector's, partial) fails with its message and the stack config to change.
  * - delete leaves the migrated data alone unless `dropOnDelete`: then it
  *   empties the collector tables, drops the extra tables the migration created,
  *   and clears checkpoints and quarantine (keeping gecko_migration.runs, the
@@ -23,13 +26,25 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Client } from "pg";
-import { DEFAULT_OPTIONS, silentLogger, type MigrationInput, type MigrationLogger, type OrphanPolicy } from "../../migration/data/options";
+import {
+    DEFAULT_AMBIGUOUS_TIME,
+    DEFAULT_OPTIONS,
+    DEFAULT_REPAIRS,
+    REPAIRS,
+    silentLogger,
+    type AmbiguousTime,
+    type MigrationInput,
+    type MigrationLogger,
+    type OrphanPolicy,
+    type Repair,
+} from "../../migration/data/options";
 import { lineLogger } from "../../migration/data/report/progress";
 import { summarize, type MigrationReport } from "../../migration/data/report/report";
 import { syncPass } from "../../migration/cutover/sync";
 import { recordedCutover } from "../../migration/data/copy/checkpointStore";
 import { removeMigratedData } from "../../migration/data/run/removeMigratedData";
 import { runMigration } from "../../migration/data/run/runMigration";
+import { SourceError } from "../../migration/data/source/sourceFile";
 import { describeConnection, type ConnectionSpec } from "../../migration/postgres/connection";
 import { pgMessage, withSession } from "../../migration/postgres/session";
 import { MIGRATION_SCHEMA, qualified } from "../../migration/schema/ddl";
@@ -50,9 +65,11 @@ import {
     type ResourceDiff,
 } from "./kit";
 
-export type MigrationSummary = ReturnType<typeof summarize>;
+/** `summarize(report)` plus the values set aside (absent in the state of runs before it was counted). */
+export type MigrationSummary = ReturnType<typeof summarize> & { readonly valuesSetAside?: number };
 
 const ORPHAN_POLICIES: readonly OrphanPolicy[] = ["quarantine", "placeholder", "fail"];
+const AMBIGUOUS_TIMES: readonly AmbiguousTime[] = ["quarantine", "earlier", "later"];
 
 /** Inputs of the Migration resource as the provider receives them (after `check`: defaults filled in). */
 export interface MigrationResourceInputs {
@@ -69,6 +86,13 @@ export interface MigrationResourceInputs {
     readonly orphanPolicy: OrphanPolicy;
     readonly chunkRows: number;
     readonly allowQuarantine: boolean;
+    /** Accept a source lacking some of the collector's core tables (created empty); default false: refused. */
+    readonly allowMissingTables: boolean;
+    /** Copy the source's tables the collector does not have; default false: listed in the report only. */
+    readonly includeExtraTables: boolean;
+    /** Values stored instead of set aside, in REPAIRS' order; default `["python-repr"]`, `[]` for none. */
+    readonly repairs: readonly Repair[];
+    readonly ambiguousTime: AmbiguousTime;
     readonly sampleRows: number;
     readonly databaseTimeZone: string;
     /** Empty the migrated tables on delete. Default false (dev only). */
@@ -119,29 +143,48 @@ const RUN_KEYS = [
     "orphanPolicy",
     "chunkRows",
     "allowQuarantine",
+    "allowMissingTables",
+    "includeExtraTables",
+    "repairs",
+    "ambiguousTime",
     "sampleRows",
     "databaseTimeZone",
 ] as const;
 /** Inputs that only change what the state remembers. */
 const STATE_KEYS = ["dropOnDelete", "reportPath"] as const;
 
+/**
+ * What `check` fills in for an unset input. The diff reads an input absent from the state
+ * as its default too: state written before an input existed does not rerun the migration
+ * unless the new input's value differs from the default.
+ */
+const INPUT_DEFAULTS: Readonly<Record<string, unknown>> = {
+    ownerRole: DEFAULT_OPTIONS.ownerRole,
+    appRole: DEFAULT_OPTIONS.appRole,
+    sourceTimeZone: DEFAULT_OPTIONS.sourceTimeZone,
+    clockOverrides: {},
+    orphanPolicy: DEFAULT_OPTIONS.orphanPolicy,
+    chunkRows: DEFAULT_OPTIONS.chunkRows,
+    allowQuarantine: DEFAULT_OPTIONS.allowQuarantine,
+    allowMissingTables: false,
+    includeExtraTables: false,
+    repairs: DEFAULT_REPAIRS,
+    ambiguousTime: DEFAULT_AMBIGUOUS_TIME,
+    sampleRows: DEFAULT_OPTIONS.sampleRows,
+    databaseTimeZone: DEFAULT_OPTIONS.databaseTimeZone,
+    dropOnDelete: false,
+};
+
+/** `values` with INPUT_DEFAULTS for every unset input. */
+function withDefaults(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+    return { ...INPUT_DEFAULTS, ...Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) };
+}
+
 /** Shape checks and defaults; the source file must exist (this runs at preview too). */
 export function checkMigration(_olds: unknown, news: Record<string, unknown>): CheckResult {
     const failures: CheckFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
-    const inputs: Record<string, unknown> = {
-        ownerRole: DEFAULT_OPTIONS.ownerRole,
-        appRole: DEFAULT_OPTIONS.appRole,
-        sourceTimeZone: DEFAULT_OPTIONS.sourceTimeZone,
-        clockOverrides: {},
-        orphanPolicy: DEFAULT_OPTIONS.orphanPolicy,
-        chunkRows: DEFAULT_OPTIONS.chunkRows,
-        allowQuarantine: DEFAULT_OPTIONS.allowQuarantine,
-        sampleRows: DEFAULT_OPTIONS.sampleRows,
-        databaseTimeZone: DEFAULT_OPTIONS.databaseTimeZone,
-        dropOnDelete: false,
-        ...Object.fromEntries(Object.entries(news).filter(([, v]) => v !== undefined)),
-    };
+    const inputs = withDefaults(news);
     checkConnection(inputs.connection, fail);
     const sqlitePath = inputs.sqlitePath;
     if (!isUnknown(sqlitePath)) {
@@ -162,6 +205,12 @@ export function checkMigration(_olds: unknown, news: Record<string, unknown>): C
     checkInteger(inputs.chunkRows, "chunkRows", 1, fail);
     checkInteger(inputs.sampleRows, "sampleRows", 0, fail);
     checkBoolean(inputs.allowQuarantine, "allowQuarantine", fail);
+    checkBoolean(inputs.allowMissingTables, "allowMissingTables", fail);
+    checkBoolean(inputs.includeExtraTables, "includeExtraTables", fail);
+    inputs.repairs = checkRepairs(inputs.repairs, fail);
+    if (!isUnknown(inputs.ambiguousTime) && !AMBIGUOUS_TIMES.includes(inputs.ambiguousTime as AmbiguousTime)) {
+        fail("ambiguousTime", `must be one of ${AMBIGUOUS_TIMES.join(", ")}, got '${String(inputs.ambiguousTime)}'`);
+    }
     checkBoolean(inputs.dropOnDelete, "dropOnDelete", fail);
     if (
         inputs.reportPath !== undefined &&
@@ -176,7 +225,7 @@ export function checkMigration(_olds: unknown, news: Record<string, unknown>): C
 export function diffMigration(olds: Partial<MigrationResourceState>, news: Record<string, unknown>): ResourceDiff {
     const detailedDiff: Record<string, PropertyDiff> = {};
     diffConnection(olds.connection, news.connection, detailedDiff);
-    diffValues(olds as Record<string, unknown>, news, [...RUN_KEYS, ...STATE_KEYS], detailedDiff);
+    diffValues(withDefaults(olds), withDefaults(news), [...RUN_KEYS, ...STATE_KEYS], detailedDiff);
     return resourceDiff(detailedDiff);
 }
 
@@ -273,14 +322,15 @@ async function migrate(inputs: MigrationResourceInputs, logger: MigrationLogger)
     try {
         report = await runMigration(toMigrationInput(inputs), logger);
     } catch (cause) {
-        throw new Error(`migration of ${inputs.sqlitePath} into ${where}: ${(cause as Error).message}`, { cause });
+        const hint = cause instanceof SourceError ? sourceHint(cause, inputs) : "";
+        throw new Error(`migration of ${inputs.sqlitePath} into ${where}: ${(cause as Error).message}${hint}`, { cause });
     }
     const reportRunId = await withSession("migration", inputs.connection, (client) => findRun(client, report));
     const reportFile = inputs.reportPath ? writeReport(inputs.reportPath, report) : undefined;
     if (!report.ok) throw failed(inputs, report, reportRunId, reportFile);
     return {
         ...onlyInputs(inputs),
-        summary: summarize(report),
+        summary: { ...summarize(report), valuesSetAside: report.setAsideValues?.total ?? 0 },
         reportRunId,
         extraTables: report.tables
             .filter((t) => t.extra)
@@ -305,8 +355,24 @@ function failed(
             `quarantined rows are in ${report.quarantine.location}; to accept them set allowQuarantine (stack config gecko-pg:allowQuarantine true) and run pulumi up again`,
         );
     }
+    const setAside = report.setAsideValues;
+    if (setAside && setAside.total > 0 && !inputs.allowQuarantine) {
+        lines.push(
+            `values set aside (NULL in their copied rows) are in ${setAside.location}; to accept them set allowQuarantine (stack config gecko-pg:allowQuarantine true) and run pulumi up again`,
+        );
+    }
     lines.push(`full report: ${MIGRATION_SCHEMA}.runs id ${runId}${reportFile ? ` and ${reportFile}` : ""}`);
     return new MigrationFailedError(report.failures, runId, lines.join("\n"));
+}
+
+/**
+ * The stack's way out of a source the library refused (bad input: nothing was written). Its
+ * message names the CLI's flag; a stack user sets config instead.
+ */
+function sourceHint(error: SourceError, inputs: MigrationResourceInputs): string {
+    if (/lacks the core tables/.test(error.message) && !inputs.allowMissingTables)
+        return "\nnothing was written; to migrate this partial file as it is (those tables created empty), set stack config gecko-pg:allowMissingTables true and run pulumi up again";
+    return "\nnothing was written; point gecko-pg:sqlitePath at a readable, undamaged copy of the collector's SQLite file (gecko_data.db)";
 }
 
 /** runMigration stores every report in gecko_migration.runs; find this one's row. */
@@ -341,6 +407,16 @@ function isFile(p: string): boolean {
 function checkInteger(value: unknown, property: string, min: number, fail: (property: string, reason: string) => void): void {
     if (!isUnknown(value) && !(Number.isSafeInteger(value) && (value as number) >= min))
         fail(property, `must be an integer >= ${min}, got '${String(value)}'`);
+}
+
+/** Known names, no repeats; returns them in REPAIRS' order, so one set is one input whatever order it was given in. */
+function checkRepairs(value: unknown, fail: (property: string, reason: string) => void): unknown {
+    if (isUnknown(value)) return value;
+    if (!Array.isArray(value) || value.some((r) => !(REPAIRS as readonly unknown[]).includes(r)) || new Set(value).size !== value.length) {
+        fail("repairs", `must be a list of distinct ${REPAIRS.join(", ")} (empty for none), got ${JSON.stringify(value)}`);
+        return value;
+    }
+    return REPAIRS.filter((r) => value.includes(r));
 }
 
 function checkClockOverrides(value: unknown, fail: (property: string, reason: string) => void): void {

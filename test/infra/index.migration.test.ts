@@ -113,6 +113,10 @@ describe("with gecko-pg:sqlitePath (stack prod)", () => {
             "gecko-pg:orphanPolicy": "placeholder",
             "gecko-pg:chunkRows": "20000",
             "gecko-pg:allowQuarantine": "true",
+            "gecko-pg:allowMissingTables": "true",
+            "gecko-pg:includeExtraTables": "true",
+            "gecko-pg:repairs": "utf8, python-repr",
+            "gecko-pg:ambiguousTime": "later",
             "gecko-pg:collectorTimeZone": "America/New_York",
         }));
     });
@@ -160,6 +164,10 @@ describe("with gecko-pg:sqlitePath (stack prod)", () => {
             orphanPolicy: "placeholder",
             chunkRows: 20000,
             allowQuarantine: true,
+            allowMissingTables: true,
+            includeExtraTables: true,
+            repairs: ["python-repr", "utf8"],
+            ambiguousTime: "later",
             databaseTimeZone: "America/New_York",
             dropOnDelete: false,
         });
@@ -239,6 +247,12 @@ describe("validateStackConfig: migration keys", () => {
         ["clock overrides that are not JSON", "prod", { clockOverrides: "{pools" }, ["gecko-pg:clockOverrides"]],
         ["a clock override with another clock", "prod", { clockOverrides: '{"pools.last_updated":"cet"}' }, ["gecko-pg:clockOverrides"]],
         ["allowQuarantine that is not a boolean", "prod", { allowQuarantine: "yes" }, ["gecko-pg:allowQuarantine"]],
+        ["allowMissingTables that is not a boolean", "prod", { allowMissingTables: "1" }, ["gecko-pg:allowMissingTables"]],
+        ["includeExtraTables that is not a boolean", "prod", { includeExtraTables: "all" }, ["gecko-pg:includeExtraTables"]],
+        ["an unknown repair", "prod", { repairs: "python-repr,latin1" }, ["gecko-pg:repairs"]],
+        ["an empty repair list (none is spelled none)", "prod", { repairs: "" }, ["gecko-pg:repairs"]],
+        ["none among repairs", "prod", { repairs: "none,utf8" }, ["gecko-pg:repairs"]],
+        ["an unknown ambiguousTime", "prod", { ambiguousTime: "nearest" }, ["gecko-pg:ambiguousTime"]],
     ])("rejects %s", (_label, stack, overrides, fields) => {
         let error: unknown;
         try {
@@ -262,8 +276,24 @@ describe("validateStackConfig: migration keys", () => {
             orphanPolicy: "quarantine",
             chunkRows: 50000,
             allowQuarantine: false,
+            allowMissingTables: false,
+            includeExtraTables: false,
+            repairs: ["python-repr"],
+            ambiguousTime: "quarantine",
         });
         expect(validateStackConfig({ ...secrets, dropDataOnDelete: "true" }, "dev").dropDataOnDelete).toBe(true);
+    });
+
+    it.each([
+        ["python-repr", ["python-repr"]],
+        ["utf8", ["utf8"]],
+        [" utf8 , python-repr ", ["python-repr", "utf8"]],
+        ["utf8,utf8", ["utf8"]],
+        ["none", []],
+        [["utf8"], ["utf8"]],
+    ])("reads repairs %j as %j", (repairs, expected) => {
+        const m = validateStackConfig({ ...secrets, sqlitePath: "x.db", repairs }, "prod").migration;
+        expect(m?.repairs).toEqual(expected);
     });
 });
 

@@ -267,7 +267,9 @@ function quarantineLines(r: MigrationReport): string[] {
         );
     for (const e of q.examples) {
         const took = e.descendants ? ` (took ${e.descendants} descendant rows with it, quarantined as orphans)` : "";
-        lines.push(`  - ${e.table} ${e.key} ${e.column ?? ""}=${e.rawValue === null ? "NULL" : JSON.stringify(e.rawValue)}: ${e.reason}${took}`);
+        lines.push(
+            `  - ${e.table} ${e.key} ${e.column ?? ""}=${e.rawValue === null ? "NULL" : JSON.stringify(e.rawValue)}: ${e.reason}${took}`,
+        );
     }
     return lines;
 }

@@ -62,12 +62,16 @@ export async function quarantineSummary(pg: Client): Promise<QuarantineSummary> 
         raw_value: string | null;
         reason: string;
         row_data: Record<string, unknown>;
-    }>("SELECT table_name, stage, row_key::text AS k, column_name, raw_value, reason, row_data FROM gecko_quarantine.rows ORDER BY id LIMIT 10");
+    }>(
+        "SELECT table_name, stage, row_key::text AS k, column_name, raw_value, reason, row_data FROM gecko_quarantine.rows ORDER BY id LIMIT 10",
+    );
     const examples = [];
     for (const r of ex.rows) {
         const example = { table: r.table_name, key: r.k, column: r.column_name, rawValue: r.raw_value, reason: r.reason };
         // An orphan is itself a descendant; a row set aside for its own values says what it took with it.
-        examples.push(r.stage === "orphan" ? example : { ...example, descendants: await orphanedDescendants(pg, r.table_name, [r.row_data]) });
+        examples.push(
+            r.stage === "orphan" ? example : { ...example, descendants: await orphanedDescendants(pg, r.table_name, [r.row_data]) },
+        );
     }
     return { total, location: "gecko_quarantine.rows", byTable, examples };
 }
@@ -87,7 +91,13 @@ async function orphanedDescendants(pg: Client, table: string, parents: readonly 
                 [child.name, fk.columns[0], keys.map(String)],
             );
             if (!rows.rows.length) continue;
-            total += rows.rows.length + (await orphanedDescendants(pg, child.name, rows.rows.map((r) => r.row_data)));
+            total +=
+                rows.rows.length +
+                (await orphanedDescendants(
+                    pg,
+                    child.name,
+                    rows.rows.map((r) => r.row_data),
+                ));
         }
     return total;
 }

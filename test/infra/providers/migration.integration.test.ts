@@ -3,7 +3,8 @@
  * engine would during `pulumi up`: a generated collector SQLite file, a
  * collector database and roles provisioned like the stack does, the Schema
  * resource first (deferPostLoad), then the migration; a source that grows; a
- * source with quarantined rows; delete with and without dropOnDelete.
+ * source with quarantined rows; a partial source (refused, then accepted with
+ * allowMissingTables); delete with and without dropOnDelete.
  */
 import Database from "better-sqlite3";
 import * as fs from "node:fs";
@@ -105,6 +106,10 @@ describe("Migration provider on a real PostgreSQL", () => {
             orphanPolicy: "quarantine",
             chunkRows: 50000,
             allowQuarantine: false,
+            allowMissingTables: false,
+            includeExtraTables: false,
+            repairs: ["python-repr"],
+            ambiguousTime: "quarantine",
             sampleRows: 200,
             databaseTimeZone: "UTC",
             dropOnDelete: false,
@@ -119,6 +124,8 @@ describe("Migration provider on a real PostgreSQL", () => {
                 sourceTimeZone: "Mars/Olympus",
                 clockOverrides: { "pools.last_updated": "cet" },
                 allowQuarantine: "no",
+                allowMissingTables: "no",
+                ambiguousTime: "nearest",
             },
         );
         expect(bad.failures).toEqual([
@@ -128,6 +135,8 @@ describe("Migration provider on a real PostgreSQL", () => {
             { property: "orphanPolicy", reason: "must be one of quarantine, placeholder, fail, got 'ignore'" },
             { property: "chunkRows", reason: "must be an integer >= 1, got '0'" },
             { property: "allowQuarantine", reason: "must be true or false, got 'no'" },
+            { property: "allowMissingTables", reason: "must be true or false, got 'no'" },
+            { property: "ambiguousTime", reason: "must be one of quarantine, earlier, later, got 'nearest'" },
         ]);
     });
 
@@ -142,6 +151,8 @@ describe("Migration provider on a real PostgreSQL", () => {
             appRole: t.appRole,
             chunkRows: 500,
             allowQuarantine: true,
+            // The extra table is copied (and dropped by a dropOnDelete delete) only on request.
+            includeExtraTables: true,
             reportPath: path.join(dir, "reports", "migration.json"),
         });
         const walBefore = fs.existsSync(`${source.file}-wal`);
@@ -216,6 +227,10 @@ describe("Migration provider on a real PostgreSQL", () => {
             [{ orphanPolicy: "placeholder" }, "orphanPolicy"],
             [{ chunkRows: 1000 }, "chunkRows"],
             [{ allowQuarantine: false }, "allowQuarantine"],
+            [{ allowMissingTables: true }, "allowMissingTables"],
+            [{ includeExtraTables: false }, "includeExtraTables"],
+            [{ repairs: ["python-repr", "utf8"] }, "repairs"],
+            [{ ambiguousTime: "later" }, "ambiguousTime"],
             [{ sampleRows: 10 }, "sampleRows"],
             [{ databaseTimeZone: "Asia/Tokyo" }, "databaseTimeZone"],
             [{ dropOnDelete: true }, "dropOnDelete"],
@@ -342,18 +357,18 @@ describe("Migration provider: failures fail the create", () => {
     let t: Target;
     let file: string;
     const plantedId = "planted_overflow_trade";
+    const quarantinedId = "planted_long_id_".padEnd(300, "x");
     beforeAll(async () => {
         ({ file } = generateSource(dir, "quarantine.db", 7));
-        // A trade amount beyond numeric(30,18): never truncated, always quarantined.
         const db = new Database(file);
         try {
             const model = db.prepare("SELECT * FROM trades ORDER BY rowid LIMIT 1").get() as Record<string, unknown>;
             const columns = Object.keys(model);
-            db.prepare(`INSERT INTO trades (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")})`).run({
-                ...model,
-                id: plantedId,
-                from_token_amount: Number("123456789012345678901.5"), // the REAL nearest: 21 integer digits
-            });
+            const insert = db.prepare(`INSERT INTO trades (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")})`);
+            // A trade amount beyond numeric(38,18): never truncated; a nullable column outside every key, so the value is set aside.
+            insert.run({ ...model, id: plantedId, from_token_amount: Number("123456789012345678901.5") }); // the REAL nearest: 21 integer digits
+            // An id too long for its varchar(200): a key, so the row is quarantined.
+            insert.run({ ...model, id: quarantinedId });
         } finally {
             db.close();
         }
@@ -362,7 +377,7 @@ describe("Migration provider: failures fail the create", () => {
     });
     afterAll(() => t?.drop());
 
-    it("throws naming the quarantine when rows are quarantined and allowQuarantine is false; allowing them then succeeds", async () => {
+    it("throws naming the quarantine and the values set aside when allowQuarantine is false; allowing them then succeeds", async () => {
         const inputs = await checked({
             connection: t.connection,
             sqlitePath: file,
@@ -381,7 +396,13 @@ describe("Migration provider: failures fail the create", () => {
             ),
         );
         expect(error?.message).toMatch(/^ {2}- \d+ rows quarantined in gecko_quarantine\.rows/m);
-        expect(error?.message).toContain("set allowQuarantine (stack config gecko-pg:allowQuarantine true)");
+        expect(error?.message).toMatch(/^ {2}- 1 values set aside in gecko_quarantine\.set_aside_values/m);
+        expect(error?.message).toContain(
+            "quarantined rows are in gecko_quarantine.rows; to accept them set allowQuarantine (stack config gecko-pg:allowQuarantine true)",
+        );
+        expect(error?.message).toContain(
+            "values set aside (NULL in their copied rows) are in gecko_quarantine.set_aside_values; to accept them set allowQuarantine (stack config gecko-pg:allowQuarantine true)",
+        );
         expect(error?.message).toMatch(/full report: gecko_migration\.runs id \d+$/);
         expect(error?.message).not.toContain(t.connection.password);
         const [run] = await rows<{ ok: boolean }>(t, "SELECT ok FROM gecko_migration.runs WHERE id = $1", [
@@ -390,15 +411,19 @@ describe("Migration provider: failures fail the create", () => {
         expect(run.ok).toBe(false);
         const planted = await rows<{ column_name: string; reason: string }>(
             t,
-            "SELECT column_name, reason FROM gecko_quarantine.rows WHERE row_key->>'id' = $1",
+            "SELECT column_name, reason FROM gecko_quarantine.set_aside_values WHERE row_key->>'id' = $1",
             [plantedId],
         );
         expect(planted).toEqual([{ column_name: "from_token_amount", reason: expect.stringContaining("overflows numeric(38,18)") }]);
+        expect(await rows(t, "SELECT column_name FROM gecko_quarantine.rows WHERE row_key->>'id' = $1", [quarantinedId])).toEqual([
+            { column_name: "id" },
+        ]);
 
         // The next `pulumi up` with the quarantine accepted resumes from the checkpoints and succeeds.
         const accepted = (await provider.create({ ...inputs, allowQuarantine: true })) as { outs: MigrationResourceState };
         expect(accepted.outs.summary.ok).toBe(true);
         expect(accepted.outs.summary.rowsQuarantined).toBeGreaterThanOrEqual(1);
+        expect(accepted.outs.summary.valuesSetAside).toBe(1);
         expect(accepted.outs.summary.rowsTarget + accepted.outs.summary.rowsQuarantined).toBe(accepted.outs.summary.rowsSource);
     });
 
@@ -417,5 +442,58 @@ describe("Migration provider: failures fail the create", () => {
         expect(error?.message).toMatch(/^migration of .* into postgres@127\.0\.0\.1:\d+\/migr_fail_\w+: /);
         expect(error?.message).not.toContain("not the password");
         expect(error?.cause).toBeInstanceOf(Error);
+    });
+});
+
+describe("Migration provider: a partial source file", () => {
+    let t: Target;
+    let file: string;
+    beforeAll(async () => {
+        ({ file } = generateSource(dir, "partial.db", 11));
+        const db = new Database(file);
+        try {
+            db.exec("DROP TABLE watchlist");
+        } finally {
+            db.close();
+        }
+        t = await provisionTarget("migr_partial");
+        await createSchema(t);
+    });
+    afterAll(() => t?.drop());
+
+    it("fails create naming the file, the missing table and gecko-pg:allowMissingTables; with it set, create succeeds", async () => {
+        const inputs = await checked({
+            connection: t.connection,
+            sqlitePath: file,
+            sourceFingerprint: sourceFingerprint(file),
+            ownerRole: t.ownerRole,
+            appRole: t.appRole,
+            allowQuarantine: true,
+        });
+        const error = await provider.create(inputs).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        expect(error?.message).toMatch(
+            /^migration of .*partial\.db into postgres@127\.0\.0\.1:\d+\/migr_partial_\w+: not a complete collector database: /,
+        );
+        expect(error?.message).toContain(`${file} lacks the core tables watchlist`);
+        expect(error?.message).toContain("set stack config gecko-pg:allowMissingTables true and run pulumi up again");
+        expect(error?.message).not.toContain(t.connection.password);
+        expect(await targetCounts(t, ["pools", "trades"])).toEqual({ pools: 0, trades: 0 });
+
+        const accepted = (await provider.create({ ...inputs, allowMissingTables: true })) as { outs: MigrationResourceState };
+        expect(accepted.outs.summary.ok).toBe(true);
+        expect(accepted.outs.allowMissingTables).toBe(true);
+        // includeExtraTables unset: the source's extra table is listed in the report, not copied.
+        expect(accepted.outs.extraTables).toEqual([]);
+        expect((await targetCounts(t, ["watchlist"])).watchlist).toBe(0);
+        expect((await targetCounts(t, ["pools"])).pools).toBeGreaterThan(0);
+        const [run] = await rows<{ report: MigrationReport }>(t, "SELECT report FROM gecko_migration.runs WHERE id = $1", [
+            accepted.outs.reportRunId,
+        ]);
+        expect(run.report.missingTables).toContain("watchlist");
+        expect(run.report.skippedTables.map((x) => x.name)).toEqual([EXTRA_TABLE]);
+        expect(await rows(t, `SELECT to_regclass('public.${EXTRA_TABLE}') AS t`)).toEqual([{ t: null }]);
     });
 });

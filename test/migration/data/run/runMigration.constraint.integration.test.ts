@@ -126,7 +126,9 @@ describe("a rerun after the source is fixed", () => {
         );
         expect(orphans).toBeGreaterThan(0);
         // The report says what the dex took with it: its pools, and their candles, trades and watchlist rows.
-        const byTable = await fx.query<{ table_name: string }>("SELECT DISTINCT table_name FROM gecko_quarantine.rows WHERE stage = 'orphan'");
+        const byTable = await fx.query<{ table_name: string }>(
+            "SELECT DISTINCT table_name FROM gecko_quarantine.rows WHERE stage = 'orphan'",
+        );
         expect(byTable.map((r) => r.table_name)).toEqual(expect.arrayContaining(["pools", "trades"]));
         expect(first.quarantine.examples.find((e) => e.table === "dexes")?.descendants).toBe(orphans);
 
