@@ -1,12 +1,15 @@
 /**
- * The target database's schema as a whole, with no source at hand: bring it to
+ * The target database's schema as a whole, with no source at hand: compare what
+ * exists with the plan before anything is created (preflightTarget), bring it to
  * this version in place (upgradeTarget), check it is complete (checkTargetSchema),
  * and pause autovacuum around a bulk load.
  */
 import type { ClientBase } from "pg";
 import { applySchema } from "./applySchema";
 import { leafRelationsSql, TARGET_SCHEMA, targetRegclassSql } from "./ddl";
-import { inspectSchema, recordedVersions } from "./inspect";
+import { inspectSchema, readTargetCatalog, recordedVersions } from "./inspect";
+import { comparePlanWithTarget, TargetConflictError, type PreflightFindings } from "./preflight";
+import type { TargetTable } from "./types";
 
 /** The roles the schema is made for, and the database's TimeZone. */
 export interface SchemaRoles {
@@ -26,6 +29,22 @@ export interface SchemaUpgrade {
     readonly before: readonly number[];
     readonly version: number;
     readonly changes: readonly string[];
+}
+
+/** What exists in the target against the tables a run as `ownerRole` would create (read-only; see preflight.ts). */
+export async function preflightTarget(pg: ClientBase, planned: readonly TargetTable[], ownerRole: string): Promise<PreflightFindings> {
+    return comparePlanWithTarget(await readTargetCatalog(pg, ownerRole), planned);
+}
+
+/** preflightTarget, throwing TargetConflictError when anything conflicts; returns the notes. */
+export async function refuseConflictingTarget(
+    pg: ClientBase,
+    planned: readonly TargetTable[],
+    ownerRole: string,
+): Promise<readonly string[]> {
+    const findings = await preflightTarget(pg, planned, ownerRole);
+    if (findings.conflicts.length) throw new TargetConflictError(findings.conflicts);
+    return findings.notes;
 }
 
 /**
