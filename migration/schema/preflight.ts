@@ -81,13 +81,8 @@ export function comparePlanWithTarget(catalog: TargetCatalog, planned: readonly 
             continue;
         }
         ownershipConflict(`table ${t.name}`, relation, catalog, f);
-        compareTable(
-            t,
-            catalog.tables.find((x) => x.name === t.name)!,
-            catalog,
-            upgrading,
-            f,
-        );
+        const actual = catalog.tables.find((x) => x.name === t.name)!;
+        compareTable(t, actual, catalog, upgrading, f);
     }
     partitionConflicts(planned, catalog, f);
     grantConflicts(planned, catalog, f);
@@ -179,7 +174,7 @@ function compareTable(t: TargetTable, actual: CatalogTable, catalog: TargetCatal
             );
         else
             f.notes.push(
-                `table ${t.name}: column ${c.name} (${c.type}) is not the plan's: left as it is, the copy leaves it to its default`,
+                `table ${t.name}: column ${c.name} (${c.type}) is not the plan's: left as it is, the copy leaves it to its default or NULL`,
             );
     }
     foreignKeyConflicts(t, actual, f);

@@ -159,7 +159,7 @@ describe("comparePlanWithTarget", () => {
         );
         expect(found.conflicts).toHaveLength(targetTable("pools").columns.length - 2 + 1);
         expect(found.notes).toContain(
-            "table pools: column comment (text) is not the plan's: left as it is, the copy leaves it to its default",
+            "table pools: column comment (text) is not the plan's: left as it is, the copy leaves it to its default or NULL",
         );
     });
 
