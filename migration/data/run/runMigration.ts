@@ -1,11 +1,12 @@
 /**
  * The migration stage as one pipeline of named steps:
- * snapshot -> introspect -> map -> plan -> schema (tables) -> copy -> orphans
+ * snapshot -> introspect -> map -> plan -> preflight + schema (tables) -> copy -> orphans
  * -> schema (post-load: indexes, foreign keys, sequences) -> validate -> report.
  *
  * Throws only for failures of the run itself (cannot connect, another run
- * holds the lock, orphan policy `fail`); data problems end up in the report,
- * whose `ok` says whether the run succeeded.
+ * holds the lock, a target of another shape than the plan's, orphan policy
+ * `fail`); data problems end up in the report, whose `ok` says whether the
+ * run succeeded.
  */
 import { checkTargetSchema, pauseAutovacuum } from "../../schema/target";
 import { ensureCheckpointSchema, refuseAfterCutover } from "../copy/checkpointStore";
