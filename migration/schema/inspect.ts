@@ -290,13 +290,13 @@ export interface TargetCatalog {
     readonly tables: readonly CatalogTable[];
     readonly indexes: readonly CatalogIndex[];
     readonly versions: readonly { readonly version: number; readonly checksum: string }[];
-    /** The role `ownerRolePrivileged` was read for. */
+    /** The role `ownerRoleOwns` and `ownerRolePrivileged` were read for. */
     readonly ownerRole?: string;
 }
 
 /**
  * Reads the whole target schema (read-only; runs inside a read-only transaction too);
- * with `ownerRole` (when it exists), whether it holds a privilege on each table and sequence.
+ * with `ownerRole` (when it exists), whether it owns each relation and holds a privilege on each table and sequence.
  */
 export async function readTargetCatalog(client: ClientBase, ownerRole?: string): Promise<TargetCatalog> {
     const relations = await client.query<CatalogRelation>(

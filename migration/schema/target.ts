@@ -83,8 +83,16 @@ export async function pauseAutovacuum(pg: ClientBase, tables: readonly string[],
     for (const { rel } of leaves.rows) await pg.query(`ALTER TABLE ${rel} ${change}`);
 }
 
-/** Every planned index and constraint present and valid, sequences past the largest id, ownership, autovacuum on. */
-export async function checkTargetSchema(pg: ClientBase, o: SchemaRoles): Promise<{ ok: boolean; problems: string[] }> {
+/**
+ * Every planned index and constraint present and valid, sequences past the largest id, ownership, autovacuum on;
+ * with the tables a run planned, also each shape the preflight would refuse (a column type changed after the copy,
+ * say), so validation names it instead of only its checksum mismatches.
+ */
+export async function checkTargetSchema(
+    pg: ClientBase,
+    o: SchemaRoles,
+    planned?: readonly TargetTable[],
+): Promise<{ ok: boolean; problems: string[] }> {
     const s = await inspectSchema(pg, { ownerRole: o.ownerRole });
     const problems: string[] = [];
     for (const t of s.tables) if (!t.present) problems.push(`table ${t.name} missing`);
@@ -107,6 +115,8 @@ export async function checkTargetSchema(pg: ClientBase, o: SchemaRoles): Promise
     );
     for (const { rel } of paused.rows)
         problems.push(`autovacuum is off on ${rel} (left by a migration that did not finish; a completed migrate turns it back on)`);
+    // Read without the owner role: owners are the check above's.
+    if (planned) problems.push(...comparePlanWithTarget(await readTargetCatalog(pg), planned).conflicts);
     return { ok: problems.length === 0, problems };
 }
 

@@ -71,7 +71,13 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         const orphans = migrating ? await finishLoad(ctx, plans, conversion, loaded) : [];
         const tables = await validateTables(ctx, plans, copied, conversion, moved);
         const groundTruths = await timed(ctx, "groundTruth", () => checkGroundTruths(ctx.pg, ctx.snapshot.db, plans, conversion));
-        const schema = await timed(ctx, "validate", () => checkTargetSchema(ctx.pg, ctx.roles));
+        const schema = await timed(ctx, "validate", () =>
+            checkTargetSchema(
+                ctx.pg,
+                ctx.roles,
+                ordered.map((m) => m.target),
+            ),
+        );
         const quarantine = await quarantineSummary(ctx.pg);
         const repairs = await repairSummary(ctx.pg);
         const report = buildReport(ctx, {

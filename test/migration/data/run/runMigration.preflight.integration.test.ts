@@ -2,12 +2,14 @@
  * The target preflight on a real server: a target object of another shape than the plan's
  * stops `migrate` before it creates anything, one line per conflict naming both shapes
  * (exit 3 on the command line), and `plan` lists the same (exit 0). The plan's own target
- * passes: half-copied after a crash, and complete after success, with no note either.
+ * passes: half-copied after a crash, and complete after success, with no note either; a
+ * column changed after the copy is named by validate's schema checks.
  * The comparison rules themselves: test/migration/schema/preflight.test.ts.
  */
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mapSourceToTarget } from "../../../../migration/data/plan/tableMapping";
+import { renderReport } from "../../../../migration/data/report/report";
 import { introspectSource } from "../../../../migration/data/source/introspect";
 import { createTableSql } from "../../../../migration/schema/ddl";
 import { readTargetCatalog } from "../../../../migration/schema/inspect";
@@ -192,5 +194,17 @@ describe("preflight: the plan's own target passes", () => {
         const plan = runCli(PROJECT_ROOT, ["plan", "--sqlite", source, "--owner-role", fx.ownerRole], fx.db.url);
         expect(plan.code, plan.stderr).toBe(0);
         expect(plan.stdout).toMatch(/^preflight against .*: no conflict with what migrate would create$/m);
+    });
+
+    it("a column type changed after the copy: validate names it among the schema checks, not only as checksum mismatches", async () => {
+        await fx.query("ALTER TABLE pools ALTER COLUMN reserve_usd TYPE numeric(20,2)");
+        const report = await fx.validate(source);
+        expect(report.ok).toBe(false);
+        expect(report.schema.problems).toContain(
+            "table pools: column reserve_usd is numeric(20,2) in the target, the plan has numeric(26,8)",
+        );
+        expect(renderReport(report)).toContain(
+            "  - table pools: column reserve_usd is numeric(20,2) in the target, the plan has numeric(26,8)",
+        );
     });
 });
