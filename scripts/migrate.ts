@@ -230,7 +230,7 @@ async function showPlan(flags: Flags): Promise<number> {
         clockOverrides: clockOverridesFrom(flags),
     };
     const configured =
-        ["target", "host"].some((f) => flags[f] !== undefined) ||
+        ["target", "host"].some((f) => str(flags, f) !== undefined) ||
         ["GECKO_TARGET_URL", "DATABASE_URL", "PGHOST"].some((e) => process.env[e]);
     const target = configured ? { connection: targetFrom(flags), ownerRole: str(flags, "owner-role") ?? "gecko_owner" } : undefined;
     const plan = await planMigrationWithPreflight(input, target);

@@ -7,6 +7,8 @@
  * The comparison rules themselves: test/migration/schema/preflight.test.ts.
  */
 import Database from "better-sqlite3";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mapSourceToTarget } from "../../../../migration/data/plan/tableMapping";
 import { renderReport } from "../../../../migration/data/report/report";
@@ -94,6 +96,13 @@ describe("preflight: a target holding objects of another shape", () => {
         expect(plan.stdout).toMatch(/^preflight against .*: \d+ conflict\(s\); migrate would stop before creating anything \(exit 3\):$/m);
         expect(plan.stdout).toContain("  - table pools: column name is missing in the target, the plan has character varying(200)");
         expect(plan.stdout).not.toContain(new URL(fx.db.url).password);
+        const alone = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "scripts", "gecko-pg.js"), "plan", "--sqlite", source], {
+            cwd: PROJECT_ROOT,
+            env: { PATH: process.env.PATH, HOME: process.env.HOME },
+            encoding: "utf8",
+        });
+        expect(alone.status, alone.stderr).toBe(0);
+        expect(alone.stdout).toMatch(/^preflight: skipped, no target configured \(GECKO_TARGET_URL, DATABASE_URL, --target or --host\)$/m);
         const json = runCli(PROJECT_ROOT, ["plan", "--sqlite", source, "--json", ...roles], fx.db.url);
         expect(JSON.parse(json.stdout).preflight).toMatchObject({
             checked: true,
