@@ -6,7 +6,9 @@
  *
  * A conflict is an object the run would create, or rely on, that exists with another
  * shape: a table with other columns, types, nullability, identity or keys; a name the plan
- * gives an index, key, sequence or partition taken by something else. Objects the plan
+ * gives an index, key, sequence or partition taken by something else; a table of the plan
+ * the owner role does not own, or any table it holds no privilege on (the run's ALTERs,
+ * index builds and GRANTs would fail on them). Objects the plan
  * makes only after the copy (indexes, foreign keys) may be missing: a resume before
  * post-load. What the target holds beside the plan (another table, an operator's index)
  * is a note, left alone.
