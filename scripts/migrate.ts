@@ -7,7 +7,7 @@
 import { Client } from "pg";
 import * as path from "node:path";
 import { clientConfig, describeConnection } from "../migration/postgres/connection";
-import { planMigration, renderPlan } from "../migration/data/plan/planMigration";
+import { planMigrationWithPreflight, renderPlan } from "../migration/data/plan/planMigration";
 import { renderReport, runMigration, runValidation } from "../migration/data/run/runMigration";
 import type { MigrationReport } from "../migration/data/report/report";
 import { addFuturePartitions } from "../migration/schema/partitionMaintenance";
@@ -100,8 +100,10 @@ const COMMANDS: Record<string, { readonly summary: string; readonly sections: re
         sections: ["source", "target", "copy", "output"],
     },
     plan: {
-        summary: "show what would be copied (tables, rows, chunks, drift, partitions, clock check); no writes",
-        sections: ["source", "output"],
+        summary: `show what would be copied (tables, rows, chunks, drift, partitions, clock check); no writes.
+               With a target configured, also the preflight (read-only): each object in the target of another
+               shape than migrate would create, which makes migrate stop before creating anything (exit 3)`,
+        sections: ["source", "target", "output"],
     },
     upgrade: {
         summary: `bring a target migrated by an earlier gecko-pg to this schema version in place (no source,
@@ -232,16 +234,21 @@ async function migrateOrValidate(command: "migrate" | "validate", flags: Flags, 
     return finish(command, report, flags);
 }
 
-/** `plan`: what would be copied, no writes. */
-function showPlan(flags: Flags): number {
-    const plan = planMigration({
+/** `plan`: what would be copied, and the preflight when a target is configured; no writes. Conflicts are shown, not an error. */
+async function showPlan(flags: Flags): Promise<number> {
+    const input = {
         sqlitePath: sqlitePathFrom(flags),
         chunkRows: int(flags, "chunk-rows", 50_000),
         sourceTimeZone: str(flags, "source-time-zone", "GECKO_SOURCE_TIME_ZONE"),
         clockOverrides: clockOverridesFrom(flags),
         allowMissingTables: Boolean(flags["allow-missing-tables"]),
         includeExtraTables: Boolean(flags["include-extra-tables"]),
-    });
+    };
+    const configured =
+        ["target", "host"].some((f) => str(flags, f) !== undefined) ||
+        ["GECKO_TARGET_URL", "DATABASE_URL", "PGHOST"].some((e) => process.env[e]);
+    const target = configured ? { connection: targetFrom(flags), ownerRole: str(flags, "owner-role") ?? "gecko_owner" } : undefined;
+    const plan = await planMigrationWithPreflight(input, target);
     process.stdout.write((flags.json ? JSON.stringify(plan, null, 2) : renderPlan(plan)) + "\n");
     return 0;
 }

@@ -39,6 +39,7 @@ const PURE_MODULES = [
     "migration/postgres/sql.ts",
     "migration/schema/ddl.ts",
     "migration/schema/partitions.ts",
+    "migration/schema/preflight.ts",
     "migration/schema/render.ts",
     "migration/schema/tables.ts",
     "migration/schema/types.ts",

@@ -20,8 +20,8 @@ import {
     defaultHasRowsSql,
     defaultPartitionName,
     moveDefaultRowsAndCreateSql,
+    partitionBoundText,
     planMonthlyPartitions,
-    type MonthlyPartition,
 } from "./partitions";
 import { TARGET_TABLES, targetTable } from "./tables";
 import type { TargetTable } from "./types";
@@ -54,10 +54,6 @@ async function existingPartitions(client: ClientBase, table: TargetTable): Promi
     return r.rows;
 }
 
-function expectedBound(p: MonthlyPartition): string {
-    return `FOR VALUES FROM ('${p.fromEpoch}') TO ('${p.toEpoch}')`;
-}
-
 /** One transaction, as the owner role when given. */
 function ownedTransaction<T>(client: ClientBase, ownerRole: string | undefined, fn: () => Promise<T>): Promise<T> {
     return ownerRole ? asRoleInTransaction(client, ownerRole, fn) : inTransaction(client, fn);
@@ -86,8 +82,8 @@ export async function ensurePartitions(
     for (const p of plan) {
         const found = existing.find((e) => e.name === p.name);
         if (found) {
-            if (found.bound !== expectedBound(p))
-                throw new Error(`partition ${p.name} exists with bounds '${found.bound}', expected '${expectedBound(p)}'`);
+            if (found.bound !== partitionBoundText(p))
+                throw new Error(`partition ${p.name} exists with bounds '${found.bound}', expected '${partitionBoundText(p)}'`);
             changes.push({ partition: p.name, action: "exists", movedRows: 0 });
             continue;
         }

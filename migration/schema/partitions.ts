@@ -61,6 +61,11 @@ export function planMonthlyPartitions(fromEpoch: number, toEpoch: number, table 
     return out;
 }
 
+/** How pg_get_expr(relpartbound) prints month `p` of an epoch-seconds partitioning. */
+export function partitionBoundText(p: MonthlyPartition): string {
+    return `FOR VALUES FROM ('${p.fromEpoch}') TO ('${p.toEpoch}')`;
+}
+
 /** A bound value as SQL: the epoch itself, or a UTC timestamptz literal. */
 export function boundSql(spec: PartitioningSpec, epoch: number): string {
     if (spec.unit === "epoch-seconds") return String(epoch);

@@ -1,12 +1,15 @@
 /**
- * The target database's schema as a whole, with no source at hand: bring it to
+ * The target database's schema as a whole, with no source at hand: compare what
+ * exists with the plan before anything is created (preflightTarget), bring it to
  * this version in place (upgradeTarget), check it is complete (checkTargetSchema),
  * and pause autovacuum around a bulk load.
  */
 import type { ClientBase } from "pg";
 import { applySchema } from "./applySchema";
 import { leafRelationsSql, TARGET_SCHEMA, targetRegclassSql } from "./ddl";
-import { inspectSchema, recordedVersions } from "./inspect";
+import { inspectSchema, readTargetCatalog, recordedVersions } from "./inspect";
+import { comparePlanWithTarget, TargetConflictError, type PreflightFindings } from "./preflight";
+import type { TargetTable } from "./types";
 
 /** The roles the schema is made for, and the database's TimeZone. */
 export interface SchemaRoles {
@@ -26,6 +29,22 @@ export interface SchemaUpgrade {
     readonly before: readonly number[];
     readonly version: number;
     readonly changes: readonly string[];
+}
+
+/** What exists in the target against the tables a run as `ownerRole` would create (read-only; see preflight.ts). */
+export async function preflightTarget(pg: ClientBase, planned: readonly TargetTable[], ownerRole: string): Promise<PreflightFindings> {
+    return comparePlanWithTarget(await readTargetCatalog(pg, ownerRole), planned);
+}
+
+/** preflightTarget, throwing TargetConflictError when anything conflicts; returns the notes. */
+export async function refuseConflictingTarget(
+    pg: ClientBase,
+    planned: readonly TargetTable[],
+    ownerRole: string,
+): Promise<readonly string[]> {
+    const findings = await preflightTarget(pg, planned, ownerRole);
+    if (findings.conflicts.length) throw new TargetConflictError(findings.conflicts);
+    return findings.notes;
 }
 
 /**
@@ -64,8 +83,16 @@ export async function pauseAutovacuum(pg: ClientBase, tables: readonly string[],
     for (const { rel } of leaves.rows) await pg.query(`ALTER TABLE ${rel} ${change}`);
 }
 
-/** Every planned index and constraint present and valid, sequences past the largest id, ownership, autovacuum on. */
-export async function checkTargetSchema(pg: ClientBase, o: SchemaRoles): Promise<{ ok: boolean; problems: string[] }> {
+/**
+ * Every planned index and constraint present and valid, sequences past the largest id, ownership, autovacuum on;
+ * with the tables a run planned, also each shape the preflight would refuse (a column type changed after the copy,
+ * say), so validation names it instead of only its checksum mismatches.
+ */
+export async function checkTargetSchema(
+    pg: ClientBase,
+    o: SchemaRoles,
+    planned?: readonly TargetTable[],
+): Promise<{ ok: boolean; problems: string[] }> {
     const s = await inspectSchema(pg, { ownerRole: o.ownerRole });
     const problems: string[] = [];
     for (const t of s.tables) if (!t.present) problems.push(`table ${t.name} missing`);
@@ -88,6 +115,8 @@ export async function checkTargetSchema(pg: ClientBase, o: SchemaRoles): Promise
     );
     for (const { rel } of paused.rows)
         problems.push(`autovacuum is off on ${rel} (left by a migration that did not finish; a completed migrate turns it back on)`);
+    // Read without the owner role: owners are the check above's.
+    if (planned) problems.push(...comparePlanWithTarget(await readTargetCatalog(pg), planned).conflicts);
     return { ok: problems.length === 0, problems };
 }
 

@@ -1,9 +1,14 @@
 /**
- * `plan`: what a migration of this source would do, without connecting to
- * PostgreSQL or writing anything: the tables and rows found, the drift
- * against the collector's schema, the chunks, the ohlcv partitions and the
- * clock check.
+ * `plan`: what a migration of this source would do, without writing anything:
+ * the tables and rows found, the drift against the collector's schema, the
+ * chunks, the ohlcv partitions and the clock check; with a target, the
+ * preflight's conflicts (read-only; migration/schema/preflight.ts).
  */
+import { Client } from "pg";
+import { clientConfig, describeConnection, type ConnectionSpec } from "../../postgres/connection";
+import type { PreflightFindings } from "../../schema/preflight";
+import { preflightTarget } from "../../schema/target";
+import type { TargetTable } from "../../schema/types";
 import { conversionFor } from "./conversion";
 import { DEFAULT_OPTIONS, type MigrationOptions } from "../options";
 import { planChunks } from "./chunkPlan";
@@ -35,12 +40,51 @@ export interface MigrationPlanSummary {
     readonly ohlcvPartitions: readonly string[];
     readonly clockChecks: readonly ClockCheckFinding[];
     readonly warnings: readonly string[];
+    /** What exists in the target against the plan; absent from a plan of the source alone. */
+    readonly preflight?: PlanPreflight;
 }
+
+/** The preflight as `plan` shows it: the target's conflicts and notes, or why it was not looked at. */
+export type PlanPreflight =
+    { readonly checked: false; readonly reason: string } | ({ readonly checked: true; readonly target: string } & PreflightFindings);
 
 export type PlanInput = Pick<MigrationOptions, "sqlitePath"> &
     Partial<Pick<MigrationOptions, "chunkRows" | "sourceTimeZone" | "clockOverrides" | "allowMissingTables" | "includeExtraTables">>;
 
 export function planMigration(input: PlanInput): MigrationPlanSummary {
+    return planSource(input).summary;
+}
+
+/**
+ * The plan, and the preflight against `target` (a read-only transaction) when one is
+ * configured: the same conflicts `migrate` would stop at, before it creates anything.
+ */
+export async function planMigrationWithPreflight(
+    input: PlanInput,
+    target: { readonly connection: ConnectionSpec; readonly ownerRole: string } | undefined,
+): Promise<MigrationPlanSummary> {
+    const { summary, planned } = planSource(input);
+    if (!target)
+        return {
+            ...summary,
+            preflight: { checked: false, reason: "no target configured (GECKO_TARGET_URL, DATABASE_URL, --target or --host)" },
+        };
+    const where = describeConnection(target.connection);
+    const client = new Client(clientConfig(target.connection, { application_name: "gecko-pg plan", connectionTimeoutMillis: 10_000 }));
+    try {
+        await client.connect();
+        await client.query("BEGIN READ ONLY");
+        const findings = await preflightTarget(client, planned, target.ownerRole);
+        return { ...summary, preflight: { checked: true, target: where, ...findings } };
+    } catch (cause) {
+        throw new Error(`plan: preflight against ${where}: ${(cause as Error).message}`, { cause });
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+/** The summary, and the tables a run would create (the collector's with this source's extras). */
+function planSource(input: PlanInput): { summary: MigrationPlanSummary; planned: TargetTable[] } {
     const chunkRows = input.chunkRows ?? DEFAULT_OPTIONS.chunkRows;
     const snapshot = openSourceSnapshot(input.sqlitePath);
     try {
@@ -81,7 +125,7 @@ export function planMigration(input: PlanInput): MigrationPlanSummary {
                 .get() as { lo: bigint | null; hi: bigint | null };
             if (r.lo !== null && r.hi !== null) ohlcvPartitions = planMonthlyPartitions(Number(r.lo), Number(r.hi)).map((p) => p.name);
         }
-        return {
+        const summary = {
             source: {
                 path: snapshot.path,
                 fingerprint: snapshot.fingerprint,
@@ -95,6 +139,7 @@ export function planMigration(input: PlanInput): MigrationPlanSummary {
             clockChecks,
             warnings,
         };
+        return { summary, planned: ordered.map((m) => m.target) };
     } finally {
         snapshot.close();
     }
@@ -124,5 +169,18 @@ export function renderPlan(p: MigrationPlanSummary): string {
     lines.push("", "clock check:");
     for (const c of p.clockChecks) lines.push(`  ${c.column}: ${c.status} - ${c.message}`);
     if (p.warnings.length) lines.push("", "warnings:", ...p.warnings.map((x) => `  - ${x}`));
+    if (p.preflight) lines.push("", ...renderPreflight(p.preflight));
     return lines.join("\n");
+}
+
+function renderPreflight(p: PlanPreflight): string[] {
+    if (!p.checked) return [`preflight: skipped, ${p.reason}`];
+    const lines = [
+        p.conflicts.length
+            ? `preflight against ${p.target}: ${p.conflicts.length} conflict(s); migrate would stop before creating anything (exit 3):`
+            : `preflight against ${p.target}: no conflict with what migrate would create`,
+        ...p.conflicts.map((c) => `  - ${c}`),
+    ];
+    if (p.notes.length) lines.push("preflight notes (left as they are):", ...p.notes.map((n) => `  - ${n}`));
+    return lines;
 }

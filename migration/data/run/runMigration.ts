@@ -1,11 +1,12 @@
 /**
  * The migration stage as one pipeline of named steps:
- * snapshot -> introspect -> map -> plan -> schema (tables) -> copy -> orphans
+ * snapshot -> introspect -> map -> plan -> preflight + schema (tables) -> copy -> orphans
  * -> schema (post-load: indexes, foreign keys, sequences) -> validate -> report.
  *
  * Throws only for failures of the run itself (cannot connect, another run
- * holds the lock, orphan policy `fail`); data problems end up in the report,
- * whose `ok` says whether the run succeeded.
+ * holds the lock, a target of another shape than the plan's, orphan policy
+ * `fail`); data problems end up in the report, whose `ok` says whether the
+ * run succeeded.
  */
 import { checkTargetSchema, pauseAutovacuum } from "../../schema/target";
 import { ensureCheckpointSchema, refuseAfterCutover } from "../copy/checkpointStore";
@@ -70,7 +71,13 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
         const orphans = migrating ? await finishLoad(ctx, plans, conversion, loaded) : [];
         const tables = await validateTables(ctx, plans, copied, conversion, moved);
         const groundTruths = await timed(ctx, "groundTruth", () => checkGroundTruths(ctx.pg, ctx.snapshot.db, plans, conversion));
-        const schema = await timed(ctx, "validate", () => checkTargetSchema(ctx.pg, ctx.roles));
+        const schema = await timed(ctx, "validate", () =>
+            checkTargetSchema(
+                ctx.pg,
+                ctx.roles,
+                ordered.map((m) => m.target),
+            ),
+        );
         const quarantine = await quarantineSummary(ctx.pg);
         const setAsideValues = await setAsideSummary(ctx.pg);
         const repairs = await repairSummary(ctx.pg);

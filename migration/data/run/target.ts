@@ -11,11 +11,15 @@ import { sqliteIdent } from "../../postgres/sql";
 import { applySchema, type PartitionSpan } from "../../schema/applySchema";
 import { columnSql, createTableSql, grantSql, qualified } from "../../schema/ddl";
 import { TARGET_TABLES } from "../../schema/tables";
-import { logChanges, type SchemaRoles } from "../../schema/target";
+import { logChanges, refuseConflictingTarget, type SchemaRoles } from "../../schema/target";
 import type { MigrationLogger } from "../options";
 import type { TableMapping } from "../plan/tableMapping";
 
-/** Before the copy: collector tables with PK/UNIQUE and partitions for the source's span, then extras. */
+/**
+ * Before the copy: the preflight (a target object of another shape than the plan's stops the
+ * run before anything is created), collector tables with PK/UNIQUE and partitions for the
+ * source's span, then extras.
+ */
 export async function prepareTarget(
     pg: ClientBase,
     sqlite: Database.Database,
@@ -23,6 +27,9 @@ export async function prepareTarget(
     o: SchemaRoles,
     logger: MigrationLogger,
 ): Promise<string[]> {
+    const planned = mappings.map((m) => m.target);
+    const notes = await refuseConflictingTarget(pg, planned, o.ownerRole);
+    for (const note of notes) logger.info(`preflight: ${note}`);
     const span = ohlcvSpan(sqlite, mappings);
     const result = await applySchema(pg, "tables", {
         ownerRole: o.ownerRole,

@@ -14,7 +14,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planMigration, renderPlan, type MigrationPlanSummary, type TablePlanSummary } from "../../../../migration/data/plan/planMigration";
+import {
+    planMigration,
+    planMigrationWithPreflight,
+    renderPlan,
+    type MigrationPlanSummary,
+    type TablePlanSummary,
+} from "../../../../migration/data/plan/planMigration";
 import { CURRENT_TABLE_ITEMS, renderCreateTable } from "../../../../scripts/generator/ddl";
 import { findTable, layoutFor } from "../../../../scripts/generator/variants";
 
@@ -377,6 +383,46 @@ describe("renderPlan", () => {
             "",
             "clock check:",
         ]);
+    });
+
+    it("ends with the preflight: skipped without a target, else the conflicts migrate would stop at and the notes", () => {
+        const base = {
+            tables: [{ ...summary().tables[1], table: "t" }],
+            skippedTables: [],
+            ohlcvPartitions: [],
+            clockChecks: [],
+            warnings: [],
+        };
+        const skipped = renderPlan(summary({ ...base, preflight: { checked: false, reason: "no target configured" } })).split("\n");
+        expect(skipped.slice(-2)).toEqual(["", "preflight: skipped, no target configured"]);
+        const checked = renderPlan(
+            summary({
+                ...base,
+                preflight: {
+                    checked: true,
+                    target: "admin@db:5432/gecko",
+                    conflicts: ["table pools exists without primary key pools_pkey (id)"],
+                    notes: ["operator_notes (a table) is not the plan's: left as it is"],
+                },
+            }),
+        ).split("\n");
+        expect(checked.slice(-6)).toEqual([
+            "clock check:",
+            "",
+            "preflight against admin@db:5432/gecko: 1 conflict(s); migrate would stop before creating anything (exit 3):",
+            "  - table pools exists without primary key pools_pkey (id)",
+            "preflight notes (left as they are):",
+            "  - operator_notes (a table) is not the plan's: left as it is",
+        ]);
+    });
+
+    it("planMigrationWithPreflight without a target: the plan, and the preflight marked skipped", async () => {
+        const p = await planMigrationWithPreflight({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE }, undefined);
+        expect(p.preflight).toEqual({
+            checked: false,
+            reason: "no target configured (GECKO_TARGET_URL, DATABASE_URL, --target or --host)",
+        });
+        expect(p.tables).toEqual(planMigration({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE }).tables);
     });
 
     it("renders a real plan", () => {
