@@ -13,7 +13,7 @@ import type { ClientBase } from "pg";
 import type { TableMapping } from "../plan/tableMapping";
 import { ident } from "../../postgres/sql";
 import { BucketSums, rowHash } from "../checksum/checksum";
-import { insertRepairs } from "./checkpointStore";
+import { insertRepairs, insertSetAside } from "./checkpointStore";
 import { isRowLevelError, rowInsertSql } from "./copyTable";
 import { pageReader } from "./pageEncoder";
 import type { RowEncoder } from "./rowEncoder";
@@ -85,6 +85,8 @@ export async function retryQuarantined(
             await pg.query("DELETE FROM gecko_quarantine.rows WHERE id = $1", [q.id]);
             const chunk = q.chunkNo ?? -1;
             if (r.repairs) await insertRepairs(pg, table, chunk, r.repairs);
+            // The row is back, a value of it still set aside: that value is kept as any other set-aside value.
+            if (r.setAside) await insertSetAside(pg, table, chunk, r.setAside);
             const acc = perChunk.get(chunk) ?? { sums: new BucketSums(), rows: 0 };
             acc.sums.addRow(r.bucket, rowHash(r.line, hash));
             acc.rows++;

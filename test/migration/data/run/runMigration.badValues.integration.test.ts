@@ -121,4 +121,33 @@ describe("bad values", () => {
             await fresh.dispose();
         }
     });
+
+    it("a quarantined row that comes back with a value still bad keeps that value set aside, never a silent NULL", async () => {
+        const fresh = await createMigrationFixture("badvaluesback");
+        try {
+            const { path: file } = fresh.generate("back", { rows: 600, seed: 3 });
+            const db = new Database(file);
+            const id = db.prepare("SELECT id FROM dexes ORDER BY rowid LIMIT 1").pluck().get() as string;
+            const setName = db.prepare("UPDATE dexes SET name = ? WHERE id = ?");
+            setName.run("n".repeat(300), id); // NOT NULL: the row is quarantined
+            db.prepare("UPDATE dexes SET last_updated = 'soon' WHERE id = ?").run(id);
+            db.close();
+            const first = await fresh.migrate(file, { allowQuarantine: true });
+            expect(first.quarantine.examples[0]).toMatchObject({ table: "dexes", column: "name" });
+            const fixing = new Database(file);
+            fixing.prepare("UPDATE dexes SET name = 'Fixed' WHERE id = ?").run(id);
+            fixing.close();
+            const second = await fresh.migrate(file, { allowQuarantine: true });
+            expect(tableReport(second, "dexes").rowsRecoveredThisRun).toBe(1);
+            expect(await fresh.query("SELECT name, last_updated FROM dexes WHERE id = $1", [id])).toEqual([
+                { name: "Fixed", last_updated: null },
+            ]);
+            expect(await fresh.query("SELECT column_name, raw_value FROM gecko_quarantine.set_aside_values")).toEqual([
+                { column_name: "last_updated", raw_value: "soon" },
+            ]);
+            expect(second.setAsideValues?.total).toBe(1);
+        } finally {
+            await fresh.dispose();
+        }
+    });
 });
