@@ -12,6 +12,7 @@ import { RowEncoder, type RawValue } from "../data/copy/rowEncoder";
 import type { Conversion } from "../data/plan/conversion";
 import { targetRowSql } from "../data/validate/tableChecks";
 import type { TableMapping } from "../data/plan/tableMapping";
+import { invalidTextMarker } from "../data/source/utf8";
 import { scanPages } from "../cutover/pageScan";
 import { loadSyncState } from "../cutover/syncState";
 import { readWal } from "../cutover/walFile";
@@ -88,11 +89,13 @@ export async function conflictingKeys(
             `SELECT rowid, ${encoder.sourceColumns().map(sqliteIdent).join(", ")} FROM ${sqliteIdent(mapping.source!.name)} WHERE ${sqliteIdent(keySource.name)} = ?`,
         )
         .raw(true);
+    const markInvalidText = invalidTextMarker(db, mapping.source!.name, encoder.sourceColumns());
     const h = { hi: 0, lo: 0 };
     return first.rows
         .filter((row) => {
-            const raw = read.get(row.k) as RawValue[] | undefined;
-            if (!raw) return row.h !== null; // gone from the file: a conflict unless PostgreSQL inserted it
+            const found = read.get(row.k) as RawValue[] | undefined;
+            if (!found) return row.h !== null; // gone from the file: a conflict unless PostgreSQL inserted it
+            const [raw] = markInvalidText([found]);
             const r = encoder.encode(raw);
             return row.h === null || !r.ok || String(hashValue(rowHash(r.line, h))) !== row.h;
         })
