@@ -8,7 +8,7 @@ import { Client } from "pg";
 import * as path from "node:path";
 import { clientConfig, describeConnection } from "../migration/postgres/connection";
 import { planMigration, renderPlan } from "../migration/data/plan/planMigration";
-import { renderReport, runMigration, runValidation } from "../migration/data/run/runMigration";
+import { renderReport, RunStopped, runMigration, runValidation } from "../migration/data/run/runMigration";
 import type { MigrationReport } from "../migration/data/report/report";
 import { addFuturePartitions } from "../migration/schema/partitionMaintenance";
 import { renderSchemaSql } from "../migration/schema/render";
@@ -16,7 +16,19 @@ import { upgradeTarget } from "../migration/schema/target";
 import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
-import { KEEP_PAGES_HELP, keepPagesBytes, parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
+import {
+    CommandStopped,
+    DEBUG_HELP,
+    interruptedExitCode,
+    KEEP_PAGES_HELP,
+    keepPagesBytes,
+    parseFlags,
+    runMain,
+    SOURCE_TARGET_FLAGS,
+    stopSignal,
+    type FlagSpec,
+    saveReport,
+} from "./lib/cli";
 import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
 import { renderSyncReport, syncPass, type SyncReport } from "../migration/cutover/sync";
 import { finalizeCutover } from "../migration/cutover/cutoverRecord";
@@ -52,7 +64,10 @@ const SECTIONS = {
                              to spare beyond PostgreSQL's; ~100 MB of memory each
   --orphans POLICY           rows whose foreign key has no parent: quarantine (default) | placeholder | fail
   --allow-quarantine         exit 0 even when rows were quarantined
-  --sample-rows N            rows per table compared field by field (default 200)`,
+  --sample-rows N            rows per table compared field by field (default 200)
+  --retry-seconds S          how long a transient fault (lost connection, server restarting, deadlock) is
+                             retried on fresh connections, resuming from the committed chunks, before the
+                             run fails with exit 3 (default 60; migrate and validate)`,
     partitions: `Partitions
   --months N                 months ahead (default 3)
   --from/--to EPOCH          schema-sql: the span of ohlcv_data partitions (epoch seconds; default now)`,
@@ -71,6 +86,7 @@ ${KEEP_PAGES_HELP}
   --report PATH              write the JSON report there (default reports/<command>-<time>.json)
   --json                     print JSON on stdout instead of text
   --quiet                    no progress
+${DEBUG_HELP}
   -h, --help                 this help; <command> --help: that command's`,
 } as const;
 
@@ -132,7 +148,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly sections: re
 
 const USAGE = "Usage: gecko-pg <command> [options]    (npx gecko-pg ..., or npm run migrate -- ...)";
 const EXIT_STATUS =
-    "Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quarantine), 2 usage error or a source file that cannot be the collector's (named with the cause), 3 run error.";
+    "Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quarantine), 2 usage error or a source file that cannot be the collector's (named with the cause), 3 run error (one line naming the step; committed chunks kept, rerun to resume), 130/143 interrupted by SIGINT/SIGTERM.";
 
 /** Every command and every option group; or one command's summary and its groups. */
 function helpText(command?: string): string {
@@ -170,6 +186,7 @@ const FLAGS: FlagSpec = {
         "use",
         "passes",
         "keep-pages-mib",
+        "retry-seconds",
     ],
 };
 
@@ -215,8 +232,19 @@ async function migrateOrValidate(command: "migrate" | "validate", flags: Flags, 
     const input = migrationInputFrom(flags);
     await preflight(input.sqlitePath, input.target);
     logger.info(`${command}: ${input.sqlitePath} -> ${describeConnection(input.target)}`);
-    const report = command === "migrate" ? await runMigration(input, logger) : await runValidation(input, logger);
-    return finish(command, report, flags);
+    const hooks = { signal: stopSignal() };
+    try {
+        const report = command === "migrate" ? await runMigration(input, logger, hooks) : await runValidation(input, logger, hooks);
+        return finish(command, report, flags);
+    } catch (err) {
+        if (!(err instanceof RunStopped)) throw err;
+        const file = await saveReport(flags, command, err.report);
+        if (err.interrupted)
+            throw new CommandStopped(`${err.message}; committed work kept; rerun to resume (report: ${file})`, interruptedExitCode(), {
+                cause: err,
+            });
+        throw new CommandStopped(`${err.message}; committed chunks kept, rerun to resume (report: ${file})`, 3, { cause: err });
+    }
 }
 
 /** `plan`: what would be copied, no writes. */
