@@ -42,6 +42,31 @@ export function isTransient(err: unknown): boolean {
     return false;
 }
 
+const lostWith = new WeakMap<object, Error>();
+
+/**
+ * Keeps a connection's `error` event from crashing the process (a session the server ends
+ * while the client is idle: pg_terminate_backend, a restart) and remembers it: the next query
+ * then fails with only "not queryable", and `connectionLoss` tells what really happened.
+ */
+export function watchConnection(client: { on(event: "error", listener: (err: Error) => void): unknown }): void {
+    client.on("error", (err) => {
+        if (!lostWith.has(client)) lostWith.set(client, err);
+    });
+}
+
+/**
+ * What a query on a watched connection failed of: its own error when the server said why
+ * (a SQLSTATE), else the error that ended the connection (a lost session fails its next
+ * query with only "not queryable" or EPIPE), else its own.
+ */
+export function queryFault(err: unknown, client: object): unknown {
+    const lost = lostWith.get(client);
+    return sqlState(err) || !lost ? err : lost;
+}
+
+const sqlState = (err: unknown): boolean => /^[0-9A-Z]{5}$/.test(String((err as { code?: unknown })?.code ?? ""));
+
 /** An error's message with its SQLSTATE or errno, e.g. `terminating connection due to administrator command (57P01)`. */
 export function describeFault(err: unknown): string {
     const e = err as { message?: string; code?: unknown };

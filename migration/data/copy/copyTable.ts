@@ -12,7 +12,7 @@ import { pipeline } from "node:stream/promises";
 import type { Chunk } from "../plan/chunkPlan";
 import type { TableMapping } from "../plan/tableMapping";
 import { ident } from "../../postgres/sql";
-import { describeFault, Interrupted, throwIfInterrupted } from "../../postgres/transient";
+import { queryFault, describeFault, Interrupted, throwIfInterrupted } from "../../postgres/transient";
 import { BucketSums, rowHash } from "../checksum/checksum";
 import { completeChunk, insertQuarantine, insertRepairs, type ChunkOutcome, type QuarantineRecord } from "./checkpointStore";
 import { nextPageStart, pageReader, type EncodedPage, type PageSource } from "./pageEncoder";
@@ -84,7 +84,8 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
                 totals.rowsQuarantined += outcome.rowsQuarantined;
                 totals.rowsFilled += outcome.rowsFilled;
                 input.onChunk?.(totals.rowsRead);
-            } catch (cause) {
+            } catch (err) {
+                const cause = queryFault(err, pg);
                 // A stop asked for ends the chunk however it failed (e.g. its COPY cancelled).
                 failure ??= input.signal?.aborted
                     ? new Interrupted(where)

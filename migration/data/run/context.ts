@@ -7,7 +7,7 @@ import { Client } from "pg";
 import { clientConfig } from "../../postgres/connection";
 import { withSession } from "../../postgres/session";
 import { ident } from "../../postgres/sql";
-import { describeFault, Interrupted } from "../../postgres/transient";
+import { describeFault, Interrupted, watchConnection } from "../../postgres/transient";
 import { ConvertWorkers } from "../copy/convertWorkers";
 import { DEFAULT_OPTIONS, type MigrationInput, type MigrationLogger, type MigrationOptions } from "../options";
 import { openSharedSnapshot, openSourceSnapshot, type SourceSnapshot } from "../source/snapshot";
@@ -85,13 +85,12 @@ export async function withFreshTarget(run: RunContext): Promise<RunContext> {
 }
 
 /**
- * A target connection that never throws an `error` event: a session the server ends
- * while the client is idle (pg_terminate_backend, a restart) would otherwise crash the
- * process. The next query on it fails instead, and that failure is handled (retried).
+ * A target connection whose `error` event (the server ended the session while it was idle)
+ * cannot crash the process: the next query on it fails instead, and that failure is retried.
  */
 function targetClient(opts: MigrationOptions, applicationName: string): Client {
     const client = new Client(clientConfig(opts.target, { application_name: applicationName }));
-    client.on("error", () => undefined);
+    watchConnection(client);
     return client;
 }
 
