@@ -4,7 +4,7 @@
  * `openRun`, always released by `closeRun`.
  */
 import { Client } from "pg";
-import { clientConfig } from "../../postgres/connection";
+import { clientConfig, describeConnection } from "../../postgres/connection";
 import { withSession } from "../../postgres/session";
 import { ident } from "../../postgres/sql";
 import { describeFault, Interrupted, watchConnection } from "../../postgres/transient";
@@ -134,7 +134,7 @@ export class PhaseError extends Error {
  */
 export async function connectTarget(run: RunContext): Promise<Date> {
     const { pg } = run;
-    await pg.connect();
+    await named(`connect to ${describeConnection(run.opts.target)}`, () => pg.connect());
     await lockRun(pg);
     await pg.query("SET TimeZone = 'UTC'");
     const serverStart = (await pg.query<{ t: Date }>("SELECT clock_timestamp() AS t")).rows[0].t;
@@ -148,7 +148,7 @@ export async function openLanes(run: RunContext): Promise<void> {
     for (let i = 1; i < run.opts.copyLanes; i++) {
         const lane = targetClient(run.opts, `gecko-pg migrate lane ${i}`);
         run.lanes.push(lane);
-        await lane.connect();
+        await named(`connect lane ${i} to ${describeConnection(run.opts.target)}`, () => lane.connect());
         await lane.query(`SET TimeZone = 'UTC'; SET synchronous_commit = off; SET ROLE ${ident(run.opts.ownerRole)}`);
     }
 }
