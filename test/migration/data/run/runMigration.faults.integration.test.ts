@@ -7,6 +7,7 @@
  * stack trace; SIGINT and SIGTERM stop the copy at the next safe point within
  * 2 s (exit 130 / 143, status `interrupted`), and a rerun completes it.
  */
+import Database from "better-sqlite3";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionUrl } from "../../../../migration/postgres/connection";
 import type { MigrationReport } from "../../../../migration/data/report/report";
 import { RunStopped } from "../../../../migration/data/run/runMigration";
-import { createMigrationFixture, HOST_ZONE, sqliteAll, type MigrationFixture } from "../../../support/migrationFixture";
+import { createMigrationFixture, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "../../../support/migrationFixture";
 import { PROJECT_ROOT } from "../../../support/paths";
 
 const CHUNK_ROWS = 50;
@@ -174,6 +175,35 @@ describe("a fault that does not go away", () => {
         expect(report.failures).toEqual([]);
         expect(report.status).toBe("ok");
         await expectEveryRowOnce(fx, counts);
+    });
+});
+
+describe("a stopped run and the next run's check of the source", () => {
+    let fx: MigrationFixture;
+    let source: string;
+
+    beforeAll(async () => {
+        fx = await createMigrationFixture("stopmoved");
+        ({ path: source } = fx.generate("stopmoved", { rows: 500, seed: 25 }));
+    });
+    afterAll(async () => fx?.dispose());
+
+    it("is not taken for a finished run: a source changed in place since the last finished run is still re-read", async () => {
+        expect((await fx.migrate(source)).ok).toBe(true);
+        const db = new Database(source);
+        db.prepare("UPDATE ohlcv_data SET close_price = close_price + 1 WHERE rowid = (SELECT min(rowid) FROM ohlcv_data)").run();
+        db.close();
+        // Stopped before it validated, on the changed file: its report records the new fingerprint.
+        const stopped = await fx.migrate(source, {}, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+        expect(stopped).toBeInstanceOf(RunStopped);
+        expect((stopped as RunStopped).message).toMatch(/^interrupted during validate \w+$/);
+        expect(await fx.query("SELECT report->>'status' AS status FROM gecko_migration.runs ORDER BY id DESC LIMIT 1")).toEqual([
+            { status: "interrupted" },
+        ]);
+
+        const report = await fx.migrate(source);
+        expect(report.warnings.some((w) => w.startsWith("the source changed since the last run (fingerprint"))).toBe(true);
+        expect(tableReport(report, "ohlcv_data").validation!.differences.map((d) => d.issue)).toEqual(["values differ"]);
     });
 });
 
