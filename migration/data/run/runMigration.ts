@@ -75,24 +75,15 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
     const stopCancelling = cancelWhenInterrupted(() => ctx);
     try {
         const found = await readSource(ctx);
-        let moved: SourceMoved | undefined;
+        // Decided by the first attempt: chunks a retried attempt finds done were copied by this run.
+        const sourceMovedOnce = firstAnswer(sourceMoved);
         // A lost connection or a lost race: fresh connections, and the pipeline again from the top.
         // Committed chunks are skipped, so this resumes where the fault struck.
         return await withRetry(
             async (attempt, progressed) => {
                 if (attempt > 1) ctx = await withFreshTarget(ctx);
                 ctx = { ...ctx, progressed };
-                return await runOnTarget(
-                    ctx,
-                    found,
-                    held,
-                    (plans) =>
-                        // Asked again when the first asking failed.
-                        (moved ??= sourceMoved(ctx, plans).catch((e: unknown) => {
-                            moved = undefined;
-                            throw e;
-                        })),
-                );
+                return await runOnTarget(ctx, found, held, sourceMovedOnce);
             },
             { retrySeconds: ctx.opts.retrySeconds, onRetry: (m) => logger.warn(m), signal: hooks.signal },
         );
@@ -106,6 +97,16 @@ async function run(phase: Phase, options: MigrationInput, logger: MigrationLogge
 }
 
 type SourceFound = Awaited<ReturnType<typeof readSource>>;
+
+/** `fn`'s first answer, given again to every later call; a call that failed is made again. */
+function firstAnswer<A extends unknown[], T>(fn: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
+    let answer: Promise<T> | undefined;
+    return (...args) =>
+        (answer ??= fn(...args).catch((err: unknown) => {
+            answer = undefined;
+            throw err;
+        }));
+}
 type SourceMoved = Promise<{ readonly moved: boolean; readonly warning?: string }>;
 
 /** One attempt at the target: from connecting to the saved report. */
@@ -113,7 +114,7 @@ async function runOnTarget(
     ctx: RunContext,
     found: SourceFound,
     held: { lock: boolean },
-    sourceMovedOnce: (plans: readonly TablePlan[]) => SourceMoved,
+    sourceMovedOnce: typeof sourceMoved,
 ): Promise<MigrationReport> {
     const { logger } = ctx;
     const { source, mapping, conversion, clockChecks } = found;
@@ -130,8 +131,7 @@ async function runOnTarget(
     const plans = await planTables(ctx, ordered, conversion);
     // What a sync pass saw no longer describes the target once a copy writes to it.
     if (migrating && plans.some((p) => p.chunks.some((c) => !c.done))) await ctx.pg.query("DELETE FROM gecko_migration.sync_state");
-    // Decided by the first attempt: chunks a retried attempt finds done were copied by this run.
-    const moved = await sourceMovedOnce(plans);
+    const moved = await sourceMovedOnce(ctx, plans);
     if (moved.warning) warnings.push(moved.warning);
     const pageSources = pageSourcesFor(ctx, plans, conversion);
     await openLanes(ctx);
@@ -173,12 +173,23 @@ async function runOnTarget(
 async function stopRun(ctx: RunContext, err: Error, heldLock: boolean): Promise<RunStopped> {
     // A statement cancelled for the stop (or cut short by it) fails with its own error: the stop is what happened.
     const reason = ctx.hooks.signal?.aborted && !(err instanceof Interrupted) ? new Interrupted(phaseOf(err)) : err;
-    const report = stoppedReport(ctx, reason instanceof Interrupted ? "interrupted" : "failed", reason.message);
-    if (heldLock)
-        await saveStoppedReport(ctx.opts, report).catch((e: unknown) =>
-            ctx.logger.warn(`the report could not be saved in the target: ${(e as Error).message}`),
-        );
+    const interrupted = reason instanceof Interrupted;
+    const report = stoppedReport(ctx, interrupted ? "interrupted" : "failed", reason.message);
+    if (heldLock) await saveWithin(ctx, report, interrupted ? 1000 : 10_000);
     return new RunStopped(reason, report);
+}
+
+/** Saves a stopped run's report in the target unless that fails or takes longer than `ms` (a stop must not wait on it). */
+async function saveWithin(ctx: RunContext, report: MigrationReport, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)));
+    try {
+        await Promise.race([saveStoppedReport(ctx.opts, report), late]);
+    } catch (err) {
+        ctx.logger.warn(`the report could not be saved in the target: ${(err as Error).message}`);
+    } finally {
+        clearTimeout(timer);
+    }
 }
 
 /** Where an error struck, for `interrupted during ...`. */
