@@ -178,6 +178,39 @@ describe("a fault that does not go away", () => {
     });
 });
 
+describe("a fault that is not transient", () => {
+    let fx: MigrationFixture;
+    let source: string;
+
+    beforeAll(async () => {
+        fx = await createMigrationFixture("faultperm");
+        ({ path: source } = fx.generate("faultperm", { rows: 500, seed: 26 }));
+        await createCheckpointTables(fx, source);
+    });
+    afterAll(async () => fx?.dispose());
+
+    it("(permission denied, 42501) stops the run at once, without a retry", async () => {
+        await fx.query("CREATE SCHEMA test_faults");
+        await fx.query(`
+            CREATE FUNCTION test_faults.deny() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.table_name = 'trades' AND NEW.chunk_no = 1 THEN
+                    RAISE EXCEPTION 'permission denied for table trades' USING ERRCODE = '42501';
+                END IF;
+                RETURN NEW;
+            END $$`);
+        await fx.query("CREATE TRIGGER deny BEFORE UPDATE ON gecko_migration.chunks FOR EACH ROW EXECUTE FUNCTION test_faults.deny()");
+        const warnings: string[] = [];
+        const err = await fx
+            .migrate(source, { chunkRows: CHUNK_ROWS, copyLanes: 1 }, {}, { info: () => undefined, warn: (m) => warnings.push(m) })
+            .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(RunStopped);
+        expect((err as Error).message).toMatch(/^copy trades chunk 1 \(rowid \d+\.\.\d+\): permission denied for table trades \(42501\)$/);
+        expect(warnings).toEqual([]);
+        expect((err as RunStopped).report).toMatchObject({ status: "failed" });
+    });
+});
+
 describe("a stopped run and the next run's check of the source", () => {
     let fx: MigrationFixture;
     let source: string;
