@@ -7,6 +7,7 @@
 import { Client } from "pg";
 import * as path from "node:path";
 import { clientConfig, describeConnection } from "../migration/postgres/connection";
+import { watchConnection } from "../migration/postgres/transient";
 import { planMigration, renderPlan } from "../migration/data/plan/planMigration";
 import { renderReport, RunStopped, runMigration, runValidation } from "../migration/data/run/runMigration";
 import type { MigrationReport } from "../migration/data/report/report";
@@ -263,6 +264,7 @@ function showPlan(flags: Flags): number {
 async function upgradeInPlace(flags: Flags, logger: Logger): Promise<number> {
     const target = targetFrom(flags);
     const client = new Client(clientConfig(target, { application_name: "gecko-pg upgrade" }));
+    watchConnection(client);
     await client.connect();
     try {
         logger.info(`upgrade: ${describeConnection(target)}`);
@@ -290,6 +292,7 @@ async function upgradeInPlace(flags: Flags, logger: Logger): Promise<number> {
 async function addPartitions(flags: Flags): Promise<number> {
     const target = targetFrom(flags);
     const client = new Client(clientConfig(target));
+    watchConnection(client);
     await client.connect();
     try {
         const changes = await addFuturePartitions(client, int(flags, "months", 3), {
@@ -387,6 +390,7 @@ function printCollectorConfig(flags: Flags): number {
 async function preflight(sqlitePath: string, target: ReturnType<typeof targetFrom>): Promise<void> {
     if (!(await fs.pathExists(sqlitePath))) throw new UsageError(`source not found: ${sqlitePath}`);
     const client = new Client(clientConfig(target, { connectionTimeoutMillis: 10_000 }));
+    watchConnection(client);
     try {
         await client.connect();
         await client.query("SELECT 1");
