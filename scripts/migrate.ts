@@ -20,7 +20,6 @@ import { chalk, fs } from "./lib/zx";
 import {
     CommandStopped,
     DEBUG_HELP,
-    interruptedExitCode,
     KEEP_PAGES_HELP,
     keepPagesBytes,
     parseFlags,
@@ -240,11 +239,14 @@ async function migrateOrValidate(command: "migrate" | "validate", flags: Flags, 
     } catch (err) {
         if (!(err instanceof RunStopped)) throw err;
         const file = await saveReport(flags, command, err.report);
-        if (err.interrupted)
-            throw new CommandStopped(`${err.message}; committed work kept; rerun to resume (report: ${file})`, interruptedExitCode(), {
-                cause: err,
-            });
-        throw new CommandStopped(`${err.message}; committed chunks kept, rerun to resume (report: ${file})`, 3, { cause: err });
+        // validate writes nothing but its report: there is nothing to keep, only to run again.
+        const kept =
+            command === "validate"
+                ? "rerun to validate"
+                : err.interrupted
+                  ? "committed work kept; rerun to resume"
+                  : "committed chunks kept, rerun to resume";
+        throw new CommandStopped(`${err.message}; ${kept} (report: ${file})`, err.interrupted, { cause: err });
     }
 }
 

@@ -54,15 +54,22 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): Flags {
 /** `--debug` on any command: a failure prints its causes and stack, not just its one line. */
 export const DEBUG_HELP = "  --debug                    on a failure, print its causes and stack trace too";
 
-/** A command that stopped and said why (its report written): the line to print and the exit status. */
+/**
+ * A command that stopped and said why (its report written): a fault (exit 3, the line printed as
+ * an error) or a stop asked for by SIGINT/SIGTERM (exit 130/143, the line printed as it is).
+ */
 export class CommandStopped extends Error {
     override readonly name = "CommandStopped";
     constructor(
         message: string,
-        readonly exitCode: number,
+        readonly interrupted: boolean,
         options?: ErrorOptions,
     ) {
         super(message, options);
+    }
+
+    get exitCode(): number {
+        return this.interrupted ? interruptedExitCode() : 3;
     }
 }
 
@@ -73,8 +80,8 @@ const STOP_GRACE_MS = 5000;
 const stop = { controller: new AbortController(), graceful: false, signal: undefined as NodeJS.Signals | undefined };
 
 /**
- * The signal a command watches to stop at its next safe point on SIGINT/SIGTERM (then its exit
- * status is `interruptedExitCode()`). A command that never asks is ended at once by a signal:
+ * The signal a command watches to stop at its next safe point on SIGINT/SIGTERM (then it throws
+ * `CommandStopped`, interrupted). A command that never asks is ended at once by a signal:
  * the server rolls back its open transaction.
  */
 export function stopSignal(): AbortSignal {
@@ -83,7 +90,7 @@ export function stopSignal(): AbortSignal {
 }
 
 /** 130 after SIGINT, 143 after SIGTERM (128 + the signal's number, as shells report it). */
-export function interruptedExitCode(): number {
+function interruptedExitCode(): number {
     return SIGNAL_EXIT[stop.signal ?? "SIGINT"];
 }
 
@@ -126,7 +133,7 @@ function reportFailure(err: unknown, debug: boolean): number {
     const e = err instanceof Error ? err : new Error(String(err));
     // Bad input (a flag, or a source file that cannot be the collector's) exits 2; a fault exits 3.
     const usage = e instanceof UsageError || e instanceof SourceError;
-    const interrupted = e instanceof CommandStopped && e.exitCode !== 3;
+    const interrupted = e instanceof CommandStopped && e.interrupted;
     process.stderr.write((interrupted ? chalk.yellow(e.message) : chalk.red(`error: ${e.message}`)) + "\n");
     if (debug) {
         for (let c = e.cause as Error | undefined; c; c = c.cause as Error | undefined)

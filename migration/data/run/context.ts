@@ -18,7 +18,7 @@ export type Phase = "migrate" | "validate";
 export interface RunHooks {
     /** Test hook: called before each chunk commits (throw to simulate a crash). */
     readonly beforeChunkCommit?: (chunk: Chunk) => void | Promise<void>;
-    /** Stops the run at the next safe point (the open chunk rolled back) with `Interrupted`: the CLI's SIGINT/SIGTERM. */
+    /** Stops the run at the next safe point, the open chunk rolled back (`RunStopped`, interrupted): the CLI's SIGINT/SIGTERM. */
     readonly signal?: AbortSignal;
 }
 
