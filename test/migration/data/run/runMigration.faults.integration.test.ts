@@ -211,6 +211,48 @@ describe("a fault that is not transient", () => {
     });
 });
 
+describe("a stop while a statement runs long on the server", () => {
+    let fx: MigrationFixture;
+    let source: string;
+
+    beforeAll(async () => {
+        fx = await createMigrationFixture("stoplong");
+        ({ path: source } = fx.generate("stoplong", { rows: 500, seed: 27 }));
+        await createCheckpointTables(fx, source);
+    });
+    afterAll(async () => fx?.dispose());
+
+    it("cancels it after a second: the run stops within 2 s, the chunk rolled back, status interrupted", async () => {
+        await fx.query("CREATE SCHEMA test_faults");
+        await fx.query(`
+            CREATE FUNCTION test_faults.slow() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.table_name = 'trades' AND NEW.chunk_no = 2 THEN PERFORM pg_sleep(60); END IF;
+                RETURN NEW;
+            END $$`);
+        await fx.query("CREATE TRIGGER slow BEFORE UPDATE ON gecko_migration.chunks FOR EACH ROW EXECUTE FUNCTION test_faults.slow()");
+        const stop = new AbortController();
+        const run = fx.migrate(source, { chunkRows: CHUNK_ROWS, copyLanes: 1 }, { signal: stop.signal }).catch((e: unknown) => e);
+        for (const deadline = Date.now() + 30_000; ;) {
+            const sleeping = await fx.query("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()");
+            if (sleeping.length) break;
+            expect(Date.now()).toBeLessThan(deadline);
+            await new Promise((r) => setTimeout(r, 20));
+        }
+        const t0 = Date.now();
+        stop.abort();
+        const err = await run;
+        expect(Date.now() - t0).toBeLessThan(2000);
+        expect(err).toBeInstanceOf(RunStopped);
+        expect((err as RunStopped).message).toBe("interrupted during trades chunk 2");
+        expect((err as RunStopped).report.status).toBe("interrupted");
+        const [chunk] = await fx.query<{ status: string }>(
+            "SELECT status FROM gecko_migration.chunks WHERE table_name = 'trades' AND chunk_no = 2",
+        );
+        expect(chunk.status).toBe("pending");
+    });
+});
+
 describe("a stopped run and the next run's check of the source", () => {
     let fx: MigrationFixture;
     let source: string;
