@@ -8,7 +8,7 @@
 import { runCompare } from "../migration/compare/runCompare";
 import { renderCompareReport } from "../migration/compare/render";
 import { exitStatusOf } from "../migration/compare/report";
-import { parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
+import { DEBUG_HELP, parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
 import { int, list, migrationInputFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
@@ -39,9 +39,11 @@ see gecko-pg migrate --help). Run it on a file that is not being written, or rig
 collector wrote since the last pass show as differences.
   --report PATH              the JSON report (default reports/compare-<time>.json)
   --json                     print the JSON report
+${DEBUG_HELP}
   --quiet                    no progress
 
-Exit status: 0 every query equal, null-order or unstable; 1 a query differs; 2 usage error; 3 run error.
+Exit status: 0 every query equal, null-order or unstable; 1 a query differs; 2 usage error; 3 run error;
+130/143 ended by SIGINT/SIGTERM.
 `;
 
 export const COMPARE_FLAGS: FlagSpec = {

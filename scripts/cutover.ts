@@ -8,6 +8,7 @@
 import * as path from "node:path";
 import { runCutover, type CutoverReport } from "../migration/cutover/cutover";
 import {
+    DEBUG_HELP,
     KEEP_PAGES_HELP,
     keepPagesBytes,
     parseFlags,
@@ -55,8 +56,10 @@ ${KEEP_PAGES_HELP}
 Source and target as for sync (--sqlite, GECKO_TARGET_URL, --source-time-zone, ...; see gecko-pg sync --help).
   --report PATH              the JSON report (default reports/cutover-<time>.json)
   --json                     print the JSON report
+${DEBUG_HELP}
 
-Exit status: 0 cut over (or --dry-run ok), 2 usage error, 3 not cut over (the report says at which step and why).
+Exit status: 0 cut over (or --dry-run ok), 2 usage error, 3 not cut over (the report says at which step and why),
+130/143 ended by SIGINT/SIGTERM (at once: see docs/runbook.md, stopping halfway).
 `;
 
 export const CUTOVER_FLAGS: FlagSpec = {

@@ -7,8 +7,9 @@
 import { Client } from "pg";
 import * as path from "node:path";
 import { clientConfig, describeConnection } from "../migration/postgres/connection";
+import { watchConnection } from "../migration/postgres/transient";
 import { planMigrationWithPreflight, renderPlan } from "../migration/data/plan/planMigration";
-import { renderReport, runMigration, runValidation } from "../migration/data/run/runMigration";
+import { renderReport, RunStopped, runMigration, runValidation } from "../migration/data/run/runMigration";
 import type { MigrationReport } from "../migration/data/report/report";
 import { addFuturePartitions } from "../migration/schema/partitionMaintenance";
 import { renderSchemaSql } from "../migration/schema/render";
@@ -17,12 +18,15 @@ import { clockOverridesFrom, int, migrationInputFrom, sqlitePathFrom, str, targe
 import { terminalLogger } from "./lib/terminal";
 import { chalk, fs } from "./lib/zx";
 import {
+    CommandStopped,
+    DEBUG_HELP,
     KEEP_PAGES_HELP,
     keepPagesBytes,
     parseFlags,
     runMain,
     SOURCE_TABLE_FLAGS,
     SOURCE_TARGET_FLAGS,
+    stopSignal,
     type FlagSpec,
     saveReport,
 } from "./lib/cli";
@@ -65,7 +69,10 @@ const SECTIONS = {
                              to spare beyond PostgreSQL's; ~100 MB of memory each
   --orphans POLICY           rows whose foreign key has no parent: quarantine (default) | placeholder | fail
   --allow-quarantine         exit 0 even when rows were quarantined
-  --sample-rows N            rows per table compared field by field (default 200)`,
+  --sample-rows N            rows per table compared field by field (default 200)
+  --retry-seconds S          how long a transient fault (lost connection, server restarting, deadlock) is
+                             retried on fresh connections, resuming from the committed chunks, before the
+                             run fails with exit 3 (default 60; migrate and validate)`,
     partitions: `Partitions
   --months N                 months ahead (default 3)
   --from/--to EPOCH          schema-sql: the span of ohlcv_data partitions (epoch seconds; default now)`,
@@ -84,6 +91,7 @@ ${KEEP_PAGES_HELP}
   --report PATH              write the JSON report there (default reports/<command>-<time>.json)
   --json                     print JSON on stdout instead of text
   --quiet                    no progress
+${DEBUG_HELP}
   -h, --help                 this help; <command> --help: that command's`,
 } as const;
 
@@ -147,7 +155,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly sections: re
 
 const USAGE = "Usage: gecko-pg <command> [options]    (npx gecko-pg ..., or npm run migrate -- ...)";
 const EXIT_STATUS =
-    "Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quarantine), 2 usage error or a source file that cannot be the collector's (named with the cause), 3 run error.";
+    "Exit status: 0 ok, 1 validation failed or rows quarantined (without --allow-quarantine), 2 usage error or a source file that cannot be the collector's (named with the cause), 3 run error (one line naming the step; committed chunks kept, rerun to resume), 130/143 interrupted by SIGINT/SIGTERM.";
 
 /** Every command and every option group; or one command's summary and its groups. */
 function helpText(command?: string): string {
@@ -185,6 +193,7 @@ const FLAGS: FlagSpec = {
         "use",
         "passes",
         "keep-pages-mib",
+        "retry-seconds",
     ],
 };
 
@@ -230,8 +239,22 @@ async function migrateOrValidate(command: "migrate" | "validate", flags: Flags, 
     const input = migrationInputFrom(flags);
     await preflight(input.sqlitePath, input.target);
     logger.info(`${command}: ${input.sqlitePath} -> ${describeConnection(input.target)}`);
-    const report = command === "migrate" ? await runMigration(input, logger) : await runValidation(input, logger);
-    return finish(command, report, flags);
+    const hooks = { signal: stopSignal() };
+    try {
+        const report = command === "migrate" ? await runMigration(input, logger, hooks) : await runValidation(input, logger, hooks);
+        return finish(command, report, flags);
+    } catch (err) {
+        if (!(err instanceof RunStopped)) throw err;
+        const file = await saveReport(flags, command, err.report);
+        // validate writes nothing but its report: there is nothing to keep, only to run again.
+        const kept =
+            command === "validate"
+                ? "rerun to validate"
+                : err.interrupted
+                  ? "committed work kept; rerun to resume"
+                  : "committed chunks kept, rerun to resume";
+        throw new CommandStopped(`${err.message}; ${kept} (report: ${file})`, err.interrupted, { cause: err });
+    }
 }
 
 /** `plan`: what would be copied, and the preflight when a target is configured; no writes. Conflicts are shown, not an error. */
@@ -257,6 +280,7 @@ async function showPlan(flags: Flags): Promise<number> {
 async function upgradeInPlace(flags: Flags, logger: Logger): Promise<number> {
     const target = targetFrom(flags);
     const client = new Client(clientConfig(target, { application_name: "gecko-pg upgrade" }));
+    watchConnection(client);
     await client.connect();
     try {
         logger.info(`upgrade: ${describeConnection(target)}`);
@@ -284,6 +308,7 @@ async function upgradeInPlace(flags: Flags, logger: Logger): Promise<number> {
 async function addPartitions(flags: Flags): Promise<number> {
     const target = targetFrom(flags);
     const client = new Client(clientConfig(target));
+    watchConnection(client);
     await client.connect();
     try {
         const changes = await addFuturePartitions(client, int(flags, "months", 3), {
@@ -381,6 +406,7 @@ function printCollectorConfig(flags: Flags): number {
 async function preflight(sqlitePath: string, target: ReturnType<typeof targetFrom>): Promise<void> {
     if (!(await fs.pathExists(sqlitePath))) throw new UsageError(`source not found: ${sqlitePath}`);
     const client = new Client(clientConfig(target, { connectionTimeoutMillis: 10_000 }));
+    watchConnection(client);
     try {
         await client.connect();
         await client.query("SELECT 1");

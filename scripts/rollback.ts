@@ -6,7 +6,7 @@
  */
 import * as path from "node:path";
 import { runRollback, type RollbackReport } from "../migration/rollback/rollback";
-import { parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
+import { DEBUG_HELP, parseFlags, runMain, SOURCE_TARGET_FLAGS, type FlagSpec, saveReport } from "./lib/cli";
 import { migrationInputFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { chalk } from "./lib/zx";
@@ -38,8 +38,10 @@ Rollback
 Source and target as for sync (--sqlite, GECKO_TARGET_URL, --source-time-zone, --clock, ...).
   --report PATH              the JSON report (default reports/rollback-<time>.json)
   --json                     print the JSON report
+${DEBUG_HELP}
 
-Exit status: 0 rolled back, 1 rolled back with conflicts to settle (listed), 2 usage error, 3 not rolled back.
+Exit status: 0 rolled back, 1 rolled back with conflicts to settle (listed), 2 usage error, 3 not rolled back,
+130/143 ended by SIGINT/SIGTERM (a rerun restores an unfinished rollback's backup first).
 `;
 
 export const ROLLBACK_FLAGS: FlagSpec = {

@@ -31,6 +31,7 @@ import { diffTable, type TableDiff } from "./syncDiff";
 import { diffRanges, unchangedTable } from "./syncRanges";
 import { loadSyncState, saveSyncState, type SyncState } from "./syncState";
 import { NO_WAL, readWal, type WalFrames } from "./walFile";
+import { damagedSource } from "../data/source/sourceFile";
 
 export interface SyncReport {
     readonly tool: "gecko-pg";
@@ -107,6 +108,8 @@ export async function syncPass(
         await ctx.pg.query("INSERT INTO gecko_migration.runs (ok, report) VALUES ($1, $2)", [report.ok, JSON.stringify(report)]);
         logger.info(`sync: ${report.changes} changes (${report.mode}), lag ${report.lagSeconds.toFixed(1)} s`);
         return report;
+    } catch (err) {
+        throw damagedSource(ctx.snapshot.db, err) ?? err;
     } finally {
         await closeRun(ctx);
     }

@@ -64,6 +64,11 @@ export interface MigrationOptions {
     readonly allowQuarantine: boolean;
     /** Rows compared field by field per table, on top of the full checksums. */
     readonly sampleRows: number;
+    /**
+     * How long a transient fault (a lost connection, a restarting server, a deadlock) is
+     * retried on fresh connections, from its first failure, before the run fails. Default 60.
+     */
+    readonly retrySeconds: number;
 }
 
 /** What a caller must give; everything else has a default (DEFAULT_OPTIONS). */
@@ -79,6 +84,7 @@ export const DEFAULT_OPTIONS = {
     copyLanes: 2,
     allowQuarantine: false,
     sampleRows: 200,
+    retrySeconds: 60,
 } as const satisfies Partial<MigrationOptions>;
 
 /** Where a run tells what it is doing; the library never prints. */

@@ -2,6 +2,7 @@
 import { Client } from "pg";
 import { clientConfig, describeConnection, type ConnectionSpec } from "./connection";
 import { ident } from "./sql";
+import { queryFault, watchConnection } from "./transient";
 
 /** A session that never started: the server refused or did not answer (the driver's error is `cause`). */
 export class ConnectError extends Error {
@@ -11,6 +12,7 @@ export class ConnectError extends Error {
 /** One autocommit session; a failed connect names the target (never the password) and keeps the cause. */
 export async function withSession<T>(what: string, spec: ConnectionSpec, fn: (c: Client) => Promise<T>): Promise<T> {
     const client = new Client(clientConfig(spec, { connectionTimeoutMillis: 10_000, application_name: `gecko-pg ${what}` }));
+    watchConnection(client);
     try {
         await client.connect();
     } catch (cause) {
@@ -18,6 +20,8 @@ export async function withSession<T>(what: string, spec: ConnectionSpec, fn: (c:
     }
     try {
         return await fn(client);
+    } catch (err) {
+        throw queryFault(err, client);
     } finally {
         await client.end().catch(() => undefined);
     }

@@ -130,6 +130,7 @@ export function migrationInputFrom(flags: Flags): MigrationInput {
         databaseTimeZone: str(flags, "database-time-zone") ?? "UTC",
         repairs: repairsFrom(flags),
         ambiguousTime: ambiguousTimeFrom(flags),
+        retrySeconds: int(flags, "retry-seconds", 60),
     };
 }
 

@@ -3,7 +3,8 @@
  * run as an operator runs it: --help for every command, and collector-config, which
  * needs no server. The commands that do are driven by the integration tests.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import * as net from "node:net";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as jsYaml from "js-yaml";
@@ -46,6 +47,7 @@ describe("gecko-pg", () => {
             expect(one.stdout.startsWith(`Usage: gecko-pg ${command} [options]\n`), command).toBe(true);
         }
         expect(geckoPg(["migrate", "--help"]).stdout).toContain("--chunk-rows N");
+        expect(geckoPg(["migrate", "--help"]).stdout).toMatch(/--retry-seconds S[\s\S]*--debug[\s\S]*130\/143 interrupted/);
         expect(geckoPg(["collector-config", "--help"]).stdout).not.toContain("--chunk-rows");
         expect(geckoPg(["cutover", "--help"]).stdout).toMatch(/--stop-collector CMD[\s\S]*--freeze-seconds S[\s\S]*--dry-run/);
         expect(geckoPg(["rollback", "--help"]).stdout).toMatch(/--backup DIR[\s\S]*--accept-sqlite-changes/);
@@ -102,5 +104,43 @@ describe("gecko-pg", () => {
         const r = geckoPg(["collector-config", "--use", "sqlite", "--sqlite", "/srv/gecko/gecko_data.db", "--format", "env"]);
         expect(r).toMatchObject({ code: 0, stdout: "GECKO_DB_URL='sqlite:////srv/gecko/gecko_data.db'\n" });
         expect(geckoPg(["collector-config", "--use", "mysql"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--use") });
+    });
+
+    it("a fault ends in one line and exit 3, its causes and stack only with --debug", () => {
+        const env = { GECKO_TARGET_URL: "postgresql://admin:adm1n-secret@127.0.0.1:1/gecko" };
+        const r = geckoPg(["sync", "--sqlite", "package.json"], env);
+        expect(r.code).toBe(3);
+        expect(r.stderr).toMatch(/^error: cannot connect to admin@127\.0\.0\.1:1\/gecko: connect ECONNREFUSED 127\.0\.0\.1:1\n$/);
+        const debug = geckoPg(["sync", "--sqlite", "package.json", "--debug"], env);
+        expect(debug.code).toBe(3);
+        expect(debug.stderr).toContain("  caused by: connect ECONNREFUSED");
+        expect(debug.stderr).toContain("    at ");
+        expect(r.stderr + debug.stderr).not.toContain("adm1n-secret");
+    });
+
+    it.each([
+        ["SIGINT", 130],
+        ["SIGTERM", 143],
+    ] as const)("%s ends a command without safe points at once: exit %i and a message", async (signal, exitCode) => {
+        // A server that accepts and never answers: the command waits on it until the signal.
+        const silent = net.createServer(() => undefined);
+        await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+        const port = (silent.address() as net.AddressInfo).port;
+        try {
+            const child = spawn(process.execPath, [path.join(PROJECT_ROOT, BIN), "sync", "--sqlite", "package.json"], {
+                cwd: PROJECT_ROOT,
+                env: { PATH: process.env.PATH, HOME: process.env.HOME, GECKO_TARGET_URL: `postgresql://admin:pw@127.0.0.1:${port}/gecko` },
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            let stderr = "";
+            child.stderr.on("data", (d) => (stderr += d));
+            const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+            await new Promise<void>((r) => silent.once("connection", () => r()));
+            child.kill(signal);
+            expect(await exited).toBe(exitCode);
+            expect(stderr).toBe(`interrupted (${signal}); open transactions are rolled back by the server; rerun to resume\n`);
+        } finally {
+            silent.close();
+        }
     });
 });

@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { Client, type QueryResultRow } from "pg";
 import { planAccess } from "../../migration/setup/accessPlan";
 import { applyAccessSql } from "../../migration/setup/applyAccess";
-import type { MigrationInput } from "../../migration/data/options";
+import type { MigrationInput, MigrationLogger } from "../../migration/data/options";
 import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
 import type { MigrationReport, TableReport } from "../../migration/data/report/report";
 import { runMigration, runValidation, type RunHooks } from "../../migration/data/run/runMigration";
@@ -37,7 +37,7 @@ export interface MigrationFixture {
     generate(name: string, options?: Omit<CollectorDbOptions, "path">): { path: string; manifest: GenerationManifest };
     /** Migration input for `sqlitePath` with this fixture's target and roles. */
     input(sqlitePath: string, options?: Partial<MigrationInput>): MigrationInput;
-    migrate(sqlitePath: string, options?: Partial<MigrationInput>, hooks?: RunHooks): Promise<MigrationReport>;
+    migrate(sqlitePath: string, options?: Partial<MigrationInput>, hooks?: RunHooks, logger?: MigrationLogger): Promise<MigrationReport>;
     validate(sqlitePath: string, options?: Partial<MigrationInput>): Promise<MigrationReport>;
     /** Runs SQL on the target as the admin (session TimeZone UTC). */
     query<T extends QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -80,7 +80,7 @@ export async function createMigrationFixture(label = "mig"): Promise<MigrationFi
             return { path: file, manifest };
         },
         input,
-        migrate: (p, o, hooks) => runMigration(input(p, o), undefined, hooks),
+        migrate: (p, o, hooks, logger) => runMigration(input(p, o), logger, hooks),
         validate: (p, o) => runValidation(input(p, o)),
         async query<T extends QueryResultRow>(sql: string, params?: unknown[]) {
             return (await admin.query<T>(sql, params)).rows;

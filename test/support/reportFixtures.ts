@@ -49,6 +49,7 @@ export function report(over: Partial<MigrationReport> = {}): MigrationReport {
         tool: "gecko-pg",
         reportVersion: 1,
         ok: true,
+        status: "ok",
         failures: [],
         warnings: [],
         startedAt: "2024-05-01T10:00:00.000Z",

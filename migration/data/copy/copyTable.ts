@@ -12,6 +12,7 @@ import { pipeline } from "node:stream/promises";
 import type { Chunk } from "../plan/chunkPlan";
 import type { TableMapping } from "../plan/tableMapping";
 import { ident } from "../../postgres/sql";
+import { queryFault, describeFault, Interrupted, throwIfInterrupted } from "../../postgres/transient";
 import { BucketSums, rowHash } from "../checksum/checksum";
 import {
     completeChunk,
@@ -52,6 +53,8 @@ export interface CopyTableInput {
     readonly onChunk?: (rowsDone: number) => void;
     /** Test hook: called after a chunk's COPY, before its commit. */
     readonly beforeCommit?: (chunk: Chunk) => void | Promise<void>;
+    /** Stops the copy between pages: the open chunks roll back, and the copy throws `Interrupted`. */
+    readonly signal?: AbortSignal;
 }
 
 export async function copyTable(input: CopyTableInput): Promise<TableCopyResult> {
@@ -78,7 +81,9 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
     const lane = async (pg: ClientBase, i: number) => {
         while (!failure && next < queue.length) {
             const chunk = queue[next++];
+            const where = `${table} chunk ${chunk.chunkNo}`;
             try {
+                throwIfInterrupted(input.signal, where);
                 const outcome = await copyChunk(input, pg, input.pageSources[i], chunk, () => chunkRows(chunk), copySql);
                 totals.chunksCopied++;
                 totals.rowsRead += outcome.rowsRead;
@@ -86,11 +91,17 @@ export async function copyTable(input: CopyTableInput): Promise<TableCopyResult>
                 totals.rowsQuarantined += outcome.rowsQuarantined;
                 totals.rowsFilled += outcome.rowsFilled;
                 input.onChunk?.(totals.rowsRead);
-            } catch (cause) {
-                failure ??= new Error(
-                    `copy ${table} chunk ${chunk.chunkNo} (rowid ${chunk.rowidLo}..${chunk.rowidHi}): ${(cause as Error).message}`,
-                    { cause },
-                );
+            } catch (err) {
+                const cause = queryFault(err, pg);
+                // A stop asked for ends the chunk however it failed (e.g. its COPY cancelled).
+                failure ??= input.signal?.aborted
+                    ? new Interrupted(where)
+                    : new Error(
+                          `copy ${table} chunk ${chunk.chunkNo} (rowid ${chunk.rowidLo}..${chunk.rowidHi}): ${describeFault(cause)}`,
+                          {
+                              cause,
+                          },
+                      );
             }
         }
     };
@@ -219,6 +230,8 @@ async function streamChunk(
         try {
             while (pending) {
                 const page: EncodedPage = await pending;
+                // A safe point: throwing here aborts the COPY (CopyFail) and the chunk rolls back.
+                throwIfInterrupted(input.signal, `${table} chunk ${chunk.chunkNo}`);
                 // Ask for the next page before sending this one: conversion overlaps the send.
                 pending = page.nextRowid === null ? undefined : source(table, page.nextRowid, chunk.rowidHi);
                 // A failed chunk is redone row by row with a tally of its own: this one is then dropped.
@@ -254,6 +267,7 @@ async function insertRowByRow(input: CopyTableInput, pg: ClientBase, rows: () =>
     const tally = new ChunkTally(encoder);
     const insert = rowInsertSql(mapping);
     for (const raw of rows()) {
+        throwIfInterrupted(input.signal, `${table} row by row`);
         const r = tally.encode(raw);
         if (!r) continue;
         await pg.query("SAVEPOINT row_insert");

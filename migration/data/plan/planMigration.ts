@@ -18,6 +18,7 @@ import { TARGET_TABLES } from "../../schema/tables";
 import type { ClockCheckFinding } from "../source/clockCheck";
 import { introspectSource } from "../source/introspect";
 import { openSourceSnapshot } from "../source/snapshot";
+import { damagedSource } from "../source/sourceFile";
 
 export interface TablePlanSummary {
     readonly table: string;
@@ -140,6 +141,8 @@ function planSource(input: PlanInput): { summary: MigrationPlanSummary; planned:
             warnings,
         };
         return { summary, planned: ordered.map((m) => m.target) };
+    } catch (err) {
+        throw damagedSource(snapshot.db, err) ?? err;
     } finally {
         snapshot.close();
     }

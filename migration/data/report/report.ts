@@ -85,10 +85,24 @@ export interface SchemaCheckSummary {
     readonly problems: readonly string[];
 }
 
+/**
+ * How a run ended: `ok`; `failed` (it finished and a check failed, or a fault stopped it:
+ * then `stoppedBy` says which); `interrupted` (SIGINT/SIGTERM, at a safe point).
+ */
+export type RunStatus = "ok" | "failed" | "interrupted";
+
 export interface MigrationReport {
     readonly tool: "gecko-pg";
     readonly reportVersion: 1;
     readonly ok: boolean;
+    readonly status: RunStatus;
+    /** Set when the run stopped before its end: the one line saying where and why. Committed chunks are kept. */
+    readonly stoppedBy?: string;
+    /**
+     * `stopped` on a run that did not reach its end, so that the queries for the last finished
+     * migrate or validate run (`report->>'kind' IS NULL`, as sync passes are `sync`) pass it over.
+     */
+    readonly kind?: "stopped";
     /** Why `ok` is false, one line each. */
     readonly failures: readonly string[];
     readonly warnings: readonly string[];

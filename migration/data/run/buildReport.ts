@@ -8,7 +8,8 @@ import type { OrphanOutcome } from "../copy/orphans";
 import type { MappingResult } from "../plan/tableMapping";
 import type { MigrationReport, QuarantineSummary, RepairSummary, SchemaCheckSummary, SetAsideSummary, TableReport } from "../report/report";
 import type { RunContext } from "./context";
-import { DEFAULT_AMBIGUOUS_TIME, DEFAULT_REPAIRS } from "../options";
+import { DEFAULT_AMBIGUOUS_TIME, DEFAULT_REPAIRS, type MigrationOptions } from "../options";
+import { asRoleInTransaction, withSession } from "../../postgres/session";
 import { runFailures } from "./failures";
 import { groundTruthFailures, groundTruthWarnings, type GroundTruthFinding } from "../validate/groundTruth";
 import type { TablePlan } from "./tablePlans";
@@ -174,6 +175,7 @@ export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
         tool: "gecko-pg",
         reportVersion: 1,
         ok: failures.length === 0,
+        status: failures.length === 0 ? "ok" : "failed",
         failures,
         warnings: [...f.warnings, ...groundTruthWarnings(f.groundTruths)],
         startedAt: run.startedAt.toISOString(),
@@ -185,21 +187,7 @@ export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
             sqliteVersion: f.source.sqliteVersion,
         },
         target: describeConnection(opts.target),
-        options: {
-            phase: run.phase,
-            ownerRole: opts.ownerRole,
-            appRole: opts.appRole,
-            sourceTimeZone: opts.sourceTimeZone,
-            clockOverrides: opts.clockOverrides ?? {},
-            orphanPolicy: opts.orphanPolicy,
-            chunkRows: opts.chunkRows,
-            copyLanes: opts.copyLanes,
-            convertWorkers: run.workers?.size ?? 0,
-            allowQuarantine: opts.allowQuarantine,
-            sampleRows: opts.sampleRows,
-            repairs: opts.repairs ?? DEFAULT_REPAIRS,
-            ambiguousTime: opts.ambiguousTime ?? DEFAULT_AMBIGUOUS_TIME,
-        },
+        options: reportOptions(run),
         missingTables: f.mapping.missingTables,
         skippedTables: f.mapping.skippedTables,
         tables: f.tables,
@@ -214,6 +202,65 @@ export function buildReport(run: RunContext, f: RunFindings): MigrationReport {
     };
 }
 
-export async function saveReport(pg: Client, report: MigrationReport): Promise<void> {
+/**
+ * The report of a run that stopped before its end (a fault, a signal): what it was asked to do,
+ * and why it stopped. What it copied is in the checkpoints; a rerun reports the whole.
+ */
+export function stoppedReport(run: RunContext, status: "failed" | "interrupted", stoppedBy: string): MigrationReport {
+    run.timings.total = (Date.now() - run.startedAt.getTime()) / 1000;
+    return {
+        tool: "gecko-pg",
+        reportVersion: 1,
+        ok: false,
+        status,
+        stoppedBy,
+        kind: "stopped",
+        failures: [stoppedBy],
+        warnings: [],
+        startedAt: run.startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        source: { path: run.snapshot.path, fingerprint: run.snapshot.fingerprint, journalMode: "", sqliteVersion: "" },
+        target: describeConnection(run.opts.target),
+        options: reportOptions(run),
+        missingTables: [],
+        skippedTables: [],
+        tables: [],
+        orphans: [],
+        quarantine: { total: 0, location: "gecko_quarantine.rows", byTable: {}, examples: [] },
+        schema: { ok: false, problems: [] },
+        clockChecks: [],
+        timings: run.timings,
+    };
+}
+
+function reportOptions(run: RunContext): MigrationReport["options"] {
+    const { opts } = run;
+    return {
+        phase: run.phase,
+        ownerRole: opts.ownerRole,
+        appRole: opts.appRole,
+        sourceTimeZone: opts.sourceTimeZone,
+        clockOverrides: opts.clockOverrides ?? {},
+        orphanPolicy: opts.orphanPolicy,
+        chunkRows: opts.chunkRows,
+        copyLanes: opts.copyLanes,
+        convertWorkers: run.workers?.size ?? 0,
+        allowQuarantine: opts.allowQuarantine,
+        sampleRows: opts.sampleRows,
+        repairs: opts.repairs ?? DEFAULT_REPAIRS,
+        ambiguousTime: opts.ambiguousTime ?? DEFAULT_AMBIGUOUS_TIME,
+        retrySeconds: opts.retrySeconds,
+    };
+}
+
+export async function saveReport(pg: Pick<Client, "query">, report: MigrationReport): Promise<void> {
     await pg.query("INSERT INTO gecko_migration.runs (ok, report) VALUES ($1, $2)", [report.ok, JSON.stringify(report)]);
+}
+
+/** A stopped run's report, on a session of its own (the run's may be the one lost), as the owner role. */
+export async function saveStoppedReport(opts: MigrationOptions, report: MigrationReport): Promise<void> {
+    await withSession("report", opts.target, async (c) => {
+        const stored = await c.query<{ ok: boolean }>("SELECT to_regclass('gecko_migration.runs') IS NOT NULL AS ok");
+        if (stored.rows[0].ok) await asRoleInTransaction(c, opts.ownerRole, () => saveReport(c, report));
+    });
 }

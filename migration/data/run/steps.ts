@@ -9,7 +9,8 @@ import { ProgressMeter } from "../report/progress";
 import type { TableReport } from "../report/report";
 import { validateTable } from "../validate/tableChecks";
 import { pauseAutovacuum } from "../../schema/target";
-import { actAsOwner, timed, type RunContext } from "./context";
+import { throwIfInterrupted } from "../../postgres/transient";
+import { actAsOwner, named, timed, type RunContext } from "./context";
 import { baseTableReport } from "./buildReport";
 import type { TablePlan } from "./tablePlans";
 import { finishTarget } from "./target";
@@ -38,15 +39,23 @@ async function copyOneTable(run: RunContext, plan: TablePlan, pageSources: PageS
             mapping: m,
             encoder,
             chunks,
-            onChunk: (n) => meter.update(n),
+            onChunk: (n) => {
+                meter.update(n);
+                run.progressed?.();
+            },
             beforeCommit: run.hooks.beforeChunkCommit,
+            signal: run.hooks.signal,
         }),
     );
     meter.finish(res.rowsRead);
-    const retry = await timed(run, "copy", () => retryQuarantined(run.pg, run.snapshot.db, m, encoder, serverStart));
+    const retry = await timed(run, "copy", () =>
+        named(`copy ${m.target.name} (set-aside rows)`, () => retryQuarantined(run.pg, run.snapshot.db, m, encoder, serverStart)),
+    );
     if (retry.retried)
         run.logger.info(`${m.target.name}: retried ${retry.retried} set-aside rows, recovered ${retry.recovered} (now in the target)`);
-    const values = await timed(run, "copy", () => retrySetAsideValues(run.pg, run.snapshot.db, m, encoder, serverStart));
+    const values = await timed(run, "copy", () =>
+        named(`copy ${m.target.name} (set-aside values)`, () => retrySetAsideValues(run.pg, run.snapshot.db, m, encoder, serverStart)),
+    );
     if (values.retried)
         run.logger.info(`${m.target.name}: retried ${values.retried} set-aside values, recovered ${values.recovered} (now in their rows)`);
     const base = baseTableReport(plan);
@@ -77,7 +86,7 @@ export async function finishLoad(
         handleOrphans(run.pg, ordered, run.opts.orphanPolicy, conversion.canonicalSql, buckets),
     );
     await run.pg.query("RESET ROLE");
-    await timed(run, "postLoad", () => finishTarget(run.pg, run.roles, run.logger, run.lanes));
+    await timed(run, "postLoad", () => named("post-load", () => finishTarget(run.pg, run.roles, run.logger, run.lanes)));
     await actAsOwner(run, [run.pg, ...run.lanes]);
     await pauseAutovacuum(run.pg, loaded, "resume");
     return orphans;
@@ -96,17 +105,20 @@ export async function validateTables(
     const validator = async (client: Client) => {
         for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
             const plan = plans.find((p) => p.mapping.target.name === reports[i].table)!;
+            throwIfInterrupted(run.hooks.signal, `validate ${reports[i].table}`);
             run.logger.info(`validate ${reports[i].table}`);
-            const validation = await validateTable({
-                sqlite: run.snapshot.db,
-                pg: client,
-                mapping: plan.mapping,
-                encoder: plan.encoder,
-                chunks: plan.chunks,
-                canonical: conversion.canonicalSql,
-                rescanSource: run.phase === "validate" || plan.columnsChanged || (sourceChanged && plan.chunks.some((c) => c.done)),
-                sampleRows: run.opts.sampleRows,
-            });
+            const validation = await named(`validate ${reports[i].table}`, () =>
+                validateTable({
+                    sqlite: run.snapshot.db,
+                    pg: client,
+                    mapping: plan.mapping,
+                    encoder: plan.encoder,
+                    chunks: plan.chunks,
+                    canonical: conversion.canonicalSql,
+                    rescanSource: run.phase === "validate" || plan.columnsChanged || (sourceChanged && plan.chunks.some((c) => c.done)),
+                    sampleRows: run.opts.sampleRows,
+                }),
+            );
             validated[i] = { ...reports[i], validation };
         }
     };

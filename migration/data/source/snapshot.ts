@@ -130,7 +130,13 @@ function snapshotOf(path: string, db: Database.Database, fingerprint: string): S
         fingerprint,
         close: () => {
             if (!db.open) return;
-            if (db.inTransaction) db.exec("COMMIT");
+            // A read transaction holds nothing to keep; after a read that found the file damaged
+            // even its COMMIT fails, and must not hide that read's error.
+            try {
+                if (db.inTransaction) db.exec("COMMIT");
+            } catch {
+                // closing releases it anyway
+            }
             db.close();
         },
     };

@@ -38,13 +38,27 @@ export function checkSourceFile(path: string): void {
     if (!head.equals(SQLITE_HEADER)) throw new SourceError(`not a SQLite database: ${path} does not start with the SQLite header`);
 }
 
+/**
+ * The SourceError for an error of a run whose cause (at any depth) is SQLite finding the file
+ * damaged, with where the run found it; undefined for any other error.
+ */
+export function damagedSource(db: Database.Database, err: unknown): SourceError | undefined {
+    for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+        if (e.code !== "SQLITE_CORRUPT" && e.code !== "SQLITE_NOTADB") continue;
+        const named = sourceReadError(db, e) as SourceError;
+        return new SourceError(e === err ? named.message : `${named.message}; found at ${(err as Error).message}`, { cause: err });
+    }
+    return undefined;
+}
+
 /** A read that failed because the file is damaged, told as such: the file, SQLite's error, and quick_check's first finding. */
 export function sourceReadError(db: Database.Database, cause: unknown): Error {
     const code = (cause as { code?: string }).code ?? "";
     if (code !== "SQLITE_CORRUPT" && code !== "SQLITE_NOTADB") return cause as Error;
     let finding = "";
     try {
-        finding = String(db.pragma("quick_check(1)", { simple: true }));
+        // Its first finding may span lines ("*** in database main ***" then the page): one line here.
+        finding = String(db.pragma("quick_check(1)", { simple: true })).replace(/\s*\n\s*/g, " ");
     } catch (err) {
         finding = (err as Error).message;
     }

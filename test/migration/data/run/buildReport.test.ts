@@ -216,6 +216,7 @@ describe("buildReport", () => {
             convertWorkers: 3, // the workers that actually started
             allowQuarantine: false,
             sampleRows: 200,
+            retrySeconds: 60,
             repairs: ["python-repr"], // every repair unless told otherwise
             ambiguousTime: "quarantine",
         });

@@ -92,7 +92,14 @@ describe.each([0, 2])("resume after an exception before a chunk commits, then ta
         // Tables copied before trades are complete; watchlist (after trades) has not started.
         expect(beforeRerun.filter((c) => c.table_name === "ohlcv_data").every((c) => c.status === "done")).toBe(true);
         expect(beforeRerun.filter((c) => c.table_name === "watchlist").every((c) => c.status === "pending")).toBe(true);
-        expect(await fx.query("SELECT 1 FROM gecko_migration.runs")).toHaveLength(0);
+        // No finished run is recorded; the stopped one is, saying where it stopped.
+        expect(
+            await fx.query(
+                "SELECT ok, report->>'kind' AS kind, report->>'status' AS status, report->>'stoppedBy' AS by FROM gecko_migration.runs",
+            ),
+        ).toEqual([
+            { ok: false, kind: "stopped", status: "failed", by: expect.stringMatching(/^copy trades chunk 3 .*: simulated crash$/) },
+        ]);
         // Autovacuum was paused for the copy (on every partition too) and stays so until a run completes ...
         const paused = await fx.query<{ rel: string }>(
             `SELECT relname AS rel FROM pg_class WHERE reloptions @> ARRAY['autovacuum_enabled=false'] ORDER BY 1`,
