@@ -417,12 +417,12 @@ describe("renderPlan", () => {
     });
 
     it("planMigrationWithPreflight without a target: the plan, and the preflight marked skipped", async () => {
-        const p = await planMigrationWithPreflight({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE }, undefined);
+        const p = await planMigrationWithPreflight({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE, ...PARTIAL }, undefined);
         expect(p.preflight).toEqual({
             checked: false,
             reason: "no target configured (GECKO_TARGET_URL, DATABASE_URL, --target or --host)",
         });
-        expect(p.tables).toEqual(planMigration({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE }).tables);
+        expect(p.tables).toEqual(planMigration({ sqlitePath: file, chunkRows: 2, sourceTimeZone: ZONE, ...PARTIAL }).tables);
     });
 
     it("renders a real plan", () => {

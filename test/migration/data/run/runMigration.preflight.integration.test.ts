@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mapSourceToTarget } from "../../../../migration/data/plan/tableMapping";
 import { renderReport } from "../../../../migration/data/report/report";
+import { RunStopped } from "../../../../migration/data/run/runMigration";
 import { introspectSource } from "../../../../migration/data/source/introspect";
 import { createTableSql } from "../../../../migration/schema/ddl";
 import { readTargetCatalog } from "../../../../migration/schema/inspect";
@@ -63,8 +64,13 @@ async function refusal(run: Promise<unknown>): Promise<TargetConflictError> {
         () => undefined,
         (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(TargetConflictError);
-    return err as TargetConflictError;
+    // The run stops with its report (status failed); what stopped it is the preflight's refusal.
+    expect(err).toBeInstanceOf(RunStopped);
+    expect((err as RunStopped).report.status).toBe("failed");
+    let conflict: unknown = err;
+    while (conflict && !(conflict instanceof TargetConflictError)) conflict = (conflict as Error).cause;
+    expect(conflict).toBeInstanceOf(TargetConflictError);
+    return conflict as TargetConflictError;
 }
 
 describe("preflight: a target holding objects of another shape", () => {
