@@ -31,7 +31,7 @@ import {
     saveReport,
 } from "./lib/cli";
 import { collectorConfig, COLLECTOR_DATABASES, renderEnv, type CollectorDatabase } from "../migration/cutover/collectorConfig";
-import { renderSyncReport, syncPass, type SyncReport } from "../migration/cutover/sync";
+import { renderSyncReport, syncPassRetrying, type SyncReport } from "../migration/cutover/sync";
 import { finalizeCutover } from "../migration/cutover/cutoverRecord";
 import { COMPARE_FLAGS, compareCommand } from "./compare";
 import { CUTOVER_FLAGS, cutoverCommand } from "./cutover";
@@ -72,7 +72,7 @@ const SECTIONS = {
   --sample-rows N            rows per table compared field by field (default 200)
   --retry-seconds S          how long a transient fault (lost connection, server restarting, deadlock) is
                              retried on fresh connections, resuming from the committed chunks, before the
-                             run fails with exit 3 (default 60; migrate and validate)`,
+                             run fails with exit 3 (default 60; migrate, validate, and sync's passes)`,
     partitions: `Partitions
   --months N                 months ahead (default 3)
   --from/--to EPOCH          schema-sql: the span of ohlcv_data partitions (epoch seconds; default now)`,
@@ -80,7 +80,9 @@ const SECTIONS = {
   --passes N                 passes at most, stopping after one that found nothing to change (default 1)
   --full                     compare every table even when the file is as the last successful run left it
 ${KEEP_PAGES_HELP}
-  --orphans POLICY           new rows whose parent the target lacks: quarantine (default) | fail`,
+  --orphans POLICY           new rows whose parent the target lacks: quarantine (default) | fail
+  --retry-seconds S          how long a pass is made again after a transient fault (lost connection, server
+                             restarting, deadlock; a failed pass left nothing) before exit 3 (default 60)`,
     collector: `Collector configuration (no connection is made; the target gives host, port and database)
   --use sqlite|postgresql    which database the collector is pointed at (default postgresql)
   --sqlite PATH              the collector's SQLite file: the database for sqlite, the rollback fallback otherwise
@@ -349,7 +351,7 @@ async function syncPasses(flags: Flags, logger: Logger): Promise<number> {
     const passes = int(flags, "passes", 1);
     const reports: SyncReport[] = [];
     for (let i = 0; i < passes; i++) {
-        const report = await syncPass(input, logger, { full: Boolean(flags.full), keepPagesBytes: keepPagesBytes(flags) });
+        const report = await syncPassRetrying(input, logger, { full: Boolean(flags.full), keepPagesBytes: keepPagesBytes(flags) });
         reports.push(report);
         if (!flags.json) process.stdout.write(renderSyncReport(report) + "\n");
         if (report.changes === 0) break;

@@ -19,7 +19,7 @@ import { writeCollectorConfig } from "./configFile";
 import { acquireWriteFreeze, FreezeTimeout, type WriteFreeze } from "./freeze";
 import { cutoverState, recordCutover, markCollectorStarted, requireValidated, type CutoverRecord } from "./cutoverRecord";
 import { stepRecorder, type StepRecord, type Steps } from "./steps";
-import { syncPass, type SyncReport } from "./sync";
+import { syncPass, syncPassRetrying, type SyncReport } from "./sync";
 import { validateChangedTables } from "./validateChanged";
 
 export interface CutoverOptions {
@@ -218,7 +218,7 @@ async function catchUp(o: CutoverOptions): Promise<{ report: SyncReport; seconds
     let last: { report: SyncReport; seconds: number } | undefined;
     for (let i = 0; i < o.catchUpPasses; i++) {
         const t0 = Date.now();
-        const r = await syncPass(o.input, o.logger, passOptions(o));
+        const r = await syncPassRetrying(o.input, o.logger, passOptions(o));
         last = { report: r, seconds: (Date.now() - t0) / 1000 };
         if (last.seconds <= o.freezeBudgetSeconds / 2) return last;
     }
@@ -254,7 +254,7 @@ async function freezeWithRetries(o: CutoverOptions, attempts: FreezeAttempt[]): 
         if (frozen.freeze) return frozen as Frozen;
         o.logger.warn(`cutover freeze attempt ${n}: ${frozen.attempt.outcome}; backing off`);
         await new Promise((r) => setTimeout(r, Math.min(8000, 500 * 2 ** (n - 1))));
-        await syncPass(o.input, o.logger, passOptions(o)); // catch up again before the next attempt
+        await syncPassRetrying(o.input, o.logger, passOptions(o)); // catch up again before the next attempt
     }
     throw new CutoverAborted(`no freeze fitted the budget of ${o.freezeBudgetSeconds} s in ${o.attempts} attempts; nothing was switched`);
 }

@@ -32,6 +32,8 @@ import { diffRanges, unchangedTable } from "./syncRanges";
 import { loadSyncState, saveSyncState, type SyncState } from "./syncState";
 import { NO_WAL, readWal, type WalFrames } from "./walFile";
 import { damagedSource } from "../data/source/sourceFile";
+import { queryFault, withRetry } from "../postgres/transient";
+import { DEFAULT_OPTIONS } from "../data/options";
 
 export interface SyncReport {
     readonly tool: "gecko-pg";
@@ -72,6 +74,24 @@ export interface SyncPassOptions {
     readonly beforeCommit?: () => void | Promise<void>;
 }
 
+/**
+ * A sync pass, made again on fresh connections after a transient fault (a lost connection, a
+ * restarting server, a deadlock) for up to `retrySeconds` (the input's, default 60): a pass is
+ * one transaction, so a failed one left nothing behind. Each retry is one warning line.
+ */
+export function syncPassRetrying(
+    options: MigrationInput,
+    logger: MigrationLogger = silentLogger,
+    pass: SyncPassOptions = {},
+    signal?: AbortSignal,
+): Promise<SyncReport> {
+    return withRetry(() => syncPass(options, logger, pass), {
+        retrySeconds: options.retrySeconds ?? DEFAULT_OPTIONS.retrySeconds,
+        onRetry: (m) => logger.warn(`sync: ${m}`),
+        ...(signal ? { signal } : {}),
+    });
+}
+
 /** One sync pass. Needs a target a `migrate` created (its chunk plan is where the checksums are kept). */
 export async function syncPass(
     options: MigrationInput,
@@ -109,7 +129,8 @@ export async function syncPass(
         logger.info(`sync: ${report.changes} changes (${report.mode}), lag ${report.lagSeconds.toFixed(1)} s`);
         return report;
     } catch (err) {
-        throw damagedSource(ctx.snapshot.db, err) ?? err;
+        // A session the server ended fails its next query with only "not queryable": say what ended it.
+        throw damagedSource(ctx.snapshot.db, err) ?? queryFault(err, ctx.pg);
     } finally {
         await closeRun(ctx);
     }

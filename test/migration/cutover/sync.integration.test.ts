@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as fs from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { syncPass, type SyncReport } from "../../../migration/cutover/sync";
+import { syncPass, syncPassRetrying, type SyncReport } from "../../../migration/cutover/sync";
 import { validateChangedTables } from "../../../migration/cutover/validateChanged";
 import { silentLogger } from "../../../migration/data/options";
 import { connectionUrl } from "../../../migration/postgres/connection";
@@ -349,6 +349,29 @@ describe("sync", () => {
         const r = await sync(); // the dead session's advisory lock went with it
         expect(counts(r, "ohlcv_data")).toMatchObject({ updated: 1 });
         expect(counts(r, "trades")).toMatchObject({ deleted: 1 });
+        await expectConverged();
+    });
+
+    it("a pass whose connection is terminated before its commit is made again on a fresh one, the retry logged", async () => {
+        write((db) => db.prepare("UPDATE pools SET name = name || ' (retried)' WHERE rowid = (SELECT min(rowid) FROM pools)").run());
+        const warnings: string[] = [];
+        let terminated = 0;
+        const report = await syncPassRetrying(
+            fx.input(source, { retrySeconds: 10 }),
+            { ...silentLogger, warn: (m: string) => warnings.push(m) },
+            {
+                beforeCommit: async () => {
+                    if (terminated++) return;
+                    // The server ends the pass's session under it, as pg_terminate_backend or a restart would.
+                    await fx.query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'gecko-pg%'",
+                    );
+                },
+            },
+        );
+        expect(terminated).toBe(2);
+        expect(counts(report, "pools")).toMatchObject({ updated: 1 });
+        expect(warnings).toEqual([expect.stringMatching(/^sync: .*terminat.*; retry 1 after 0\.5 s/i)]);
         await expectConverged();
     });
 
