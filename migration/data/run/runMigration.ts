@@ -6,11 +6,11 @@
  * Throws only for failures of the run itself (cannot connect, another run
  * holds the lock, a target of another shape than the plan's, orphan policy
  * `fail`); data problems end up in the report, whose `ok` says whether the
- * run succeeded. Transient faults (a lost
- * connection, a restarting server, a deadlock) are retried on fresh
- * connections for up to `retrySeconds`, resuming from the committed chunks.
- * A run that stops (a fault, or `hooks.signal`) throws `RunStopped`, its report
- * with status `failed` or `interrupted`; a bad source file throws `SourceError`.
+ * run succeeded. Transient faults (a lost connection, a restarting server, a
+ * deadlock) are retried on fresh connections for up to `retrySeconds`,
+ * resuming from the committed chunks. A run that stops (a fault, or
+ * `hooks.signal`) throws `RunStopped`, its report with status `failed` or
+ * `interrupted`; a bad or damaged source file throws `SourceError`.
  */
 import { checkTargetSchema, pauseAutovacuum } from "../../schema/target";
 import { ensureCheckpointSchema, refuseAfterCutover } from "../copy/checkpointStore";
