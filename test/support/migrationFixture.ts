@@ -14,11 +14,12 @@ import { Client, type QueryResultRow } from "pg";
 import { planAccess } from "../../migration/setup/accessPlan";
 import { applyAccessSql } from "../../migration/setup/applyAccess";
 import type { MigrationInput, MigrationLogger } from "../../migration/data/options";
-import { clientConfig, parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
+import { clientConfig, connectionUrl, parseConnectionUrl, type ConnectionSpec } from "../../migration/postgres/connection";
 import type { MigrationReport, TableReport } from "../../migration/data/report/report";
 import { runMigration, runValidation, type RunHooks } from "../../migration/data/run/runMigration";
 import { generateCollectorDb, type CollectorDbOptions, type GenerationManifest } from "../../scripts/generator/collectorDb";
 import { adminUrl, createScratchDatabase, withClient, type ScratchDatabase } from "./db";
+import { PROJECT_ROOT } from "./paths";
 
 /** Zone of the generated collector host: not UTC, so a wrong clock policy shifts local columns by 5-6 hours. */
 export const HOST_ZONE = "America/Chicago";
@@ -93,6 +94,35 @@ export async function createMigrationFixture(label = "mig"): Promise<MigrationFi
             });
             fs.rmSync(dir, { recursive: true, force: true });
         },
+    };
+}
+
+/**
+ * `gecko-pg COMMAND` against the fixture's target, as an operator runs it: the node arguments
+ * (the CLI entry, the source, its zone, the roles, then `extra`) and the environment (the
+ * target's URL in GECKO_TARGET_URL, no colour).
+ */
+export function geckoPgCommand(
+    fx: MigrationFixture,
+    command: string,
+    sqlitePath: string,
+    extra: readonly string[] = [],
+): { readonly args: string[]; readonly env: NodeJS.ProcessEnv } {
+    return {
+        args: [
+            path.join(PROJECT_ROOT, "scripts", "gecko-pg.js"),
+            command,
+            "--sqlite",
+            sqlitePath,
+            "--source-time-zone",
+            HOST_ZONE,
+            "--owner-role",
+            fx.ownerRole,
+            "--app-role",
+            fx.appRole,
+            ...extra,
+        ],
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", GECKO_TARGET_URL: connectionUrl(fx.target), FORCE_COLOR: "0" },
     };
 }
 

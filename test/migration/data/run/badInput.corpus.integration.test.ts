@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionUrl } from "../../../../migration/postgres/connection";
 import type { MigrationReport } from "../../../../migration/data/report/report";
-import { createMigrationFixture, HOST_ZONE, sha256, type MigrationFixture } from "../../../support/migrationFixture";
+import { createMigrationFixture, geckoPgCommand, sha256, type MigrationFixture } from "../../../support/migrationFixture";
 import { PROJECT_ROOT } from "../../../support/paths";
 
 const run = promisify(execFile);
@@ -53,26 +53,9 @@ afterAll(async () => baseFixture?.dispose());
 /** Runs `gecko-pg migrate` on `file` against the fixture's target; the JSON report read back when written. */
 async function migrate(fx: MigrationFixture, file: string, c: Case): Promise<CliResult> {
     const reportFile = path.join(fx.dir, "report.json");
-    const url = connectionUrl(fx.target);
-    const args = [
-        path.join(PROJECT_ROOT, "scripts", "gecko-pg.js"),
-        "migrate",
-        "--sqlite",
-        file,
-        "--source-time-zone",
-        HOST_ZONE,
-        "--owner-role",
-        fx.ownerRole,
-        "--app-role",
-        fx.appRole,
-        "--sample-rows",
-        "20",
-        "--quiet",
-        "--report",
-        reportFile,
-        ...(c.args ?? []),
-    ];
-    const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", GECKO_TARGET_URL: url, ...(c.env?.(fx) ?? {}) };
+    const command = geckoPgCommand(fx, "migrate", file, ["--sample-rows", "20", "--quiet", "--report", reportFile, ...(c.args ?? [])]);
+    const { args } = command;
+    const env = { ...command.env, ...(c.env?.(fx) ?? {}) };
     let r: { status: number; stdout: string; stderr: string };
     try {
         const out = await run(process.execPath, args, { cwd: PROJECT_ROOT, env, encoding: "utf8", timeout: 120_000 });

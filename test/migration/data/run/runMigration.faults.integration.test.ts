@@ -12,10 +12,9 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectionUrl } from "../../../../migration/postgres/connection";
 import type { MigrationReport } from "../../../../migration/data/report/report";
 import { RunStopped } from "../../../../migration/data/run/runMigration";
-import { createMigrationFixture, HOST_ZONE, sqliteAll, tableReport, type MigrationFixture } from "../../../support/migrationFixture";
+import { createMigrationFixture, geckoPgCommand, sqliteAll, tableReport, type MigrationFixture } from "../../../support/migrationFixture";
 import { PROJECT_ROOT } from "../../../support/paths";
 
 const CHUNK_ROWS = 50;
@@ -284,17 +283,7 @@ describe("a stopped run and the next run's check of the source", () => {
 
 /** `gecko-pg migrate` as a child process; resolves with its exit and output. */
 function startCli(fx: MigrationFixture, source: string, report: string, extra: readonly string[] = []) {
-    const args = [
-        path.join(PROJECT_ROOT, "scripts/gecko-pg.js"),
-        "migrate",
-        "--sqlite",
-        source,
-        "--source-time-zone",
-        HOST_ZONE,
-        "--owner-role",
-        fx.ownerRole,
-        "--app-role",
-        fx.appRole,
+    const { args, env } = geckoPgCommand(fx, "migrate", source, [
         "--chunk-rows",
         String(CHUNK_ROWS),
         "--sample-rows",
@@ -302,12 +291,8 @@ function startCli(fx: MigrationFixture, source: string, report: string, extra: r
         "--report",
         report,
         ...extra,
-    ];
-    const child = spawn(process.execPath, args, {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, GECKO_TARGET_URL: connectionUrl(fx.target), FORCE_COLOR: "0" },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    ]);
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     const out = { stdout: "", stderr: "" };
     child.stdout.on("data", (d) => (out.stdout += d));
     child.stderr.on("data", (d) => (out.stderr += d));
