@@ -44,7 +44,7 @@ import { syncPass } from "../../migration/cutover/sync";
 import { recordedCutover } from "../../migration/data/copy/checkpointStore";
 import { removeMigratedData } from "../../migration/data/run/removeMigratedData";
 import { runMigration } from "../../migration/data/run/runMigration";
-import { SourceError } from "../../migration/data/source/sourceFile";
+import { MissingTablesError, SourceError } from "../../migration/data/source/sourceFile";
 import { describeConnection, type ConnectionSpec } from "../../migration/postgres/connection";
 import { pgMessage, withSession } from "../../migration/postgres/session";
 import { MIGRATION_SCHEMA, qualified } from "../../migration/schema/ddl";
@@ -370,9 +370,11 @@ function failed(
  * message names the CLI's flag; a stack user sets config instead.
  */
 function sourceHint(error: SourceError, inputs: MigrationResourceInputs): string {
-    if (/lacks the core tables/.test(error.message) && !inputs.allowMissingTables)
+    if (error instanceof MissingTablesError && !inputs.allowMissingTables)
         return "\nnothing was written; to migrate this partial file as it is (those tables created empty), set stack config gecko-pg:allowMissingTables true and run pulumi up again";
-    return "\nnothing was written; point gecko-pg:sqlitePath at a readable, undamaged copy of the collector's SQLite file (gecko_data.db)";
+    // A page found damaged mid-run: the chunks committed before it are kept.
+    const written = /; found at /.test(error.message) ? "the chunks copied before it are kept" : "nothing was written";
+    return `\n${written}; point gecko-pg:sqlitePath at a readable, undamaged copy of the collector's SQLite file (gecko_data.db)`;
 }
 
 /** runMigration stores every report in gecko_migration.runs; find this one's row. */

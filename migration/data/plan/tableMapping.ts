@@ -6,7 +6,7 @@
  */
 import type { SourceColumn, SourceSchema, SourceTable } from "../source/introspect";
 import type { ColumnType, TargetColumn, TargetTable } from "../../schema/types";
-import { SourceError } from "../source/sourceFile";
+import { MissingTablesError, SourceError } from "../source/sourceFile";
 import { foreignKeyOrder } from "./chunkPlan";
 
 export type ColumnSource =
@@ -197,7 +197,7 @@ export function requireCollectorTables(path: string, source: SourceSchema, mappi
         throw new SourceError(`not a collector database: ${path} has none of ${mapping.missingTables.join(", ")} (${holds})`);
     const missingCore = CORE_TABLES.filter((t) => mapping.missingTables.includes(t));
     if (missingCore.length && !allowMissingTables)
-        throw new SourceError(
+        throw new MissingTablesError(
             `not a complete collector database: ${path} lacks the core tables ${missingCore.join(", ")} (${holds}); ` +
                 "--allow-missing-tables migrates it as it is, those tables created empty",
         );

@@ -9,6 +9,9 @@ import * as fs from "node:fs";
 
 export class SourceError extends Error {}
 
+/** A collector file lacking some of its core tables: bad input unless partial files are allowed. */
+export class MissingTablesError extends SourceError {}
+
 const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
 
 /** Throws a SourceError naming `path` and why it cannot be a SQLite source. */

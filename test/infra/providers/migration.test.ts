@@ -20,7 +20,7 @@ import {
     type MigrationResourceState,
 } from "../../../infra/providers/migration";
 import { runMigration } from "../../../migration/data/run/runMigration";
-import { SourceError } from "../../../migration/data/source/sourceFile";
+import { MissingTablesError, SourceError } from "../../../migration/data/source/sourceFile";
 import { report } from "../../support/reportFixtures";
 import { installMocks, plaintextPaths, settle } from "../../support/pulumiMocks";
 import { PROJECT_ROOT } from "../../support/paths";
@@ -193,7 +193,7 @@ describe("Migration provider operations (runMigration stubbed)", () => {
 
     it("a source the library refuses fails with its message and the stack config to change", async () => {
         const partial = `not a complete collector database: ${sqlitePath} lacks the core tables trades (it holds dexes, pools); --allow-missing-tables migrates it as it is, those tables created empty`;
-        run.mockRejectedValueOnce(new SourceError(partial));
+        run.mockRejectedValueOnce(new MissingTablesError(partial));
         const error = await createMigration(checked(base)).then(
             () => undefined,
             (e: Error) => e,
