@@ -8,6 +8,7 @@
 import * as path from "node:path";
 import { runCutover, type CutoverReport } from "../migration/cutover/cutover";
 import {
+    CommandStopped,
     DEBUG_HELP,
     KEEP_PAGES_HELP,
     keepPagesBytes,
@@ -15,9 +16,13 @@ import {
     runMain,
     SOURCE_TABLE_FLAGS,
     SOURCE_TARGET_FLAGS,
+    stopSignal,
     type FlagSpec,
     saveReport,
 } from "./lib/cli";
+
+/** How long a stopped cutover may take to start the collector again before the process exits anyway. */
+const RESTART_GRACE_MS = 120_000;
 import { int, migrationInputFrom, str, targetFrom, UsageError, type Flags } from "./lib/options";
 import { terminalLogger } from "./lib/terminal";
 import { $, chalk } from "./lib/zx";
@@ -59,7 +64,9 @@ Source and target as for sync (--sqlite, GECKO_TARGET_URL, --source-time-zone, .
 ${DEBUG_HELP}
 
 Exit status: 0 cut over (or --dry-run ok), 2 usage error, 3 not cut over (the report says at which step and why),
-130/143 ended by SIGINT/SIGTERM (at once: see docs/runbook.md, stopping halfway).
+130/143 stopped by SIGINT/SIGTERM before its next step: nothing switched, the lock released, a collector the
+stop hook stopped started again on SQLite (a second signal ends it at once; after the switch is recorded a
+signal waits for the configuration and the start hook). See docs/runbook.md, stopping halfway.
 `;
 
 export const CUTOVER_FLAGS: FlagSpec = {
@@ -120,9 +127,12 @@ export async function cutoverCommand(flags: Flags): Promise<number> {
         collectorStopped: Boolean(flags["collector-stopped"]),
         dryRun: Boolean(flags["dry-run"]),
         logger,
+        // The start hook may run after a stop: give it time before the process exits anyway.
+        signal: stopSignal(RESTART_GRACE_MS),
     });
     const file = await saveReport(flags, "cutover", report);
     process.stdout.write((flags.json ? JSON.stringify(report, null, 2) : renderCutoverReport(report)) + "\n");
+    if (report.interrupted) throw new CommandStopped(`${report.error} (report: ${file})`, true);
     process.stderr.write(`${report.ok ? chalk.green("OK") : chalk.red("NOT CUT OVER")}: report: ${file}\n`);
     return report.ok ? 0 : 3;
 }

@@ -6,7 +6,8 @@
  *
  * Safe to abort at any step before the switch: until then the collector's configuration
  * still names the SQLite file, and an abort after the collector was stopped starts it again
- * on SQLite. The freeze holds the file's write lock (freeze.ts) only for the final pass and
+ * on SQLite; so does a stop asked for (`signal`), at the next step. After the switch is
+ * recorded a stop waits for the configuration and the start hook. The freeze holds the file's write lock (freeze.ts) only for the final pass and
  * the stop hook; when the final pass overruns the budget the lock is released at once, the
  * cutover backs off, catches up and tries again (gh-ost's cut-over), every attempt reported.
  * Resumable: a rerun after the switch finishes what is left (configuration, start hook).
@@ -21,6 +22,7 @@ import { cutoverState, recordCutover, markCollectorStarted, requireValidated, ty
 import { stepRecorder, type StepRecord, type Steps } from "./steps";
 import { syncPass, syncPassRetrying, type SyncReport } from "./sync";
 import { validateChangedTables } from "./validateChanged";
+import { Interrupted, throwIfInterrupted } from "../postgres/transient";
 
 export interface CutoverOptions {
     readonly input: MigrationInput;
@@ -44,6 +46,11 @@ export interface CutoverOptions {
     readonly collectorStopped?: boolean;
     readonly dryRun?: boolean;
     readonly logger: MigrationLogger;
+    /**
+     * Stops the cutover before its next step (SIGINT/SIGTERM): nothing switched, the lock released,
+     * and a collector the stop hook stopped started again on SQLite. Ignored once the switch is recorded.
+     */
+    readonly signal?: AbortSignal;
 }
 
 export interface FreezeAttempt {
@@ -75,6 +82,8 @@ export interface CutoverReport {
     readonly cutover?: CutoverRecord;
     readonly configBackup?: string;
     readonly error?: string;
+    /** The cutover stopped because a stop was asked for (`signal`); `error` says where. */
+    readonly interrupted?: boolean;
 }
 
 export class CutoverAborted extends Error {}
@@ -92,6 +101,7 @@ export async function runCutover(o: CutoverOptions): Promise<CutoverReport> {
             (s) => s.detail,
         );
         if (state.recorded) return await finishSwitch(base, state.recorded, true);
+        throwIfInterrupted(o.signal, "preflight");
         const last = await steps.run(
             "catch-up",
             () => catchUp(o),
@@ -108,11 +118,13 @@ export async function runCutover(o: CutoverOptions): Promise<CutoverReport> {
         const frozen = await steps.run("freeze", () => freezeWithRetries(o, attempts), freezeDetail);
         let switched = false;
         try {
+            throwIfInterrupted(o.signal, "the freeze");
             await steps.run(
                 "verify",
                 () => verifyAfterFreeze(o, frozen.freeze),
                 (s) => s,
             );
+            throwIfInterrupted(o.signal, "verify");
             const record = await steps.run(
                 "record",
                 () =>
@@ -135,7 +147,11 @@ export async function runCutover(o: CutoverOptions): Promise<CutoverReport> {
             }
         }
     } catch (err) {
-        return report(base, false, { error: (err as Error).message });
+        const interrupted = err instanceof Interrupted;
+        const stopped = interrupted
+            ? "; nothing was switched, the collector runs on SQLite (if a stop hook stopped it, the start hook ran again)"
+            : "";
+        return report(base, false, { error: `${(err as Error).message}${stopped}`, ...(interrupted ? { interrupted } : {}) });
     }
 }
 
@@ -217,6 +233,7 @@ async function preflight(o: CutoverOptions): Promise<{ recorded?: CutoverRecord;
 async function catchUp(o: CutoverOptions): Promise<{ report: SyncReport; seconds: number }> {
     let last: { report: SyncReport; seconds: number } | undefined;
     for (let i = 0; i < o.catchUpPasses; i++) {
+        throwIfInterrupted(o.signal, "catch-up");
         const t0 = Date.now();
         const r = await syncPassRetrying(o.input, o.logger, passOptions(o));
         last = { report: r, seconds: (Date.now() - t0) / 1000 };
@@ -249,6 +266,7 @@ const freezeDetail = (f: Frozen) =>
 /** Freeze, final pass, proof, stop hook; on an overrun release at once, back off, catch up, try again. */
 async function freezeWithRetries(o: CutoverOptions, attempts: FreezeAttempt[]): Promise<Frozen> {
     for (let n = 1; n <= o.attempts; n++) {
+        throwIfInterrupted(o.signal, "the freeze");
         const frozen = await freezeOnce(o, n);
         attempts.push(frozen.attempt);
         if (frozen.freeze) return frozen as Frozen;
@@ -298,6 +316,8 @@ async function freezeOnce(o: CutoverOptions, n: number): Promise<{ freeze?: Writ
             freeze.close();
             return { attempt: a };
         }
+        // Before the collector is stopped: a stop asked for now leaves it running, nothing to restart.
+        throwIfInterrupted(o.signal, "the freeze");
         await o.stopCollector?.();
         const a = attempt("frozen", r, passSeconds);
         freeze.releaseLock();

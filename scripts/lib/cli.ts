@@ -80,15 +80,21 @@ const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 14
 /** Longest a command that stops gracefully may take after a signal before the process exits anyway. */
 const STOP_GRACE_MS = 5000;
 
-const stop = { controller: new AbortController(), graceful: false, signal: undefined as NodeJS.Signals | undefined };
+const stop = {
+    controller: new AbortController(),
+    graceful: false,
+    graceMs: STOP_GRACE_MS,
+    signal: undefined as NodeJS.Signals | undefined,
+};
 
 /**
  * The signal a command watches to stop at its next safe point on SIGINT/SIGTERM (then it throws
  * `CommandStopped`, interrupted). A command that never asks is ended at once by a signal:
  * the server rolls back its open transaction.
  */
-export function stopSignal(): AbortSignal {
+export function stopSignal(graceMs = STOP_GRACE_MS): AbortSignal {
     stop.graceful = true;
+    stop.graceMs = graceMs;
     return stop.controller.signal;
 }
 
@@ -111,9 +117,9 @@ function onSignal(signal: NodeJS.Signals): void {
     stop.signal = signal;
     stop.controller.abort();
     setTimeout(() => {
-        process.stderr.write(chalk.yellow(`interrupted (${signal}); did not stop within ${STOP_GRACE_MS / 1000} s, exiting`) + "\n");
+        process.stderr.write(chalk.yellow(`interrupted (${signal}); did not stop within ${stop.graceMs / 1000} s, exiting`) + "\n");
         process.exit(code);
-    }, STOP_GRACE_MS).unref();
+    }, stop.graceMs).unref();
 }
 
 /**
