@@ -126,8 +126,13 @@ async function runOnTarget(
     const serverStart = await connectTarget(ctx);
     held.lock = true;
     const ordered = inCopyOrder(mapping.tables);
-    if (migrating)
-        await timed(ctx, "schema", () => named("schema", () => prepareTarget(ctx.pg, ctx.snapshot.db, ordered, ctx.roles, logger)));
+    if (migrating) {
+        const prepared = await timed(ctx, "schema", () =>
+            named("schema", () => prepareTarget(ctx.pg, ctx.snapshot.db, ordered, ctx.roles, logger)),
+        );
+        // What the target holds beside the plan, left alone: the operator should know it is there.
+        warnings.push(...prepared.preflightNotes.map((n) => `preflight: ${n}`));
+    }
     await ensureCheckpointSchema(ctx.pg, ctx.opts.ownerRole);
     if (migrating) await refuseAfterCutover(ctx.pg, "migrate");
     await actAsOwner(ctx);

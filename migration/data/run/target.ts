@@ -26,7 +26,7 @@ export async function prepareTarget(
     mappings: readonly TableMapping[],
     o: SchemaRoles,
     logger: MigrationLogger,
-): Promise<string[]> {
+): Promise<{ readonly changes: string[]; readonly preflightNotes: readonly string[] }> {
     const planned = mappings.map((m) => m.target);
     const notes = await refuseConflictingTarget(pg, planned, o.ownerRole);
     for (const note of notes) logger.info(`preflight: ${note}`);
@@ -40,7 +40,7 @@ export async function prepareTarget(
     const changes = [...result.changes];
     changes.push(...(await ensureExtras(pg, mappings, o)));
     logChanges(logger, "schema", changes);
-    return changes;
+    return { changes, preflightNotes: notes };
 }
 
 /** After the copy: indexes, foreign keys, sequences, ANALYZE, grants; per-table work spread over `extraConnections` too. */

@@ -171,6 +171,8 @@ describe("preflight: a target holding objects of another shape", () => {
         expect(found).toEqual({ conflicts: [], notes: ["operator_notes (a table) is not the plan's: left as it is"] });
         const report = await fx.migrate(source, { allowQuarantine: true });
         expect(report.failures).toEqual([]);
+        // The report names what the target holds beside the plan.
+        expect(report.warnings).toContain("preflight: operator_notes (a table) is not the plan's: left as it is");
     });
 });
 
