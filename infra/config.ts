@@ -44,6 +44,7 @@ export const CONFIG_DEFAULTS = {
     chunkRows: 50000,
     allowQuarantine: false,
     allowMissingTables: false,
+    retrySeconds: 60,
     includeExtraTables: false,
     repairs: "python-repr",
     ambiguousTime: "quarantine",
@@ -98,6 +99,8 @@ export interface MigrationConfig {
     readonly allowQuarantine: boolean;
     /** Accept a file lacking some of the collector's core tables (created empty). */
     readonly allowMissingTables: boolean;
+    /** Seconds a transient fault is retried before the migration fails. */
+    readonly retrySeconds: number;
     /** Copy the file's tables the collector does not have (default: only listed in the report). */
     readonly includeExtraTables: boolean;
     /** Values stored instead of set aside; config `none` is `[]`. */
@@ -220,6 +223,7 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
         chunkRows: r.int("chunkRows", 1, 10_000_000),
         allowQuarantine: r.bool("allowQuarantine"),
         allowMissingTables: r.bool("allowMissingTables"),
+        retrySeconds: r.int("retrySeconds", 0, 86_400),
         includeExtraTables: r.bool("includeExtraTables"),
         repairs: r.repairs("repairs"),
         ambiguousTime: r.oneOf("ambiguousTime", AMBIGUOUS_TIMES),

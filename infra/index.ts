@@ -129,6 +129,7 @@ const migrationRun =
             chunkRows: m.chunkRows,
             allowQuarantine: m.allowQuarantine,
             allowMissingTables: m.allowMissingTables,
+            retrySeconds: m.retrySeconds,
             includeExtraTables: m.includeExtraTables,
             repairs: m.repairs,
             ambiguousTime: m.ambiguousTime,

@@ -33,6 +33,8 @@ export interface MigrationArgs {
     readonly allowQuarantine?: pulumi.Input<boolean>;
     /** Accept a source lacking some of the collector's core tables (created empty). Default false: such a file fails the update. */
     readonly allowMissingTables?: pulumi.Input<boolean>;
+    /** Seconds a transient fault (lost connection, restarting server, deadlock) is retried. Default 60; a change reruns nothing. */
+    readonly retrySeconds?: pulumi.Input<number>;
     /** Copy the source's tables the collector does not have. Default false: they are listed in the report only. */
     readonly includeExtraTables?: pulumi.Input<boolean>;
     /** Values stored instead of set aside (`[]`: none). Default `["python-repr"]`. */

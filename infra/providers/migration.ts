@@ -88,6 +88,8 @@ export interface MigrationResourceInputs {
     readonly allowQuarantine: boolean;
     /** Accept a source lacking some of the collector's core tables (created empty); default false: refused. */
     readonly allowMissingTables: boolean;
+    /** Seconds a transient fault is retried (runMigration's retrySeconds); default 60. */
+    readonly retrySeconds: number;
     /** Copy the source's tables the collector does not have; default false: listed in the report only. */
     readonly includeExtraTables: boolean;
     /** Values stored instead of set aside, in REPAIRS' order; default `["python-repr"]`, `[]` for none. */
@@ -151,7 +153,7 @@ const RUN_KEYS = [
     "databaseTimeZone",
 ] as const;
 /** Inputs that only change what the state remembers. */
-const STATE_KEYS = ["dropOnDelete", "reportPath"] as const;
+const STATE_KEYS = ["dropOnDelete", "reportPath", "retrySeconds"] as const;
 
 /**
  * What `check` fills in for an unset input. The diff reads an input absent from the state
@@ -167,6 +169,7 @@ const INPUT_DEFAULTS: Readonly<Record<string, unknown>> = {
     chunkRows: DEFAULT_OPTIONS.chunkRows,
     allowQuarantine: DEFAULT_OPTIONS.allowQuarantine,
     allowMissingTables: false,
+    retrySeconds: DEFAULT_OPTIONS.retrySeconds,
     includeExtraTables: false,
     repairs: DEFAULT_REPAIRS,
     ambiguousTime: DEFAULT_AMBIGUOUS_TIME,
@@ -206,6 +209,7 @@ export function checkMigration(_olds: unknown, news: Record<string, unknown>): C
     checkInteger(inputs.sampleRows, "sampleRows", 0, fail);
     checkBoolean(inputs.allowQuarantine, "allowQuarantine", fail);
     checkBoolean(inputs.allowMissingTables, "allowMissingTables", fail);
+    checkInteger(inputs.retrySeconds, "retrySeconds", 0, fail);
     checkBoolean(inputs.includeExtraTables, "includeExtraTables", fail);
     inputs.repairs = checkRepairs(inputs.repairs, fail);
     if (!isUnknown(inputs.ambiguousTime) && !AMBIGUOUS_TIMES.includes(inputs.ambiguousTime as AmbiguousTime)) {
@@ -300,7 +304,8 @@ export async function deleteMigration(props: MigrationResourceState): Promise<vo
 /** The run's options: the inputs that rerun it, but for the fingerprint (the program's, not the run's). */
 function toMigrationInput(i: MigrationResourceInputs): MigrationInput {
     const { sourceFingerprint: _fingerprint, ...options } = pick(i, RUN_KEYS);
-    return { ...options, target: i.connection };
+    // How long faults are retried changes no result: an option of the run, not a reason to rerun it.
+    return { ...options, ...(i.retrySeconds === undefined ? {} : { retrySeconds: i.retrySeconds }), target: i.connection };
 }
 
 /** Pulumi state cannot hold `undefined`: copy the inputs, leaving out unset optional keys. */

@@ -16,6 +16,7 @@ import {
     checkMigration,
     createMigration,
     diffMigration,
+    updateMigration,
     type MigrationResourceInputs,
     type MigrationResourceState,
 } from "../../../infra/providers/migration";
@@ -125,6 +126,7 @@ describe("Migration provider operations (runMigration stubbed)", () => {
             includeExtraTables: _i,
             repairs: _r,
             ambiguousTime: _t,
+            retrySeconds: _s,
             ...older
         } = news as unknown as MigrationResourceInputs;
         expect(diffMigration(older, news)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false, detailedDiff: {} });
@@ -134,6 +136,7 @@ describe("Migration provider operations (runMigration stubbed)", () => {
             [{ repairs: ["python-repr", "utf8"] }, "repairs"],
             [{ repairs: [] }, "repairs"],
             [{ ambiguousTime: "earlier" }, "ambiguousTime"],
+            [{ retrySeconds: 300 }, "retrySeconds"],
         ];
         for (const [change, key] of cases) {
             const changed = checked({ ...base, ...change }) as unknown as Record<string, unknown>;
@@ -141,6 +144,16 @@ describe("Migration provider operations (runMigration stubbed)", () => {
                 expect(diffMigration(olds, changed).detailedDiff, key).toEqual({ [key]: { kind: "update", inputDiff: true } });
             }
         }
+    });
+
+    it("retrySeconds reaches the run; changing it alone is stored without running the migration again", async () => {
+        run.mockResolvedValue(report());
+        const { outs } = await createMigration(checked({ ...base, retrySeconds: 5 }));
+        expect(run.mock.calls[0][0]).toMatchObject({ retrySeconds: 5 });
+        expect(checkMigration({}, { ...base, retrySeconds: -1 }).failures.map((f) => f.property)).toEqual(["retrySeconds"]);
+        const updated = await updateMigration(outs, checked({ ...base, retrySeconds: 300 }));
+        expect(run).toHaveBeenCalledTimes(1);
+        expect(updated.outs.retrySeconds).toBe(300);
     });
 
     it("create passes the options to runMigration and outputs the values set aside", async () => {
