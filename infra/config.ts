@@ -164,6 +164,23 @@ const PINNED_IMAGE =
  * Pulumi passes them, or typed). The mode is checked first, then everything
  * else; all problems are reported at once.
  */
+/** The migration's keys. */
+function migrationConfig(r: Reader): MigrationConfig {
+    return {
+        sqlitePath: r.str("sqlitePath"),
+        sourceTimeZone: r.timezone("sourceTimeZone"),
+        clockOverrides: r.clockOverrides("clockOverrides"),
+        orphanPolicy: r.oneOf("orphanPolicy", ORPHAN_POLICIES),
+        chunkRows: r.int("chunkRows", 1, 10_000_000),
+        allowQuarantine: r.bool("allowQuarantine"),
+        allowMissingTables: r.bool("allowMissingTables"),
+        retrySeconds: r.int("retrySeconds", 0, 86_400),
+        includeExtraTables: r.bool("includeExtraTables"),
+        repairs: r.repairs("repairs"),
+        ambiguousTime: r.oneOf("ambiguousTime", AMBIGUOUS_TIMES),
+    };
+}
+
 export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stack: string): StackConfig<string> {
     const r = new Reader(raw);
     const mode = r.str("mode");
@@ -215,19 +232,7 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, stac
         dropDataOnDelete: r.bool("dropDataOnDelete"),
     };
     // Validated whether or not sqlitePath is set, so a typo surfaces before the key is needed.
-    const migration: MigrationConfig = {
-        sqlitePath: r.str("sqlitePath"),
-        sourceTimeZone: r.timezone("sourceTimeZone"),
-        clockOverrides: r.clockOverrides("clockOverrides"),
-        orphanPolicy: r.oneOf("orphanPolicy", ORPHAN_POLICIES),
-        chunkRows: r.int("chunkRows", 1, 10_000_000),
-        allowQuarantine: r.bool("allowQuarantine"),
-        allowMissingTables: r.bool("allowMissingTables"),
-        retrySeconds: r.int("retrySeconds", 0, 86_400),
-        includeExtraTables: r.bool("includeExtraTables"),
-        repairs: r.repairs("repairs"),
-        ambiguousTime: r.oneOf("ambiguousTime", AMBIGUOUS_TIMES),
-    };
+    const migration = migrationConfig(r);
     if (config.dropDataOnDelete && config.protect) {
         r.fail(
             "dropDataOnDelete",
