@@ -15,8 +15,9 @@ import { ident } from "../../postgres/sql";
 import { BucketSums, rowHash } from "../checksum/checksum";
 import { insertRepairs, insertSetAside } from "./checkpointStore";
 import { isRowLevelError, rowInsertSql } from "./copyTable";
+import { inTransaction } from "../../postgres/session";
 import { pageReader } from "./pageEncoder";
-import type { RowEncoder } from "./rowEncoder";
+import type { EncodedRow, RowEncoder } from "./rowEncoder";
 
 export interface QuarantineRetry {
     /** Set-aside rows read again. */
@@ -59,45 +60,44 @@ export async function retryQuarantined(
     const perChunk = new Map<number, { sums: BucketSums; rows: number }>();
     const hash = { hi: 0, lo: 0 };
     let recovered = 0;
-    await pg.query("BEGIN");
     try {
-        for (const q of setAside.rows) {
-            const rowid = BigInt(q.rowid);
-            const raw = readPage(rowid, rowid)[0];
-            if (!raw) continue; // gone from the source: a sync's business, not a copy's
-            const r = encoder.encode(raw);
-            if (!r.ok) {
-                // Still set aside: say why in this version's terms (an upgrade changes a type's limits).
-                await pg.query(
-                    "UPDATE gecko_quarantine.rows SET reason = $2, column_name = $3 WHERE id = $1 AND stage = 'convert' AND reason IS DISTINCT FROM $2",
-                    [q.id, r.reason, r.column],
-                );
-                continue;
+        await inTransaction(pg, async () => {
+            for (const q of setAside.rows) {
+                const rowid = BigInt(q.rowid);
+                const raw = readPage(rowid, rowid)[0];
+                if (!raw) continue; // gone from the source: a sync's business, not a copy's
+                const r = encoder.encode(raw);
+                if (!r.ok) {
+                    // Still set aside: say why in this version's terms (an upgrade changes a type's limits).
+                    await pg.query(
+                        "UPDATE gecko_quarantine.rows SET reason = $2, column_name = $3 WHERE id = $1 AND stage = 'convert' AND reason IS DISTINCT FROM $2",
+                        [q.id, r.reason, r.column],
+                    );
+                    continue;
+                }
+                await pg.query("SAVEPOINT retry_row");
+                try {
+                    await pg.query(insert, r.values as (string | null)[]);
+                } catch (err) {
+                    await pg.query("ROLLBACK TO SAVEPOINT retry_row");
+                    if (isRowLevelError(err)) continue;
+                    throw err;
+                }
+                await pg.query("DELETE FROM gecko_quarantine.rows WHERE id = $1", [q.id]);
+                const chunk = q.chunkNo ?? -1;
+                if (r.repairs) await insertRepairs(pg, table, chunk, r.repairs);
+                // The row is back, a value of it still set aside: that value is kept as any other set-aside value.
+                if (r.setAside) await insertSetAside(pg, table, chunk, r.setAside);
+                const acc = perChunk.get(chunk) ?? { sums: new BucketSums(), rows: 0 };
+                acc.sums.addRow(r.bucket, rowHash(r.line, hash));
+                acc.rows++;
+                perChunk.set(chunk, acc);
+                recovered++;
             }
-            await pg.query("SAVEPOINT retry_row");
-            try {
-                await pg.query(insert, r.values as (string | null)[]);
-            } catch (err) {
-                await pg.query("ROLLBACK TO SAVEPOINT retry_row");
-                if (isRowLevelError(err)) continue;
-                throw err;
-            }
-            await pg.query("DELETE FROM gecko_quarantine.rows WHERE id = $1", [q.id]);
-            const chunk = q.chunkNo ?? -1;
-            if (r.repairs) await insertRepairs(pg, table, chunk, r.repairs);
-            // The row is back, a value of it still set aside: that value is kept as any other set-aside value.
-            if (r.setAside) await insertSetAside(pg, table, chunk, r.setAside);
-            const acc = perChunk.get(chunk) ?? { sums: new BucketSums(), rows: 0 };
-            acc.sums.addRow(r.bucket, rowHash(r.line, hash));
-            acc.rows++;
-            perChunk.set(chunk, acc);
-            recovered++;
-        }
-        for (const [chunkNo, acc] of perChunk) await addToChunk(pg, table, chunkNo, acc.sums, acc.rows);
-        recovered += await returnOrphans(pg, mapping);
-        await pg.query("COMMIT");
+            for (const [chunkNo, acc] of perChunk) await addToChunk(pg, table, chunkNo, acc.sums, acc.rows);
+            recovered += await returnOrphans(pg, mapping);
+        });
     } catch (err) {
-        await pg.query("ROLLBACK");
         throw new Error(`retry quarantined ${table} rows: ${(err as Error).message}`, { cause: err });
     }
     return { retried: setAside.rows.length + Number(orphans.rows[0].n), recovered };
@@ -135,53 +135,70 @@ export async function retrySetAsideValues(
     const byRow = new Map<string, SetAsideEntry[]>();
     for (const e of entries.rows) byRow.set(e.rowid, [...(byRow.get(e.rowid) ?? []), e]);
     const readPage = pageReader(sqlite, mapping, encoder.sourceColumns());
-    const names = mapping.columns.map((c) => c.target.name);
-    const keyAt = mapping.target.rowKey.map((k) => names.indexOf(k));
     const perChunk = new Map<number, BucketSums>();
-    const hash = { hi: 0, lo: 0 };
     let recovered = 0;
-    await pg.query("BEGIN");
     try {
-        for (const [rowid, rowEntries] of byRow) {
-            const raw = readPage(BigInt(rowid), BigInt(rowid))[0];
-            const r = raw && encoder.encode(raw);
-            if (!r || !r.ok) continue;
-            const stillAside = new Map((r.setAside ?? []).map((v) => [v.column, v]));
-            const fixed = rowEntries.filter((e) => !stillAside.has(e.column));
-            for (const e of rowEntries.filter((e) => stillAside.has(e.column)))
-                await pg.query("UPDATE gecko_quarantine.set_aside_values SET reason = $2 WHERE id = $1 AND reason IS DISTINCT FROM $2", [
-                    e.id,
-                    stillAside.get(e.column)!.reason,
-                ]);
-            if (fixed.length === 0) continue;
-            const at = fixed.map((e) => names.indexOf(e.column));
-            const sets = at.map((i, n) => `${ident(names[i])} = $${n + 1}`).join(", ");
-            const where = keyAt.map((i, n) => `${ident(names[i])} IS NOT DISTINCT FROM $${at.length + n + 1}`).join(" AND ");
-            const updated = await pg.query(`UPDATE ${ident(table)} SET ${sets} WHERE ${where}`, [
-                ...at.map((i) => r.values[i]),
-                ...keyAt.map((i) => r.values[i]),
-            ]);
-            if (updated.rowCount !== 1) continue; // the row left the target meanwhile (an orphan, a sync delete)
-            await pg.query("DELETE FROM gecko_quarantine.set_aside_values WHERE id = ANY($1::bigint[])", [fixed.map((e) => e.id)]);
-            const repairs = (r.repairs ?? []).filter((x) => fixed.some((e) => e.column === x.column));
-            if (repairs.length) await insertRepairs(pg, table, fixed[0].chunkNo, repairs);
-            // The chunk recorded the row with NULL in those columns: swap that row's hash for this one's.
-            const before = r.values.map((v, i) => (at.includes(i) ? null : v));
-            const sums = perChunk.get(fixed[0].chunkNo ?? -1) ?? new BucketSums();
-            const old = new BucketSums();
-            old.addRow(r.bucket, rowHash(encoder.lineOf(before), hash));
-            sums.merge(old, -1);
-            sums.addRow(r.bucket, rowHash(r.line, hash));
-            perChunk.set(fixed[0].chunkNo ?? -1, sums);
-            recovered += fixed.length;
-        }
-        for (const [chunkNo, sums] of perChunk) await addToChunk(pg, table, chunkNo, sums, 0);
-        await pg.query("COMMIT");
+        await inTransaction(pg, async () => {
+            for (const [rowid, rowEntries] of byRow) {
+                const raw = readPage(BigInt(rowid), BigInt(rowid))[0];
+                const r = raw && encoder.encode(raw);
+                // Gone from the source, or no longer convertible as a whole: a sync's business.
+                if (r && r.ok) recovered += await retryRowValues(pg, encoder, r, rowEntries, perChunk);
+            }
+            for (const [chunkNo, sums] of perChunk) await addToChunk(pg, table, chunkNo, sums, 0);
+        });
     } catch (err) {
-        await pg.query("ROLLBACK");
         throw new Error(`retry set-aside ${table} values: ${(err as Error).message}`, { cause: err });
     }
     return { retried: entries.rows.length, recovered };
+}
+
+/**
+ * One row's set-aside values against the row as it converts now: each that converts is written
+ * into the target row (by key), its entry closed, and the row's hash in `perChunk` moved from the
+ * row with NULL there to the row with the value; each still set aside gets this version's reason.
+ * Returns how many were written.
+ */
+async function retryRowValues(
+    pg: ClientBase,
+    encoder: RowEncoder,
+    r: EncodedRow,
+    entries: readonly SetAsideEntry[],
+    perChunk: Map<number, BucketSums>,
+): Promise<number> {
+    const { mapping } = encoder;
+    const table = mapping.target.name;
+    const stillAside = new Map((r.setAside ?? []).map((v) => [v.column, v]));
+    for (const e of entries.filter((x) => stillAside.has(x.column)))
+        await pg.query("UPDATE gecko_quarantine.set_aside_values SET reason = $2 WHERE id = $1 AND reason IS DISTINCT FROM $2", [
+            e.id,
+            stillAside.get(e.column)!.reason,
+        ]);
+    const fixed = entries.filter((e) => !stillAside.has(e.column));
+    if (fixed.length === 0) return 0;
+    const names = mapping.columns.map((c) => c.target.name);
+    const keyAt = mapping.target.rowKey.map((k) => names.indexOf(k));
+    const at = fixed.map((e) => names.indexOf(e.column));
+    const sets = at.map((i, n) => `${ident(names[i])} = $${n + 1}`).join(", ");
+    const where = keyAt.map((i, n) => `${ident(names[i])} IS NOT DISTINCT FROM $${at.length + n + 1}`).join(" AND ");
+    const updated = await pg.query(`UPDATE ${ident(table)} SET ${sets} WHERE ${where}`, [
+        ...at.map((i) => r.values[i]),
+        ...keyAt.map((i) => r.values[i]),
+    ]);
+    if (updated.rowCount !== 1) return 0; // the row left the target meanwhile (an orphan, a sync delete)
+    await pg.query("DELETE FROM gecko_quarantine.set_aside_values WHERE id = ANY($1::bigint[])", [fixed.map((e) => e.id)]);
+    const chunk = fixed[0].chunkNo ?? -1;
+    const repairs = (r.repairs ?? []).filter((x) => fixed.some((e) => e.column === x.column));
+    if (repairs.length) await insertRepairs(pg, table, chunk, repairs);
+    // The chunk recorded the row with NULL in those columns: swap that row's hash for this one's.
+    const hash = { hi: 0, lo: 0 };
+    const before = new BucketSums();
+    before.addRow(r.bucket, rowHash(encoder.lineOf(r.values.map((v, i) => (at.includes(i) ? null : v))), hash));
+    const sums = perChunk.get(chunk) ?? new BucketSums();
+    sums.merge(before, -1);
+    sums.addRow(r.bucket, rowHash(r.line, hash));
+    perChunk.set(chunk, sums);
+    return fixed.length;
 }
 
 /**
