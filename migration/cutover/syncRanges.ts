@@ -134,7 +134,7 @@ function readRanges(db: Database.Database, plan: TablePlan, ranges: readonly Row
     const h = { hi: 0, lo: 0 };
     for (const range of ranges) {
         for (const row of stmt.iterate(range.lo, range.hi) as IterableIterator<RawValue[]>) {
-            const raw = markInvalidText([row])[0];
+            const raw = markInvalidText(row);
             const r = plan.encoder.encode(raw);
             if (!r.ok) {
                 failures.push(r);

@@ -95,7 +95,7 @@ export async function conflictingKeys(
         .filter((row) => {
             const found = read.get(row.k) as RawValue[] | undefined;
             if (!found) return row.h !== null; // gone from the file: a conflict unless PostgreSQL inserted it
-            const [raw] = markInvalidText([found]);
+            const raw = markInvalidText(found);
             const r = encoder.encode(raw);
             return row.h === null || !r.ok || String(hashValue(rowHash(r.line, h))) !== row.h;
         })

@@ -58,7 +58,11 @@ export function pageReader(db: Database.Database, mapping: TableMapping, sourceC
             `SELECT rowid, ${sourceColumns.map(sqliteIdent).join(", ")} FROM ${sqliteIdent(mapping.source!.name)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid LIMIT ${PAGE_ROWS}`,
         )
         .raw(true);
-    return (from, to) => markInvalidText(stmt.all(from, to) as RawValue[][]);
+    return (from, to) => {
+        const rows = stmt.all(from, to) as RawValue[][];
+        for (const row of rows) markInvalidText(row);
+        return rows;
+    };
 }
 
 /** Every raw row of the mapping's source table (rowid first), in rowid order, streamed from the snapshot. */
@@ -68,7 +72,7 @@ export function* allSourceRows(db: Database.Database, mapping: TableMapping, sou
     const stmt = db
         .prepare(`SELECT rowid, ${sourceColumns.map(sqliteIdent).join(", ")} FROM ${sqliteIdent(mapping.source.name)} ORDER BY rowid`)
         .raw(true);
-    for (const row of stmt.iterate() as IterableIterator<RawValue[]>) yield markInvalidText([row])[0];
+    for (const row of stmt.iterate() as IterableIterator<RawValue[]>) yield markInvalidText(row);
 }
 
 /** Where the next page of a rowid range starts after `rows`, or null when the range is done. */

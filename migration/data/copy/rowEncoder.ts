@@ -38,26 +38,27 @@ export interface EncodedRow {
     readonly setAside?: readonly SetAsideValue[];
 }
 
+/** A source value kept beside its row's key because the target holds it otherwise (a repair, or NULL). */
+interface KeptValue {
+    readonly rowid: bigint;
+    readonly key: Record<string, string | null>;
+    readonly column: string;
+    /** rawText of the source value. */
+    readonly rawValue: string | null;
+}
+
 /**
  * One value set aside while its row is copied: the column is nullable and in no key or
  * uniqueness rule, so one bad value costs that value, not the row and its children.
  */
-export interface SetAsideValue {
-    readonly rowid: bigint;
-    readonly key: Record<string, string | null>;
-    readonly column: string;
-    readonly rawValue: string | null;
+export interface SetAsideValue extends KeptValue {
     readonly rawType: string;
     readonly reason: string;
 }
 
 /** One repaired value: what the source held and what the target got, kept beside the row's key. */
-export interface RepairRecord {
-    readonly rowid: bigint;
-    readonly key: Record<string, string | null>;
-    readonly column: string;
+export interface RepairRecord extends KeptValue {
     readonly kind: string;
-    readonly rawValue: string | null;
     readonly value: string | null;
 }
 

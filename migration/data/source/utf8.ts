@@ -58,11 +58,8 @@ export function firstInvalidUtf8Byte(bytes: Uint8Array): number {
     return -1;
 }
 
-/**
- * Marks the invalid text of rows read from `table` (rowid first, then `columns`), in place.
- * Returns the rows for chaining.
- */
-export type InvalidTextMarker = <R extends unknown[]>(rows: R[]) => R[];
+/** Marks the invalid text of a row read from `table` (rowid first, then `columns`), in place; returns the row. */
+export type InvalidTextMarker = <R extends unknown[]>(row: R) => R;
 
 export function invalidTextMarker(db: Database.Database, table: string, columns: readonly string[]): InvalidTextMarker {
     const readBytes = new Map<number, Database.Statement>();
@@ -77,15 +74,14 @@ export function invalidTextMarker(db: Database.Database, table: string, columns:
             );
         return stmt.get(rowid) as Buffer | null;
     };
-    return (rows) => {
-        for (const row of rows)
-            for (let i = 1; i < row.length; i++) {
-                const v = row[i];
-                if (typeof v !== "string" || !v.includes("\uFFFD")) continue;
-                const bytes = bytesOf(i - 1, row[0]);
-                // A genuine U+FFFD (EF BF BD) is text like any other.
-                if (bytes && firstInvalidUtf8Byte(bytes) >= 0) row[i] = Object.assign(bytes, { [LOSSY_TEXT]: v });
-            }
-        return rows;
+    return (row) => {
+        for (let i = 1; i < row.length; i++) {
+            const v = row[i];
+            if (typeof v !== "string" || !v.includes("\uFFFD")) continue;
+            const bytes = bytesOf(i - 1, row[0]);
+            // A genuine U+FFFD (EF BF BD) is text like any other.
+            if (bytes && firstInvalidUtf8Byte(bytes) >= 0) row[i] = Object.assign(bytes, { [LOSSY_TEXT]: v });
+        }
+        return row;
     };
 }

@@ -259,7 +259,7 @@ async function compareSample(input: TableCheckInput, notPlaceholder: string): Pr
     for (let i = 0; i < input.sampleRows * 2 && picked.size < Math.min(input.sampleRows, src.rowCount); i++) {
         const at = src.minRowid + (BigInt(Math.floor(Math.random() * 2 ** 52)) % span);
         const raw = stmt.get(at) as RawValue[] | undefined;
-        if (raw) picked.set(raw[0] as bigint, markInvalidText([raw])[0]);
+        if (raw) picked.set(raw[0] as bigint, markInvalidText(raw));
     }
     const keyCols = mapping.target.rowKey.map((k) => mapping.columns.find((c) => c.target.name === k)!.target);
     const fields = mapping.columns.map((c) => input.canonical(`t.${ident(c.target.name)}`, c.target));

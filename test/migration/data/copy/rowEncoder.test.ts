@@ -23,7 +23,7 @@ function invalidUtf8(hex: string): RawValue {
     db.exec("CREATE TABLE t (v TEXT)");
     db.prepare("INSERT INTO t VALUES (CAST(? AS TEXT))").run(Buffer.from(hex, "hex"));
     const rows = db.prepare("SELECT rowid, v FROM t").raw(true).all() as RawValue[][];
-    return invalidTextMarker(db, "t", ["v"])(rows)[0][1];
+    return invalidTextMarker(db, "t", ["v"])(rows[0])[1];
 }
 
 function col(name: string, declaredType: string, pk = 0, notNull = false): SourceColumn {

@@ -42,7 +42,8 @@ describe("invalidTextMarker", () => {
         const insert = db.prepare("INSERT INTO t VALUES (CAST(? AS TEXT), ?)");
         insert.run(Buffer.from("fffe41", "hex"), "clean");
         insert.run(Buffer.from("efbfbd", "hex"), "genuine \uFFFD");
-        const rows = invalidTextMarker(db, "t", ["a", "b"])(db.prepare("SELECT rowid, a, b FROM t").raw(true).all() as unknown[][]);
+        const mark = invalidTextMarker(db, "t", ["a", "b"]);
+        const rows = (db.prepare("SELECT rowid, a, b FROM t").raw(true).all() as unknown[][]).map(mark);
         const [bad, genuine] = rows;
         expect(isInvalidUtf8(bad[1])).toBe(true);
         if (!isInvalidUtf8(bad[1])) return;
